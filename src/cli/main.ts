@@ -1,0 +1,134 @@
+import { createInterface } from 'node:readline/promises';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { openDatabase, type Database } from '../storage/db.js';
+import { createProject, deleteProject, getProject, listProjects } from '../storage/projects.js';
+
+// The CLI is a thin shell: it parses arguments and calls the same functions the server uses. It
+// works whether or not the server runs: with DATABASE_URL it connects there; without, it attaches to
+// the server's embedded PostgreSQL or starts it for the duration of the command.
+
+export type Flags = Record<string, string | boolean>;
+export interface CliContext { config: Readonly<Config>; db: Database; out: (s: string) => void }
+type Command = (ctx: CliContext, args: string[], flags: Flags) => Promise<number | void>;
+
+const USAGE = `usage: crash-cache-cli <command>
+
+  project create [--name NAME] [--key KEY] [--platform P]   create a project; prints its DSN
+  project list                                             list projects with their DSNs
+  project delete <id> [--yes]                              delete a project and all its data
+`;
+
+export function parseArgs(argv: string[]): { args: string[]; flags: Flags } {
+  const args: string[] = [];
+  const flags: Flags = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
+      else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--') && !BOOLEAN_FLAGS.has(a.slice(2))) flags[a.slice(2)] = argv[++i]!;
+      else flags[a.slice(2)] = true;
+    } else args.push(a);
+  }
+  return { args, flags };
+}
+const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet']);
+
+export function dsn(config: Config, key: string, projectId: number): string {
+  const u = new URL(config.publicUrl);
+  return `${u.protocol}//${key}@${u.host}${u.pathname.replace(/\/$/, '')}/${projectId}`;
+}
+
+async function confirm(question: string): Promise<boolean> {
+  if (!process.stdin.isTTY) return false;
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+const COMMANDS: Record<string, Command> = {
+  async 'project create'({ config, db, out }, _args, flags) {
+    const { project, key } = await createProject(db.pool, {
+      name: typeof flags.name === 'string' ? flags.name : undefined,
+      key: typeof flags.key === 'string' ? flags.key : undefined,
+      platform: typeof flags.platform === 'string' ? flags.platform : undefined,
+    });
+    out(`Project ${project.id} "${project.name}" (slug ${project.slug}) created.`);
+    out(`DSN: ${dsn(config, key.public_key, project.id)}`);
+  },
+  async 'project list'({ config, db, out }) {
+    const rows = await listProjects(db.pool);
+    if (!rows.length) out('No projects. Create one with: crash-cache-cli project create --name NAME');
+    for (const p of rows) {
+      out(`${p.id}\t${p.slug}\t${p.name}${p.disabled ? '\t(disabled)' : ''}`);
+      for (const k of p.keys) out(`\tDSN: ${dsn(config, k, p.id)}`);
+    }
+  },
+  async 'project delete'({ db, out }, args, flags) {
+    const id = args[0];
+    if (!id || !/^\d+$/.test(id)) throw new UsageError('project delete needs a numeric project id');
+    const p = await getProject(db.pool, id);
+    if (!p) {
+      out(`No project ${id}.`);
+      return 1;
+    }
+    const what = `project ${p.id} "${p.name}" with its keys, stored payloads, events, issues and sessions`;
+    if (!flags.yes && !(await confirm(`Delete ${what}?`))) {
+      out('Not deleted (pass --yes to delete without asking).');
+      return 1;
+    }
+    await deleteProject(db.pool, p.id);
+    out(`Deleted ${what}.`);
+  },
+};
+
+/** Other parts register their commands here (token, user, queue, ruminate, ...). */
+export function registerCommand(name: string, help: string, fn: Command): void {
+  COMMANDS[name] = fn;
+  EXTRA_HELP.push(help);
+}
+const EXTRA_HELP: string[] = [];
+
+export class UsageError extends Error {}
+
+export async function main(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<void> {
+  await import('./commands.js');
+  const { args, flags } = parseArgs(argv);
+  const name2 = args.slice(0, 2).join(' ');
+  const name1 = args[0] ?? '';
+  const [name, rest] = COMMANDS[name2] ? [name2, args.slice(2)] : COMMANDS[name1] ? [name1, args.slice(1)] : [null, args];
+  if (!name || flags.help) {
+    out(USAGE + EXTRA_HELP.join('\n'));
+    process.exitCode = name || flags.help ? 0 : 2;
+    return;
+  }
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`crash-cache-cli: invalid configuration: ${e.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    throw e;
+  }
+  const db = await openDatabase(config, { log: () => {}, poolSize: 4, applicationName: 'crash-cache-cli' });
+  try {
+    const code = await COMMANDS[name]!({ config, db, out }, rest, flags);
+    process.exitCode = code ?? 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`crash-cache-cli: ${e.message}`);
+      process.exitCode = 2;
+    } else {
+      console.error(`crash-cache-cli: ${(e as Error).message}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,100 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SETTINGS, type Setting } from './settings.js';
+
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPgPort: number;
+  dbPoolSize: number;
+  dbStatementTimeoutMs: number;
+  dbConnectTimeoutMs: number;
+  serverHost: string;
+  serverPort: number;
+  publicUrl: string;
+  organizationSlug: string;
+  trustedProxies: string[];
+  maxCompressedBodyBytes: number;
+  maxEnvelopeBytes: number;
+  maxEventBytes: number;
+  maxAttachmentBytes: number;
+  maxSessionItems: number;
+  maxConcurrentCompressions: number;
+  ingestCommitMaxBatch: number;
+  rateLimitGlobalPerSec: number;
+  rateLimitPerIpPerSec: number;
+  rateLimitPerProjectPerSec: number;
+  rateLimitBurstSecs: number;
+  workerIntervalSecs: number;
+  workerBudgetSecs: number;
+  workerBatchSize: number;
+  workerMaxAttempts: number;
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+}
+
+export class ConfigError extends Error {}
+
+/** Parses KEY=VALUE lines of a .env file; quotes are stripped, `#` starts a comment line. */
+export function parseDotEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!m) continue;
+    let v = m[2]!;
+    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
+    out[m[1]!] = v;
+  }
+  return out;
+}
+
+function camel(name: string): string {
+  return name.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function parseOne(s: Setting, raw: string | undefined): unknown {
+  if (raw === undefined || raw === '') return s.default;
+  switch (s.kind) {
+    case 'string':
+      return raw;
+    case 'list':
+      return raw.split(',').map((x) => x.trim()).filter(Boolean);
+    case 'bool':
+      if (/^(1|true|yes|on)$/i.test(raw)) return true;
+      if (/^(0|false|no|off)$/i.test(raw)) return false;
+      throw new ConfigError(`${s.name} must be true or false, got ${JSON.stringify(raw)}`);
+    case 'url':
+      try {
+        new URL(raw);
+      } catch {
+        throw new ConfigError(`${s.name} must be a URL, got ${JSON.stringify(raw)}`);
+      }
+      return raw.replace(/\/+$/, s.name === 'PUBLIC_URL' ? '' : '$&');
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${s.name} must be an integer, got ${JSON.stringify(raw)}`);
+      const n = Number(raw);
+      if (s.min !== undefined && n < s.min) throw new ConfigError(`${s.name} must be ≥ ${s.min}, got ${n}`);
+      if (s.max !== undefined && n > s.max) throw new ConfigError(`${s.name} must be ≤ ${s.max}, got ${n}`);
+      return n;
+    }
+  }
+}
+
+/**
+ * Reads the settings once: explicit `env` (default process.env) wins over the `.env` file in the
+ * working directory, which wins over defaults. Throws ConfigError naming the variable on bad input.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Readonly<Config> {
+  const dotenvPath = resolve(cwd, '.env');
+  const fileVars = existsSync(dotenvPath) ? parseDotEnv(readFileSync(dotenvPath, 'utf8')) : {};
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS as readonly Setting[]) {
+    out[camel(s.name)] = parseOne(s, env[s.name] ?? fileVars[s.name]);
+  }
+  const level = out.logLevel as string;
+  if (!['error', 'warn', 'info', 'debug'].includes(level)) throw new ConfigError(`LOG_LEVEL must be error, warn, info or debug, got ${JSON.stringify(level)}`);
+  out.dataDir = resolve(cwd, out.dataDir as string);
+  if (!out.publicUrl) out.publicUrl = `http://localhost:${out.serverPort as number}`;
+  return Object.freeze(out) as unknown as Config;
+}

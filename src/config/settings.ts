@@ -1,0 +1,76 @@
+// Every setting crash-cache reads, with its default and why. This list is the only place that names
+// environment variables; `loadConfig` (index.ts) reads them once, validates and freezes the result.
+// README's configuration table mirrors this file (test/config.test.ts checks that it does).
+
+const MiB = 1024 * 1024;
+
+export type Kind = 'string' | 'int' | 'bool' | 'url' | 'list';
+
+export interface Setting {
+  name: string;
+  kind: Kind;
+  default: string | number | boolean | string[] | undefined;
+  min?: number;
+  max?: number;
+  doc: string;
+}
+
+export const SETTINGS = [
+  // --- storage ---
+  { name: 'DATABASE_URL', kind: 'url', default: undefined,
+    doc: 'PostgreSQL (≥ 14) connection URL. Unset: an embedded PostgreSQL is started under DATA_DIR.' },
+  { name: 'DATA_DIR', kind: 'string', default: './data',
+    doc: 'Directory of the embedded PostgreSQL cluster (used only when DATABASE_URL is unset).' },
+  { name: 'EMBEDDED_PG_PORT', kind: 'int', default: 0, min: 0, max: 65535,
+    doc: 'Port of the embedded PostgreSQL on 127.0.0.1; 0 picks a free port (the CLI finds it in DATA_DIR).' },
+  { name: 'DB_POOL_SIZE', kind: 'int', default: 10, min: 2, max: 500,
+    doc: 'Connections per process. 10 sustained ~11.6k autocommits/s on 2 cores; group commit needs few.' },
+  { name: 'DB_STATEMENT_TIMEOUT_MS', kind: 'int', default: 30000, min: 0,
+    doc: 'Server-side statement timeout for request-path queries (0 = none).' },
+  { name: 'DB_CONNECT_TIMEOUT_MS', kind: 'int', default: 3000, min: 100,
+    doc: 'How long a request waits for a database connection before answering 503.' },
+
+  // --- HTTP ---
+  { name: 'SERVER_HOST', kind: 'string', default: '0.0.0.0', doc: 'Address the HTTP server binds.' },
+  { name: 'SERVER_PORT', kind: 'int', default: 3000, min: 0, max: 65535, doc: 'Port the HTTP server binds (0 = any free port).' },
+  { name: 'PUBLIC_URL', kind: 'url', default: undefined,
+    doc: 'Base URL SDKs and browsers reach this server at; used in DSNs and links. Default http://localhost:SERVER_PORT.' },
+  { name: 'ORGANIZATION_SLUG', kind: 'string', default: 'crash-cache',
+    doc: 'Slug of the single organization in the Web API (/api/0/organizations/{slug}/).' },
+  { name: 'TRUSTED_PROXIES', kind: 'list', default: [],
+    doc: 'Comma-separated proxy addresses whose X-Forwarded-For / Forwarded headers are believed. Empty: the socket address is the client.' },
+
+  // --- ingest limits (Sentry/Relay defaults unless said) ---
+  { name: 'MAX_COMPRESSED_BODY_BYTES', kind: 'int', default: 20 * MiB, min: 1024,
+    doc: 'Largest request body as sent on the wire (Relay: max_api_payload_size 20 MiB).' },
+  { name: 'MAX_ENVELOPE_BYTES', kind: 'int', default: 100 * MiB, min: 1024,
+    doc: 'Largest envelope after decompression (Relay: max_envelope_size 100 MiB).' },
+  { name: 'MAX_EVENT_BYTES', kind: 'int', default: 1 * MiB, min: 1024,
+    doc: 'Largest event/transaction item or store body after decompression (Relay: max_event_size 1 MiB).' },
+  { name: 'MAX_ATTACHMENT_BYTES', kind: 'int', default: 100 * MiB, min: 1024,
+    doc: 'Largest single attachment item (Relay: max_attachment_size 100 MiB).' },
+  { name: 'MAX_SESSION_ITEMS', kind: 'int', default: 100, min: 1,
+    doc: 'Most session items in one envelope (Relay: max_session_count 100).' },
+  { name: 'MAX_CONCURRENT_COMPRESSIONS', kind: 'int', default: 16, min: 1, max: 1024,
+    doc: 'Most bodies compressed or decompressed at once; others wait. Bounds CPU and memory under bursts.' },
+  { name: 'INGEST_COMMIT_MAX_BATCH', kind: 'int', default: 500, min: 1, max: 10000,
+    doc: 'Most payloads committed in one group-commit transaction (500-row inserts ran ~25k rows/s on PG 15).' },
+
+  // --- rate limits (token buckets; 0 = off) ---
+  { name: 'RATE_LIMIT_GLOBAL_PER_SEC', kind: 'int', default: 100, min: 0, doc: 'Requests per second accepted in total (0 = unlimited).' },
+  { name: 'RATE_LIMIT_PER_IP_PER_SEC', kind: 'int', default: 10, min: 0, doc: 'Requests per second accepted from one client IP (0 = unlimited).' },
+  { name: 'RATE_LIMIT_PER_PROJECT_PER_SEC', kind: 'int', default: 50, min: 0, doc: 'Requests per second accepted for one project (0 = unlimited); a project may override it.' },
+  { name: 'RATE_LIMIT_BURST_SECS', kind: 'int', default: 10, min: 1,
+    doc: 'Bucket size in seconds of the rate: a quiet client may send this many seconds of its rate at once.' },
+
+  // --- digest worker ---
+  { name: 'WORKER_INTERVAL_SECS', kind: 'int', default: 60, min: 1, doc: 'Longest the worker sleeps when idle (it also wakes within ~100 ms of new work).' },
+  { name: 'WORKER_BUDGET_SECS', kind: 'int', default: 50, min: 1, doc: 'Longest the worker works in one tick before yielding.' },
+  { name: 'WORKER_BATCH_SIZE', kind: 'int', default: 200, min: 1, max: 10000, doc: 'Queued payloads claimed and committed together by one worker.' },
+  { name: 'WORKER_MAX_ATTEMPTS', kind: 'int', default: 10, min: 1, doc: 'Transient failures tolerated per payload before it is moved to queue_error.' },
+
+  // --- misc ---
+  { name: 'LOG_LEVEL', kind: 'string', default: 'info', doc: 'error, warn, info or debug.' },
+] as const satisfies readonly Setting[];
+
+export type SettingName = (typeof SETTINGS)[number]['name'];

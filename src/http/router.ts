@@ -1,0 +1,56 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from './errors.js';
+
+// A small method + path router: patterns like '/api/:projectId/envelope/?' where ':name' matches one
+// segment and a trailing '/?' makes the slash optional. Routes are tried in registration order.
+
+export type Params = Record<string, string>;
+export type Handler = (req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void> | void;
+
+interface Route {
+  method: string;
+  pattern: string;
+  re: RegExp;
+  names: string[];
+  handler: Handler;
+}
+
+export class Router {
+  private routes: Route[] = [];
+
+  add(method: string | string[], pattern: string, handler: Handler): this {
+    for (const m of Array.isArray(method) ? method : [method]) {
+      const names: string[] = [];
+      const src = pattern
+        .split('/')
+        .map((seg) => {
+          if (seg.startsWith(':')) {
+            const optional = seg.endsWith('?');
+            names.push(seg.slice(1).replace(/\?$/, ''));
+            return optional ? '([^/]*)' : '([^/]+)';
+          }
+          return seg.replace(/[.*+^${}()|[\]\\]/g, '\\$&').replace(/\\\?$/, '?');
+        })
+        .join('/')
+        .replace(/\/\?$/, '/*'); // tolerate missing or repeated trailing slashes, as Relay does
+      this.routes.push({ method: m.toUpperCase(), pattern, re: new RegExp(`^${src}$`), names, handler });
+    }
+    return this;
+  }
+
+  /** Finds the route; throws 404 for an unknown path and 405 for a known path with another method. */
+  match(method: string, pathname: string): { handler: Handler; params: Params } {
+    let pathKnown = false;
+    for (const r of this.routes) {
+      const m = r.re.exec(pathname);
+      if (!m) continue;
+      pathKnown = true;
+      if (r.method !== method && !(r.method === 'GET' && method === 'HEAD')) continue;
+      const params: Params = {};
+      r.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1] ?? '')));
+      return { handler: r.handler, params };
+    }
+    if (pathKnown) throw new HttpError('method_not_allowed', `method ${method} not allowed on ${pathname}`);
+    throw new HttpError('not_found', `no route for ${method} ${pathname}`);
+  }
+}

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseDotEnv } from '../src/config/index.js';
+import { SETTINGS } from '../src/config/settings.js';
+import { PACKAGE_ROOT } from '../src/paths.js';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({}, '/nonexistent');
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.dataDir).toBe('/nonexistent/data');
+    expect(c.serverHost).toBe('0.0.0.0');
+    expect(c.serverPort).toBe(3000);
+    expect(c.publicUrl).toBe('http://localhost:3000');
+    expect(c.workerIntervalSecs).toBe(60);
+    expect(c.workerBudgetSecs).toBe(50);
+    expect(c.maxConcurrentCompressions).toBe(16);
+    expect(c.rateLimitGlobalPerSec).toBe(100);
+    expect(c.rateLimitPerIpPerSec).toBe(10);
+    expect(c.rateLimitPerProjectPerSec).toBe(50);
+    expect(c.maxEventBytes).toBe(1024 * 1024);
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('names the variable when a value is invalid', () => {
+    expect(() => loadConfig({ SERVER_PORT: 'abc' }, '/nonexistent')).toThrow(ConfigError);
+    expect(() => loadConfig({ SERVER_PORT: 'abc' }, '/nonexistent')).toThrow(/SERVER_PORT/);
+    expect(() => loadConfig({ WORKER_INTERVAL_SECS: '0' }, '/nonexistent')).toThrow(/WORKER_INTERVAL_SECS must be ≥ 1/);
+    expect(() => loadConfig({ DATABASE_URL: 'not a url' }, '/nonexistent')).toThrow(/DATABASE_URL/);
+    expect(() => loadConfig({ LOG_LEVEL: 'loud' }, '/nonexistent')).toThrow(/LOG_LEVEL/);
+  });
+
+  it('reads .env lines, the environment winning', () => {
+    expect(parseDotEnv('# c\nA=1\nexport B="two"\nC=\'3\'\n')).toEqual({ A: '1', B: 'two', C: '3' });
+  });
+
+  it('documents every setting in the README', () => {
+    const readme = readFileSync(join(PACKAGE_ROOT, 'README.md'), 'utf8');
+    for (const s of SETTINGS) expect(readme, `README documents ${s.name}`).toContain(`\`${s.name}\``);
+  });
+});

@@ -276,7 +276,6 @@ module:java.lang.System function:loadLibrary category=load
 module:java.lang.Runtime function:loadLibrary* category=load
 
 family:native function:pthread_mutex_lock category=lock
-family:native function:pthread_mutex_unlock category=lock
 
 # collapse runs of frames of the same kind to the outermost one
 category:driver | [ category:driver ] category=internals

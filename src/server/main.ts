@@ -4,6 +4,8 @@ import { openDatabase } from '../storage/db.js';
 import { startWorker } from '../digest/worker.js';
 import { createHttpService } from './http.js';
 import type { AppContext } from './context.js';
+import { createOutcomes } from '../outcomes/index.js';
+import { createRateLimiter } from '../ratelimit/index.js';
 
 const USAGE = `usage: crash-cache [--no-worker]   run the server (ingest + API + digest worker)
        crash-cache worker          run digest workers only (no HTTP)
@@ -34,7 +36,14 @@ export async function main(argv: string[]): Promise<void> {
   const log = createLogger(config.logLevel);
   const db = await openDatabase(config, { log: (m) => log.info(m), applicationName: workerOnly ? 'crash-cache-worker' : 'crash-cache' });
   let worker: ReturnType<typeof startWorker> | null = null;
-  const ctx: AppContext = { config, db, log, wake: () => worker?.wake() };
+  const ctx: AppContext = {
+    config,
+    db,
+    log,
+    wake: () => worker?.wake(),
+    outcomes: createOutcomes(db.pool, log),
+    limiter: createRateLimiter(config, db.pool),
+  };
   if (!noWorker) worker = startWorker(ctx);
   const http = workerOnly ? null : createHttpService(ctx);
   if (http) {
@@ -63,6 +72,8 @@ export async function main(argv: string[]): Promise<void> {
     hard.unref();
     await http?.close().catch((e) => log.error('http close failed', { error: String(e) }));
     await worker?.stop().catch((e) => log.error('worker stop failed', { error: String(e) }));
+    await ctx.outcomes.close().catch((e) => log.error('outcomes flush failed', { error: String(e) }));
+    await ctx.limiter.close().catch(() => {});
     await db.close().catch((e) => log.error('database close failed', { error: String(e) }));
     log.info('stopped');
     process.exit(0);

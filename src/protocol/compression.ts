@@ -1,0 +1,69 @@
+import { brotliDecompressSync, gunzipSync, inflateSync, inflateRawSync, constants } from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+
+// Content-Encodings Sentry SDKs use (§5 of the protocol notes). zstd is decoded by fzstd (pure JS):
+// Node 20's zlib has no zstd. Every decoder is bounded: output beyond `limit` bytes stops decoding
+// with DecompressionLimitError, so a bomb costs at most `limit` bytes of memory.
+
+export type Encoding = 'identity' | 'gzip' | 'deflate' | 'br' | 'zstd';
+
+export class DecompressionLimitError extends Error {
+  constructor(readonly limit: number) {
+    super(`decompressed body exceeds ${limit} bytes`);
+  }
+}
+export class DecompressionError extends Error {}
+
+/** Maps a Content-Encoding header to an Encoding; null for an unsupported one. Empty = identity. */
+export function parseContentEncoding(header: string | undefined): Encoding | null {
+  const v = (header ?? '').trim().toLowerCase();
+  if (v === '' || v === 'identity') return 'identity';
+  if (v === 'gzip' || v === 'x-gzip') return 'gzip';
+  if (v === 'deflate') return 'deflate';
+  if (v === 'br') return 'br';
+  if (v === 'zstd') return 'zstd';
+  return null;
+}
+
+export function decompressSync(buf: Buffer, encoding: Encoding, limit: number): Buffer {
+  try {
+    switch (encoding) {
+      case 'identity':
+        if (buf.length > limit) throw new DecompressionLimitError(limit);
+        return buf;
+      case 'gzip':
+        return gunzipSync(buf, { maxOutputLength: limit + 1 });
+      case 'deflate':
+        // RFC 9110 "deflate" is zlib-wrapped; some clients send raw deflate anyway.
+        try {
+          return inflateSync(buf, { maxOutputLength: limit + 1 });
+        } catch (e) {
+          if (e instanceof RangeError) throw e;
+          return inflateRawSync(buf, { maxOutputLength: limit + 1 });
+        }
+      case 'br':
+        return brotliDecompressSync(buf, { maxOutputLength: limit + 1, params: { [constants.BROTLI_DECODER_PARAM_LARGE_WINDOW]: 0 } });
+      case 'zstd':
+        return zstdBounded(buf, limit);
+    }
+  } catch (e) {
+    if (e instanceof DecompressionLimitError) throw e;
+    if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new DecompressionLimitError(limit);
+    throw new DecompressionError(`invalid ${encoding} data: ${(e as Error).message}`);
+  }
+}
+
+function zstdBounded(buf: Buffer, limit: number): Buffer {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let ended = false;
+  const d = new ZstdDecompress((chunk, final) => {
+    total += chunk.length;
+    if (total > limit) throw new DecompressionLimitError(limit);
+    chunks.push(chunk);
+    if (final) ended = true;
+  });
+  d.push(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), true);
+  if (!ended && total === 0 && buf.length > 0) throw new DecompressionError('invalid zstd data: truncated');
+  return Buffer.concat(chunks);
+}

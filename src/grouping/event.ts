@@ -1,0 +1,187 @@
+// Reads the parts of an event that grouping uses, tolerating SDK shapes, stored-event shapes
+// and legacy interface aliases. Nothing here throws: unusable parts come back as null.
+export type Json = Record<string, unknown>;
+
+export interface Frame {
+  function: string | null;
+  rawFunction: string | null;
+  module: string | null;
+  filename: string | null;
+  absPath: string | null;
+  package: string | null;
+  platform: string | null;
+  contextLine: string | null;
+  lineno: unknown;
+  colno: unknown;
+  inApp: boolean | null;
+  sourcemapUsed: boolean;
+}
+export interface Stacktrace { frames: Frame[] }
+export interface Mechanism {
+  type: string | null;
+  synthetic: boolean;
+  exceptionId: number | null;
+  parentId: number | null;
+  isExceptionGroup: boolean;
+  nsError: { domain: unknown; code: unknown } | null;
+}
+export interface SingleException {
+  type: string | null;
+  value: string | null;
+  mechanism: Mechanism | null;
+  stacktrace: Stacktrace | null;
+}
+export interface Thread { crashed: boolean; current: boolean; stacktrace: Stacktrace | null }
+export interface Message { message: string | null; formatted: string | null }
+
+export function isObj(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+export function str(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return null;
+}
+function bool(v: unknown): boolean {
+  return v === true || v === 1 || v === 'true';
+}
+function int(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
+  return null;
+}
+
+/** First present key among aliases. */
+export function iface(event: Json, ...keys: string[]): unknown {
+  for (const k of keys) if (event[k] !== undefined && event[k] !== null) return event[k];
+  return undefined;
+}
+
+function valuesList(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v;
+  if (isObj(v)) {
+    if (Array.isArray(v.values)) return v.values;
+    if (v.values === undefined) return [v];
+  }
+  return [];
+}
+
+function readFrame(f: Json): Frame {
+  let absPath = str(f.abs_path) || null;
+  let filename = str(f.filename) || null;
+  if (!absPath) absPath = filename;
+  if (!filename && absPath) {
+    filename = absPath;
+    // For URLs the path part is the file name (as ingestion normalization does).
+    const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*([^?#]*)/.exec(absPath);
+    if (m && m[1] && m[1] !== '/') filename = m[1];
+  }
+  const data = isObj(f.data) ? f.data : {};
+  let inApp: boolean | null = typeof f.in_app === 'boolean' ? f.in_app : null;
+  // Stored events remember the client's in_app before rules changed it; rules are re-applied
+  // to that original value.
+  const orig = data.orig_in_app;
+  if (typeof orig === 'number' || typeof orig === 'boolean') inApp = orig === -1 ? null : Boolean(orig);
+  return {
+    function: str(f.function) || null,
+    rawFunction: str(f.raw_function) || null,
+    module: str(f.module),
+    filename,
+    absPath,
+    package: str(f.package) || null,
+    platform: str(f.platform) || null,
+    contextLine: str(f.context_line),
+    lineno: f.lineno ?? null,
+    colno: f.colno ?? null,
+    inApp,
+    sourcemapUsed: data.sourcemap !== undefined && data.sourcemap !== null,
+  };
+}
+
+export function readStacktrace(v: unknown): Stacktrace | null {
+  if (!isObj(v) || !Array.isArray(v.frames)) return null;
+  const frames = v.frames.filter(isObj).map(readFrame);
+  return frames.length ? { frames } : null;
+}
+
+function readMechanism(v: unknown): Mechanism | null {
+  if (!isObj(v)) return null;
+  const meta = isObj(v.meta) ? v.meta : {};
+  const ns = isObj(meta.ns_error) ? meta.ns_error : null;
+  return {
+    type: str(v.type),
+    synthetic: bool(v.synthetic),
+    exceptionId: int(v.exception_id),
+    parentId: int(v.parent_id),
+    isExceptionGroup: bool(v.is_exception_group),
+    nsError: ns ? { domain: ns.domain ?? null, code: ns.code ?? null } : null,
+  };
+}
+
+export function readExceptions(event: Json): SingleException[] | null {
+  const raw = iface(event, 'exception', 'sentry.interfaces.Exception');
+  if (raw === undefined) return null;
+  const out: SingleException[] = [];
+  for (const e of valuesList(raw)) {
+    if (!isObj(e)) continue;
+    const type = str(e.type) || null;
+    const value = e.value === undefined || e.value === null ? null : (str(e.value) ?? safeText(e.value));
+    const stacktrace = readStacktrace(e.stacktrace ?? e['sentry.interfaces.Stacktrace']);
+    if (type === null && value === null && stacktrace === null) continue;
+    out.push({ type, value, mechanism: readMechanism(e.mechanism), stacktrace });
+  }
+  return out.length ? out : null;
+}
+
+function safeText(v: unknown): string {
+  try {
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  } catch {
+    return '';
+  }
+}
+
+export function readThreads(event: Json): Thread[] | null {
+  const raw = iface(event, 'threads', 'sentry.interfaces.Threads');
+  if (raw === undefined) return null;
+  const list = Array.isArray(raw) ? raw : isObj(raw) && Array.isArray(raw.values) ? raw.values : null;
+  if (!list) return null;
+  const threads = list.filter(isObj).map((t) => ({
+    crashed: bool(t.crashed),
+    current: bool(t.current),
+    stacktrace: readStacktrace(t.stacktrace),
+  }));
+  return threads.length ? threads : null;
+}
+
+export function readMessage(event: Json): Message | null {
+  const le = iface(event, 'logentry', 'sentry.interfaces.Message');
+  const msg = event.message;
+  let message: string | null = null;
+  let formatted: string | null = null;
+  if (isObj(le)) {
+    message = str(le.message);
+    formatted = str(le.formatted);
+  } else if (typeof le === 'string') formatted = le;
+  if (message === null && formatted === null) {
+    if (typeof msg === 'string') formatted = msg;
+    else if (isObj(msg)) {
+      message = str(msg.message);
+      formatted = str(msg.formatted);
+    }
+  }
+  if (!message && !formatted) return null;
+  return { message, formatted };
+}
+
+export function readFingerprint(event: Json): string[] | null {
+  const fp = event.fingerprint;
+  if (!Array.isArray(fp)) return null;
+  const out: string[] = [];
+  for (const v of fp) {
+    if (typeof v === 'string') out.push(v);
+    else if (typeof v === 'number' && Number.isFinite(v)) out.push(String(v));
+    else if (typeof v === 'boolean') out.push(v ? 'True' : 'False');
+  }
+  return out.length ? out : null;
+}

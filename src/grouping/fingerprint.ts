@@ -1,0 +1,243 @@
+// Fingerprints: the client's `fingerprint`, server-side fingerprint rules (project rules
+// first, then the built-in ones) and `{{ variable }}` resolution.
+//
+// Rule text:  matcher+ "->" value ("," value)* [attribute=value ...]
+//   matcher := ["!"] key ":" (value | "quoted")   e.g.  error.type:"ChunkLoadError"
+// Rules may also be given as JSON: [{matchers: [[key, pattern]], fingerprint: [...]}].
+import { globMatch, pathLikeMatch } from './glob.js';
+import { behaviorFamily } from './platform.js';
+import { boolFromString } from './enhancers.js';
+import { trimFunctionName } from './functions.js';
+import { isObj, str, type Json, type SingleException, type Stacktrace, type Thread } from './event.js';
+
+export interface FingerprintRule {
+  matchers: Array<{ key: string; pattern: string; negated: boolean }>;
+  fingerprint: string[];
+  attributes: Record<string, string>;
+  isBuiltin: boolean;
+  text: string;
+}
+
+const DEFAULT_VAR = '{{ default }}';
+const VAR_RE = /^\{\{\s*(\S+)\s*\}\}$/;
+export function fingerprintVariable(entry: string): string | null {
+  const m = VAR_RE.exec(entry);
+  return m ? m[1]! : null;
+}
+export function isDefaultVariable(entry: string): boolean {
+  return fingerprintVariable(entry) === 'default';
+}
+export function fingerprintType(fp: string[] | null): 'default' | 'hybrid' | 'custom' | null {
+  if (!fp || !fp.length) return null;
+  if (fp.length === 1 && isDefaultVariable(fp[0]!)) return 'default';
+  return fp.some(isDefaultVariable) ? 'hybrid' : 'custom';
+}
+
+const KEY_ALIASES: Record<string, string> = {
+  'error.type': 'type', 'error.value': 'value', 'stack.module': 'module', 'stack.abs_path': 'path',
+  'stack.package': 'package', 'stack.function': 'function', 'stack.filename': 'filename',
+};
+const KNOWN_KEYS = new Set(['type', 'value', 'message', 'logger', 'level', 'module', 'path', 'filename',
+  'package', 'function', 'family', 'app', 'sdk', 'release', 'category']);
+function normKey(k: string): string | null {
+  const key = KEY_ALIASES[k] ?? k;
+  return KNOWN_KEYS.has(key) || key.startsWith('tags.') ? key : null;
+}
+
+const RULE_TOKEN = /\s*(?:(!?)([a-zA-Z0-9_.-]+):("(?:[^"\\]|\\.)*"|[^\s"]+)|(->))/y;
+const FP_TOKEN = /\s*(?:([a-zA-Z0-9_.-]+)=("(?:[^"\\]|\\.)*"|[^\s,"]+)|"((?:[^"\\]|\\.)*)"|([^\s,"][^,"]*?))\s*(,|$|(?=\s+[a-zA-Z0-9_.-]+=))/y;
+const unquote = (s: string) => (s.startsWith('"') && s.endsWith('"') && s.length > 1 ? s.slice(1, -1).replace(/\\(.)/g, '$1') : s);
+
+export function parseFingerprintRules(text: string, isBuiltin = false): FingerprintRule[] {
+  const t = text.trim();
+  if (t.startsWith('[') || t.startsWith('{')) return fromJson(t, isBuiltin);
+  const rules: FingerprintRule[] = [];
+  for (const raw of text.split(/\r\n|\r|\n/)) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (!line) continue;
+    const rule = parseLine(line, isBuiltin);
+    if (rule) rules.push(rule);
+  }
+  return rules;
+}
+
+function parseLine(line: string, isBuiltin: boolean): FingerprintRule | null {
+  const matchers: FingerprintRule['matchers'] = [];
+  RULE_TOKEN.lastIndex = 0;
+  let arrowAt = -1;
+  while (RULE_TOKEN.lastIndex < line.length) {
+    const m = RULE_TOKEN.exec(line);
+    if (!m) return null;
+    if (m[4]) {
+      arrowAt = RULE_TOKEN.lastIndex;
+      break;
+    }
+    const key = normKey(m[2]!);
+    if (!key) return null;
+    matchers.push({ key, pattern: unquote(m[3]!), negated: m[1] === '!' });
+  }
+  if (arrowAt < 0 || !matchers.length) return null;
+  const fingerprint: string[] = [];
+  const attributes: Record<string, string> = {};
+  const rest = line.slice(arrowAt);
+  FP_TOKEN.lastIndex = 0;
+  while (FP_TOKEN.lastIndex < rest.length && rest.slice(FP_TOKEN.lastIndex).trim()) {
+    const before = FP_TOKEN.lastIndex;
+    const m = FP_TOKEN.exec(rest);
+    if (!m || FP_TOKEN.lastIndex === before) return null;
+    if (m[1]) attributes[m[1]] = unquote(m[2]!);
+    else fingerprint.push(m[3] !== undefined ? m[3].replace(/\\(.)/g, '$1') : m[4]!.trim());
+  }
+  if (!fingerprint.length) return null;
+  return { matchers, fingerprint, attributes, isBuiltin, text: line };
+}
+
+function fromJson(text: string, isBuiltin: boolean): FingerprintRule[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  const list = Array.isArray(data) ? data : isObj(data) && Array.isArray(data.rules) ? data.rules : [];
+  const rules: FingerprintRule[] = [];
+  for (const r of list) {
+    if (!isObj(r) || !Array.isArray(r.matchers) || !Array.isArray(r.fingerprint)) continue;
+    const matchers: FingerprintRule['matchers'] = [];
+    for (const m of r.matchers) {
+      if (!Array.isArray(m) || typeof m[0] !== 'string' || typeof m[1] !== 'string') continue;
+      const neg = m[0].startsWith('!');
+      const key = normKey(neg ? m[0].slice(1) : m[0]);
+      if (key) matchers.push({ key, pattern: m[1], negated: neg });
+    }
+    const fingerprint = r.fingerprint.filter((v): v is string => typeof v === 'string');
+    const attributes = isObj(r.attributes) ? (r.attributes as Record<string, string>) : {};
+    if (matchers.length && fingerprint.length) {
+      rules.push({ matchers, fingerprint, attributes, isBuiltin: isBuiltin || r.is_builtin === true, text: String(r.text ?? '') });
+    }
+  }
+  return rules;
+}
+
+/** Built-in rules for JavaScript: chunk-load and hydration errors each form one issue. */
+const BUILTIN_TEXT = [
+  'family:javascript error.type:"ChunkLoadError" -> chunkloaderror',
+  'family:javascript error.value:"ChunkLoadError*" -> chunkloaderror',
+  ...[
+    'Hydration failed because the initial UI does not match what was rendered on the server.',
+    'The server could not finish this Suspense boundary, likely due to an error during server rendering. Switched to client rendering.',
+    'There was an error while hydrating this Suspense boundary. Switched to client rendering.',
+    'There was an error while hydrating. Because the error happened outside of a Suspense boundary, the entire root will switch to client rendering.',
+    'Text content does not match server-rendered HTML.',
+  ].map((m) => `family:javascript tags.transaction:"*" message:"${m}" -> hydrationerror, {{tags.transaction}}`),
+].join('\n');
+let builtinRules: FingerprintRule[] | null = null;
+export function getBuiltinFingerprintRules(): FingerprintRule[] {
+  return (builtinRules ??= parseFingerprintRules(BUILTIN_TEXT, true));
+}
+
+export interface FingerprintEventData {
+  event: Json;
+  platform: string | null;
+  exceptions: SingleException[] | null;
+  stacktraces: Stacktrace[];
+  threads: Thread[] | null;
+  messageFormatted: string | null;
+}
+
+type Values = Record<string, unknown>;
+
+function valuesFor(kind: string, d: FingerprintEventData): Values[] {
+  const ev = d.event;
+  switch (kind) {
+    case 'exceptions':
+      return (d.exceptions ?? []).map((e) => ({ type: e.type, value: e.value ? e.value.trim() : null }));
+    case 'toplevel':
+      return [
+        ...(d.messageFormatted ? [{ message: d.messageFormatted.trim() }] : []),
+        ...valuesFor('exceptions', d),
+      ];
+    case 'log_info': {
+      const v: Values = {};
+      if (str(ev.logger)) v.logger = str(ev.logger);
+      if (str(ev.level)) v.level = str(ev.level);
+      return Object.keys(v).length ? [v] : [];
+    }
+    case 'tags':
+      return [Object.fromEntries(tagPairs(ev).map(([k, v]) => [`tags.${k}`, v ? v.trim() : null]))];
+    case 'sdk':
+      return [{ sdk: isObj(ev.sdk) ? str(ev.sdk.name) : null }];
+    case 'family':
+      return [{ family: behaviorFamily(d.platform) }];
+    case 'release':
+      return [{ release: str(ev.release)?.trim() ?? null }];
+    default:
+      return d.stacktraces.flatMap((st) =>
+        st.frames.map((f) => {
+          const platform = f.platform || d.platform;
+          const fn = f.rawFunction ? f.function : f.function ? trimFunctionName(f.function, platform) : null;
+          return {
+            function: fn || '<unknown>', abs_path: f.absPath || f.filename, filename: f.filename,
+            module: f.module, package: f.package, app: f.inApp,
+          };
+        }),
+      );
+  }
+}
+
+export function tagPairs(ev: Json): Array<[string, string | null]> {
+  const tags = ev.tags;
+  if (Array.isArray(tags)) {
+    return tags.filter((t) => Array.isArray(t) && typeof t[0] === 'string').map((t) => [t[0], str(t[1])]);
+  }
+  if (isObj(tags)) return Object.entries(tags).map(([k, v]) => [k, str(v)]);
+  return [];
+}
+
+function matchKind(key: string): string {
+  if (key === 'message') return 'toplevel';
+  if (key === 'logger' || key === 'level') return 'log_info';
+  if (key === 'type' || key === 'value') return 'exceptions';
+  if (key.startsWith('tags.')) return 'tags';
+  if (key === 'sdk' || key === 'family' || key === 'release') return key;
+  return 'frames';
+}
+
+function positive(m: FingerprintRule['matchers'][number], v: Values): boolean {
+  const { key, pattern } = m;
+  const s = (x: unknown) => (typeof x === 'string' ? x : null);
+  if (key === 'path') return pathLikeMatch(s(v.abs_path), pattern.toLowerCase()) || pathLikeMatch(s(v.filename), pattern.toLowerCase());
+  if (key === 'message') {
+    return ['message', 'value'].some((k) => s(v[k]) !== null && globMatch(s(v[k]), pattern, { ignoreCase: true }));
+  }
+  const value = v[key];
+  if (value === null || value === undefined) return false;
+  if (key === 'package' || key === 'release') return pathLikeMatch(s(value)?.toLowerCase(), pattern.toLowerCase());
+  if (key === 'family' || key === 'sdk') {
+    const flags = pattern.split(',');
+    return flags.includes('all') || flags.includes(String(value));
+  }
+  if (key === 'app') {
+    const ref = boolFromString(pattern);
+    return ref !== null && ref === value;
+  }
+  return globMatch(s(value), pattern, { ignoreCase: key === 'level' || key === 'value' });
+}
+
+export function ruleMatches(rule: FingerprintRule, d: FingerprintEventData): boolean {
+  const groups = new Map<string, FingerprintRule['matchers']>();
+  for (const m of rule.matchers) {
+    const k = matchKind(m.key);
+    groups.set(k, [...(groups.get(k) ?? []), m]);
+  }
+  for (const [kind, matchers] of groups) {
+    const ok = valuesFor(kind, d).some((v) => matchers.every((m) => positive(m, v) !== m.negated));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+export function findFingerprintRule(rules: FingerprintRule[], d: FingerprintEventData): FingerprintRule | null {
+  for (const r of rules) if (ruleMatches(r, d)) return r;
+  return null;
+}

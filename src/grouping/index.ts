@@ -1,0 +1,77 @@
+// Grouping engine: computes Sentry-compatible grouping hashes (config `newstyle:2023-01-11`)
+// for an event. Pure: no I/O, never throws.
+//
+// Which hash becomes the issue key (`primaryHash`): exactly as the reference server picks the
+// single contributing variant — a fingerprint variant (custom or built-in) or the checksum
+// (a valid 32-hex client checksum, else its md5 `hashed-checksum`) wins; otherwise `app` when
+// it contributes, else `system`, then `default` (message / security report), then `fallback`.
+// Only one strategy contributes per event, so at most `app` and `system` compete. `hashes`
+// lists every distinct real hash of the event (primary first) so that issues created under
+// an older "all hashes" policy can still be matched; a non-hex legacy checksum kept verbatim
+// in the `checksum` variant is not a hash and is left out.
+import { buildVariants } from './variants.js';
+import { hashValues } from './hash.js';
+import { isObj } from './event.js';
+import type { GroupingComponent } from './components.js';
+
+export type { GroupingComponent } from './components.js';
+export { parameterize, normalizeMessage } from './parameterize.js';
+
+export const GROUPING_CONFIG = 'newstyle:2023-01-11';
+
+export interface GroupingVariant {
+  name: string;
+  hash: string | null;
+  contributes: boolean;
+  component?: GroupingComponent;
+  /** fingerprint values (custom / built-in / hybrid variants) */
+  values?: string[];
+  hint?: string | null;
+  /** client fingerprint and matched server rule, when a fingerprint was involved */
+  fingerprintInfo?: Record<string, unknown>;
+  /** checksum variants: the hash used and, for `hashed-checksum`, the client's raw value */
+  checksum?: string;
+  rawChecksum?: string;
+}
+
+export interface GroupingResult {
+  config: string;
+  variants: Record<string, GroupingVariant>;
+  primaryHash: string;
+  hashes: string[];
+}
+
+export interface GroupingOptions {
+  /** project stack-trace rules, e.g. `stack.function:runApp -app -group` (one per line) */
+  enhancements?: string;
+  /** project fingerprint rules: rule text (`error.type:Foo -> foo`) or a JSON rule list */
+  fingerprintingRules?: string;
+}
+
+const PRIORITY = ['custom-fingerprint', 'built-in-fingerprint', 'checksum', 'hashed-checksum', 'app', 'system', 'default', 'fallback'];
+const HASH_RE = /^[0-9a-f]{32}$/;
+
+export function pickPrimary(variants: Record<string, GroupingVariant>): string {
+  for (const name of PRIORITY) {
+    const v = variants[name];
+    if (v && v.contributes && v.hash && HASH_RE.test(v.hash)) return v.hash;
+  }
+  for (const v of Object.values(variants)) if (v.contributes && v.hash && HASH_RE.test(v.hash)) return v.hash;
+  return hashValues([]);
+}
+
+export function computeGrouping(event: Record<string, unknown>, options: GroupingOptions = {}): GroupingResult {
+  let variants: Record<string, GroupingVariant>;
+  try {
+    variants = buildVariants(isObj(event) ? event : {}, options ?? {});
+  } catch {
+    // Malformed input we did not anticipate: group everything like it under the fallback.
+    variants = { fallback: { name: 'fallback', hash: hashValues([]), contributes: true, hint: 'grouping failed' } };
+  }
+  const primaryHash = pickPrimary(variants);
+  const hashes = [primaryHash];
+  for (const v of Object.values(variants)) {
+    if (v.hash && HASH_RE.test(v.hash) && !hashes.includes(v.hash)) hashes.push(v.hash);
+  }
+  return { config: GROUPING_CONFIG, variants, primaryHash, hashes };
+}

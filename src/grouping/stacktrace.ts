@@ -1,0 +1,162 @@
+// Stack-trace components for the `app` and `system` variants.
+//  - app: only in-app frames may contribute; system: every frame may.
+//  - a frame identical to the one before it (same path, module, function, line...) is a
+//    recursion and is ignored;
+//  - stack-trace rules then switch frames on/off (`+group`/`-group`, ranges, max/min-frames).
+import { component, update, type GroupingComponent } from './components.js';
+import { frameComponent, hasUrlOrigin } from './frames.js';
+import { behaviorFamily } from './platform.js';
+import { trimFunctionName } from './functions.js';
+import {
+  classifyFrames, matchingFrames, sliceRange,
+  type ExceptionData, type MatchFrame, type Rule,
+} from './enhancers.js';
+import type { Frame, Stacktrace } from './event.js';
+
+export interface RuleContext {
+  rules: Rule[];
+  platform: string | null;
+}
+
+const matchFramesOf = new WeakMap<Stacktrace, MatchFrame[]>();
+
+function toMatchFrame(f: Frame, eventPlatform: string | null): MatchFrame {
+  const platform = f.platform || eventPlatform;
+  let fn: string | null;
+  if (f.rawFunction) fn = f.function;
+  else fn = f.function ? trimFunctionName(f.function, platform) : null;
+  const path = f.absPath || f.filename;
+  return {
+    category: null,
+    family: behaviorFamily(platform),
+    function: fn || '<unknown>',
+    inApp: f.inApp,
+    module: f.module,
+    package: f.package ? f.package.toLowerCase() : null,
+    path: path ? path.toLowerCase() : null,
+  };
+}
+
+/** Classification pass: applies in-app / category rules to the frames (once per stack trace). */
+export function classifyStacktrace(st: Stacktrace, ctx: RuleContext, ex: ExceptionData | null): void {
+  if (matchFramesOf.has(st)) return;
+  const mf = st.frames.map((f) => toMatchFrame(f, ctx.platform));
+  classifyFrames(ctx.rules, mf, ex);
+  st.frames.forEach((f, i) => (f.inApp = mf[i]!.inApp));
+  matchFramesOf.set(st, mf);
+}
+
+const RECURSION_FIELDS = ['absPath', 'package', 'module', 'filename', 'function', 'lineno', 'colno'] as const;
+function isRecursion(f: Frame, prev: Frame | undefined): boolean {
+  if (!prev) return false;
+  return RECURSION_FIELDS.every((k) => JSON.stringify(f[k] ?? null) === JSON.stringify(prev[k] ?? null));
+}
+
+function singleVariant(
+  st: Stacktrace,
+  variant: 'app' | 'system',
+  ctx: RuleContext,
+  ex: ExceptionData | null,
+): GroupingComponent {
+  const frames = st.frames;
+  const comps = frames.map((f, i) => {
+    const c = frameComponent(f, ctx.platform);
+    if (isRecursion(f, frames[i - 1])) update(c, { contributes: false, hint: 'ignored due to recursion' });
+    if (variant === 'app' && !f.inApp) update(c, { contributes: false, hint: 'non app frame' });
+    return c;
+  });
+  const f0 = frames[0];
+  if (
+    frames.length === 1 && f0 && comps[0]!.contributes &&
+    behaviorFamily(f0.platform || ctx.platform) === 'javascript' && !f0.function &&
+    hasUrlOrigin(f0.absPath, true)
+  ) {
+    update(comps[0]!, { contributes: false, hint: 'ignored single non-URL JavaScript frame' });
+  }
+
+  // Contribution pass of the stack-trace rules.
+  const mf = matchFramesOf.get(st) ?? frames.map((f) => toMatchFrame(f, ctx.platform));
+  const contributes = comps.map((c) => c.contributes);
+  const hints: Array<string | null> = comps.map(() => null);
+  let maxFrames = 0;
+  let minFrames = 0;
+  for (const rule of ctx.rules) {
+    const relevant = rule.actions.some(
+      (a) => (a.kind === 'flag' && a.key === 'group') || (a.kind === 'var' && (a.name === 'max-frames' || a.name === 'min-frames')),
+    );
+    if (!relevant) continue;
+    for (const idx of matchingFrames(rule, mf, ex)) {
+      for (const a of rule.actions) {
+        if (a.kind === 'flag' && a.key === 'group') {
+          const idxs = sliceRange(comps.map((_, i) => i), idx, a.range);
+          for (const i of idxs) {
+            if (contributes[i] !== a.flag) {
+              contributes[i] = a.flag;
+              hints[i] = `${a.flag ? 'un-ignored' : 'ignored'} by stack trace rule (${rule.text})`;
+            }
+          }
+        } else if (a.kind === 'var') {
+          const n = Number.parseInt(a.value, 10);
+          if (a.name === 'max-frames' && Number.isFinite(n)) maxFrames = n;
+          if (a.name === 'min-frames' && Number.isFinite(n)) minFrames = n;
+        }
+      }
+    }
+  }
+  if (maxFrames > 0) {
+    let seen = 0;
+    for (let i = comps.length - 1; i >= 0; i--) {
+      if (!contributes[i]) continue;
+      if (++seen > maxFrames) {
+        contributes[i] = false;
+        hints[i] = `ignored because only ${maxFrames} ${maxFrames === 1 ? 'frame is' : 'frames are'} considered`;
+      }
+    }
+  }
+  let inAppContributing = 0;
+  comps.forEach((c, i) => {
+    // In the app variant a system frame never contributes, whatever the rules say.
+    if (variant === 'app' && !frames[i]!.inApp) update(c, { contributes: false });
+    else update(c, { contributes: contributes[i]!, hint: hints[i] });
+    if (c.contributes && frames[i]!.inApp) inAppContributing++;
+  });
+  let stContributes: boolean | undefined;
+  let hint: string | null = null;
+  const total = comps.filter((c) => c.contributes).length;
+  if (minFrames > 0 && total > 0 && total < minFrames) {
+    stContributes = false;
+    hint = `discarded because stack trace only contains ${total} frame${total === 1 ? '' : 's'} which is under the configured threshold`;
+  }
+  if (variant === 'app' && inAppContributing === 0) stContributes = false;
+  return component('stacktrace', comps, { contributes: stContributes, hint });
+}
+
+/** Returns the stack-trace component per variant; keys starting with "!" have priority. */
+export function stacktraceVariants(
+  st: Stacktrace,
+  ctx: RuleContext,
+  ex: ExceptionData | null,
+): Record<string, GroupingComponent> {
+  classifyStacktrace(st, ctx, ex);
+  const app = singleVariant(st, 'app', ctx, ex);
+  const system = singleVariant(st, 'system', ctx, ex);
+  let inApp = 0;
+  let contributing = 0;
+  let inAppContributing = 0;
+  system.values.forEach((c, i) => {
+    const f = st.frames[i]!;
+    const contributes = (c as GroupingComponent).contributes;
+    if (f.inApp) inApp++;
+    if (contributes) contributing++;
+    if (f.inApp && contributes) inAppContributing++;
+  });
+  if (!system.values.length) {
+    update(system, { contributes: false, hint: 'ignored because it contains no frames' });
+    update(app, { contributes: false, hint: 'ignored because it contains no frames' });
+  } else {
+    if (contributing === 0) update(system, { contributes: false, hint: 'ignored because it contains no contributing frames' });
+    if (inApp === 0) update(app, { contributes: false, hint: 'ignored because it contains no in-app frames' });
+    else if (inAppContributing === 0) update(app, { contributes: false, hint: 'ignored because it contains no contributing frames' });
+  }
+  return { '!app': app, system };
+}

@@ -98,10 +98,11 @@ function readFrame(f: Json): Frame {
   };
 }
 
-export function readStacktrace(v: unknown): Stacktrace | null {
+/** With `keepEmpty`, a stack trace without frames is kept (top-level stack traces). */
+export function readStacktrace(v: unknown, keepEmpty = false): Stacktrace | null {
   if (!isObj(v) || !Array.isArray(v.frames)) return null;
   const frames = v.frames.filter(isObj).map(readFrame);
-  return frames.length ? { frames } : null;
+  return frames.length || keepEmpty ? { frames } : null;
 }
 
 function readMechanism(v: unknown): Mechanism | null {

@@ -67,12 +67,17 @@ export function chainedException(
 
 interface Node { exception: SingleException | null; children: SingleException[] }
 
+class BrokenTree extends Error {}
+
 /**
  * Exception groups (mechanism.exception_id / parent_id / is_exception_group): keep the
- * distinct "top-level" exceptions (first non-group descendants of the root, sorted by type,
- * duplicates by grouping content removed). One distinct exception: that exception and its
- * first-child path. Several: one of each plus the root group. Broken trees (missing ids,
- * duplicates, self-parenting, no root, cycles) leave the list unchanged.
+ * distinct "top-level" exceptions (first non-group descendants of the root, sorted by type
+ * descending, consecutive duplicates by grouping content removed). One distinct exception:
+ * that exception and its first-child path. Several: one of each plus the root group. None
+ * (e.g. the root's children are unreachable because of self-parenting or a cycle): just the
+ * root. Missing ids, a missing root or an endless first-child path leave the list unchanged.
+ * A later duplicate id replaces an earlier one's node (the reference snapshots were produced
+ * with this lenient tree building).
  */
 export function filterExceptionGroups(
   exceptions: SingleException[],
@@ -80,31 +85,32 @@ export function filterExceptionGroups(
 ): SingleException[] {
   if (exceptions.length <= 1) return exceptions;
   const tree = new Map<number, Node>();
-  const seen = new Set<number>();
+  const node = (id: number) => {
+    let n = tree.get(id);
+    if (!n) tree.set(id, (n = { exception: null, children: [] }));
+    return n;
+  };
   for (const ex of [...exceptions].reverse()) {
     const m = ex.mechanism;
-    if (!m || m.exceptionId === null || m.exceptionId === m.parentId || seen.has(m.exceptionId)) return exceptions;
-    seen.add(m.exceptionId);
-    let node = tree.get(m.exceptionId);
-    if (!node) tree.set(m.exceptionId, (node = { exception: null, children: [] }));
-    node.exception = ex;
-    if (m.parentId !== null) {
-      let parent = tree.get(m.parentId);
-      if (!parent) tree.set(m.parentId, (parent = { exception: null, children: [] }));
-      parent.children.push(ex);
-    }
+    if (!m || m.exceptionId === null) return exceptions;
+    node(m.exceptionId).exception = ex;
+    if (m.parentId !== null) node(m.parentId).children.push(ex);
   }
+  const limit = exceptions.length * 4 + 16;
   const children = (ex: SingleException) => tree.get(ex.mechanism!.exceptionId!)?.children ?? [];
   const topLevel = (ex: SingleException, depth: number, out: SingleException[]): void => {
-    if (depth > exceptions.length) throw new Error('cycle in exception tree');
+    if (depth > limit) throw new BrokenTree('cycle');
     if (ex.mechanism!.isExceptionGroup) for (const c of children(ex)) topLevel(c, depth + 1, out);
     else out.push(ex);
   };
   const root = tree.get(0)?.exception;
   if (!root) return exceptions;
   const top: SingleException[] = [];
-  topLevel(root, 0, top);
-  if (!top.length) return exceptions;
+  try {
+    topLevel(root, 0, top);
+  } catch {
+    return exceptions;
+  }
   const typeKey = (e: SingleException) => (e.type === null ? 'None' : e.type);
   top.sort((a, b) => (typeKey(a) < typeKey(b) ? 1 : typeKey(a) > typeKey(b) ? -1 : 0));
   const distinct: SingleException[] = [];
@@ -118,7 +124,7 @@ export function filterExceptionGroups(
     const path: SingleException[] = [];
     let cur: SingleException | undefined = distinct[0];
     while (cur) {
-      if (path.length > exceptions.length) throw new Error('cycle in exception tree');
+      if (path.length > limit) return exceptions;
       path.push(cur);
       cur = children(cur)[0];
     }

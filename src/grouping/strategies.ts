@@ -117,5 +117,5 @@ export function strategyVariants(e: PreparedEvent, ctx: RuleContext): Record<str
 }
 
 export function readTopStacktrace(ev: Json): Stacktrace | null {
-  return readStacktrace(iface(ev, 'stacktrace', 'sentry.interfaces.Stacktrace'));
+  return readStacktrace(iface(ev, 'stacktrace', 'sentry.interfaces.Stacktrace'), true);
 }

@@ -30,6 +30,20 @@ export function createHttpService(ctx: AppContext): HttpService {
       })
       .catch((e) => sendError(req, res, e, ctx.log));
   });
+  // Malformed HTTP (bad framing, oversized headers) never reaches a handler; answer it in the same JSON
+  // shape as every other error instead of Node's bare status line.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const [status, detail] =
+      err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'request headers too large (Node limit 16 KiB)']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request not received in time']
+      : [400, `malformed HTTP request: ${err.code ?? err.message}`];
+    const body = JSON.stringify({ detail });
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
   // Slow-loris bound: a request has 60 s to arrive whole; idle keep-alive sockets close after 65 s.
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;

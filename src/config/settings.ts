@@ -55,6 +55,8 @@ export const SETTINGS = [
     doc: 'Most bodies compressed or decompressed at once; others wait. Bounds CPU and memory under bursts.' },
   { name: 'INGEST_COMMIT_MAX_BATCH', kind: 'int', default: 500, min: 1, max: 10000,
     doc: 'Most payloads committed in one group-commit transaction (500-row inserts ran ~25k rows/s on PG 15).' },
+  { name: 'INGEST_KEY_CACHE_MS', kind: 'int', default: 10000, min: 0, max: 3600000,
+    doc: 'How long ingest trusts a cached project key lookup; a disabled or deleted key stops working within this time (0 = no cache).' },
 
   // --- rate limits (token buckets; 0 = off) ---
   { name: 'RATE_LIMIT_GLOBAL_PER_SEC', kind: 'int', default: 100, min: 0, doc: 'Requests per second accepted in total (0 = unlimited).' },

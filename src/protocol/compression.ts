@@ -3,7 +3,8 @@ import { Decompress as ZstdDecompress } from 'fzstd';
 
 // Content-Encodings Sentry SDKs use (§5 of the protocol notes). zstd is decoded by fzstd (pure JS):
 // Node 20's zlib has no zstd. Every decoder is bounded: output beyond `limit` bytes stops decoding
-// with DecompressionLimitError, so a bomb costs at most `limit` bytes of memory.
+// with DecompressionLimitError, so a bomb costs at most `limit` bytes of memory. (zlib's
+// maxOutputLength is inclusive: exactly `limit` bytes pass, `limit + 1` fail.)
 
 export type Encoding = 'identity' | 'gzip' | 'deflate' | 'br' | 'zstd';
 
@@ -32,17 +33,17 @@ export function decompressSync(buf: Buffer, encoding: Encoding, limit: number): 
         if (buf.length > limit) throw new DecompressionLimitError(limit);
         return buf;
       case 'gzip':
-        return gunzipSync(buf, { maxOutputLength: limit + 1 });
+        return gunzipSync(buf, { maxOutputLength: limit });
       case 'deflate':
         // RFC 9110 "deflate" is zlib-wrapped; some clients send raw deflate anyway.
         try {
-          return inflateSync(buf, { maxOutputLength: limit + 1 });
+          return inflateSync(buf, { maxOutputLength: limit });
         } catch (e) {
           if (e instanceof RangeError) throw e;
-          return inflateRawSync(buf, { maxOutputLength: limit + 1 });
+          return inflateRawSync(buf, { maxOutputLength: limit });
         }
       case 'br':
-        return brotliDecompressSync(buf, { maxOutputLength: limit + 1, params: { [constants.BROTLI_DECODER_PARAM_LARGE_WINDOW]: 0 } });
+        return brotliDecompressSync(buf, { maxOutputLength: limit, params: { [constants.BROTLI_DECODER_PARAM_LARGE_WINDOW]: 0 } });
       case 'zstd':
         return zstdBounded(buf, limit);
     }

@@ -1,5 +1,28 @@
-import type { Router } from '../http/router.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Params, Router } from '../http/router.js';
 import type { AppContext } from '../server/context.js';
+import { authenticate } from './auth.js';
+import type { TokenRow } from './tokens.js';
+import * as org from './routes-org.js';
 
-// Placeholder until the read API lands: /api/0/...
-export function registerApiRoutes(_router: Router, _ctx: AppContext): void {}
+// The read API under /api/0/, in Sentry's Web API shapes. Every route authenticates with a Bearer
+// token first. Handlers only parse parameters and call query functions (queries/*) and serializers
+// (serialize-*), which the web UI reuses.
+
+type ApiHandler = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL, token: TokenRow) => Promise<void>;
+
+export function registerApiRoutes(router: Router, ctx: AppContext): void {
+  const add = (method: string, path: string, h: ApiHandler) =>
+    router.add(method, `/api/0${path}`, async (req, res, params, url) => {
+      const token = await authenticate(req, ctx.db.pool);
+      await h(ctx, req, res, params, url, token);
+    });
+
+  add('GET', '/?', org.authInfo);
+  add('GET', '/organizations/?', org.organizations);
+  add('GET', '/organizations/:org/?', org.organization);
+  add('GET', '/organizations/:org/projects/?', org.projects);
+  add('GET', '/projects/?', org.projects);
+  add('GET', '/projects/:org/:project/?', org.project);
+  add('GET', '/projects/:org/:project/keys/?', org.projectKeys);
+}

@@ -1,0 +1,32 @@
+import { registerCommand, UsageError } from '../cli/main.js';
+import { createToken, listTokens, revokeToken } from './tokens.js';
+
+// `crash-cache-cli token …`: API tokens for /api/0/ (sentry-cli's SENTRY_AUTH_TOKEN, scripts, integrations).
+
+registerCommand('token create', '  token create [--name NAME]                               create an API token; prints it once', async ({ db, out }, _args, flags) => {
+  const name = typeof flags.name === 'string' ? flags.name : '';
+  const { token, row } = await createToken(db.pool, name);
+  out(`Token ${row.id}${name ? ` "${name}"` : ''} created. It is shown only now; store it safely:`);
+  out(token);
+});
+
+registerCommand('token list', '  token list                                               list API tokens (id, prefix, name, last use)', async ({ db, out }) => {
+  const rows = await listTokens(db.pool);
+  if (!rows.length) out('No tokens. Create one with: crash-cache-cli token create --name NAME');
+  for (const t of rows) {
+    const used = t.last_used_at ? `last used ${t.last_used_at.toISOString()}` : 'never used';
+    const state = t.revoked_at ? `revoked ${t.revoked_at.toISOString()}` : 'active';
+    out(`${t.id}\t${t.prefix}…\t${t.name || '-'}\tcreated ${t.created_at.toISOString()}\t${used}\t${state}`);
+  }
+});
+
+registerCommand('token revoke', '  token revoke <id|prefix>                                 revoke an API token (by id, or its first characters)', async ({ db, out }, args) => {
+  const which = args[0];
+  if (!which) throw new UsageError('token revoke needs a token id or prefix (see token list)');
+  const rows = await revokeToken(db.pool, which);
+  if (!rows.length) {
+    out(`No active token ${which}.`);
+    return 1;
+  }
+  out(`Revoked token ${rows[0]!.id} (${rows[0]!.prefix}…).`);
+});

@@ -1,0 +1,68 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../http/respond.js';
+import type { AppContext } from '../server/context.js';
+import type { Params } from '../http/router.js';
+import type { TokenRow } from './tokens.js';
+import { listProjects } from '../storage/projects.js';
+import { serializeKey, serializeOrganization, serializeProject, serializeProjectDetail } from './serialize-org.js';
+import { requireOrg, requireProject } from './lookup.js';
+import { linkHeader, offsetPage, parseCursor, parseLimit } from './pagination.js';
+import { listProjectKeys, projectFacts } from './queries/projects.js';
+
+// GET /api/0/, organizations, projects and their keys (DSNs).
+
+type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL, token: TokenRow) => Promise<void>;
+
+export const authInfo: H = async (_ctx, _req, res, _p, _url, token) => {
+  // sentry-cli `info` reads auth.scopes and an optional user; a token here belongs to no user.
+  sendJson(res, 200, { version: '0', auth: { scopes: token.scopes }, user: null });
+};
+
+export const organizations: H = async (ctx, _req, res, _p, url) => {
+  sendPage(ctx, res, url, [serializeOrganization(ctx.config)]);
+};
+
+export const organization: H = async (ctx, _req, res, params) => {
+  requireOrg(ctx.config, params.org!);
+  const projects = await listProjects(ctx.db.pool);
+  const facts = await projectFacts(ctx.db.pool);
+  sendJson(res, 200, {
+    ...serializeOrganization(ctx.config),
+    projects: projects.map((p) => serializeProject(ctx.config, p, facts.get(p.id))),
+    teams: [{ id: '1', slug: ctx.config.organizationSlug, name: ctx.config.organizationSlug, isMember: true, projects: [] }],
+    access: ['org:read', 'project:read', 'event:read', 'event:write', 'event:admin'],
+  });
+};
+
+export const projects: H = async (ctx, _req, res, params, url) => {
+  if (params.org !== undefined) requireOrg(ctx.config, params.org);
+  const rows = await listProjects(ctx.db.pool);
+  const facts = await projectFacts(ctx.db.pool);
+  sendPage(ctx, res, url, rows.map((p) => serializeProject(ctx.config, p, facts.get(p.id))));
+};
+
+export const project: H = async (ctx, _req, res, params) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+  const facts = await projectFacts(ctx.db.pool, p.id);
+  sendJson(res, 200, serializeProjectDetail(ctx.config, p, facts.get(p.id)));
+};
+
+export const projectKeys: H = async (ctx, _req, res, params, url) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+  const keys = await listProjectKeys(ctx.db.pool, p.id);
+  sendPage(ctx, res, url, keys.map((k) => serializeKey(ctx.config, k)));
+};
+
+/** Small lists are paged by offset in memory, with the same Link header as the big ones. */
+function sendPage(ctx: AppContext, res: ServerResponse, url: URL, all: unknown[]): void {
+  const { rows, links } = offsetPage(all, parseCursor(url.searchParams.get('cursor')), parseLimit(url.searchParams.get('per_page') ?? url.searchParams.get('limit')));
+  sendJson(res, 200, rows, { link: linkHeader(publicRequestUrl(ctx, url), links) });
+}
+
+/** The request URL as the client sees it (PUBLIC_URL + path + query), for Link headers. */
+export function publicRequestUrl(ctx: AppContext, url: URL): URL {
+  const base = new URL(ctx.config.publicUrl);
+  const u = new URL(url.pathname + url.search, base.origin);
+  if (base.pathname !== '/') u.pathname = base.pathname.replace(/\/$/, '') + url.pathname;
+  return u;
+}

@@ -1,0 +1,106 @@
+import type { Config } from '../config/index.js';
+import type { ProjectKeyRow, ProjectRow } from '../storage/projects.js';
+
+// Rows → Sentry's organization, project and project-key JSON (field names as Sentry's
+// OrganizationSerializer / ProjectSerializer / ProjectKeySerializer send them). Ids are strings in
+// Sentry's JSON; sentry-cli deserializes them as strings.
+
+// The single organization has no row of its own: it is the server. Its creation date is fixed.
+const ORG_CREATED = '2024-01-01T00:00:00.000Z';
+
+export function serializeOrganization(config: Config) {
+  const slug = config.organizationSlug;
+  return {
+    id: '1',
+    slug,
+    name: slug,
+    dateCreated: ORG_CREATED,
+    status: { id: 'active', name: 'active' },
+    isEarlyAdopter: false,
+    require2FA: false,
+    requireEmailVerification: false,
+    avatar: { avatarType: 'letter_avatar', avatarUuid: null, avatarUrl: null },
+    features: [] as string[],
+    links: { organizationUrl: config.publicUrl, regionUrl: config.publicUrl },
+    hasAuthProvider: false,
+    allowMemberInvite: false,
+    allowMemberProjectCreation: false,
+    isDefault: true,
+  };
+}
+
+// One implicit team that every project belongs to: Sentry's project JSON names its team(s), and
+// sentry-cli prints the team column of `projects list`.
+function team(config: Config) {
+  return { id: '1', slug: config.organizationSlug, name: config.organizationSlug };
+}
+
+export interface ProjectFacts {
+  firstEvent: Date | null;
+  hasSessions: boolean;
+}
+
+export function serializeProject(config: Config, p: ProjectRow, facts: ProjectFacts = { firstEvent: null, hasSessions: false }) {
+  return {
+    id: String(p.id),
+    slug: p.slug,
+    name: p.name,
+    platform: p.platform,
+    dateCreated: p.created_at.toISOString(),
+    isBookmarked: false,
+    isMember: true,
+    hasAccess: true,
+    isPublic: false,
+    isInternal: false,
+    status: p.disabled ? 'disabled' : 'active',
+    features: [] as string[],
+    firstEvent: facts.firstEvent ? facts.firstEvent.toISOString() : null,
+    firstTransactionEvent: false,
+    hasSessions: facts.hasSessions,
+    color: '#3f70bf',
+    avatar: { avatarType: 'letter_avatar', avatarUuid: null },
+    team: team(config),
+    teams: [team(config)],
+    access: ['project:read', 'event:read', 'event:write', 'event:admin'],
+  };
+}
+
+/** Project detail: the list shape plus its organization, as Sentry's ProjectDetails does. */
+export function serializeProjectDetail(config: Config, p: ProjectRow, facts?: ProjectFacts) {
+  return { ...serializeProject(config, p, facts), organization: serializeOrganization(config) };
+}
+
+export function keyDsn(config: Config, publicKey: string, projectId: number): string {
+  const u = new URL(config.publicUrl);
+  return `${u.protocol}//${publicKey}@${u.host}${u.pathname.replace(/\/$/, '')}/${projectId}`;
+}
+
+export function serializeKey(config: Config, k: ProjectKeyRow & { created_at?: Date }) {
+  const base = config.publicUrl.replace(/\/$/, '');
+  const pub = keyDsn(config, k.public_key, k.project_id);
+  const p = k.project_id;
+  return {
+    id: k.public_key,
+    name: k.label,
+    label: k.label,
+    public: k.public_key,
+    // Our keys have no secret half (ingest never asks for one); the "secret" DSN works as the public one.
+    secret: null,
+    projectId: p,
+    isActive: !k.disabled,
+    rateLimit: null,
+    dsn: {
+      public: pub,
+      secret: pub,
+      csp: `${base}/api/${p}/security/?sentry_key=${k.public_key}`,
+      security: `${base}/api/${p}/security/?sentry_key=${k.public_key}`,
+      minidump: `${base}/api/${p}/minidump/?sentry_key=${k.public_key}`,
+      nel: `${base}/api/${p}/nel/?sentry_key=${k.public_key}`,
+      unreal: `${base}/api/${p}/unreal/${k.public_key}/`,
+      cdn: null,
+      crons: `${base}/api/${p}/cron/___MONITOR_SLUG___/${k.public_key}/`,
+    },
+    browserSdkVersion: 'latest',
+    dateCreated: k.created_at ? k.created_at.toISOString() : null,
+  };
+}

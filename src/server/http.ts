@@ -4,6 +4,7 @@ import { sendError } from '../http/respond.js';
 import type { AppContext } from './context.js';
 import { registerIngestRoutes } from '../ingest/routes.js';
 import { registerApiRoutes } from '../api/routes.js';
+import { registerUiRoutes } from '../ui/routes.js';
 
 export interface HttpService {
   server: Server;
@@ -15,6 +16,7 @@ export function createHttpService(ctx: AppContext): HttpService {
   const router = new Router();
   const ingest = registerIngestRoutes(router, ctx);
   registerApiRoutes(router, ctx);
+  registerUiRoutes(router, ctx);
   const server = createServer((req, res) => {
     let url: URL;
     try {

@@ -1,0 +1,66 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from '../http/errors.js';
+import type { AppContext } from '../server/context.js';
+import { LOGIN_CSRF_COOKIE, SESSION_COOKIE, currentSession, loginCsrf, postSession, secureCookies, tokensEqual } from './auth.js';
+import { html } from './html.js';
+import { cookie, parseCookies, readForm, redirect, safeNext, sendHtml } from './http.js';
+import { layout } from './layout.js';
+import { SESSION_IDLE_DAYS, createSession, deleteSession } from './sessions.js';
+import { authenticate } from './users.js';
+
+function loginPage(csrf: string, next: string, email: string, error: string | null) {
+  return layout({
+    title: 'Log in',
+    body: html`<div class="login">
+<h1>Log in</h1>
+${error ? html`<p class="error" role="alert">${error}</p>` : ''}
+<form method="post" action="/login">
+  <input type="hidden" name="_csrf" value="${csrf}">
+  <input type="hidden" name="next" value="${next}">
+  <label for="email">E-mail</label>
+  <input id="email" name="email" type="email" autocomplete="username" required autofocus value="${email}">
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <button class="primary" type="submit">Log in</button>
+</form>
+<p class="muted">No account? An administrator creates one with <code>crash-cache-cli user create --email you@example.com</code>.</p>
+</div>`,
+  });
+}
+
+export async function getLogin(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  const next = safeNext(url.searchParams.get('next'));
+  if (await currentSession(ctx, req)) return redirect(res, next);
+  const { token, setCookie } = loginCsrf(ctx, req);
+  sendHtml(res, 200, loginPage(token, next, '', null), setCookie ? { 'set-cookie': setCookie } : {});
+}
+
+export async function postLogin(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const form = await readForm(req);
+  if (!tokensEqual(form.get('_csrf'), parseCookies(req)[LOGIN_CSRF_COOKIE])) {
+    throw new HttpError('forbidden', 'missing or wrong CSRF token; reload the login page and try again');
+  }
+  const email = form.get('email') ?? '';
+  const next = safeNext(form.get('next'));
+  const user = email ? await authenticate(ctx.db.pool, email, form.get('password') ?? '') : null;
+  if (!user) {
+    ctx.log.info('login failed', { email: email.slice(0, 254) });
+    const { token, setCookie } = loginCsrf(ctx, req);
+    sendHtml(res, 401, loginPage(token, next, email, 'Wrong e-mail or password.'), setCookie ? { 'set-cookie': setCookie } : {});
+    return;
+  }
+  const { token } = await createSession(ctx.db.pool, user.id);
+  const secure = secureCookies(ctx);
+  redirect(res, next, {
+    'set-cookie': [
+      cookie(SESSION_COOKIE, token, { secure, maxAgeSecs: SESSION_IDLE_DAYS * 86400 }),
+      cookie(LOGIN_CSRF_COOKIE, '', { secure, maxAgeSecs: 0 }),
+    ],
+  });
+}
+
+export async function postLogout(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { session } = await postSession(ctx, req);
+  await deleteSession(ctx.db.pool, session.tokenSha256);
+  redirect(res, '/login', { 'set-cookie': cookie(SESSION_COOKIE, '', { secure: secureCookies(ctx), maxAgeSecs: 0 }) });
+}

@@ -1,0 +1,18 @@
+import type { Router } from '../http/router.js';
+import type { AppContext } from '../server/context.js';
+import { currentSession } from './auth.js';
+import { redirect } from './http.js';
+import { getLogin, postLogin, postLogout } from './login.js';
+import { getProjects } from './projects-page.js';
+import { serveStatic } from './static.js';
+
+// The web UI's routes: server-rendered pages on the same process and the same query functions as
+// the API. GET pages redirect to /login without a session; every POST checks the session's CSRF token.
+export function registerUiRoutes(router: Router, ctx: AppContext): void {
+  router.add('GET', '/', async (req, res) => redirect(res, (await currentSession(ctx, req)) ? '/projects' : '/login'));
+  router.add('GET', '/static/:name', (req, res, p) => serveStatic(req, res, p.name!));
+  router.add('GET', '/login/?', (req, res, _p, url) => getLogin(ctx, req, res, url));
+  router.add('POST', '/login/?', (req, res) => postLogin(ctx, req, res));
+  router.add('POST', '/logout/?', (req, res) => postLogout(ctx, req, res));
+  router.add('GET', '/projects/?', (req, res, _p, url) => getProjects(ctx, req, res, url));
+}

@@ -1,0 +1,62 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import type { UserRow } from './users.js';
+
+// Login sessions (table ui_session). The cookie holds a random 256-bit token; the table holds its
+// sha-256. A session lives SESSION_IDLE_DAYS after its last use (renewed at most once an hour so that
+// browsing is not a write per page) and never longer than SESSION_MAX_DAYS after login.
+
+export const SESSION_IDLE_DAYS = 14;
+export const SESSION_MAX_DAYS = 90;
+
+export interface Session {
+  tokenSha256: Buffer;
+  csrfToken: string;
+  user: UserRow;
+}
+
+function sha256(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+export async function createSession(db: pg.Pool, userId: number): Promise<{ token: string; csrfToken: string }> {
+  const token = randomBytes(32).toString('base64url');
+  const csrfToken = randomBytes(24).toString('base64url');
+  await db.query(
+    `INSERT INTO ui_session (token_sha256, user_id, csrf_token, expires_at)
+     VALUES ($1, $2, $3, now() + make_interval(days => $4))`,
+    [sha256(token), userId, csrfToken, SESSION_IDLE_DAYS],
+  );
+  // Housekeeping at login rather than on a timer: the table stays small.
+  await db.query('DELETE FROM ui_session WHERE expires_at < now()');
+  return { token, csrfToken };
+}
+
+/** The live session for a cookie token, or null (unknown, expired, or its user deleted). */
+export async function findSession(db: pg.Pool, token: string): Promise<Session | null> {
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
+  const hash = sha256(token);
+  const { rows } = await db.query<UserRow & { csrf_token: string; stale: boolean }>(
+    `SELECT u.id, u.email, u.is_admin, u.created_at, s.csrf_token,
+            s.last_used_at < now() - interval '1 hour' AS stale
+       FROM ui_session s JOIN ui_user u ON u.id = s.user_id
+      WHERE s.token_sha256 = $1 AND s.expires_at > now()`,
+    [hash],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  if (row.stale) {
+    await db.query(
+      `UPDATE ui_session SET last_used_at = now(),
+              expires_at = least(now() + make_interval(days => $2), created_at + make_interval(days => $3))
+        WHERE token_sha256 = $1`,
+      [hash, SESSION_IDLE_DAYS, SESSION_MAX_DAYS],
+    );
+  }
+  const { csrf_token, stale: _, ...user } = row;
+  return { tokenSha256: hash, csrfToken: csrf_token, user };
+}
+
+export async function deleteSession(db: pg.Pool, tokenSha256: Buffer): Promise<void> {
+  await db.query('DELETE FROM ui_session WHERE token_sha256 = $1', [tokenSha256]);
+}

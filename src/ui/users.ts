@@ -1,0 +1,48 @@
+import type pg from 'pg';
+import { dummyHash, hashPassword, verifyPassword } from './password.js';
+
+// Web UI users (table ui_user, migrations/0005_ui.sql). The first user created is the admin.
+
+export interface UserRow {
+  id: number;
+  email: string;
+  is_admin: boolean;
+  created_at: Date;
+}
+
+export class UserExistsError extends Error {}
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+
+export async function createUser(db: pg.Pool, email: string, password: string): Promise<UserRow> {
+  email = email.trim();
+  if (!EMAIL.test(email) || email.length > 254) throw new Error(`not an e-mail address: ${JSON.stringify(email)}`);
+  if (password.length < 8) throw new Error('a password has at least 8 characters');
+  const hash = await hashPassword(password);
+  try {
+    // "First user is admin" decided in the same statement, so two concurrent first users cannot both be.
+    const { rows } = await db.query<UserRow>(
+      `INSERT INTO ui_user (email, password_hash, is_admin)
+       SELECT $1, $2, NOT EXISTS (SELECT 1 FROM ui_user)
+       RETURNING id, email, is_admin, created_at`,
+      [email, hash],
+    );
+    return rows[0]!;
+  } catch (e) {
+    if ((e as { code?: string }).code === '23505') throw new UserExistsError(`a user ${email} already exists`);
+    throw e;
+  }
+}
+
+/** The user when the e-mail and password match, else null; takes as long either way. */
+export async function authenticate(db: pg.Pool, email: string, password: string): Promise<UserRow | null> {
+  const { rows } = await db.query<UserRow & { password_hash: string }>(
+    'SELECT id, email, is_admin, created_at, password_hash FROM ui_user WHERE lower(email) = lower($1)',
+    [email.trim()],
+  );
+  const row = rows[0];
+  const ok = await verifyPassword(password, row?.password_hash ?? (await dummyHash()));
+  if (!row || !ok) return null;
+  const { password_hash: _, ...user } = row;
+  return user;
+}

@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { cli, startServer, type RunningServer } from '../helpers/server.js';
+
+// Login, logout, CSRF and session expiry over real HTTP against the built server.
+
+let db: TestDatabase;
+let server: RunningServer;
+const EMAIL = 'ops@example.com';
+const PASSWORD = 'correct horse battery staple';
+
+function cookiesOf(r: Response): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const c of r.headers.getSetCookie()) {
+    const [kv] = c.split(';');
+    const eq = kv!.indexOf('=');
+    out[kv!.slice(0, eq)] = kv!.slice(eq + 1);
+  }
+  return out;
+}
+
+function hidden(page: string, name: string): string {
+  const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(page);
+  if (!m) throw new Error(`no hidden field ${name} in page`);
+  return m[1]!;
+}
+
+async function loginForm(): Promise<{ csrf: string; cookie: string }> {
+  const r = await fetch(`${server.url}/login`);
+  expect(r.status).toBe(200);
+  const csrfCookie = cookiesOf(r).cc_login_csrf!;
+  return { csrf: hidden(await r.text(), '_csrf'), cookie: `cc_login_csrf=${csrfCookie}` };
+}
+
+async function postForm(path: string, fields: Record<string, string>, cookie = ''): Promise<Response> {
+  return fetch(`${server.url}${path}`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams(fields).toString(),
+  });
+}
+
+async function logIn(): Promise<string> {
+  const f = await loginForm();
+  const r = await postForm('/login', { _csrf: f.csrf, email: EMAIL, password: PASSWORD, next: '/projects' }, f.cookie);
+  expect(r.status).toBe(303);
+  return `cc_session=${cookiesOf(r).cc_session}`;
+}
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  const out = await cli(['user', 'create', '--email', EMAIL, '--password', PASSWORD], { DATABASE_URL: db.url });
+  expect(out).toMatch(/User 1 ops@example.com created \(admin\)/);
+  const second = await cli(['user', 'create', '--email', 'dev@example.com', '--password', 'another password'], { DATABASE_URL: db.url });
+  expect(second).not.toMatch(/admin/);
+  server = await startServer({ DATABASE_URL: db.url });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+describe('web UI authentication', () => {
+  it('stores only an scrypt hash of the password', async () => {
+    const { rows } = await db.pool.query('SELECT password_hash FROM ui_user WHERE email = $1', [EMAIL]);
+    expect(rows[0].password_hash).toMatch(/^scrypt\$65536\$8\$2\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
+    expect(rows[0].password_hash).not.toContain(PASSWORD);
+  });
+
+  it('refuses a second user with the same e-mail, in any case', async () => {
+    await expect(cli(['user', 'create', '--email', 'OPS@example.com', '--password', 'whatever12'], { DATABASE_URL: db.url })).rejects.toThrow(/already exists/);
+  });
+
+  it('redirects pages to the login page without a session, and sends the CSP', async () => {
+    const r = await fetch(`${server.url}/projects`, { redirect: 'manual' });
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toBe('/login?next=%2Fprojects');
+    const login = await fetch(`${server.url}/login`);
+    expect(login.headers.get('content-security-policy')).toContain("script-src 'self'");
+    expect(login.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(login.headers.get('x-frame-options')).toBe('DENY');
+  });
+
+  it('fails a login with a wrong password, and with an unknown e-mail, the same way', async () => {
+    const f = await loginForm();
+    const wrong = await postForm('/login', { _csrf: f.csrf, email: EMAIL, password: 'nope' }, f.cookie);
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain('Wrong e-mail or password.');
+    expect(cookiesOf(wrong).cc_session).toBeUndefined();
+    const unknown = await postForm('/login', { _csrf: f.csrf, email: 'nobody@example.com', password: PASSWORD }, f.cookie);
+    expect(unknown.status).toBe(401);
+    expect(cookiesOf(unknown).cc_session).toBeUndefined();
+  });
+
+  it('rejects a login POST without the CSRF token or with another one (403)', async () => {
+    const f = await loginForm();
+    const none = await postForm('/login', { email: EMAIL, password: PASSWORD }, f.cookie);
+    expect(none.status).toBe(403);
+    expect((await none.json()).detail).toMatch(/CSRF/);
+    const other = await postForm('/login', { _csrf: 'A'.repeat(32), email: EMAIL, password: PASSWORD }, f.cookie);
+    expect(other.status).toBe(403);
+    const noCookie = await postForm('/login', { _csrf: f.csrf, email: EMAIL, password: PASSWORD });
+    expect(noCookie.status).toBe(403);
+  });
+
+  it('logs in with a HttpOnly SameSite=Lax cookie and shows pages', async () => {
+    const f = await loginForm();
+    const r = await postForm('/login', { _csrf: f.csrf, email: 'Ops@Example.com', password: PASSWORD, next: '/projects' }, f.cookie);
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toBe('/projects');
+    const set = r.headers.getSetCookie().find((c) => c.startsWith('cc_session='))!;
+    expect(set).toMatch(/HttpOnly/);
+    expect(set).toMatch(/SameSite=Lax/);
+    expect(set).not.toMatch(/Secure/); // PUBLIC_URL is http here
+    const page = await fetch(`${server.url}/projects`, { headers: { cookie: `cc_session=${cookiesOf(r).cc_session}` } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('ops@example.com');
+  });
+
+  it('does not follow an off-site next= after login', async () => {
+    const f = await loginForm();
+    const r = await postForm('/login', { _csrf: f.csrf, email: EMAIL, password: PASSWORD, next: '//evil.example/' }, f.cookie);
+    expect(r.headers.get('location')).toBe('/');
+  });
+
+  it('rejects a logged-in POST without the session CSRF token (403) and keeps the session', async () => {
+    const session = await logIn();
+    expect((await postForm('/logout', {}, session)).status).toBe(403);
+    expect((await postForm('/logout', { _csrf: 'x'.repeat(32) }, session)).status).toBe(403);
+    const page = await fetch(`${server.url}/projects`, { headers: { cookie: session }, redirect: 'manual' });
+    expect(page.status).toBe(200);
+  });
+
+  it('logs out with the token, and the old cookie no longer works', async () => {
+    const session = await logIn();
+    const page = await (await fetch(`${server.url}/projects`, { headers: { cookie: session } })).text();
+    const r = await postForm('/logout', { _csrf: hidden(page, '_csrf') }, session);
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toBe('/login');
+    const after = await fetch(`${server.url}/projects`, { headers: { cookie: session }, redirect: 'manual' });
+    expect(after.status).toBe(303);
+  });
+
+  it('ends an expired session', async () => {
+    const session = await logIn();
+    expect((await fetch(`${server.url}/projects`, { headers: { cookie: session }, redirect: 'manual' })).status).toBe(200);
+    // Expire every session now (as if SESSION_IDLE_DAYS had passed) rather than wait.
+    await db.pool.query(`UPDATE ui_session SET expires_at = now() - interval '1 second'`);
+    const r = await fetch(`${server.url}/projects`, { headers: { cookie: session }, redirect: 'manual' });
+    expect(r.status).toBe(303);
+    expect(r.headers.get('location')).toMatch(/^\/login/);
+  });
+
+  it('serves the stylesheet and the script, and nothing else from /static/', async () => {
+    const css = await fetch(`${server.url}/static/app.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/text\/css/);
+    expect(await css.text()).toContain('prefers-color-scheme: dark');
+    expect((await fetch(`${server.url}/static/app.js`)).status).toBe(200);
+    expect((await fetch(`${server.url}/static/..%2F..%2Fpackage.json`)).status).toBe(404);
+  });
+});

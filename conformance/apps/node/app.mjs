@@ -1,0 +1,105 @@
+// A small Node program that reports to crash-cache through @sentry/node, one scenario per run.
+// Usage: SENTRY_DSN=... CC_MARKER=... CC_RELEASE=... node app.mjs <scenario>
+import * as Sentry from '@sentry/node';
+
+const scenario = process.argv[2];
+const M = process.env.CC_MARKER ?? '';
+
+class ConformanceError extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.name = 'ConformanceError';
+  }
+}
+
+// A few frames deep so the event carries a real stack trace with in-app frames.
+function failDeep(what) {
+  return failDeeper(what);
+}
+function failDeeper(what) {
+  return new ConformanceError(`conformance ${what} ${M}`);
+}
+
+Sentry.init({
+  dsn: process.env.SENTRY_DSN,
+  release: process.env.CC_RELEASE,
+  environment: 'conformance',
+  tracesSampleRate: 1.0,
+  beforeSend(event) {
+    return event.message?.includes('drop-me') ? null : event; // recorded as a client report (before_send)
+  },
+});
+
+switch (scenario) {
+  case 'handled':
+    try {
+      throw failDeep('handled');
+    } catch (e) {
+      Sentry.captureException(e);
+    }
+    break;
+  case 'unhandled':
+    // onUncaughtException captures it, flushes and exits the process.
+    setTimeout(() => {
+      throw failDeep('unhandled');
+    }, 0);
+    break;
+  case 'message':
+    Sentry.captureMessage(`conformance message ${M}`);
+    break;
+  case 'chained':
+    Sentry.captureException(new ConformanceError(`conformance outer ${M}`, { cause: failDeep('inner') }));
+    break;
+  case 'breadcrumbs':
+    for (let i = 1; i <= 3; i++) Sentry.addBreadcrumb({ category: 'conformance', message: `crumb-${i} ${M}`, level: 'info' });
+    Sentry.captureMessage(`conformance breadcrumbs ${M}`);
+    break;
+  case 'context':
+    Sentry.setTag('cc_marker', M);
+    Sentry.setUser({ id: `user-${M}`, email: 'conformance@example.com' });
+    Sentry.setContext('conformance', { marker: M, answer: 42 });
+    Sentry.captureMessage(`conformance context ${M}`);
+    break;
+  case 'release':
+    Sentry.captureMessage(`conformance release ${M}`);
+    break;
+  case 'session':
+    // The SDK starts a process session at init; a captured error marks it errored.
+    Sentry.captureException(failDeep('session'));
+    break;
+  case 'transaction':
+    await Sentry.startSpan({ name: `conformance-tx-${M}`, op: 'conformance' }, async () => {
+      await Sentry.startSpan({ name: 'conformance.step', op: 'conformance.step' }, () => new Promise((r) => setTimeout(r, 5)));
+    });
+    break;
+  case 'attachment':
+    Sentry.withScope((scope) => {
+      scope.addAttachment({ filename: 'conformance.txt', data: `attachment-bytes ${M}\n`, contentType: 'text/plain' });
+      Sentry.captureMessage(`conformance attachment ${M}`);
+    });
+    break;
+  case 'feedback': {
+    const associatedEventId = Sentry.captureMessage(`conformance feedback event ${M}`);
+    Sentry.captureFeedback({ message: `conformance feedback ${M}`, name: 'Conformance User', email: 'conformance@example.com', associatedEventId });
+    break;
+  }
+  case 'checkin': {
+    const slug = process.env.CC_MONITOR;
+    const checkInId = Sentry.captureCheckIn({ monitorSlug: slug, status: 'in_progress' });
+    Sentry.captureCheckIn({ checkInId, monitorSlug: slug, status: 'ok', duration: 1 });
+    break;
+  }
+  case 'client_report':
+    Sentry.captureMessage(`drop-me ${M}`);
+    Sentry.captureMessage(`conformance client_report ${M}`);
+    break;
+  case 'compression':
+    // @sentry/node gzips only bodies above 32 KiB, so this event is made larger than that.
+    Sentry.setContext('payload', { text: `compressible conformance payload ${M} `.repeat(1500) });
+    Sentry.captureMessage(`conformance compression ${M}`);
+    break;
+  default:
+    console.error(`unsupported scenario ${scenario}`);
+    process.exit(3);
+}
+if (scenario !== 'unhandled') await Sentry.close(10_000);

@@ -2,4 +2,5 @@
 // Add one line per part: import '../digest/cli.js'; import '../api/cli.js'; ...
 import '../api/cli.js';
 import '../ui/cli.js';
+import '../ratelimit/cli.js';
 export {};

@@ -1,0 +1,62 @@
+import { registerCommand, UsageError } from '../cli/main.js';
+import { getProject } from '../storage/projects.js';
+import { listOutcomes } from '../outcomes/queries.js';
+import { setProjectRateLimit } from './queries.js';
+import { parseSince } from './since.js';
+
+// CLI commands of rate limiting and outcomes: thin shells over queries.ts and outcomes/queries.ts.
+
+registerCommand(
+  'project update',
+  '  project update <id> --rate-limit N|default             requests/second for one project (0 = unlimited; default = RATE_LIMIT_PER_PROJECT_PER_SEC)',
+  async ({ config, db, out }, args, flags) => {
+    const id = args[0];
+    if (!id || !/^\d+$/.test(id)) throw new UsageError('project update needs a numeric project id');
+    const raw = flags['rate-limit'];
+    if (raw === undefined) throw new UsageError('project update: nothing to change (use --rate-limit N or --rate-limit default)');
+    let perSec: number | null;
+    if (raw === 'default') perSec = null;
+    else if (typeof raw === 'string' && /^\d+$/.test(raw) && Number(raw) <= 2_147_483_647) perSec = Number(raw);
+    else throw new UsageError(`--rate-limit must be a whole number ≥ 0 or "default", got ${JSON.stringify(raw)}`);
+    if (!(await setProjectRateLimit(db.pool, Number(id), perSec))) {
+      out(`No project ${id}.`);
+      return 1;
+    }
+    const what =
+      perSec === null
+        ? `the default (RATE_LIMIT_PER_PROJECT_PER_SEC = ${config.rateLimitPerProjectPerSec || 'unlimited'})`
+        : perSec === 0
+          ? 'unlimited'
+          : `${perSec} requests/second`;
+    // Running servers read the value with the project's key, so it applies within their key-cache TTL.
+    out(`Project ${id} rate limit: ${what}.`);
+  },
+);
+
+registerCommand(
+  'outcomes',
+  '  outcomes [--project ID] [--since 24h]                  counts of refused, filtered and client-dropped items per hour',
+  async ({ db, out }, _args, flags) => {
+    let projectId: number | undefined;
+    if (flags.project !== undefined) {
+      const p = typeof flags.project === 'string' ? await getProject(db.pool, flags.project) : null;
+      if (!p) throw new UsageError(`--project: no project ${JSON.stringify(flags.project)}`);
+      projectId = p.id;
+    }
+    const since = parseSince(typeof flags.since === 'string' ? flags.since : '24h');
+    if (!since) throw new UsageError(`--since must look like 90m, 24h or 7d, got ${JSON.stringify(flags.since)}`);
+    const rows = await listOutcomes(db.pool, { projectId, since });
+    if (flags.json) {
+      out(JSON.stringify(rows));
+      return;
+    }
+    if (!rows.length) {
+      out('No outcomes recorded in that period.');
+      return;
+    }
+    out('hour (UTC)\tproject\toutcome\treason\tcategory\tquantity');
+    for (const r of rows) {
+      out(`${r.hour.toISOString().slice(0, 13)}:00\t${r.projectId ?? '-'}\t${r.outcome}\t${r.reason || '-'}\t${r.category}\t${r.quantity}`);
+    }
+  },
+);

@@ -1,0 +1,133 @@
+import { debit, isFull, newBucket, refill, secondsUntilToken, setRate, type Bucket } from './bucket.js';
+
+// The buckets of one process: one global, one per project, one per client address. Memory is
+// bounded: a full bucket is the same as no bucket, so `sweep` forgets every full one (idle keys
+// expire after at most RATE_LIMIT_BURST_SECS of silence), and the per-address map is capped
+// (least recently used evicted first; an evicted address starts again with a full bucket, which
+// the global bucket still bounds).
+
+export type Scope = 'global' | 'ip' | 'project';
+
+export interface RateLimitDecision {
+  /** Seconds until the client may send again (Retry-After), whole, at least 1. */
+  retryAfterSecs: number;
+  scope: Scope;
+  /** Why, for X-Sentry-Rate-Limits and the outcome's reason: global_rate_limit, ip_rate_limit, project_rate_limit. */
+  reason: string;
+}
+
+export interface LimitSettings {
+  globalPerSec: number;
+  perIpPerSec: number;
+  perProjectPerSec: number;
+  burstSecs: number;
+  /** Most per-address buckets kept; 50,000 × ~150 bytes ≈ 7.5 MB. */
+  maxIpBuckets?: number;
+}
+
+export const DEFAULT_MAX_IP_BUCKETS = 50_000;
+
+/** Keys of buckets in the shared table (sync.ts): 'g', 'p:<project id>', 'i:<address>'. */
+export const GLOBAL_KEY = 'g';
+export const projectKey = (id: number) => `p:${id}`;
+export const ipKey = (ip: string) => `i:${ip}`;
+
+export class Limits {
+  private global: Bucket | null = null;
+  private readonly projects = new Map<number, Bucket>();
+  private readonly ips = new Map<string, Bucket>();
+  /** Tokens taken here since the last `takeSpent`, by bucket key: what other processes must debit. */
+  private spent = new Map<string, number>();
+  readonly maxIpBuckets: number;
+
+  constructor(
+    readonly settings: LimitSettings,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.maxIpBuckets = settings.maxIpBuckets ?? DEFAULT_MAX_IP_BUCKETS;
+  }
+
+  /** null = allowed, and a token was taken from every bucket that applies; otherwise nothing was taken. */
+  check(ip: string, projectId: number, projectLimitPerSec: number | null): RateLimitDecision | null {
+    const now = this.now();
+    const s = this.settings;
+    const projectRate = projectLimitPerSec ?? s.perProjectPerSec;
+    const g = s.globalPerSec > 0 ? (this.global ??= newBucket(s.globalPerSec, s.burstSecs, now)) : null;
+    const p = projectRate > 0 ? this.projectBucket(projectId, projectRate, now) : null;
+    const i = s.perIpPerSec > 0 ? this.ipBucket(ip, now) : null;
+    let worst: RateLimitDecision | null = null;
+    for (const [b, scope] of [[g, 'global'], [p, 'project'], [i, 'ip']] as const) {
+      if (!b) continue;
+      refill(b, now);
+      if (b.tokens >= 1) continue;
+      const secs = secondsUntilToken(b);
+      if (!worst || secs > worst.retryAfterSecs) worst = { retryAfterSecs: secs, scope, reason: `${scope}_rate_limit` };
+    }
+    if (worst) return worst;
+    if (g) this.take(g, GLOBAL_KEY);
+    if (p) this.take(p, projectKey(projectId));
+    if (i) this.take(i, ipKey(ip));
+    return null;
+  }
+
+  private take(b: Bucket, key: string): void {
+    b.tokens -= 1;
+    // Bounded like the maps it mirrors: at most one entry per live bucket.
+    this.spent.set(key, (this.spent.get(key) ?? 0) + 1);
+  }
+
+  private projectBucket(id: number, rate: number, now: number): Bucket {
+    let b = this.projects.get(id);
+    if (!b) this.projects.set(id, (b = newBucket(rate, this.settings.burstSecs, now)));
+    else setRate(b, rate, this.settings.burstSecs, now);
+    return b;
+  }
+
+  private ipBucket(ip: string, now: number): Bucket {
+    let b = this.ips.get(ip);
+    if (b) {
+      // Re-insert to keep the map in least-recently-used order (Map iterates in insertion order).
+      this.ips.delete(ip);
+    } else {
+      b = newBucket(this.settings.perIpPerSec, this.settings.burstSecs, now);
+      if (this.ips.size >= this.maxIpBuckets) {
+        const oldest = this.ips.keys().next().value as string;
+        this.ips.delete(oldest);
+      }
+    }
+    this.ips.set(ip, b);
+    return b;
+  }
+
+  /** Hands over (and resets) the tokens taken here since the last call. */
+  takeSpent(): Map<string, number> {
+    const s = this.spent;
+    this.spent = new Map();
+    return s;
+  }
+
+  /**
+   * Debits tokens another process took. Unknown addresses and projects are skipped: a bucket this
+   * process does not hold is full here, and a bucket made for a debit would cost memory for an
+   * address that may never come here.
+   */
+  debit(key: string, tokens: number): void {
+    const now = this.now();
+    let b: Bucket | null | undefined;
+    if (key === GLOBAL_KEY) b = this.settings.globalPerSec > 0 ? (this.global ??= newBucket(this.settings.globalPerSec, this.settings.burstSecs, now)) : null;
+    else if (key.startsWith('p:')) b = this.projects.get(Number(key.slice(2)));
+    else if (key.startsWith('i:')) b = this.ips.get(key.slice(2));
+    if (b) debit(b, tokens, now);
+  }
+
+  /** Forgets full buckets. */
+  sweep(): void {
+    const now = this.now();
+    for (const [k, b] of this.projects) if (isFull(b, now)) this.projects.delete(k);
+    for (const [k, b] of this.ips) if (isFull(b, now)) this.ips.delete(k);
+  }
+
+  get sizes(): { ips: number; projects: number } {
+    return { ips: this.ips.size, projects: this.projects.size };
+  }
+}

@@ -34,9 +34,9 @@ export async function startServer(env: Record<string, string>, args: string[] = 
         if (logs.length > 2000) logs.shift();
         try {
           const j = JSON.parse(line) as { msg?: string; port?: number };
-          if (j.msg === 'listening' && j.port) {
+          if ((j.msg === 'listening' && j.port) || j.msg === 'worker running') {
             clearTimeout(timer);
-            resolve(j.port);
+            resolve(j.port ?? 0);
           }
         } catch {
           /* not JSON */

@@ -3,6 +3,7 @@ import type { AppContext } from '../server/context.js';
 import { currentSession } from './auth.js';
 import { redirect } from './http.js';
 import { getLogin, postLogin, postLogout } from './login.js';
+import { getOutcomes } from './outcomes-page.js';
 import { getProjects } from './projects-page.js';
 import { serveStatic } from './static.js';
 
@@ -15,4 +16,5 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   router.add('POST', '/login/?', (req, res) => postLogin(ctx, req, res));
   router.add('POST', '/logout/?', (req, res) => postLogout(ctx, req, res));
   router.add('GET', '/projects/?', (req, res, _p, url) => getProjects(ctx, req, res, url));
+  router.add('GET', '/projects/:slug/outcomes/?', (req, res, p, url) => getOutcomes(ctx, req, res, url, p.slug!));
 }

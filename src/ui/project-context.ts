@@ -1,0 +1,17 @@
+import { HttpError } from '../http/errors.js';
+import type { AppContext } from '../server/context.js';
+import { getProject, type ProjectRow } from '../storage/projects.js';
+
+export async function projectBySlug(ctx: AppContext, slug: string): Promise<ProjectRow> {
+  const p = /^[a-z0-9-]{1,100}$/.test(slug) ? await getProject(ctx.db.pool, slug) : null;
+  if (!p) throw new HttpError('not_found', `no project ${slug}`);
+  return p;
+}
+
+/** The period selector's choices, in hours. */
+export const PERIODS: Record<string, number> = { '24h': 24, '7d': 24 * 7, '14d': 24 * 14, '30d': 24 * 30, '90d': 24 * 90 };
+
+export function periodOf(url: URL, fallback = '24h'): { key: string; hours: number } {
+  const key = url.searchParams.get('period') ?? fallback;
+  return key in PERIODS ? { key, hours: PERIODS[key]! } : { key: fallback, hours: PERIODS[fallback]! };
+}

@@ -1,0 +1,30 @@
+import type pg from 'pg';
+
+// The few reads only the UI makes (everything issue-shaped comes from src/api/queries): items and
+// payloads the digest could not use, shown on the outcomes page next to the outcome counts.
+
+export interface DroppedItem {
+  received_at: Date;
+  item_type: string;
+  reason: string;
+}
+
+/** Newest items the digest found invalid (item_invalid, migration 0002). */
+export async function recentInvalidItems(pool: pg.Pool, projectId: number, since: Date, limit = 50): Promise<DroppedItem[]> {
+  const { rows } = await pool.query<DroppedItem>(
+    `SELECT received_at, item_type, reason FROM item_invalid
+      WHERE project_id = $1 AND received_at >= $2 ORDER BY received_at DESC LIMIT $3`,
+    [projectId, since, limit],
+  );
+  return rows;
+}
+
+/** Newest whole payloads the digest gave up on (queue_error, migration 0001). */
+export async function recentQueueErrors(pool: pg.Pool, projectId: number, since: Date, limit = 50): Promise<{ failed_at: Date; attempts: number; error: string }[]> {
+  const { rows } = await pool.query<{ failed_at: Date; attempts: number; error: string }>(
+    `SELECT failed_at, attempts, error FROM queue_error
+      WHERE project_id = $1 AND failed_at >= $2 ORDER BY failed_at DESC LIMIT $3`,
+    [projectId, since, limit],
+  );
+  return rows;
+}

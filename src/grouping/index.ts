@@ -1,14 +1,15 @@
 // Grouping engine: computes Sentry-compatible grouping hashes (config `newstyle:2023-01-11`)
 // for an event. Pure: no I/O, never throws.
 //
-// Which hash becomes the issue key (`primaryHash`): exactly as the reference server picks the
-// single contributing variant — a fingerprint variant (custom or built-in) or the checksum
-// (a valid 32-hex client checksum, else its md5 `hashed-checksum`) wins; otherwise `app` when
-// it contributes, else `system`, then `default` (message / security report), then `fallback`.
-// Only one strategy contributes per event, so at most `app` and `system` compete. `hashes`
-// lists every distinct real hash of the event (primary first) so that issues created under
-// an older "all hashes" policy can still be matched; a non-hex legacy checksum kept verbatim
-// in the `checksum` variant is not a hash and is left out.
+// Which hash becomes the issue key (`primaryHash`): the reference server takes `app` when it
+// contributes, else `hashed-checksum` when present, else the one remaining contributing
+// variant (its `_get_hash_basis` picks the "main variant" exactly so). Only one strategy
+// contributes per event, so in practice: a fingerprint variant (custom or built-in) or the
+// checksum wins; otherwise `app` when it contributes, else `system`, then `default`
+// (message / security report), then `fallback`. A non-hex legacy checksum is also kept
+// verbatim in a `checksum` variant; it is not a hash, so it is never picked and is left out
+// of `hashes`. `hashes` lists every distinct real hash of the event (primary first) so that
+// issues created under the older "match on any variant hash" policy can still be found.
 import { buildVariants } from './variants.js';
 import { hashValues } from './hash.js';
 import { isObj } from './event.js';

@@ -1,7 +1,28 @@
 import type { Router } from '../http/router.js';
 import type { AppContext } from '../server/context.js';
+import { registerHealthRoute } from '../server/health.js';
+import { answerPreflight } from './cors.js';
+import { IngestHandler } from './handler.js';
+import type { IngestKind } from './validate.js';
 
-// Placeholder until the ingest fast path lands: registers /api/{project_id}/envelope|store|security/.
-export function registerIngestRoutes(_router: Router, _ctx: AppContext): { close(): Promise<void> } {
-  return { close: async () => {} };
+// The Sentry ingest endpoints (protocol notes §1): with or without the trailing slash (the router
+// also tolerates repeated ones, as Relay does), each with a CORS preflight. Also GET /health.
+
+const ENDPOINTS: [string, IngestKind][] = [
+  ['envelope', 'envelope'],
+  ['store', 'store'],
+  ['security', 'security'],
+  ['csp-report', 'security'],
+  ['minidump', 'minidump'],
+];
+
+export function registerIngestRoutes(router: Router, ctx: AppContext): { close(): Promise<void> } {
+  const ingest = new IngestHandler(ctx);
+  for (const [path, kind] of ENDPOINTS) {
+    const pattern = `/api/:projectId/${path}/?`;
+    router.add('POST', pattern, (req, res, params, url) => ingest.handle(kind, req, res, params.projectId!, url));
+    router.add('OPTIONS', pattern, (req, res) => answerPreflight(req, res));
+  }
+  registerHealthRoute(router, ctx, () => ({ commit_waiting: ingest.committer.waiting }));
+  return { close: () => ingest.close() };
 }

@@ -1,0 +1,83 @@
+import { promisify } from 'node:util';
+import * as zlib from 'node:zlib';
+import { decompressSync, DecompressionError, DecompressionLimitError, type Encoding } from '../protocol/compression.js';
+
+// Bounded decompression and storage compression for the fast path, off the event loop when large.
+//
+// Small bodies are handled synchronously: a thread-pool hop costs more than the work (gunzip of a
+// 3.3 KB body is ~15 µs). A small body may still be a bomb, so the synchronous attempt is capped at
+// SYNC_MAX_OUTPUT (~1 ms of inflate); when the output is larger the body is decompressed again on the
+// thread pool with the real limit. zstd (fzstd, pure JS: Node 20 has no zstd) always runs inline.
+
+const SYNC_MAX_INPUT = 16 * 1024;
+const SYNC_MAX_OUTPUT = 1024 * 1024;
+
+const gunzipAsync = promisify(zlib.gunzip);
+const inflateAsync = promisify(zlib.inflate);
+const inflateRawAsync = promisify(zlib.inflateRaw);
+const brotliDecompressAsync = promisify(zlib.brotliDecompress);
+const brotliCompressAsync = promisify(zlib.brotliCompress);
+
+function mapError(e: unknown, encoding: Encoding, limit: number): Error {
+  if (e instanceof DecompressionLimitError || e instanceof DecompressionError) return e;
+  if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') return new DecompressionLimitError(limit);
+  return new DecompressionError(`invalid ${encoding} data: ${(e as Error).message}`);
+}
+
+async function decompressAsync(buf: Buffer, encoding: 'gzip' | 'deflate' | 'br', limit: number): Promise<Buffer> {
+  const opts = { maxOutputLength: limit };
+  try {
+    switch (encoding) {
+      case 'gzip':
+        return await gunzipAsync(buf, opts);
+      case 'deflate':
+        // RFC 9110 "deflate" is zlib-wrapped; some clients send raw deflate anyway.
+        try {
+          return await inflateAsync(buf, opts);
+        } catch (e) {
+          if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw e;
+          return await inflateRawAsync(buf, opts);
+        }
+      case 'br':
+        return await brotliDecompressAsync(buf, opts);
+    }
+  } catch (e) {
+    throw mapError(e, encoding, limit);
+  }
+}
+
+/** Decompresses `buf`; DecompressionLimitError past `limit` bytes, DecompressionError for bad data. */
+export async function decompressBounded(buf: Buffer, encoding: Encoding, limit: number): Promise<Buffer> {
+  if (encoding === 'identity' || encoding === 'zstd') return decompressSync(buf, encoding, limit);
+  if (buf.length <= SYNC_MAX_INPUT) {
+    const cap = Math.min(limit, SYNC_MAX_OUTPUT);
+    try {
+      return decompressSync(buf, encoding, cap);
+    } catch (e) {
+      if (!(e instanceof DecompressionLimitError) || cap === limit) throw e;
+    }
+  }
+  return decompressAsync(buf, encoding, limit);
+}
+
+// Storage compression for bodies the client sent uncompressed, measured on the 91 distinct fixture
+// payloads (mean 8.4 KB, Node 20, 2 cores): brotli quality 1 stores 21.5 % of the raw size in
+// ~35 µs per payload (~18 µs below 4 KB); gzip level 1 stores 21.4 % in ~77 µs (~44 µs below 4 KB);
+// gzip 6 19.4 % in ~92 µs; brotli 4 19.2 % in ~100 µs. Decompressing for the digest costs about the
+// same either way (gunzip ~44 µs, brotli ~55 µs). Brotli 1 halves the fast path's CPU at equal size.
+export const STORAGE_ENCODING = 'br' as const;
+const SYNC_MAX_COMPRESS = 64 * 1024;
+
+function brotliOptions(size: number): zlib.BrotliOptions {
+  return {
+    params: {
+      [zlib.constants.BROTLI_PARAM_QUALITY]: 1,
+      [zlib.constants.BROTLI_PARAM_SIZE_HINT]: size,
+    },
+  };
+}
+
+export async function compressForStorage(raw: Buffer): Promise<Buffer> {
+  if (raw.length <= SYNC_MAX_COMPRESS) return zlib.brotliCompressSync(raw, brotliOptions(raw.length));
+  return brotliCompressAsync(raw, brotliOptions(raw.length));
+}

@@ -1,0 +1,125 @@
+import { randomInt } from 'node:crypto';
+import type pg from 'pg';
+import { HttpError, isDatabaseUnavailable } from '../http/errors.js';
+import type { Logger } from '../log.js';
+import { archiveInsertSql } from './archive-sql.js';
+
+// Group commit: requests hand their row to the committer and wait; one statement at a time commits
+// everything waiting (at most INGEST_COMMIT_MAX_BATCH rows), and while it runs the next batch
+// accumulates. Under load a commit carries many rows, so durability costs one fsync per batch, not
+// per event (PG 15 on 2 cores: ~3.8k single-row autocommits/s vs ~25k rows/s in 500-row INSERTs).
+// Idle, a lone request commits at once: there is no timer.
+//
+// Bounded: past MAX_PENDING rows or MAX_PENDING_BYTES waiting, new requests get 503 at once rather
+// than queueing without end. When the database is unreachable every waiting request fails together
+// (each later batch would only wait out the same connect timeout again).
+
+const MAX_PENDING_BATCHES = 20;
+const MAX_PENDING_BYTES = 256 * 1024 * 1024;
+
+export interface ArchiveRow {
+  projectId: number;
+  sha256: Buffer;
+  kind: 'envelope' | 'store' | 'security' | 'minidump';
+  encoding: 'identity' | 'gzip' | 'deflate' | 'br' | 'zstd';
+  eventId: string | null;
+  rawSize: number | null;
+  meta: Record<string, unknown>;
+  payload: Buffer;
+}
+
+interface Pending {
+  row: ArchiveRow;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+export class GroupCommitter {
+  private pending: Pending[] = [];
+  private pendingBytes = 0;
+  private running: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly maxBatch: number,
+    private readonly log: Logger,
+    private readonly onCommitted: () => void,
+  ) {}
+
+  /** Resolves once the row (or an identical one stored earlier) is committed. */
+  submit(row: ArchiveRow): Promise<void> {
+    if (this.closed) return Promise.reject(new HttpError('unavailable', 'the server is shutting down; retry later', { 'retry-after': '5' }));
+    if (this.pending.length >= this.maxBatch * MAX_PENDING_BATCHES || this.pendingBytes + row.payload.length > MAX_PENDING_BYTES) {
+      return Promise.reject(new HttpError('unavailable', 'ingest is overloaded (too many payloads waiting to be committed); retry later', { 'retry-after': '5' }));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ row, resolve, reject });
+      this.pendingBytes += row.payload.length;
+      if (!this.running) this.running = this.drain();
+    });
+  }
+
+  get waiting(): number {
+    return this.pending.length;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.maxBatch);
+      for (const p of batch) this.pendingBytes -= p.row.payload.length;
+      try {
+        await this.commit(batch.map((p) => p.row));
+        for (const p of batch) p.resolve();
+        this.onCommitted();
+      } catch (e) {
+        if (isDatabaseUnavailable(e)) {
+          const rest = this.pending.splice(0);
+          this.pendingBytes = 0;
+          this.log.warn('group commit failed: database unavailable', { error: String((e as Error).message), requests: batch.length + rest.length });
+          for (const p of [...batch, ...rest]) p.reject(e);
+        } else if (batch.length > 1) {
+          // One bad row must not fail its neighbours: commit them one by one to isolate it.
+          this.log.warn('group commit failed; retrying its rows one by one', { error: String((e as Error)?.message ?? e), requests: batch.length });
+          for (const p of batch) {
+            try {
+              await this.commit([p.row]);
+              p.resolve();
+            } catch (e1) {
+              this.log.error('archive insert failed', { error: (e1 as Error)?.stack ?? String(e1) });
+              p.reject(e1);
+            }
+          }
+          this.onCommitted();
+        } else {
+          this.log.error('archive insert failed', { error: (e as Error)?.stack ?? String(e) });
+          for (const p of batch) p.reject(e);
+        }
+      }
+    }
+    this.running = null;
+  }
+
+  private async commit(rows: ArchiveRow[]): Promise<void> {
+    // Identical payloads within one batch become one row (ON CONFLICT would skip the second anyway).
+    const seen = new Set<string>();
+    const unique = rows.filter((r) => {
+      const k = `${r.projectId}:${r.sha256.toString('hex')}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+    const params: unknown[] = [];
+    for (const r of unique) {
+      params.push(r.projectId, r.sha256, r.kind, r.encoding, r.eventId, r.payload.length, r.rawSize, JSON.stringify(r.meta), r.payload);
+    }
+    params.push(randomInt(16));
+    await this.pool.query(archiveInsertSql(unique.length), params);
+  }
+
+  /** Stops taking rows and waits for those already taken to commit (or fail). */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await this.running;
+  }
+}

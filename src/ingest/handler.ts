@@ -1,0 +1,234 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from '../http/errors.js';
+import { sendJson } from '../http/respond.js';
+import { authFromDsn, AuthError, extractHttpAuth, isWellFormedKey, type ClientAuth } from '../protocol/auth.js';
+import { DecompressionError, DecompressionLimitError, parseContentEncoding, type Encoding } from '../protocol/compression.js';
+import { clientIp } from '../ratelimit/index.js';
+import type { AppContext } from '../server/context.js';
+import { readBody } from './body.js';
+import { compressForStorage, decompressBounded, STORAGE_ENCODING } from './codec.js';
+import { setCorsHeaders } from './cors.js';
+import { GroupCommitter } from './group-commit.js';
+import { KeyCache, type ProjectAuth } from './keys.js';
+import { outcomeOf, Refusal } from './refusal.js';
+import { Semaphore } from './semaphore.js';
+import { validateEnvelope, validateMinidump, validateSecurity, validateStore, type IngestKind, type Validated } from './validate.js';
+
+// The fast path, one request: authenticate (cached) → rate limit → read the body within its limit →
+// decompress within the decompressed limit → validate framing and find the event id → compress when
+// the client did not → sha-256 → group commit → answer, only after the rows are committed.
+// Every refusal is thrown as an HttpError (answered by sendError) and recorded as one outcome.
+
+/** Where refusals are counted before the payload says what it holds (protocol notes §8). */
+const DEFAULT_CATEGORY: Record<IngestKind, string> = { envelope: 'default', store: 'error', security: 'security', minidump: 'error' };
+
+interface RequestState {
+  projectId: number | null;
+  category: string;
+}
+
+export class IngestHandler {
+  readonly keys: KeyCache;
+  readonly committer: GroupCommitter;
+  private readonly codecs: Semaphore;
+
+  constructor(private readonly ctx: AppContext) {
+    const { config, db, log } = ctx;
+    this.keys = new KeyCache(db.pool, config.ingestKeyCacheMs);
+    this.codecs = new Semaphore(config.maxConcurrentCompressions);
+    this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake());
+  }
+
+  async handle(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string, url: URL): Promise<void> {
+    setCorsHeaders(req, res);
+    const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind] };
+    try {
+      await this.ingest(kind, req, res, projectParam, url, state);
+    } catch (e) {
+      if (e instanceof MinidumpDropped) {
+        this.ctx.outcomes.record(state.projectId, 'rate_limited', `${e.scope}_rate_limit`, state.category);
+        const id = randomUUID().replace(/-/g, '');
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(id.length), connection: 'close' }).end(id);
+        return;
+      }
+      const o = outcomeOf(e);
+      if (o) this.ctx.outcomes.record(state.projectId, o.outcome, o.reason, state.category);
+      throw e;
+    }
+  }
+
+  private async ingest(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string, url: URL, state: RequestState): Promise<void> {
+    const { config } = this.ctx;
+    // Project ids are bigint identities; anything else cannot name one of ours.
+    if (!/^\d{1,15}$/.test(projectParam)) throw new Refusal('not_found', `unknown project ${JSON.stringify(projectParam.slice(0, 40))}`, 'unknown_project');
+    const projectId = Number(projectParam);
+    const contentType = String(req.headers['content-type'] ?? '');
+    // A store request with an envelope content type is an envelope (Relay does the same).
+    if (kind === 'store' && /^application\/x-sentry-envelope/i.test(contentType)) kind = 'envelope';
+
+    let auth: ClientAuth | null;
+    try {
+      auth = extractHttpAuth({ xSentryAuth: header(req, 'x-sentry-auth'), authorization: header(req, 'authorization'), query: url.searchParams });
+    } catch (e) {
+      throw authRefusal(e);
+    }
+    const ip = clientIp(req, config);
+    let project: ProjectAuth | null = null;
+    if (auth) project = await this.authenticate(projectId, auth, ip, kind, state);
+    else if (kind !== 'envelope') throw new Refusal('unauthorized', 'missing authentication: no sentry_key in X-Sentry-Auth, Authorization or the query string', 'missing_key');
+
+    const rawEncoding = header(req, 'content-encoding');
+    const encoding = parseContentEncoding(rawEncoding);
+    if (!encoding) throw new Refusal('unsupported_media_type', `unsupported Content-Encoding ${JSON.stringify(rawEncoding)} (accepted: gzip, deflate, br, zstd, identity)`, 'unsupported_encoding');
+
+    const body = await readBody(req, config.maxCompressedBodyBytes, 'MAX_COMPRESSED_BODY_BYTES');
+    if (body.length === 0) throw new Refusal('invalid_request', 'empty request body', 'empty_body');
+
+    const [limit, setting] =
+      kind === 'envelope' ? [config.maxEnvelopeBytes, 'MAX_ENVELOPE_BYTES']
+      : kind === 'minidump' ? [config.maxAttachmentBytes, 'MAX_ATTACHMENT_BYTES']
+      : [config.maxEventBytes, 'MAX_EVENT_BYTES'];
+    const raw = await this.decompress(body, encoding, limit, setting);
+
+    let v: Validated;
+    switch (kind) {
+      case 'envelope':
+        v = validateEnvelope(raw, config);
+        break;
+      case 'store':
+        v = validateStore(raw);
+        break;
+      case 'security':
+        v = validateSecurity(raw);
+        break;
+      case 'minidump':
+        v = validateMinidump(raw, contentType);
+        break;
+    }
+    state.category = v.category;
+
+    if (kind === 'envelope') {
+      let dsnAuth: ClientAuth | null;
+      try {
+        dsnAuth = authFromDsn(v.envelope!.headers.dsn);
+      } catch (e) {
+        throw authRefusal(e);
+      }
+      if (auth && dsnAuth && dsnAuth.publicKey !== auth.publicKey) throw new Refusal('invalid_request', `the envelope header dsn names another key than the request's ${auth.source} authentication`, 'conflicting_auth');
+      if (!auth) {
+        if (!dsnAuth) throw new Refusal('unauthorized', 'missing authentication: no sentry_key in X-Sentry-Auth, Authorization, the query string or the envelope header dsn', 'missing_key');
+        auth = dsnAuth;
+        project = await this.authenticate(projectId, auth, ip, kind, state);
+      }
+    }
+
+    // Store what the client sent when it compressed; compress it ourselves when it did not.
+    const [stored, storedEncoding]: [Buffer, Encoding] =
+      encoding === 'identity' ? [await this.codecs.run(() => compressForStorage(raw)), STORAGE_ENCODING] : [body, encoding];
+
+    const meta: Record<string, unknown> = { ip, sentry_client: auth!.client ?? header(req, 'user-agent') ?? null };
+    if (contentType) meta.content_type = contentType;
+    const ua = header(req, 'user-agent');
+    if (ua && ua !== meta.sentry_client) meta.user_agent = ua;
+    if (kind === 'security') {
+      const q: Record<string, string> = {};
+      for (const [k, val] of url.searchParams) if (k !== 'sentry_key') q[k] = val;
+      meta.query = q;
+    }
+
+    await this.committer.submit({
+      projectId: project!.projectId,
+      sha256: createHash('sha256').update(stored).digest(),
+      kind,
+      encoding: storedEncoding,
+      eventId: v.eventId,
+      rawSize: raw.length,
+      meta: sanitize(meta) as Record<string, unknown>,
+      payload: stored,
+    });
+
+    switch (kind) {
+      case 'security':
+        res.writeHead(200, { 'content-length': '0' }).end();
+        return;
+      case 'minidump':
+        // Crashpad and Breakpad read the event id as plain text.
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(v.eventId!.length) }).end(v.eventId);
+        return;
+      default:
+        sendJson(res, 200, v.eventId ? { id: v.eventId } : {});
+    }
+  }
+
+  private async authenticate(projectId: number, auth: ClientAuth, ip: string, kind: IngestKind, state: RequestState): Promise<ProjectAuth> {
+    if (!isWellFormedKey(auth.publicKey)) {
+      if (!(await this.keys.projectExists(projectId))) throw new Refusal('not_found', `unknown project ${projectId}`, 'unknown_project');
+      state.projectId = projectId;
+      throw new Refusal('unauthorized', `unknown public key ${JSON.stringify(auth.publicKey.slice(0, 70))} (check the DSN)`, 'invalid_key');
+    }
+    let project: ProjectAuth;
+    try {
+      project = await this.keys.authenticate(projectId, auth.publicKey);
+    } catch (e) {
+      if (e instanceof HttpError && e.code !== 'not_found') state.projectId = projectId;
+      if (e instanceof HttpError && !(e instanceof Refusal)) throw new Refusal(e.code, e.detail, e.code === 'not_found' ? 'unknown_project' : e.code === 'unauthorized' ? 'invalid_key' : 'disabled_or_foreign_key');
+      throw e;
+    }
+    state.projectId = project.projectId;
+    const decision = this.ctx.limiter.check(ip, project.projectId, project.rateLimitPerSec);
+    if (decision) {
+      const secs = Math.max(1, Math.ceil(decision.retryAfterSecs));
+      // Relay never answers 429 to crash reporters (they retry forever): minidumps are dropped
+      // with the rate_limited outcome instead, and the reporter is told the upload arrived.
+      if (kind === 'minidump') throw new MinidumpDropped(decision.scope);
+      throw new Refusal('rate_limited', `rate limit exceeded (${decision.scope}); retry after ${secs} s`, `${decision.scope}_rate_limit`, {
+        'retry-after': String(secs),
+        'x-sentry-rate-limits': `${secs}::${decision.scope}:${decision.scope}_rate_limit`,
+      });
+    }
+    return project;
+  }
+
+  private async decompress(body: Buffer, encoding: Encoding, limit: number, setting: string): Promise<Buffer> {
+    try {
+      if (encoding === 'identity') {
+        if (body.length > limit) throw new DecompressionLimitError(limit);
+        return body;
+      }
+      return await this.codecs.run(() => decompressBounded(body, encoding, limit));
+    } catch (e) {
+      if (e instanceof DecompressionLimitError) throw new Refusal('payload_too_large', `${encoding === 'identity' ? 'body' : 'decompressed body'} exceeds ${setting} (${limit} bytes)`, setting);
+      if (e instanceof DecompressionError) throw new Refusal('invalid_request', `body could not be decompressed: ${e.message}`, 'invalid_compression');
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.committer.close();
+  }
+}
+
+/** A rate-limited minidump: answered 200 (see authenticate), recorded, not stored. */
+export class MinidumpDropped extends Error {
+  constructor(readonly scope: string) {
+    super('minidump dropped by rate limit');
+  }
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function authRefusal(e: unknown): unknown {
+  if (!(e instanceof AuthError)) return e;
+  return e.kind === 'missing' ? new Refusal('unauthorized', e.message, 'missing_key') : new Refusal('invalid_request', e.message, 'invalid_auth');
+}
+
+/** jsonb refuses \u0000 in strings; request facts (query values, headers) may carry it. */
+function sanitize(v: unknown): unknown {
+  if (typeof v === 'string') return v.includes('\u0000') ? v.replace(/\u0000/g, '') : v;
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/\u0000/g, ''), sanitize(x)]));
+  return v;
+}

@@ -1,0 +1,26 @@
+// A counting semaphore: at most `max` holders; the rest wait in FIFO order. Used to bound the
+// compress/decompress work in flight (MAX_CONCURRENT_COMPRESSIONS), which bounds CPU and memory.
+
+export class Semaphore {
+  private active = 0;
+  private waiting: (() => void)[] = [];
+
+  constructor(private readonly max: number) {}
+
+  async run<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      // Hand the slot straight to the next waiter, so `active` never drops below the queue's need.
+      if (next) next();
+      else this.active--;
+    }
+  }
+
+  get inUse(): number {
+    return this.active;
+  }
+}

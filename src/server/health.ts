@@ -1,0 +1,35 @@
+import type { Router } from '../http/router.js';
+import { sendJson } from '../http/respond.js';
+import type { AppContext } from './context.js';
+
+// GET /health: liveness plus the counts an operator watches. Never rate limited, never waits long: when
+// the database does not answer within HEALTH_TIMEOUT_MS the answer is 503 (load balancers time out
+// at ~5 s; DB_CONNECT_TIMEOUT_MS may be longer).
+
+const HEALTH_TIMEOUT_MS = 2500;
+
+const COUNTS_SQL = `
+  SELECT (SELECT coalesce(sum(value), 0) FROM counter WHERE name = 'ingested')::bigint AS ingested,
+         (SELECT coalesce(sum(value), 0) FROM counter WHERE name = 'digested')::bigint AS digested,
+         (SELECT count(*) FROM queue)::bigint AS queued,
+         (SELECT count(*) FROM queue_error)::bigint AS failed`;
+
+export function registerHealthRoute(router: Router, ctx: AppContext, extra: () => Record<string, unknown> = () => ({})): void {
+  const started = Date.now();
+  router.add('GET', '/health/?', async (_req, res) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the database did not answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+    });
+    const query = ctx.db.pool.query<{ ingested: number; digested: number; queued: number; failed: number }>(COUNTS_SQL);
+    query.catch(() => {}); // may settle after the timeout won
+    try {
+      const { rows } = await Promise.race([query, timeout]);
+      sendJson(res, 200, { status: 'ok', ...rows[0], ...extra(), uptime_secs: Math.round((Date.now() - started) / 1000) }, { 'cache-control': 'no-store' });
+    } catch (e) {
+      sendJson(res, 503, { status: 'unavailable', detail: `database unavailable: ${(e as Error).message}` }, { 'cache-control': 'no-store', 'retry-after': '10' });
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+}

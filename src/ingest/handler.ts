@@ -4,7 +4,7 @@ import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import { authFromDsn, AuthError, extractHttpAuth, isWellFormedKey, type ClientAuth } from '../protocol/auth.js';
 import { DecompressionError, DecompressionLimitError, parseContentEncoding, type Encoding } from '../protocol/compression.js';
-import { clientIp } from '../ratelimit/index.js';
+import { clientIp, rateLimitHeaders } from '../ratelimit/index.js';
 import type { AppContext } from '../server/context.js';
 import { readBody } from './body.js';
 import { compressForStorage, decompressBounded, STORAGE_ENCODING } from './codec.js';
@@ -182,10 +182,7 @@ export class IngestHandler {
       // Relay never answers 429 to crash reporters (they retry forever): minidumps are dropped
       // with the rate_limited outcome instead, and the reporter is told the upload arrived.
       if (kind === 'minidump') throw new MinidumpDropped(decision.scope);
-      throw new Refusal('rate_limited', `rate limit exceeded (${decision.scope}); retry after ${secs} s`, `${decision.scope}_rate_limit`, {
-        'retry-after': String(secs),
-        'x-sentry-rate-limits': `${secs}::${decision.scope}:${decision.scope}_rate_limit`,
-      });
+      throw new Refusal('rate_limited', `rate limit exceeded (${decision.scope}); retry after ${secs} s`, decision.reason, rateLimitHeaders(decision));
     }
     return project;
   }

@@ -157,22 +157,26 @@ function exceptionField(ex: ExceptionData | null, key: MatcherKey): string {
   return typeof v === 'string' && v ? v : '<unknown>';
 }
 
+// Rule patterns match case-insensitively (paths and packages are lowercased on both sides).
+const CI = { ignoreCase: true };
+
 function positiveMatch(m: FrameMatcher, f: MatchFrame, ex: ExceptionData | null): boolean {
   switch (m.key) {
     case 'path': return pathLikeMatch(f.path, m.pattern);
     case 'package': return pathLikeMatch(f.package, m.pattern);
-    case 'function': return globMatch(f.function, m.pattern);
-    case 'module': return globMatch(f.module, m.pattern);
-    case 'category': return globMatch(f.category, m.pattern);
+    case 'function': return globMatch(f.function, m.pattern, CI);
+    case 'module': return globMatch(f.module, m.pattern, CI);
+    case 'category': return globMatch(f.category, m.pattern, CI);
     case 'family': {
       const flags = m.pattern.split(',');
       return flags.includes('all') || flags.includes(f.family);
     }
     case 'app': {
+      // A frame without an in-app flag counts as not in-app.
       const ref = boolFromString(m.pattern);
-      return ref !== null && ref === f.inApp;
+      return ref !== null && ref === (f.inApp ?? false);
     }
-    default: return globMatch(exceptionField(ex, m.key), m.pattern);
+    default: return globMatch(exceptionField(ex, m.key), m.pattern, CI);
   }
 }
 

@@ -35,7 +35,7 @@ ${projects.map((p) => {
 ${sdkSnippets(dsn(ctx.config, key, p.id)).map(
   (s) => html`<details class="snippet" id="sdk-${p.slug}-${s.id}"><summary>${s.label}</summary>
 <pre><code>${s.install}</code></pre>
-<pre><code data-copy>${s.code}</code></pre>
+<pre data-copy><code>${s.code}</code></pre>
 </details>`,
 )}`;
 })}`}`;

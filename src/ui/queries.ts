@@ -28,3 +28,12 @@ export async function recentQueueErrors(pool: pg.Pool, projectId: number, since:
   );
   return rows;
 }
+
+/** Values seen for a tag in a project (environment, release), for the stream's filter menus. */
+export async function tagValues(pool: pg.Pool, projectId: number, key: string, limit = 200): Promise<string[]> {
+  const { rows } = await pool.query<{ value: string }>(
+    'SELECT value FROM tag_value WHERE project_id = $1 AND key = $2 ORDER BY value DESC LIMIT $3',
+    [projectId, key, limit],
+  );
+  return rows.map((r) => r.value);
+}

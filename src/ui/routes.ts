@@ -2,7 +2,6 @@ import type { Router } from '../http/router.js';
 import type { AppContext } from '../server/context.js';
 import { currentSession } from './auth.js';
 import { redirect } from './http.js';
-import { getIssues } from './issues-page.js';
 import { getLogin, postLogin, postLogout } from './login.js';
 import { getOutcomes } from './outcomes-page.js';
 import { getProjects } from './projects-page.js';
@@ -17,6 +16,6 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   router.add('POST', '/login/?', (req, res) => postLogin(ctx, req, res));
   router.add('POST', '/logout/?', (req, res) => postLogout(ctx, req, res));
   router.add('GET', '/projects/?', (req, res, _p, url) => getProjects(ctx, req, res, url));
-  router.add('GET', '/projects/:slug/issues/?', (req, res, p, url) => getIssues(ctx, req, res, url, p.slug!));
+  router.add('GET', '/projects/:slug/?', (_req, res, p) => redirect(res, `/projects/${encodeURIComponent(p.slug!)}/issues`));
   router.add('GET', '/projects/:slug/outcomes/?', (req, res, p, url) => getOutcomes(ctx, req, res, url, p.slug!));
 }

@@ -11,7 +11,7 @@
 // while assembling a stack-trace component: `+group`/`-group` switch frames on or off.
 // Frames are ordered oldest call first; `^` acts on frames after the match (towards the crash),
 // `v` on frames before it. Within a rule, all matching frames are found before any action runs.
-import { globMatch, pathLikeMatch } from './glob.js';
+import { globToRegExp, pathLikeMatch } from './glob.js';
 import { DEFAULT_ENHANCEMENTS } from './default-rules.js';
 
 export interface MatchFrame {
@@ -40,11 +40,29 @@ const KEY_ALIASES: Record<string, MatcherKey> = {
   type: 'type', value: 'value', mechanism: 'mechanism',
 };
 
-interface FrameMatcher { key: MatcherKey; pattern: string; negated: boolean; text: string }
+interface FrameMatcher {
+  key: MatcherKey;
+  pattern: string;
+  negated: boolean;
+  text: string;
+  /** compiled pattern and memoized results per value (values repeat a lot across frames) */
+  re?: RegExp;
+  memo?: Map<string, boolean>;
+  families?: Set<string>;
+  appRef?: boolean | null;
+}
 interface Matcher { kind: 'frame' | 'caller' | 'callee'; m: FrameMatcher }
 export interface FlagAction { kind: 'flag'; key: string; flag: boolean; range: 'up' | 'down' | null }
 export interface VarAction { kind: 'var'; name: string; value: string }
-export interface Rule { matchers: Matcher[]; actions: Array<FlagAction | VarAction>; text: string }
+export interface Rule {
+  matchers: Matcher[];
+  actions: Array<FlagAction | VarAction>;
+  text: string;
+  /** sets in_app or a category (classification pass) */
+  classifies: boolean;
+  /** switches frames on/off or sets max/min-frames (contribution pass) */
+  contributes: boolean;
+}
 
 export class InvalidRulesError extends Error {}
 
@@ -114,7 +132,11 @@ export function parseRule(line: string): Rule {
     ...matchers.map((m) => (m.kind === 'caller' ? `[ ${m.m.text} ] |` : m.kind === 'callee' ? `| [ ${m.m.text} ]` : m.m.text)),
     ...actions.map((a) => (a.kind === 'var' ? `${a.name}=${a.value}` : `${a.range === 'up' ? '^' : a.range === 'down' ? 'v' : ''}${a.flag ? '+' : '-'}${a.key}`)),
   ].join(' ');
-  return { matchers, actions, text };
+  const classifies = actions.some((a) => (a.kind === 'flag' && a.key === 'app') || (a.kind === 'var' && a.name === 'category'));
+  const contributes = actions.some(
+    (a) => (a.kind === 'flag' && a.key === 'group') || (a.kind === 'var' && (a.name === 'max-frames' || a.name === 'min-frames')),
+  );
+  return { matchers, actions, text, classifies, contributes };
 }
 
 /** Parses rule text; with `lenient`, bad lines are skipped instead of failing the whole text. */
@@ -157,26 +179,46 @@ function exceptionField(ex: ExceptionData | null, key: MatcherKey): string {
   return typeof v === 'string' && v ? v : '<unknown>';
 }
 
-// Rule patterns match case-insensitively (paths and packages are lowercased on both sides).
-const CI = { ignoreCase: true };
+const PATH_LIKE = new Set<MatcherKey>(['path', 'package']);
+
+/**
+ * Tests a value against a matcher's glob. Patterns match case-insensitively; path-like
+ * patterns (path, package) use path semantics (`*` stays within a directory, `**` crosses
+ * directories) and also match a relative value as if it started with `/`.
+ */
+function globTest(m: FrameMatcher, value: string): boolean {
+  const memo = (m.memo ??= new Map());
+  const hit = memo.get(value);
+  if (hit !== undefined) return hit;
+  let r: boolean;
+  if (PATH_LIKE.has(m.key)) {
+    r = pathLikeMatch(value, m.pattern);
+  } else {
+    m.re ??= globToRegExp(m.pattern, false, true);
+    r = m.re.test(value);
+  }
+  if (memo.size > 2000) memo.clear();
+  memo.set(value, r);
+  return r;
+}
 
 function positiveMatch(m: FrameMatcher, f: MatchFrame, ex: ExceptionData | null): boolean {
   switch (m.key) {
-    case 'path': return pathLikeMatch(f.path, m.pattern);
-    case 'package': return pathLikeMatch(f.package, m.pattern);
-    case 'function': return globMatch(f.function, m.pattern, CI);
-    case 'module': return globMatch(f.module, m.pattern, CI);
-    case 'category': return globMatch(f.category, m.pattern, CI);
+    case 'path': return f.path !== null && globTest(m, f.path);
+    case 'package': return f.package !== null && globTest(m, f.package);
+    case 'function': return globTest(m, f.function);
+    case 'module': return f.module !== null && globTest(m, f.module);
+    case 'category': return f.category !== null && globTest(m, f.category);
     case 'family': {
-      const flags = m.pattern.split(',');
-      return flags.includes('all') || flags.includes(f.family);
+      const flags = (m.families ??= new Set(m.pattern.split(',')));
+      return flags.has('all') || flags.has(f.family);
     }
     case 'app': {
       // A frame without an in-app flag counts as not in-app.
-      const ref = boolFromString(m.pattern);
-      return ref !== null && ref === (f.inApp ?? false);
+      if (m.appRef === undefined) m.appRef = boolFromString(m.pattern);
+      return m.appRef !== null && m.appRef === (f.inApp ?? false);
     }
-    default: return globMatch(exceptionField(ex, m.key), m.pattern, CI);
+    default: return globTest(m, exceptionField(ex, m.key));
   }
 }
 
@@ -220,7 +262,7 @@ export function sliceRange<T>(seq: T[], idx: number, range: FlagAction['range'])
 export function classifyFrames(rules: Rule[], frames: MatchFrame[], ex: ExceptionData | null): void {
   if (!frames.length) return;
   for (const rule of rules) {
-    if (!rule.actions.some((a) => (a.kind === 'flag' && a.key === 'app') || (a.kind === 'var' && a.name === 'category'))) continue;
+    if (!rule.classifies) continue;
     const hits = matchingFrames(rule, frames, ex);
     for (const idx of hits) {
       for (const a of rule.actions) {

@@ -8,7 +8,7 @@ import { frameComponent, hasUrlOrigin } from './frames.js';
 import { behaviorFamily } from './platform.js';
 import { trimFunctionName } from './functions.js';
 import {
-  classifyFrames, matchingFrames, sliceRange,
+  classifyFrames, matchingFrames,
   type ExceptionData, type MatchFrame, type Rule,
 } from './enhancers.js';
 import type { Frame, Stacktrace } from './event.js';
@@ -81,15 +81,12 @@ function singleVariant(
   let maxFrames = 0;
   let minFrames = 0;
   for (const rule of ctx.rules) {
-    const relevant = rule.actions.some(
-      (a) => (a.kind === 'flag' && a.key === 'group') || (a.kind === 'var' && (a.name === 'max-frames' || a.name === 'min-frames')),
-    );
-    if (!relevant) continue;
+    if (!rule.contributes) continue;
     for (const idx of matchingFrames(rule, mf, ex)) {
       for (const a of rule.actions) {
         if (a.kind === 'flag' && a.key === 'group') {
-          const idxs = sliceRange(comps.map((_, i) => i), idx, a.range);
-          for (const i of idxs) {
+          const [from, to] = a.range === null ? [idx, idx + 1] : a.range === 'down' ? [0, idx] : [idx + 1, comps.length];
+          for (let i = from; i < to; i++) {
             if (contributes[i] !== a.flag) {
               contributes[i] = a.flag;
               hints[i] = `${a.flag ? 'un-ignored' : 'ignored'} by stack trace rule (${rule.text})`;

@@ -5,6 +5,7 @@ import { redirect } from './http.js';
 import { getLogin, postLogin, postLogout } from './login.js';
 import { getOutcomes } from './outcomes-page.js';
 import { getProjects } from './projects-page.js';
+import { getReleases } from './releases-page.js';
 import { serveStatic } from './static.js';
 
 // The web UI's routes: server-rendered pages on the same process and the same query functions as
@@ -17,5 +18,6 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   router.add('POST', '/logout/?', (req, res) => postLogout(ctx, req, res));
   router.add('GET', '/projects/?', (req, res, _p, url) => getProjects(ctx, req, res, url));
   router.add('GET', '/projects/:slug/?', (_req, res, p) => redirect(res, `/projects/${encodeURIComponent(p.slug!)}/issues`));
+  router.add('GET', '/projects/:slug/releases/?', (req, res, p, url) => getReleases(ctx, req, res, url, p.slug!));
   router.add('GET', '/projects/:slug/outcomes/?', (req, res, p, url) => getOutcomes(ctx, req, res, url, p.slug!));
 }

@@ -40,6 +40,20 @@ function messageStrategy(e: PreparedEvent): ByVariant | null {
   return { default: component('message', [normalized], { hint: normalized !== raw ? 'stripped event-specific values' : null }) };
 }
 
+/** Template errors (e.g. Django): the template file and the offending line. */
+function templateStrategy(ev: Json): ByVariant | null {
+  const t = iface(ev, 'template', 'sentry.interfaces.Template');
+  if (!isObj(t)) return null;
+  const filename = str(t.filename);
+  const line = str(t.context_line);
+  return {
+    default: component('template', [
+      component('filename', filename !== null ? [filename] : []),
+      component('context-line', line !== null ? [line] : []),
+    ]),
+  };
+}
+
 function pythonSdk3(e: PreparedEvent): boolean {
   const sdk = e.raw.sdk;
   return e.platform === 'python' && isObj(sdk) && (str(sdk.version) ?? '').startsWith('3');
@@ -55,6 +69,7 @@ const STRATEGIES: Strategy[] = [
   },
   { name: 'threads', stacktraceProcessor: true, run: threadsStrategy },
   { name: 'stacktrace', stacktraceProcessor: true, run: (e, ctx) => (e.stacktrace ? stacktraceVariants(e.stacktrace, ctx, null) : null) },
+  { name: 'template', stacktraceProcessor: false, run: (e) => templateStrategy(e.raw) },
   {
     name: 'security',
     stacktraceProcessor: false,

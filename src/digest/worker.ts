@@ -1,6 +1,111 @@
 import type { AppContext } from '../server/context.js';
+import { listenQueue, type Listener } from '../queue/listen.js';
+import { retryLater } from '../queue/claim.js';
+import { BatchError, digestBatch } from './batch.js';
+import { DimCache } from './dims.js';
 
-// Placeholder until the digest lands: claims queued payloads and digests them.
-export function startWorker(_ctx: AppContext): { wake(): void; stop(): Promise<void> } {
-  return { wake() {}, stop: async () => {} };
+// The digest loop of one process. It runs a tick when woken (in-process `wake()` after an ingest
+// commit, or a NOTIFY crash_cache_queue from another process — typically within a few ms) or
+// after WORKER_INTERVAL_SECS of sleep. A tick runs batches until the queue is empty or
+// WORKER_BUDGET_SECS have passed. Failures:
+// - transient database errors (connection lost, deadlock, ...): the batch was rolled back; the
+//   loop waits 0.5 s, 1 s, 2 s, ... (capped at 30 s) and tries again; the rows stay queued.
+// - any other error: the batch is retried one payload at a time, so that one bad payload cannot
+//   hold back the others; a payload that fails alone waits 2^attempts s (capped at 10 min) and
+//   goes to queue_error after WORKER_MAX_ATTEMPTS.
+
+export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<void> } {
+  const { config, db, log } = ctx;
+  const cache = new DimCache();
+  let stopping = false;
+  let pending = true;
+  let sleepTimer: NodeJS.Timeout | null = null;
+  let wakeSleep: (() => void) | null = null;
+  let singles = 0; // payloads still to process one at a time after a failed batch
+  let backoffMs = 0;
+
+  const wake = () => {
+    pending = true;
+    wakeSleep?.();
+  };
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      wakeSleep = () => {
+        if (sleepTimer) clearTimeout(sleepTimer);
+        sleepTimer = null;
+        wakeSleep = null;
+        resolve();
+      };
+      sleepTimer = setTimeout(() => wakeSleep?.(), ms);
+    });
+
+  const listener: Listener = listenQueue(db.url, wake, (m) => log.warn(m));
+
+  async function tick(): Promise<void> {
+    const until = Date.now() + config.workerBudgetSecs * 1000;
+    while (!stopping && Date.now() < until) {
+      const client = await db.pool.connect();
+      let release: Error | boolean = false;
+      try {
+        const size = singles > 0 ? 1 : config.workerBatchSize;
+        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, cache });
+        backoffMs = 0;
+        if (singles > 0) singles -= r.claimed;
+        if (r.failed) log.warn('payloads moved to queue_error', { count: r.failed });
+        if (r.claimed === 0) return;
+        log.debug('digested', { payloads: r.claimed, events: r.events });
+      } catch (e) {
+        const be = e instanceof BatchError ? e : new BatchError(e as Error, []);
+        if (be.transient || !be.claimedIds.length) {
+          // A broken connection must not go back to the pool.
+          release = be.cause;
+          backoffMs = Math.min(30_000, backoffMs ? backoffMs * 2 : 500);
+          log.warn('digest batch failed; retrying', { error: be.message, retry_in_ms: backoffMs });
+          client.release(release);
+          release = true;
+          await sleep(backoffMs);
+          continue;
+        }
+        if (be.claimedIds.length > 1) {
+          singles = be.claimedIds.length;
+          log.warn('digest batch failed; retrying its payloads one by one', { error: be.message, payloads: be.claimedIds.length });
+        } else {
+          log.error('payload failed to digest', { error: be.message, queue_id: be.claimedIds[0] });
+          singles = Math.max(0, singles - 1);
+          await retryLater(db.pool, be.claimedIds, be.message, config.workerMaxAttempts).catch((e2) => log.error('cannot reschedule payload', { error: String(e2) }));
+        }
+      } finally {
+        if (release === false) client.release();
+      }
+    }
+    // Budget used up: yield to the event loop, then continue (there may be more work).
+    pending = true;
+  }
+
+  const loop = (async () => {
+    while (!stopping) {
+      if (pending) {
+        pending = false;
+        try {
+          await tick();
+        } catch (e) {
+          log.error('digest tick failed', { error: String(e) });
+          await sleep(1000);
+        }
+        continue;
+      }
+      await sleep(config.workerIntervalSecs * 1000);
+      pending = true;
+    }
+  })();
+
+  return {
+    wake,
+    async stop() {
+      stopping = true;
+      wakeSleep?.();
+      await loop;
+      await listener.close();
+    },
+  };
 }

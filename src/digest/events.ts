@@ -1,0 +1,242 @@
+import type pg from 'pg';
+import type { NormalizedEvent } from '../protocol/event.js';
+import { clean, DimRequest } from './dims.js';
+import { GLOBAL_DIMS, PROJECT_DIMS, type EventFields } from './event-fields.js';
+import { groupingExplanation, type Grouping } from './group.js';
+
+// Stage "store" for events: reports, issues, issue hashes, users and tag counts of one batch, with
+// a fixed number of statements per project per batch (not per event). Order and locking:
+//   1. issues that do not exist yet are inserted (ON CONFLICT DO NOTHING: no lock on existing rows);
+//   2. reports are inserted ON CONFLICT (project_id, event_id) DO NOTHING — RETURNING tells which
+//      events are new, so a retried event is neither a second report nor counted twice;
+//   3. only the new reports are counted: issue_user / issue_tag upserts, then one UPDATE per issue
+//      after locking the issue rows in id order (two workers never lock them in opposite orders).
+
+export interface EventWork {
+  projectId: number;
+  archiveId: number;
+  itemIndex: number;
+  receivedAt: Date;
+  ev: NormalizedEvent;
+  grouping: Grouping;
+  fields: EventFields;
+}
+
+export function requestDims(req: DimRequest, w: EventWork): void {
+  for (const k of GLOBAL_DIMS) req.addGlobal(k, w.fields.global[k]);
+  for (const k of PROJECT_DIMS) req.addProject(w.projectId, k, w.fields.project[k]);
+  for (const [k, v] of w.fields.tags) req.addTag(w.projectId, k, v);
+}
+
+const json = (v: unknown): string => clean(JSON.stringify(v ?? null));
+
+/** Stores the events of one project. Returns how many were new reports. */
+export async function storeEvents(client: pg.ClientBase, dims: DimRequest, projectId: number, all: EventWork[]): Promise<number> {
+  // One report per event id: within the batch the first occurrence wins (later ones are retries).
+  const seen = new Set<string>();
+  const works = all.filter((w) => (seen.has(w.ev.event_id) ? false : (seen.add(w.ev.event_id), true)));
+  if (!works.length) return 0;
+
+  // --- 1. issue of each event: a known hash (any of its hashes) or a new issue keyed by the primary hash
+  const allHashes = [...new Set(works.flatMap((w) => w.grouping.hashes))];
+  const { rows: known } = await client.query<{ hash: string; issue_id: number }>(
+    'SELECT hash, issue_id FROM issue_hash WHERE project_id = $1 AND hash = ANY($2::text[])', [projectId, allHashes]);
+  const hashIssue = new Map(known.map((r) => [r.hash, r.issue_id]));
+  const issueOf = new Map<EventWork, number>();
+  const newByHash = new Map<string, EventWork>();
+  for (const w of works) {
+    const hit = w.grouping.hashes.find((h) => hashIssue.has(h));
+    if (hit !== undefined) issueOf.set(w, hashIssue.get(hit)!);
+    else {
+      const first = newByHash.get(w.grouping.primaryHash);
+      // The issue's first event: the oldest by event time among the batch's.
+      if (!first || w.ev.timestamp < first.ev.timestamp) newByHash.set(w.grouping.primaryHash, w);
+    }
+  }
+  if (newByHash.size) {
+    const created = await createIssues(client, projectId, [...newByHash.values()]);
+    for (const w of works) if (!issueOf.has(w)) issueOf.set(w, created.get(w.grouping.primaryHash)!);
+  }
+
+  // Every hash → issue (primary and secondary), so later events with any of them find the issue.
+  const hashRows = new Map<string, [number, string]>();
+  for (const w of works) for (const h of w.grouping.hashes) if (!hashIssue.has(h) && !hashRows.has(h)) hashRows.set(h, [issueOf.get(w)!, w.grouping.config]);
+  if (hashRows.size) {
+    const hs = [...hashRows.keys()].sort();
+    await client.query(
+      `INSERT INTO issue_hash (project_id, hash, issue_id, grouping_config)
+       SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[]) ON CONFLICT DO NOTHING`,
+      [projectId, hs, hs.map((h) => hashRows.get(h)![0]), hs.map((h) => hashRows.get(h)![1])]);
+  }
+
+  // --- 2. reports
+  const cols: unknown[][] = [
+    works.map((w) => issueOf.get(w)),
+    works.map((w) => w.archiveId),
+    works.map((w) => w.ev.timestamp),
+    works.map((w) => w.receivedAt.getTime() / 1000),
+    works.map((w) => w.ev.event_id),
+    works.map((w) => w.itemIndex),
+    works.map((w) => w.fields.handled),
+    ...GLOBAL_DIMS.map((k) => works.map((w) => gid(dims, k, w.fields.global[k]))),
+    ...PROJECT_DIMS.map((k) => works.map((w) => pid(dims, projectId, k, w.fields.project[k]))),
+    works.map((w) => `{${w.fields.tags.map(([k, v]) => dims.id(DimRequest.tkey(projectId, k, v))).filter((x) => x !== null).join(',')}}`),
+    works.map((w) => w.fields.message),
+    works.map((w) => w.fields.exceptionValue),
+  ];
+  const dimCols = [...GLOBAL_DIMS, ...PROJECT_DIMS].map((k) => `${k}_id`);
+  const types = ['bigint', 'bigint', 'float8', 'float8', 'uuid', 'smallint', 'boolean', ...dimCols.map(() => 'int'), 'text', 'text', 'text'];
+  const names = ['issue_id', 'archive_id', 'ts', 'received', 'event_id', 'item_index', 'handled', ...dimCols, 'tag_ids', 'message', 'exception_value'];
+  const { rows: inserted } = await client.query<{ event_id: string }>(
+    `INSERT INTO report (project_id, issue_id, archive_id, timestamp, received_at, event_id, item_index, handled, ${dimCols.join(', ')}, tag_ids, message, exception_value)
+     SELECT $1, issue_id, archive_id, to_timestamp(ts), to_timestamp(received), event_id, item_index, handled, ${dimCols.join(', ')}, tag_ids::int[], message, exception_value
+       FROM unnest(${types.map((t, i) => `$${i + 2}::${t}[]`).join(', ')}) AS v(${names.join(', ')})
+     ON CONFLICT (project_id, event_id) DO NOTHING
+     RETURNING event_id`,
+    [projectId, ...cols]);
+  const fresh = new Set(inserted.map((r) => r.event_id.replace(/-/g, '')));
+  const news = works.filter((w) => fresh.has(w.ev.event_id));
+  if (!news.length) return 0;
+
+  // --- 3. counters, from the new reports only
+  interface Agg { n: number; first: number; last: number; lastEvent: string; received: number; users: Set<number>; tags: Map<number, { n: number; first: number; last: number }> }
+  const agg = new Map<number, Agg>();
+  for (const w of news) {
+    const id = issueOf.get(w)!;
+    let a = agg.get(id);
+    const ts = w.ev.timestamp;
+    if (!a) agg.set(id, (a = { n: 0, first: ts, last: ts, lastEvent: w.ev.event_id, received: 0, users: new Set(), tags: new Map() }));
+    a.n++;
+    if (ts < a.first) a.first = ts;
+    if (ts >= a.last) {
+      a.last = ts;
+      a.lastEvent = w.ev.event_id;
+    }
+    a.received = Math.max(a.received, w.receivedAt.getTime() / 1000);
+    const u = pid(dims, projectId, 'user', w.fields.project.user);
+    if (u !== null) a.users.add(u);
+    for (const [k, v] of w.fields.tags) {
+      const t = dims.id(DimRequest.tkey(projectId, k, v));
+      if (t === null) continue;
+      const e = a.tags.get(t);
+      if (!e) a.tags.set(t, { n: 1, first: ts, last: ts });
+      else {
+        e.n++;
+        e.first = Math.min(e.first, ts);
+        e.last = Math.max(e.last, ts);
+      }
+    }
+  }
+  const issueIds = [...agg.keys()].sort((a, b) => a - b);
+  // Lock the issue rows in id order before anything else touches them in this batch.
+  await client.query('SELECT 1 FROM issue WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE', [projectId, issueIds]);
+
+  const newUsers = new Map<number, number>();
+  const uIssue: number[] = [], uUser: number[] = [];
+  for (const id of issueIds) for (const u of [...agg.get(id)!.users].sort((a, b) => a - b)) (uIssue.push(id), uUser.push(u));
+  if (uIssue.length) {
+    const { rows } = await client.query<{ issue_id: number }>(
+      `INSERT INTO issue_user (project_id, issue_id, user_id) SELECT $1, * FROM unnest($2::bigint[], $3::int[])
+       ON CONFLICT DO NOTHING RETURNING issue_id`, [projectId, uIssue, uUser]);
+    for (const r of rows) newUsers.set(r.issue_id, (newUsers.get(r.issue_id) ?? 0) + 1);
+  }
+
+  const tIssue: number[] = [], tVal: number[] = [], tN: number[] = [], tFirst: number[] = [], tLast: number[] = [];
+  for (const id of issueIds) {
+    const tags = agg.get(id)!.tags;
+    for (const t of [...tags.keys()].sort((a, b) => a - b)) {
+      const e = tags.get(t)!;
+      tIssue.push(id), tVal.push(t), tN.push(e.n), tFirst.push(e.first), tLast.push(e.last);
+    }
+  }
+  if (tIssue.length) {
+    await client.query(
+      `INSERT INTO issue_tag (project_id, issue_id, tag_value_id, count, first_seen, last_seen)
+       SELECT $1, i, t, n, to_timestamp(f), to_timestamp(l) FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::float8[], $6::float8[]) AS v(i, t, n, f, l)
+       ON CONFLICT (project_id, issue_id, tag_value_id) DO UPDATE SET count = issue_tag.count + EXCLUDED.count,
+         first_seen = least(issue_tag.first_seen, EXCLUDED.first_seen), last_seen = greatest(issue_tag.last_seen, EXCLUDED.last_seen)`,
+      [projectId, tIssue, tVal, tN, tFirst, tLast]);
+  }
+
+  const as = issueIds.map((id) => agg.get(id)!);
+  // A new event received after the issue was resolved reopens it as a regression.
+  await client.query(
+    `UPDATE issue i SET event_count = i.event_count + v.n, user_count = i.user_count + v.u,
+            first_seen = least(i.first_seen, to_timestamp(v.f)),
+            last_event_id = CASE WHEN to_timestamp(v.l) >= i.last_seen THEN v.e ELSE i.last_event_id END,
+            last_seen = greatest(i.last_seen, to_timestamp(v.l)),
+            last_received = greatest(i.last_received, to_timestamp(v.r)),
+            status = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN 'unresolved' ELSE i.status END,
+            substatus = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN 'regressed' ELSE i.substatus END,
+            status_changed_at = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN to_timestamp(v.r) ELSE i.status_changed_at END,
+            resolved_at = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN NULL ELSE i.resolved_at END
+       FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::uuid[]) AS v(id, n, u, f, l, r, e)
+      WHERE i.project_id = $1 AND i.id = v.id`,
+    [projectId, issueIds, as.map((a) => a.n), issueIds.map((id) => newUsers.get(id) ?? 0), as.map((a) => a.first), as.map((a) => a.last), as.map((a) => a.received), as.map((a) => a.lastEvent)]);
+  return news.length;
+}
+
+function gid(dims: DimRequest, kind: string, value: string | null): number | null {
+  return value === null ? null : dims.id(DimRequest.gkey(kind, value));
+}
+function pid(dims: DimRequest, projectId: number, kind: string, value: string | null): number | null {
+  return value === null ? null : dims.id(DimRequest.pkey(projectId, kind, value));
+}
+
+/** Inserts issues for hashes never seen in this project; returns primary hash → issue id. */
+async function createIssues(client: pg.ClientBase, projectId: number, firsts: EventWork[]): Promise<Map<string, number>> {
+  firsts.sort((a, b) => (a.grouping.primaryHash < b.grouping.primaryHash ? -1 : 1));
+  const hashes = firsts.map((w) => w.grouping.primaryHash);
+  const out = new Map<string, number>();
+  const { rows: existing } = await client.query<{ id: number; primary_hash: string }>(
+    'SELECT id, primary_hash FROM issue WHERE project_id = $1 AND primary_hash = ANY($2::text[])', [projectId, hashes]);
+  for (const r of existing) out.set(r.primary_hash, r.id);
+  let todo = firsts.filter((w) => !out.has(w.grouping.primaryHash));
+  if (!todo.length) return out;
+  // Issues rebuilt by `ruminate` get their id, short id and status back.
+  const { rows: kept } = await client.query<{ primary_hash: string; id: number; short_id: number; status: string; substatus: string | null; resolved_at: Date | null; status_changed_at: Date | null }>(
+    'SELECT * FROM issue_keep WHERE project_id = $1 AND primary_hash = ANY($2::text[])', [projectId, todo.map((w) => w.grouping.primaryHash)]);
+  const keep = new Map(kept.map((k) => [k.primary_hash, k]));
+  const needShort = todo.filter((w) => !keep.has(w.grouping.primaryHash)).length;
+  let nextShort = 0;
+  if (needShort) {
+    const { rows } = await client.query<{ first: number }>(
+      'UPDATE project SET next_short_id = next_short_id + $2 WHERE id = $1 RETURNING next_short_id - $2 AS first', [projectId, needShort]);
+    nextShort = rows[0]!.first;
+  }
+  const ids: (number | null)[] = [], shorts: number[] = [], status: string[] = [], sub: (string | null)[] = [], resolved: (Date | null)[] = [], changed: (Date | null)[] = [];
+  for (const w of todo) {
+    const k = keep.get(w.grouping.primaryHash);
+    ids.push(k?.id ?? null);
+    shorts.push(k ? k.short_id : nextShort++);
+    status.push(k?.status ?? 'unresolved');
+    sub.push(k ? k.substatus : 'new');
+    resolved.push(k?.resolved_at ?? null);
+    changed.push(k?.status_changed_at ?? null);
+  }
+  const { rows: ins } = await client.query<{ id: number; primary_hash: string }>(
+    `INSERT INTO issue (project_id, id, short_id, first_seen, last_seen, last_received, first_event_id, last_event_id,
+                        status, substatus, resolved_at, status_changed_at, primary_hash, grouping_config, type, level, platform,
+                        title, culprit, metadata, grouping)
+     SELECT $1, coalesce(id, nextval(pg_get_serial_sequence('issue', 'id'))), short_id, to_timestamp(ts), to_timestamp(ts), to_timestamp(r), e, e,
+            status, substatus, resolved_at, changed, h, cfg, type, level, platform, title, culprit, metadata::jsonb, grouping::jsonb
+       FROM unnest($2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[],
+                   $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])
+            AS v(id, short_id, ts, r, e, status, substatus, resolved_at, changed, h, cfg, type, level, platform, title, culprit, metadata, grouping)
+     ON CONFLICT (project_id, primary_hash) DO NOTHING
+     RETURNING id, primary_hash`,
+    [projectId, ids, shorts, todo.map((w) => w.ev.timestamp), todo.map((w) => w.receivedAt.getTime() / 1000), todo.map((w) => w.ev.event_id),
+      status, sub, resolved, changed, todo.map((w) => w.grouping.primaryHash), todo.map((w) => w.grouping.config),
+      todo.map((w) => w.ev.type), todo.map((w) => w.ev.level), todo.map((w) => w.ev.platform),
+      todo.map((w) => clean(w.ev.title)), todo.map((w) => clean(w.ev.culprit)), todo.map((w) => json(w.ev.metadata)),
+      todo.map((w) => json(groupingExplanation(w.grouping)))]);
+  for (const r of ins) out.set(r.primary_hash, r.id);
+  todo = todo.filter((w) => !out.has(w.grouping.primaryHash));
+  if (todo.length) {
+    // Created by a concurrent worker after our first look (its short id number is simply skipped).
+    const { rows } = await client.query<{ id: number; primary_hash: string }>(
+      'SELECT id, primary_hash FROM issue WHERE project_id = $1 AND primary_hash = ANY($2::text[])', [projectId, todo.map((w) => w.grouping.primaryHash)]);
+    for (const r of rows) out.set(r.primary_hash, r.id);
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+import type pg from 'pg';
+
+// Claiming work (style.md §8): a worker takes the oldest ready rows with FOR UPDATE SKIP LOCKED
+// inside its batch transaction and deletes them in that same transaction, so several workers never
+// take the same row, and a crash before COMMIT hands the rows back untouched (nothing to clean up).
+
+export interface QueueRow {
+  id: number;
+  project_id: number;
+  archive_id: number;
+  attempts: number;
+}
+
+/** Locks up to `limit` ready queue rows for the current transaction, oldest first. */
+export async function claimBatch(client: pg.ClientBase, limit: number): Promise<QueueRow[]> {
+  const { rows } = await client.query<QueueRow>(
+    `SELECT id, project_id, archive_id, attempts FROM queue
+      WHERE run_after <= now()
+      ORDER BY run_after, id
+      LIMIT $1
+      FOR UPDATE SKIP LOCKED`,
+    [limit],
+  );
+  return rows;
+}
+
+/** Removes digested rows (inside the batch transaction). */
+export async function deleteQueueRows(client: pg.ClientBase, ids: number[]): Promise<void> {
+  if (ids.length) await client.query('DELETE FROM queue WHERE id = ANY($1::bigint[])', [ids]);
+}
+
+/** Moves payloads that cannot be processed to queue_error with their reason (inside the batch transaction). */
+export async function failQueueRows(client: pg.ClientBase, failed: { row: QueueRow; error: string }[]): Promise<void> {
+  if (!failed.length) return;
+  await client.query(
+    `INSERT INTO queue_error (project_id, archive_id, attempts, error)
+     SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::text[])`,
+    [failed.map((f) => f.row.project_id), failed.map((f) => f.row.archive_id), failed.map((f) => f.row.attempts + 1), failed.map((f) => f.error.replace(/\0/g, ''))],
+  );
+  await deleteQueueRows(client, failed.map((f) => f.row.id));
+}
+
+/**
+ * After a failed attempt: rows that reached `maxAttempts` go to queue_error, the others wait
+ * 2^attempts seconds (capped at 10 minutes) before they are claimed again. Autocommit.
+ */
+export async function retryLater(pool: pg.Pool | pg.ClientBase, ids: number[], error: string, maxAttempts: number): Promise<void> {
+  if (!ids.length) return;
+  const err = error.replace(/\0/g, '').slice(0, 2000);
+  await pool.query(
+    `WITH bumped AS (
+       UPDATE queue SET attempts = attempts + 1, last_error = $2,
+              run_after = now() + least(600, power(2, attempts + 1)) * interval '1 second'
+        WHERE id = ANY($1::bigint[]) RETURNING *),
+     moved AS (
+       INSERT INTO queue_error (project_id, archive_id, attempts, error)
+       SELECT project_id, archive_id, attempts, $2 FROM bumped WHERE attempts >= $3
+       RETURNING 1)
+     DELETE FROM queue WHERE id IN (SELECT id FROM bumped WHERE attempts >= $3)`,
+    [ids, err, maxAttempts],
+  );
+}
+
+/** Puts payloads back on the queue: listed queue_error ids, or all of them. Returns how many. */
+export async function requeueErrors(pool: pg.Pool, ids: number[] | 'all'): Promise<number> {
+  const { rowCount } = await pool.query(
+    `WITH moved AS (DELETE FROM queue_error WHERE ($1::bigint[] IS NULL OR id = ANY($1::bigint[])) RETURNING project_id, archive_id, id)
+     INSERT INTO queue (project_id, archive_id)
+     SELECT project_id, archive_id FROM moved m
+      WHERE EXISTS (SELECT 1 FROM archive a WHERE a.project_id = m.project_id AND a.id = m.archive_id)
+      ORDER BY id`,
+    [ids === 'all' ? null : ids],
+  );
+  if (rowCount) await pool.query("SELECT pg_notify('crash_cache_queue', '')");
+  return rowCount ?? 0;
+}
+
+export interface QueueErrorRow {
+  id: number;
+  project_id: number;
+  archive_id: number;
+  failed_at: Date;
+  attempts: number;
+  error: string;
+}
+
+export async function listErrors(pool: pg.Pool, limit = 100): Promise<QueueErrorRow[]> {
+  const { rows } = await pool.query<QueueErrorRow>('SELECT id, project_id, archive_id, failed_at, attempts, error FROM queue_error ORDER BY id DESC LIMIT $1', [limit]);
+  return rows;
+}

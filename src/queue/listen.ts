@@ -1,0 +1,62 @@
+import pg from 'pg';
+
+// Wake-up across processes: ingest runs NOTIFY crash_cache_queue after each commit; workers LISTEN
+// on one dedicated connection (not from the pool: a pooled client would lose its LISTEN when
+// released). A lost connection is re-opened after 1 s; while it is down the worker still polls
+// every WORKER_INTERVAL_SECS, so nothing is lost, only delayed.
+
+export const QUEUE_CHANNEL = 'crash_cache_queue';
+
+export interface Listener {
+  close(): Promise<void>;
+}
+
+export function listenQueue(url: string, onNotify: () => void, log: (m: string) => void): Listener {
+  let client: pg.Client | null = null;
+  let closed = false;
+  let timer: NodeJS.Timeout | null = null;
+
+  const connect = async () => {
+    if (closed) return;
+    const c = new pg.Client({ connectionString: url, application_name: 'crash-cache-listen' });
+    c.on('error', (e) => {
+      log(`queue listener lost its connection: ${e.message}`);
+      retry();
+    });
+    c.on('notification', () => onNotify());
+    try {
+      await c.connect();
+      await c.query(`LISTEN ${QUEUE_CHANNEL}`);
+      if (closed) {
+        await c.end().catch(() => {});
+        return;
+      }
+      client = c;
+      // Work may have arrived while we were not listening.
+      onNotify();
+    } catch (e) {
+      log(`queue listener cannot connect: ${(e as Error).message}`);
+      await c.end().catch(() => {});
+      retry();
+    }
+  };
+  const retry = () => {
+    if (closed || timer) return;
+    const old = client;
+    client = null;
+    old?.end().catch(() => {});
+    timer = setTimeout(() => {
+      timer = null;
+      void connect();
+    }, 1000);
+    timer.unref();
+  };
+  void connect();
+  return {
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await client?.end().catch(() => {});
+    },
+  };
+}

@@ -1,6 +1,18 @@
 // Grouping engine: computes Sentry-compatible grouping hashes (config `newstyle:2023-01-11`)
 // for an event. Pure: no I/O, never throws.
 //
+// How an event is grouped (one file per step):
+//   event.ts        read exceptions / threads / stack trace / message, tolerating odd shapes
+//   checksum.ts     a legacy client checksum short-circuits everything
+//   enhancers.ts    stack-trace rules (default-rules.ts + project rules) classify frames:
+//                   in-app or not, category (thread base, internals, ...)
+//   fingerprint.ts  server fingerprint rules (project, then built-in) may replace the client's
+//   strategies.ts   strategies, strongest first: exception (exceptions.ts) > threads >
+//                   stack trace (stacktrace.ts, frames.ts, functions.ts) > template >
+//                   security report (security.ts) > message (parameterize.ts)
+//   variants.ts     app / system / default variants, custom / built-in / hybrid fingerprints,
+//                   fallback; hash.ts turns contributing leaf values into md5 hashes
+//
 // Which hash becomes the issue key (`primaryHash`): the reference server takes `app` when it
 // contributes, else `hashed-checksum` when present, else the one remaining contributing
 // variant (its `_get_hash_basis` picks the "main variant" exactly so). Only one strategy

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
+import * as web from './web.js';
+import { cookiesOf, hidden } from './web.js';
 
 // Login, logout, CSRF and session expiry over real HTTP against the built server.
 
@@ -9,44 +11,9 @@ let server: RunningServer;
 const EMAIL = 'ops@example.com';
 const PASSWORD = 'correct horse battery staple';
 
-function cookiesOf(r: Response): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const c of r.headers.getSetCookie()) {
-    const [kv] = c.split(';');
-    const eq = kv!.indexOf('=');
-    out[kv!.slice(0, eq)] = kv!.slice(eq + 1);
-  }
-  return out;
-}
-
-function hidden(page: string, name: string): string {
-  const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(page);
-  if (!m) throw new Error(`no hidden field ${name} in page`);
-  return m[1]!;
-}
-
-async function loginForm(): Promise<{ csrf: string; cookie: string }> {
-  const r = await fetch(`${server.url}/login`);
-  expect(r.status).toBe(200);
-  const csrfCookie = cookiesOf(r).cc_login_csrf!;
-  return { csrf: hidden(await r.text(), '_csrf'), cookie: `cc_login_csrf=${csrfCookie}` };
-}
-
-async function postForm(path: string, fields: Record<string, string>, cookie = ''): Promise<Response> {
-  return fetch(`${server.url}${path}`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
-    body: new URLSearchParams(fields).toString(),
-  });
-}
-
-async function logIn(): Promise<string> {
-  const f = await loginForm();
-  const r = await postForm('/login', { _csrf: f.csrf, email: EMAIL, password: PASSWORD, next: '/projects' }, f.cookie);
-  expect(r.status).toBe(303);
-  return `cc_session=${cookiesOf(r).cc_session}`;
-}
+const loginForm = () => web.loginForm(server);
+const postForm = (path: string, fields: Record<string, string>, cookie = '') => web.postForm(server, path, fields, cookie);
+const logIn = () => web.logIn(server, EMAIL, PASSWORD);
 
 beforeAll(async () => {
   db = await freshDatabase();

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { cli, startServer, type RunningServer } from '../helpers/server.js';
+import { getPage, logIn } from './web.js';
+
+// Pages whose numbers come from aggregate tables, checked against numbers worked out by hand from
+// rows put there with SQL (the digest and the outcome buffer fill them in production).
+
+let db: TestDatabase;
+let server: RunningServer;
+let cookie: string;
+let projectId: number;
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  await cli(['user', 'create', '--email', 'a@example.com', '--password', 'pages-password'], { DATABASE_URL: db.url });
+  const out = await cli(['project', 'create', '--name', 'Health <Check>'], { DATABASE_URL: db.url });
+  projectId = Number(/Project (\d+)/.exec(out)![1]);
+  server = await startServer({ DATABASE_URL: db.url });
+  cookie = await logIn(server, 'a@example.com', 'pages-password');
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+async function dim(kind: string, value: string): Promise<number> {
+  const { rows } = await db.pool.query('INSERT INTO project_dim (project_id, kind, value) VALUES ($1, $2, $3) RETURNING id', [projectId, kind, value]);
+  return rows[0].id;
+}
+
+describe('releases page', () => {
+  it('shows crash-free sessions and users per release', async () => {
+    const r1 = await dim('release', 'shop@1.0.0');
+    const r2 = await dim('release', 'shop@2.0.0<script>');
+    const env = await dim('environment', 'production');
+    const h1 = new Date(Date.now() - 3 * 3600_000);
+    const h2 = new Date(Date.now() - 2 * 3600_000);
+    // release 1: 200 sessions, 3 crashed → 98.5 %; 4 users of whom 1 crashed → 75 %
+    await db.pool.query(
+      `INSERT INTO session_hourly (project_id, hour, release_id, environment_id, total, errored, crashed, abnormal, exited)
+       VALUES ($1, date_trunc('hour', $2::timestamptz), $3, $5, 120, 5, 2, 0, 110), ($1, date_trunc('hour', $4::timestamptz), $3, $5, 80, 3, 1, 0, 70),
+              ($1, date_trunc('hour', $2::timestamptz), $6, $5, 10, 0, 0, 0, 10)`,
+      [projectId, h1, r1, h2, env, r2],
+    );
+    await db.pool.query(
+      `INSERT INTO session_user_hourly (project_id, hour, release_id, environment_id, did_hash, crashed)
+       SELECT $1, date_trunc('hour', $2::timestamptz), $3, $4, d, d = 1 FROM generate_series(1, 4) d`,
+      [projectId, h1, r1, env],
+    );
+    // the same users again in the next hour, none crashed: still 4 users over the period, 1 crashed
+    await db.pool.query(
+      `INSERT INTO session_user_hourly (project_id, hour, release_id, environment_id, did_hash, crashed)
+       SELECT $1, date_trunc('hour', $2::timestamptz), $3, $4, d, false FROM generate_series(1, 4) d`,
+      [projectId, h2, r1, env],
+    );
+    const page = await getPage(server, '/projects/health-check/releases?period=24h', cookie);
+    const row = (name: string) => {
+      const m = new RegExp(`<tr class="release-row">\\s*<td class="mono">${name}</td>([\\s\\S]*?)</tr>`).exec(page);
+      if (!m) throw new Error(`no row for ${name}`);
+      return [...m[1]!.matchAll(/<td class="num">(?:<strong>)?([^<]*)/g)].map((x) => x[1]);
+    };
+    // crash-free sessions, crash-free users, sessions, crashed, errored, users
+    expect(row('shop@1.0.0').slice(0, 6)).toEqual(['98.5%', '75.0%', '200', '3', '8', '4']);
+    expect(row('shop@2.0.0&lt;script&gt;').slice(0, 6)).toEqual(['100%', '—', '10', '0', '0', '0']);
+    expect(page).not.toContain('shop@2.0.0<script>');
+    expect(page).toContain('<title>Releases · Health &lt;Check&gt; · crash-cache</title>');
+  });
+});
+
+describe('outcomes page', () => {
+  it('totals what was dropped by outcome, reason and category', async () => {
+    const hour = new Date(Math.floor(Date.now() / 3600_000) * 3600_000);
+    const before = new Date(hour.getTime() - 3600_000);
+    await db.pool.query(
+      `INSERT INTO outcome (project_id, hour, outcome, reason, category, quantity) VALUES
+         ($1, $2, 'rate_limited', 'project_rate_limit', 'error', 7), ($1, $3, 'rate_limited', 'project_rate_limit', 'error', 5),
+         ($1, $2, 'too_large', 'MAX_EVENT_BYTES', 'error', 1)`,
+      [projectId, hour, before],
+    );
+    await db.pool.query(`INSERT INTO client_report_hourly (project_id, hour, reason, category, quantity) VALUES ($1, $2, 'before_send', 'error', 2)`, [projectId, hour]);
+    const page = await getPage(server, '/projects/health-check/outcomes', cookie);
+    const summary = page.slice(0, page.indexOf('<h2>By hour</h2>'));
+    const rows = [...summary.matchAll(/<tr><td><span class="mono">(\w+)<\/span>.*?<td class="mono">([^<]*)<\/td><td class="mono">([^<]*)<\/td><td class="num">(\d+)/g)].map((m) => m.slice(1).join(' '));
+    expect(rows).toEqual(['rate_limited project_rate_limit error 12', 'client_discard before_send error 2', 'too_large MAX_EVENT_BYTES error 1']);
+  });
+});

@@ -39,6 +39,8 @@ export class Limits {
   /** Tokens taken here since the last `takeSpent`, by bucket key: what other processes must debit. */
   private spent = new Map<string, number>();
   readonly maxIpBuckets: number;
+  /** False until the first check: a process that never ingests (`crash-cache worker`) need not sync. */
+  active = false;
 
   constructor(
     readonly settings: LimitSettings,
@@ -51,6 +53,7 @@ export class Limits {
   check(ip: string, projectId: number, projectLimitPerSec: number | null): RateLimitDecision | null {
     const now = this.now();
     const s = this.settings;
+    this.active = true;
     const projectRate = projectLimitPerSec ?? s.perProjectPerSec;
     const g = s.globalPerSec > 0 ? (this.global ??= newBucket(s.globalPerSec, s.burstSecs, now)) : null;
     const p = projectRate > 0 ? this.projectBucket(projectId, projectRate, now) : null;

@@ -45,6 +45,7 @@ export class SpendSync {
   }
 
   private async exchange(): Promise<void> {
+    if (!this.limits.active) return;
     const spent = this.limits.takeSpent();
     if (spent.size) {
       let entries = [...spent];

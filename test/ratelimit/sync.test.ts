@@ -64,6 +64,9 @@ describe('limits across processes', () => {
     const config = loadConfig({ RATE_LIMIT_GLOBAL_PER_SEC: '1000', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0', RATE_LIMIT_BURST_SECS: '1' }, '/nonexistent');
     const late = createRateLimiter(config, db.pool, { syncMs: 0 });
     await late.sync();
+    expect(late.limits.active).toBe(false); // a process that has not ingested yet does not exchange
+    expect(late.check('10.0.0.1', 1, null)).toBeNull();
+    await late.sync();
     // Its bucket (1000) was debited the latest period's spend (≈ 500 ms at 1000/s), not the ~5000
     // the first process spent in all: roughly half a bucket is left.
     let passed = 0;

@@ -1,0 +1,70 @@
+import type pg from 'pg';
+import { QUEUE_CHANNEL } from '../queue/listen.js';
+import { BatchError, DIGEST_LOCK, digestBatch } from './batch.js';
+import { DimCache } from './dims.js';
+
+// Rebuilds everything derived from the archive. One transaction, holding the digest lock
+// exclusively (workers hold it shared per batch, so it waits for batches in flight and pauses the
+// others): remember issue ids, short ids and statuses (issue_keep), empty the derived tables,
+// re-enqueue every archived payload in received order, bump digest_state.generation (workers drop
+// their dimension caches). Then digest the queue here, alongside any running workers.
+
+export const DERIVED_TABLES = [
+  'report', 'issue', 'issue_hash', 'issue_user', 'issue_tag', 'session_state', 'session_hourly', 'session_user_hourly',
+  'client_report_hourly', 'item_count_hourly', 'item_invalid', 'user_report', 'attachment', 'check_in', 'dim', 'project_dim', 'tag_value',
+];
+
+/** Empties the derived tables and re-enqueues the archive. Returns the number of payloads queued. */
+export async function resetDigest(pool: pg.Pool): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [DIGEST_LOCK]);
+    await client.query('DELETE FROM issue_keep');
+    await client.query(
+      `INSERT INTO issue_keep (project_id, primary_hash, id, short_id, status, substatus, resolved_at, status_changed_at)
+       SELECT project_id, primary_hash, id, short_id, status, substatus, resolved_at, status_changed_at FROM issue`);
+    // Issue ids are not restarted: kept issues reuse theirs, new ones continue after them.
+    await client.query(`TRUNCATE ${DERIVED_TABLES.join(', ')}`);
+    await client.query('ALTER TABLE dim ALTER COLUMN id RESTART; ALTER TABLE project_dim ALTER COLUMN id RESTART; ALTER TABLE tag_value ALTER COLUMN id RESTART');
+    await client.query('DELETE FROM queue');
+    await client.query('DELETE FROM queue_error');
+    const { rowCount } = await client.query('INSERT INTO queue (project_id, archive_id) SELECT project_id, id FROM archive ORDER BY received_at, id');
+    await client.query('UPDATE digest_state SET generation = generation + 1');
+    await client.query(`NOTIFY ${QUEUE_CHANNEL}`);
+    await client.query('COMMIT');
+    return rowCount ?? 0;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+/** Digests until the queue has no ready rows; calls `progress(remaining)` after each batch. */
+export async function drainQueue(pool: pg.Pool, opts: { batchSize: number; maxBytes: number }, progress: (remaining: number) => void = () => {}): Promise<number> {
+  const cache = new DimCache();
+  let done = 0;
+  for (let failures = 0; ; ) {
+    const client = await pool.connect();
+    try {
+      const r = await digestBatch(client, { ...opts, cache });
+      failures = 0;
+      done += r.claimed;
+      if (r.claimed === 0) {
+        // Other workers may still hold batches: wait for them to finish.
+        const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM queue WHERE run_after <= now()');
+        if (rows[0]!.n === 0) return done;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM queue');
+      progress(rows[0]!.n);
+    } catch (e) {
+      if (!(e instanceof BatchError) || ++failures > 5) throw e;
+      await new Promise((res) => setTimeout(res, 500 * failures));
+    } finally {
+      client.release();
+    }
+  }
+}

@@ -19,17 +19,19 @@ const index = JSON.parse(fs.readFileSync(path.join(base, 'index.json'), 'utf8'))
  * Keep this list as short as the truth allows.
  */
 const KNOWN_HASH_MISMATCHES: Record<string, string> = {
-  // Snapshot of 2023-12-20: a since-removed `<quoted_identifier>` pattern replaced the double-
-  // quoted SQL identifier `"s140078941939520_x761"`. Current parameterization leaves it as is
-  // (quoted strings are only replaced after `=`), so the value — and the hash — differ.
-  database_error:
-    'reference used the removed <quoted_identifier> parameterization',
-  // Snapshot of 2023-12-13: the reference put `-[UIApplication _run]` (UIKitCore, category
-  // `ui`) into category `internals`, which the rule `[ category:ui ] | category:ui` only does
-  // when its caller is still `ui`; under the current rule set the caller `UIApplicationMain`
-  // is a thread base by then, so `_run` keeps contributing.
-  'fallback-prefix-level-1':
-    'reference categorised -[UIApplication _run] as internals (older rule evaluation)',
+  // Snapshot of 2023-12-20, written by getsentry/sentry pull request #62108 ("Substitute SQL
+  // quoted value"), which added a `<quoted_identifier>` pattern for `"[a-z0-9_]+"` and was
+  // closed without being merged. Released parameterization leaves `"s140078941939520_x761"`
+  // as it is (quoted strings are only replaced after `=`), so value and hash differ.
+  database_error: 'snapshot from an unmerged upstream change (<quoted_identifier>)',
+  // Snapshot of 2023-12-13: the reference put `-[UIApplication _run]` (package UIKitCore,
+  // category `ui`) into category `internals`. The only rule that does so,
+  // `[ category:ui ] | category:ui category=internals`, needs its caller `UIApplicationMain` to
+  // still be `ui`, but the rule files (both stored versions read) make it a `threadbase` earlier
+  // (`package:UIKitCore function:UIApplicationMain category=threadbase`), and the snapshot itself
+  // shows it as a thread base. Evaluating rules in file order, as the rule engine does, `_run`
+  // keeps contributing. Neither one- nor two-pass rule evaluation reproduces the reference.
+  'fallback-prefix-level-1': 'reference categorised -[UIApplication _run] as internals; rule files do not',
 };
 
 /** Pairs whose explanation tree legitimately differs although the hashes agree. */

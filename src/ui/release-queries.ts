@@ -2,6 +2,8 @@ import type pg from 'pg';
 
 // Release health over time for the releases page, from the digest's hourly session tables
 // (session_hourly, session_user_hourly; migrations/0002_digest.sql), bucketed by `bucketSecs`.
+// Totals over a period come from the digest's releaseHealth (src/digest/health-query.ts); this adds
+// the per-bucket series the charts draw, with the same definitions.
 // Crash-free sessions = 1 − crashed / total; crash-free users = 1 − users with a crashed session /
 // users (distinct hashed `did` per bucket), as Sentry defines them.
 
@@ -45,18 +47,6 @@ export async function releaseHealthSeries(pool: pg.Pool, projectId: number, sinc
     users: Number(r.users),
     crashedUsers: Number(r.crashed_users),
   }));
-}
-
-/** Distinct users and crashed users per release over the whole period (not a sum of buckets). */
-export async function releaseUserTotals(pool: pg.Pool, projectId: number, since: Date): Promise<Map<string, { users: number; crashedUsers: number }>> {
-  const { rows } = await pool.query<{ release: string; users: number; crashed_users: number }>(
-    `SELECT rel.value AS release, count(DISTINCT u.did_hash)::bigint AS users,
-            count(DISTINCT u.did_hash) FILTER (WHERE u.crashed)::bigint AS crashed_users
-       FROM session_user_hourly u JOIN project_dim rel ON rel.project_id = u.project_id AND rel.id = u.release_id
-      WHERE u.project_id = $1 AND u.hour >= $2 GROUP BY 1`,
-    [projectId, since],
-  );
-  return new Map(rows.map((r) => [r.release, { users: Number(r.users), crashedUsers: Number(r.crashed_users) }]));
 }
 
 /** Events and issues per release (from the issues' tag counts), for releases seen in events. */

@@ -6,7 +6,8 @@ import { html, qs } from './html.js';
 import { sendHtml } from './http.js';
 import { layout } from './layout.js';
 import { PERIODS, periodOf, projectBySlug } from './project-context.js';
-import { releaseEventCounts, releaseHealthSeries, releaseUserTotals, type HealthPoint } from './release-queries.js';
+import { releaseHealth } from '../digest/health-query.js';
+import { releaseEventCounts, releaseHealthSeries, type HealthPoint } from './release-queries.js';
 import { timeEl } from './values.js';
 
 // Releases with crash-free sessions and users over time (from release-health sessions) and the
@@ -25,33 +26,32 @@ export async function getReleases(ctx: AppContext, req: IncomingMessage, res: Se
   const now = Date.now();
   const first = Math.floor((now - period.hours * 3600_000) / 1000 / bucketSecs) * bucketSecs;
   const since = new Date(first * 1000);
-  const [series, userTotals, eventCounts] = await Promise.all([
+  const [series, health, eventCounts] = await Promise.all([
     releaseHealthSeries(ctx.db.pool, project.id, since, bucketSecs),
-    releaseUserTotals(ctx.db.pool, project.id, since),
+    releaseHealth(ctx.db.pool, [project.id], { since }),
     releaseEventCounts(ctx.db.pool, project.id),
   ]);
+  const totals = new Map(health.map((h) => [h.release, h]));
   const buckets: number[] = [];
   for (let t = first; t * 1000 <= now; t += bucketSecs) buckets.push(t);
   const byRelease = new Map<string, HealthPoint[]>();
   for (const p of series) byRelease.set(p.release, [...(byRelease.get(p.release) ?? []), p]);
-  const names = [...new Set([...byRelease.keys(), ...eventCounts.keys()])];
+  const names = [...new Set([...totals.keys(), ...byRelease.keys(), ...eventCounts.keys()])];
   const lastActivity = (r: string) => Math.max(...(byRelease.get(r) ?? []).map((p) => p.bucket.getTime()), eventCounts.get(r)?.lastSeen.getTime() ?? 0);
   names.sort((a, b) => lastActivity(b) - lastActivity(a) || b.localeCompare(a));
   const rows = names.map((name) => {
     const pts = byRelease.get(name) ?? [];
     const at = new Map(pts.map((p) => [Math.floor(p.bucket.getTime() / 1000), p]));
-    const sessions = pts.reduce((a, p) => a + p.sessions, 0);
-    const crashed = pts.reduce((a, p) => a + p.crashed, 0);
-    const errored = pts.reduce((a, p) => a + p.errored, 0);
-    const u = userTotals.get(name);
+    // totals over the whole period from the digest's release-health query (the API serves the same)
+    const t = totals.get(name);
     return {
       name,
-      sessions,
-      crashed,
-      errored,
-      users: u?.users ?? 0,
-      crashFreeSessions: sessions ? 100 * (1 - crashed / sessions) : null,
-      crashFreeUsers: u && u.users ? 100 * (1 - u.crashedUsers / u.users) : null,
+      sessions: t?.sessions ?? 0,
+      crashed: t?.crashed ?? 0,
+      errored: t?.errored ?? 0,
+      users: t?.users ?? 0,
+      crashFreeSessions: t?.crashFreeSessions ?? null,
+      crashFreeUsers: t?.crashFreeUsers ?? null,
       sessionLine: buckets.map((b) => {
         const p = at.get(b);
         return p && p.sessions ? 100 * (1 - p.crashed / p.sessions) : null;

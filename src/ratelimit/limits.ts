@@ -110,16 +110,21 @@ export class Limits {
   }
 
   /**
-   * Debits tokens another process took. Unknown addresses and projects are skipped: a bucket this
-   * process does not hold is full here, and a bucket made for a debit would cost memory for an
+   * Debits tokens another process took. The global and project buckets are made if missing (a
+   * project's next request here then finds the debt; an override's rate replaces the default on
+   * that check). Unknown addresses are skipped: a bucket made for a debit would cost memory for an
    * address that may never come here.
    */
   debit(key: string, tokens: number): void {
     const now = this.now();
+    const s = this.settings;
     let b: Bucket | null | undefined;
-    if (key === GLOBAL_KEY) b = this.settings.globalPerSec > 0 ? (this.global ??= newBucket(this.settings.globalPerSec, this.settings.burstSecs, now)) : null;
-    else if (key.startsWith('p:')) b = this.projects.get(Number(key.slice(2)));
-    else if (key.startsWith('i:')) b = this.ips.get(key.slice(2));
+    if (key === GLOBAL_KEY) b = s.globalPerSec > 0 ? (this.global ??= newBucket(s.globalPerSec, s.burstSecs, now)) : null;
+    else if (key.startsWith('p:')) {
+      const id = Number(key.slice(2));
+      b = this.projects.get(id);
+      if (!b && s.perProjectPerSec > 0 && Number.isSafeInteger(id)) this.projects.set(id, (b = newBucket(s.perProjectPerSec, s.burstSecs, now)));
+    } else if (key.startsWith('i:')) b = this.ips.get(key.slice(2));
     if (b) debit(b, tokens, now);
   }
 

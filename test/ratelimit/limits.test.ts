@@ -113,6 +113,16 @@ describe('limits', () => {
     expect(d).toMatchObject({ scope: 'project', retryAfterSecs: 2 });
   });
 
+  it('debits from other processes: global and project buckets are made if missing, unknown addresses skipped', () => {
+    const c = clock();
+    const l = new Limits({ globalPerSec: 0, perIpPerSec: 5, perProjectPerSec: 5, burstSecs: 2 }, c.now);
+    l.debit('p:9', 10); // project 9 spent its whole bucket elsewhere
+    l.debit('i:10.0.0.1', 10);
+    expect(l.check('10.0.0.1', 9, null)).toMatchObject({ scope: 'project', retryAfterSecs: 1 });
+    expect(l.check('10.0.0.1', 8, null)).toBeNull(); // the address had no bucket here: not debited
+    expect(l.sizes).toEqual({ ips: 1, projects: 2 });
+  });
+
   it('all limits 0 = nothing is limited', () => {
     const l = new Limits(OFF, clock().now);
     expect(admit(l, 10_000)).toBe(10_000);

@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
 import { decompressSync, DecompressionError, DecompressionLimitError, type Encoding } from '../protocol/compression.js';
 
 // Bounded decompression and storage compression for the fast path, off the event loop when large.
@@ -7,10 +8,12 @@ import { decompressSync, DecompressionError, DecompressionLimitError, type Encod
 // Small bodies are handled synchronously: a thread-pool hop costs more than the work (gunzip of a
 // 3.3 KB body is ~15 µs). A small body may still be a bomb, so the synchronous attempt is capped at
 // SYNC_MAX_OUTPUT (~1 ms of inflate); when the output is larger the body is decompressed again on the
-// thread pool with the real limit. zstd (fzstd, pure JS: Node 20 has no zstd) always runs inline.
+// thread pool with the real limit. zstd (fzstd, pure JS: Node 20 has no zstd) cannot leave the event
+// loop, so large zstd bodies are fed to the decoder ZSTD_STEP bytes at a time, yielding in between.
 
 const SYNC_MAX_INPUT = 16 * 1024;
 const SYNC_MAX_OUTPUT = 1024 * 1024;
+const ZSTD_STEP = 64 * 1024;
 
 const gunzipAsync = promisify(zlib.gunzip);
 const inflateAsync = promisify(zlib.inflate);
@@ -48,7 +51,8 @@ async function decompressAsync(buf: Buffer, encoding: 'gzip' | 'deflate' | 'br',
 
 /** Decompresses `buf`; DecompressionLimitError past `limit` bytes, DecompressionError for bad data. */
 export async function decompressBounded(buf: Buffer, encoding: Encoding, limit: number): Promise<Buffer> {
-  if (encoding === 'identity' || encoding === 'zstd') return decompressSync(buf, encoding, limit);
+  if (encoding === 'identity' || (encoding === 'zstd' && buf.length <= SYNC_MAX_INPUT)) return decompressSync(buf, encoding, limit);
+  if (encoding === 'zstd') return zstdYielding(buf, limit);
   if (buf.length <= SYNC_MAX_INPUT) {
     const cap = Math.min(limit, SYNC_MAX_OUTPUT);
     try {
@@ -58,6 +62,29 @@ export async function decompressBounded(buf: Buffer, encoding: Encoding, limit: 
     }
   }
   return decompressAsync(buf, encoding, limit);
+}
+
+async function zstdYielding(buf: Buffer, limit: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let ended = false;
+  const d = new ZstdDecompress((chunk, final) => {
+    total += chunk.length;
+    if (total > limit) throw new DecompressionLimitError(limit);
+    chunks.push(chunk);
+    if (final) ended = true;
+  });
+  try {
+    for (let i = 0; i < buf.length; i += ZSTD_STEP) {
+      const last = i + ZSTD_STEP >= buf.length;
+      d.push(new Uint8Array(buf.buffer, buf.byteOffset + i, Math.min(ZSTD_STEP, buf.length - i)), last);
+      if (!last) await new Promise((r) => setImmediate(r));
+    }
+  } catch (e) {
+    throw mapError(e, 'zstd', limit);
+  }
+  if (!ended) throw new DecompressionError('invalid zstd data: truncated');
+  return Buffer.concat(chunks, total);
 }
 
 // Storage compression for bodies the client sent uncompressed, measured on the 91 distinct fixture

@@ -45,6 +45,7 @@ export class GroupCommitter {
     private readonly maxBatch: number,
     private readonly log: Logger,
     private readonly onCommitted: () => void,
+    private readonly maxWaitMs: number,
   ) {}
 
   /** Resolves once the row (or an identical one stored earlier) is committed. */
@@ -54,7 +55,18 @@ export class GroupCommitter {
       return Promise.reject(new HttpError('unavailable', 'ingest is overloaded (too many payloads waiting to be committed); retry later', { 'retry-after': '5' }));
     }
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ row, resolve, reject });
+      // A request never waits longer than a connection plus a statement may take. Answering 503
+      // while the rows might still commit is safe: the SDK's retry carries the same bytes, which
+      // the archive stores once (same sha-256), and it is answered 200 then.
+      const timer = setTimeout(
+        () => reject(new HttpError('unavailable', `the database did not commit within ${Math.round(this.maxWaitMs / 1000)} s; retry later`, { 'retry-after': '10' })),
+        this.maxWaitMs,
+      );
+      const done = (fn: () => void) => () => {
+        clearTimeout(timer);
+        fn();
+      };
+      this.pending.push({ row, resolve: done(resolve), reject: (e) => done(() => reject(e))() });
       this.pendingBytes += row.payload.length;
       if (!this.running) this.running = this.drain();
     });

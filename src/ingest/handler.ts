@@ -37,7 +37,9 @@ export class IngestHandler {
     const { config, db, log } = ctx;
     this.keys = new KeyCache(db.pool, config.ingestKeyCacheMs);
     this.codecs = new Semaphore(config.maxConcurrentCompressions);
-    this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake());
+    // Bounded wait for a commit: the connect timeout, plus the statement timeout (30 s when it is off).
+    const maxWaitMs = config.dbConnectTimeoutMs + (config.dbStatementTimeoutMs || 30_000) + 1000;
+    this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake(), maxWaitMs);
   }
 
   async handle(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string, url: URL): Promise<void> {
@@ -47,7 +49,7 @@ export class IngestHandler {
       await this.ingest(kind, req, res, projectParam, url, state);
     } catch (e) {
       if (e instanceof MinidumpDropped) {
-        this.ctx.outcomes.record(state.projectId, 'rate_limited', `${e.scope}_rate_limit`, state.category);
+        this.ctx.outcomes.record(state.projectId, 'rate_limited', e.reason, state.category);
         const id = randomUUID().replace(/-/g, '');
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(id.length), connection: 'close' }).end(id);
         return;
@@ -178,11 +180,11 @@ export class IngestHandler {
     state.projectId = project.projectId;
     const decision = this.ctx.limiter.check(ip, project.projectId, project.rateLimitPerSec);
     if (decision) {
-      const secs = Math.max(1, Math.ceil(decision.retryAfterSecs));
       // Relay never answers 429 to crash reporters (they retry forever): minidumps are dropped
       // with the rate_limited outcome instead, and the reporter is told the upload arrived.
-      if (kind === 'minidump') throw new MinidumpDropped(decision.scope);
-      throw new Refusal('rate_limited', `rate limit exceeded (${decision.scope}); retry after ${secs} s`, decision.reason, rateLimitHeaders(decision));
+      if (kind === 'minidump') throw new MinidumpDropped(decision.reason);
+      const headers = rateLimitHeaders(decision);
+      throw new Refusal('rate_limited', `rate limit exceeded (${decision.reason}); retry after ${headers['retry-after']} s`, decision.reason, headers);
     }
     return project;
   }
@@ -208,7 +210,7 @@ export class IngestHandler {
 
 /** A rate-limited minidump: answered 200 (see authenticate), recorded, not stored. */
 export class MinidumpDropped extends Error {
-  constructor(readonly scope: string) {
+  constructor(readonly reason: string) {
     super('minidump dropped by rate limit');
   }
 }

@@ -65,6 +65,6 @@ function zstdBounded(buf: Buffer, limit: number): Buffer {
     if (final) ended = true;
   });
   d.push(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), true);
-  if (!ended && total === 0 && buf.length > 0) throw new DecompressionError('invalid zstd data: truncated');
+  if (!ended) throw new DecompressionError('invalid zstd data: truncated');
   return Buffer.concat(chunks);
 }

@@ -78,7 +78,7 @@ let projectId: number;
 beforeAll(async () => {
   db = await freshDatabase();
   projectId = (await createProject(db.pool, { name: 'fixtures', key: KEY })).project.id;
-  server = await startServer({ DATABASE_URL: db.url, RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' });
+  server = await startServer({ DATABASE_URL: db.url, RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' }, ['--no-worker']);
 });
 afterAll(async () => {
   await server?.stop();

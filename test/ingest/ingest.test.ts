@@ -4,10 +4,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { createProject } from '../../src/storage/projects.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decompressSync } from '../../src/protocol/compression.js';
+import { parseEnvelope } from '../../src/protocol/envelope.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
 import { send } from './http.js';
 
-// The ingest endpoints over real HTTP against the built server and a real PostgreSQL: what is
+// The ingest endpoints over real HTTP against the built server (without its digest worker, so the
+// queue holds what ingest put there) and a real PostgreSQL: what is
 // accepted lands in archive + queue exactly once; what is refused gets the right 4xx with a JSON
 // detail naming the problem (or the limit setting), and the server keeps serving afterwards.
 
@@ -31,7 +36,7 @@ beforeAll(async () => {
     RATE_LIMIT_GLOBAL_PER_SEC: '0',
     RATE_LIMIT_PER_IP_PER_SEC: '0',
     RATE_LIMIT_PER_PROJECT_PER_SEC: '0',
-  });
+  }, ['--no-worker']);
 });
 afterAll(async () => {
   await server?.stop();
@@ -107,6 +112,21 @@ describe('accepting', () => {
         expect(Buffer.compare(row.payload, compressed)).toBe(0);
       } else expect(row.encoding).not.toBe('identity');
     }
+  });
+
+  it('accepts zstd bodies (small: inline; large: decoded in steps), refuses a truncated one', async () => {
+    const dir = join(PACKAGE_ROOT, 'test', 'ingest', 'data');
+    for (const [file, id] of [['zstd-small.envelope.zst', '5a1f0e2d3c4b5a69788796a5b4c3d2e1'], ['zstd-large.envelope.zst', '6b2f0e2d3c4b5a69788796a5b4c3d2e1']]) {
+      const body = readFileSync(join(dir, file));
+      const r = await send(envUrl(), { body, headers: { 'content-encoding': 'zstd' } });
+      expect(r.status, `${file}: ${r.text}`).toBe(200);
+      expect(r.json).toEqual({ id });
+      const [row] = await archived(id);
+      expect(row.encoding).toBe('zstd');
+      expect(parseEnvelope(decompressSync(row.payload, 'zstd', 1 << 20)).headers.event_id).toBe(id);
+    }
+    const large = readFileSync(join(dir, 'zstd-large.envelope.zst'));
+    expectRefused(await send(envUrl(), { body: large.subarray(0, large.length - 1000), headers: { 'content-encoding': 'zstd' } }), 400, /zstd/);
   });
 
   it('accepts a store body with X-Sentry-Auth and answers its event id; generates one when missing', async () => {

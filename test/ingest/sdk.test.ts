@@ -33,7 +33,7 @@ let dsn: string;
 beforeAll(async () => {
   db = await freshDatabase();
   const { project, key } = await createProject(db.pool, { name: 'sdk' });
-  server = await startServer({ DATABASE_URL: db.url, RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' });
+  server = await startServer({ DATABASE_URL: db.url, RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' }, ['--no-worker']);
   dsn = `http://${key.public_key}@127.0.0.1:${server.port}/${project.id}`;
 });
 afterAll(async () => {

@@ -18,7 +18,8 @@ export function parseSnapshotTrees(text: string): Record<string, Flat> {
     const start = lines.findIndex((l) => l.trim() === 'component:');
     if (start < 0) continue;
     const flat: Flat = [];
-    const stack: Array<{ indent: number; path: string; contributes: boolean }> = [];
+    const stack: Array<{ indent: number; path: string; contributes: boolean; line: string; children: number; parent?: { children: number; parent?: unknown } }> = [];
+    const nodes: Array<(typeof stack)[number]> = [];
     for (const line of lines.slice(start + 1)) {
       const m = /^(\s+)(.*)$/.exec(line);
       if (!m || m[1]!.length < 4) break;
@@ -27,16 +28,21 @@ export function parseSnapshotTrees(text: string): Record<string, Flat> {
       while (stack.length && stack[stack.length - 1]!.indent >= indent) stack.pop();
       const parent = stack[stack.length - 1];
       if (body.startsWith('"') || /^-?\d+$/.test(body)) {
-        flat.push(`${parent?.path ?? ''}=${body}${parent?.contributes ? '' : ''}`);
+        // a value makes its component and all of its ancestors visible
+        for (let n: { children: number; parent?: unknown } | undefined = parent; n; n = n.parent as typeof n) n.children++;
+        flat.push(`${parent?.path ?? ''}=${body}`);
         continue;
       }
       const cm = /^([A-Za-z_-]+)(\*?)/.exec(body);
       if (!cm) break;
       const path = `${parent ? parent.path + '/' : ''}${norm(cm[1]!)}`;
       const contributes = cm[2] === '*';
-      flat.push(`${path}${contributes ? '*' : ''}`);
-      stack.push({ indent, path, contributes });
+      const node = { indent, path, contributes, line: `${path}${contributes ? '*' : ''}`, children: 0, parent };
+      stack.push(node);
+      nodes.push(node);
     }
+    // Components without any value below them are left out (the reference prints some of them).
+    for (const n of nodes) if (n.children) flat.push(n.line);
     out[name] = flat.sort();
   }
   return out;
@@ -45,8 +51,10 @@ export function parseSnapshotTrees(text: string): Record<string, Flat> {
 /** The same flattening for our component tree; components without values are not shown. */
 export function flattenComponent(c: GroupingComponent): Flat {
   const flat: Flat = [];
+  const hasLeaf = (node: GroupingComponent): boolean =>
+    node.values.some((v) => typeof v !== 'object' || hasLeaf(v));
   const walk = (node: GroupingComponent, prefix: string) => {
-    if (!node.values.length) return;
+    if (!hasLeaf(node)) return;
     const path = `${prefix}${norm(node.id)}`;
     flat.push(`${path}${node.contributes ? '*' : ''}`);
     for (const v of node.values) {

@@ -5,16 +5,37 @@ import { iface, isObj, str, type Json } from './event.js';
 
 const LOCAL = "'self'";
 
-/** Blocked URI -> `'self'`, a bare scheme (`data`, `blob`...) or the URL's host. */
+// Schemes whose URLs carry a host part, i.e. that are written `scheme://...` even without one.
+const NETLOC_SCHEMES = new Set([
+  '', 'ftp', 'http', 'gopher', 'nntp', 'telnet', 'imap', 'wais', 'file', 'mms', 'https', 'shttp', 'snews',
+  'prospero', 'rtsp', 'rtspu', 'rsync', 'svn', 'svn+ssh', 'sftp', 'nfs', 'git', 'git+ssh', 'ws', 'wss',
+]);
+
+/**
+ * Blocked URI -> `'self'` for same-origin reports, the host (with port) for http(s) URLs, and
+ * `scheme:` / `scheme://host` otherwise (`data:`, `blob:`, `chrome-extension://abc`). Values
+ * without a colon are bare schemes (`data`, `blob`, `eval`).
+ */
 export function normalizeBlockedUri(value: string | null): string {
   if (value === null || value === '' || value === LOCAL || value === 'self') return LOCAL;
-  let v = value;
-  if (!v.includes(':')) v += ':';
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):(?:\/\/([^/?#]*))?/.exec(v);
-  if (!m) return value;
-  const host = m[2];
-  if (host) return host.replace(/^[^@]*@/, '');
-  return m[1]!.toLowerCase();
+  let scheme: string;
+  let host = '';
+  const colon = value.indexOf(':');
+  if (colon < 0) scheme = value;
+  else {
+    const candidate = value.slice(0, colon);
+    if (/^[a-zA-Z][a-zA-Z0-9+.-]*$/.test(candidate)) {
+      scheme = candidate.toLowerCase();
+      const rest = value.slice(colon + 1);
+      if (rest.startsWith('//')) host = /^\/\/([^/?#]*)/.exec(rest)![1]!;
+    } else {
+      scheme = '';
+      if (value.startsWith('//')) host = /^\/\/([^/?#]*)/.exec(value)![1]!;
+    }
+    if (scheme === 'http' || scheme === 'https') return host;
+  }
+  const rest = host || NETLOC_SCHEMES.has(scheme) ? `//${host}` : '';
+  return scheme ? `${scheme}:${rest}` : rest;
 }
 
 function salted(id: string, salt: string, rest: GroupingComponent[]): GroupingComponent {
@@ -38,7 +59,6 @@ export function cspComponent(csp: Json): GroupingComponent {
   } else {
     update(violation, { contributes: false, hint: 'not a local script violation' });
     update(uriC, { values: [uri] });
-    uriC.contributes = true;
   }
   return salted('csp', effective, [violation, uriC]);
 }

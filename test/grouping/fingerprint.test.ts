@@ -153,3 +153,22 @@ describe('other strategies', () => {
     expect(f.variants.fallback!.hash).toBe('d41d8cd98f00b204e9800998ecf8427e');
   });
 });
+
+describe('CSP blocked URIs', () => {
+  it.each([
+    ['', "'self'"],
+    ['self', "'self'"],
+    ["'self'", "'self'"],
+    ['https://cdn.example.com/a.js', 'cdn.example.com'],
+    ['http://user@Example.com:8080/x', 'user@Example.com:8080'],
+    ['data', 'data:'],
+    ['data:image/png;base64,xx', 'data:'],
+    ['blob:https://example.com/uuid', 'blob:'],
+    ['chrome-extension://abcdef/script.js', 'chrome-extension://abcdef'],
+    ['eval', 'eval:'],
+    ['file', 'file://'],
+  ])('%s -> %s', async (input, expected) => {
+    const { normalizeBlockedUri } = await import('../../src/grouping/security.js');
+    expect(normalizeBlockedUri(input)).toBe(expected);
+  });
+});

@@ -13,3 +13,17 @@ CREATE TABLE api_token (
   last_used_at  timestamptz,
   revoked_at    timestamptz
 );
+
+-- Indexes for the read API (names start with api_ so they never collide with the digest's).
+-- `issues/{id}/` names an issue by id alone (Sentry's URLs carry no project).
+CREATE INDEX api_issue_id ON issue (id);
+-- The issue list: one index per sort, led by project and status because nearly every list is
+-- "this project, unresolved" (Sentry's default query). A page is then a range scan from the
+-- cursor that stops after `limit` + 1 rows (src/api/queries/issues.ts explains each sort).
+CREATE INDEX api_issue_by_date ON issue (project_id, status, last_seen DESC, id DESC);
+CREATE INDEX api_issue_by_new ON issue (project_id, status, first_seen DESC, id DESC);
+CREATE INDEX api_issue_by_freq ON issue (project_id, status, event_count DESC, id DESC);
+CREATE INDEX api_issue_by_user ON issue (project_id, status, user_count DESC, id DESC);
+-- Per-issue event counts over time (the `stats` series): an index-only scan of one issue's
+-- recent timestamps instead of reading its report rows.
+CREATE INDEX api_report_issue_time ON report (project_id, issue_id, timestamp);

@@ -4,6 +4,8 @@ import type { AppContext } from '../server/context.js';
 import { authenticate } from './auth.js';
 import type { TokenRow } from './tokens.js';
 import * as org from './routes-org.js';
+import * as issues from './routes-issues.js';
+import * as rel from './routes-releases.js';
 
 // The read API under /api/0/, in Sentry's Web API shapes. Every route authenticates with a Bearer
 // token first. Handlers only parse parameters and call query functions (queries/*) and serializers
@@ -25,4 +27,22 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
   add('GET', '/projects/?', org.projects);
   add('GET', '/projects/:org/:project/?', org.project);
   add('GET', '/projects/:org/:project/keys/?', org.projectKeys);
+
+  for (const base of ['/projects/:org/:project/issues/?', '/organizations/:org/issues/?']) {
+    add('GET', base, issues.list);
+    add('PUT', base, issues.bulkUpdate);
+    add('DELETE', base, issues.bulkDelete);
+  }
+  for (const base of ['/issues/:issueId', '/organizations/:org/issues/:issueId']) {
+    add('GET', `${base}/?`, issues.detail);
+    add('PUT', `${base}/?`, issues.update);
+    add('DELETE', `${base}/?`, issues.remove);
+    add('GET', `${base}/tags/?`, issues.tags);
+    add('GET', `${base}/tags/:key/?`, issues.tag);
+    add('GET', `${base}/tags/:key/values/?`, issues.tagValues);
+    add('GET', `${base}/grouping/info/?`, issues.groupingInfo);
+  }
+
+  add('GET', '/organizations/:org/releases/?', rel.releases);
+  add('GET', '/projects/:org/:project/releases/?', rel.releases);
 }

@@ -26,7 +26,9 @@ export function sendError(req: IncomingMessage, res: ServerResponse, e: unknown,
   const body: Record<string, unknown> = { detail: err.detail };
   if (err.causes?.length) body.causes = err.causes;
   // The body may be unread (we refuse early); close the connection rather than drain an attacker's upload.
-  const headers: Record<string, string> = { ...err.headers, 'x-sentry-error': err.detail.slice(0, 200) };
+  // Header values must be visible ASCII: a detail quoting client input (a query, a cursor) may hold
+  // anything, and an invalid header character would throw here instead of answering.
+  const headers: Record<string, string> = { ...err.headers, 'x-sentry-error': err.detail.slice(0, 200).replace(/[^\x20-\x7e]/g, '?') };
   if (!req.complete) headers.connection = 'close';
   sendJson(res, err.status, body, headers);
 }

@@ -1,0 +1,278 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from '../http/errors.js';
+import { sendJson } from '../http/respond.js';
+import type { Params } from '../http/router.js';
+import type { AppContext } from '../server/context.js';
+import { listProjects, type ProjectRow } from '../storage/projects.js';
+import { readJsonBody } from './body.js';
+import { requireOrg, requireProject } from './lookup.js';
+import { linkHeader, pageLinks, parseCursor, parseLimit } from './pagination.js';
+import { parsePeriod, statsBuckets } from './period.js';
+import {
+  deleteIssues, getIssue, ISSUE_SORTS, issueStats, listIssues, matchingIssueIds, requireIssue, setIssueStatus,
+  type IssueRow, type IssueSort, type IssueStatus,
+} from './queries/issues.js';
+import { issueTagKeys, issueTagValues, tagLabel } from './queries/tags.js';
+import { parseSearch, type ParsedSearch } from './search.js';
+import { serializeIssue, serializeIssueDetail } from './serialize-issue.js';
+import { publicRequestUrl } from './routes-org.js';
+
+// Issue list (search, sort, pages), one issue, status changes (single and bulk), deletion, tags.
+
+type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+
+// Sentry's list endpoints search "is:unresolved" unless told otherwise; query= (empty) means everything.
+const DEFAULT_QUERY = 'is:unresolved';
+
+async function orgProjects(ctx: AppContext, url: URL): Promise<ProjectRow[]> {
+  const all = await listProjects(ctx.db.pool);
+  const wanted = url.searchParams.getAll('project').filter((p) => p !== '' && p !== '-1');
+  if (!wanted.length) return all;
+  const chosen = all.filter((p) => wanted.includes(String(p.id)) || wanted.includes(p.slug));
+  if (chosen.length !== new Set(wanted).size) throw new HttpError('forbidden', `unknown project in project=${wanted.join(',')}`);
+  return chosen;
+}
+
+async function scope(ctx: AppContext, params: Params, url: URL): Promise<ProjectRow[]> {
+  if (params.project !== undefined) return [await requireProject(ctx.db.pool, ctx.config, params.org!, params.project)];
+  requireOrg(ctx.config, params.org!);
+  return orgProjects(ctx, url);
+}
+
+function searchOf(url: URL): ParsedSearch {
+  const q = url.searchParams.has('query') ? url.searchParams.get('query')! : DEFAULT_QUERY;
+  const search = parseSearch(q);
+  // sentry-cli's bulk filter sends status=<status> (the old API's parameter)
+  const st = url.searchParams.get('status');
+  if (st) search.filters.push({ key: 'is', values: [st], negate: false });
+  return search;
+}
+
+/** Which stats series to attach: groupStatsPeriod, or statsPeriod when it is 24h or 14d. */
+function statsKey(url: URL): '24h' | '14d' | 'auto' | null {
+  const g = url.searchParams.get('groupStatsPeriod');
+  if (g === '24h' || g === '14d' || g === 'auto') return g;
+  if (g !== null && g !== '') throw new HttpError('invalid_request', "groupStatsPeriod must be '', 24h, 14d or auto");
+  const s = url.searchParams.get('statsPeriod');
+  return s === '24h' || s === '14d' ? s : null;
+}
+
+async function withStats(ctx: AppContext, rows: IssueRow[], key: '24h' | '14d' | 'auto' | null, periodMs: number | null): Promise<Map<number, Record<string, [number, number][]>>> {
+  const out = new Map<number, Record<string, [number, number][]>>();
+  if (!key) return out;
+  const buckets = statsBuckets(key === 'auto' ? (periodMs !== null && periodMs <= 86_400_000 ? '24h' : '14d') : key);
+  const series = await issueStats(ctx.db.pool, rows, buckets.bucketSecs, buckets.count);
+  for (const r of rows) out.set(r.id, { [key]: series.get(r.id) ?? [] });
+  return out;
+}
+
+export const list: H = async (ctx, _req, res, params, url) => {
+  const projects = await scope(ctx, params, url);
+  const sort = (url.searchParams.get('sort') || 'date') as IssueSort;
+  if (!ISSUE_SORTS.includes(sort)) throw new HttpError('invalid_request', `sort must be one of ${ISSUE_SORTS.join(', ')}`);
+  const periodMs = parsePeriod(url.searchParams.get('statsPeriod'));
+  const cursor = parseCursor(url.searchParams.get('cursor'));
+  const limit = parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), params.project !== undefined ? 100 : 25);
+  const { rows, more } = projects.length
+    ? await listIssues(ctx.db.pool, { projects, search: searchOf(url), sort, periodMs, limit, cursor })
+    : { rows: [], more: false };
+  const stats = await withStats(ctx, rows, statsKey(url), periodMs);
+  const links = pageLinks(rows, (r) => ({ value: r.sort_value, id: r.id }), cursor, more);
+  sendJson(res, 200, rows.map((r) => serializeIssue(ctx.config, r, stats.get(r.id))), {
+    link: linkHeader(publicRequestUrl(ctx, url), links),
+    'x-hits': String(rows.length + (more ? 1 : 0)),
+  });
+};
+
+/** Reads a status change from a PUT body, as Sentry's group update accepts it. */
+function statusChange(body: Record<string, unknown>): { status: IssueStatus; substatus: string | null; details: Record<string, unknown> } | null {
+  const raw = body.status;
+  const details = (typeof body.statusDetails === 'object' && body.statusDetails) || {};
+  if (raw === undefined) {
+    const d = details as Record<string, unknown>;
+    if (d.inNextRelease || d.inRelease || d.inCommit) return { status: 'resolved', substatus: null, details: d };
+    return null;
+  }
+  switch (raw) {
+    case 'resolved':
+      return { status: 'resolved', substatus: null, details: details as Record<string, unknown> };
+    case 'resolvedInNextRelease':
+      return { status: 'resolved', substatus: null, details: { inNextRelease: true } };
+    case 'unresolved':
+      return { status: 'unresolved', substatus: 'ongoing', details: {} };
+    case 'ignored':
+    case 'archived':
+    case 'muted': {
+      // Snooze conditions (for a duration, until N more events) are accepted, but the issue stays
+      // ignored until someone unresolves it: no timer or counter watches the condition.
+      const d = details as Record<string, unknown>;
+      const conditional = ['ignoreDuration', 'ignoreCount', 'ignoreUserCount', 'ignoreWindow', 'snoozeDuration'].some((k) => body[k] !== undefined || d[k] !== undefined);
+      const sub = typeof body.substatus === 'string' ? body.substatus : conditional ? 'archived_until_condition_met' : 'archived_forever';
+      return { status: 'ignored', substatus: sub, details: d };
+    }
+    default:
+      throw new HttpError('invalid_request', `status must be resolved, resolvedInNextRelease, unresolved or ignored, got ${JSON.stringify(raw)}`);
+  }
+}
+
+async function applyChange(ctx: AppContext, ids: number[], body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const change = statusChange(body);
+  if (!change) return {};
+  const { substatus } = await setIssueStatus(ctx.db.pool, ids, change.status, change.substatus);
+  return { status: change.status, statusDetails: change.details, substatus, inbox: null };
+}
+
+function idsOf(url: URL): number[] | null {
+  const ids = url.searchParams.getAll('id');
+  if (!ids.length) return null;
+  if (!ids.every((i) => /^\d+$/.test(i))) throw new HttpError('invalid_request', 'id must be numeric issue ids');
+  return ids.map(Number);
+}
+
+/** Bulk change: PUT …/issues/?id=1&id=2 (or ?query=…) with the change; answers the change, 204 when nothing matched. */
+export const bulkUpdate: H = async (ctx, req, res, params, url) => {
+  const projects = await scope(ctx, params, url);
+  const body = await readJsonBody(req);
+  const ids = idsOf(url);
+  const matched = await matchingIssueIds(ctx.db.pool, projects, ids ? parseSearch(url.searchParams.get('query') ?? '') : searchOf(url), ids);
+  if (!matched.length) {
+    res.writeHead(204).end();
+    return;
+  }
+  sendJson(res, 200, await applyChange(ctx, matched, body));
+};
+
+export const bulkDelete: H = async (ctx, _req, res, params, url) => {
+  const projects = await scope(ctx, params, url);
+  const ids = idsOf(url);
+  if (!ids) throw new HttpError('invalid_request', 'bulk delete needs id=… parameters');
+  const matched = await matchingIssueIds(ctx.db.pool, projects, parseSearch(''), ids);
+  if (!matched.length) {
+    res.writeHead(204).end();
+    return;
+  }
+  await deleteIssues(ctx.db.pool, matched);
+  res.writeHead(204).end();
+};
+
+async function issueFor(ctx: AppContext, params: Params): Promise<IssueRow> {
+  if (params.org !== undefined) requireOrg(ctx.config, params.org);
+  return requireIssue(ctx.db.pool, params.issueId!);
+}
+
+export const detail: H = async (ctx, _req, res, params) => {
+  const row = await issueFor(ctx, params);
+  const [stats24, stats30, keys, reports, releases] = await Promise.all([
+    issueStats(ctx.db.pool, [row], 3600, 24),
+    issueStats(ctx.db.pool, [row], 86400, 30),
+    issueTagKeys(ctx.db.pool, row.project_id, row.id),
+    ctx.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM user_report WHERE project_id = $1 AND event_id = ANY(SELECT event_id FROM report WHERE project_id = $1 AND issue_id = $2)', [row.project_id, row.id]),
+    issueTagValues(ctx.db.pool, row.project_id, row.id, ['release'], 1000),
+  ]);
+  const byTime = [...releases].sort((a, b) => a.first_seen.getTime() - b.first_seen.getTime());
+  sendJson(res, 200, serializeIssueDetail(ctx.config, row, {
+    stats: { '24h': stats24.get(row.id) ?? [], '30d': stats30.get(row.id) ?? [] },
+    tags: keys.map((k) => ({ key: k.key, name: tagLabel(k.key), totalValues: k.total_values })),
+    userReportCount: reports.rows[0]?.n ?? 0,
+    firstRelease: byTime[0]?.value ?? null,
+    lastRelease: [...releases].sort((a, b) => b.last_seen.getTime() - a.last_seen.getTime())[0]?.value ?? null,
+  }));
+};
+
+export const update: H = async (ctx, req, res, params) => {
+  const row = await issueFor(ctx, params);
+  const body = await readJsonBody(req);
+  const changed = await applyChange(ctx, [row.id], body);
+  const now = (await getIssue(ctx.db.pool, row.id)) ?? row;
+  sendJson(res, 200, { ...serializeIssue(ctx.config, now), ...changed });
+};
+
+export const remove: H = async (ctx, _req, res, params) => {
+  const row = await issueFor(ctx, params);
+  await deleteIssues(ctx.db.pool, [row.id]);
+  res.writeHead(202).end();
+};
+
+export const tags: H = async (ctx, _req, res, params, url) => {
+  const row = await issueFor(ctx, params);
+  const wanted = url.searchParams.getAll('key');
+  const limit = parseLimit(url.searchParams.get('limit'), 10, 100);
+  const [keys, values] = await Promise.all([
+    issueTagKeys(ctx.db.pool, row.project_id, row.id),
+    issueTagValues(ctx.db.pool, row.project_id, row.id, wanted.length ? wanted : null, limit),
+  ]);
+  sendJson(res, 200, keys.filter((k) => !wanted.length || wanted.includes(k.key)).map((k) => tagJson(k, values.filter((v) => v.key === k.key))));
+};
+
+function tagJson(k: { key: string; total_values: number; unique_values: number }, values: { key: string; value: string; count: number; first_seen: Date; last_seen: Date }[]) {
+  return {
+    key: k.key,
+    name: tagLabel(k.key),
+    totalValues: k.total_values,
+    uniqueValues: k.unique_values,
+    topValues: values.map((v) => valueJson(v)),
+  };
+}
+
+function valueJson(v: { key: string; value: string; count: number; first_seen: Date; last_seen: Date }) {
+  return { key: v.key, name: v.value, value: v.value, count: v.count, firstSeen: v.first_seen.toISOString(), lastSeen: v.last_seen.toISOString() };
+}
+
+export const tag: H = async (ctx, _req, res, params) => {
+  const row = await issueFor(ctx, params);
+  const key = params.key!;
+  const k = (await issueTagKeys(ctx.db.pool, row.project_id, row.id)).find((x) => x.key === key);
+  if (!k) throw new HttpError('not_found', 'The requested resource does not exist');
+  const values = await issueTagValues(ctx.db.pool, row.project_id, row.id, [key], 9);
+  sendJson(res, 200, tagJson(k, values));
+};
+
+export const tagValues: H = async (ctx, _req, res, params, url) => {
+  const row = await issueFor(ctx, params);
+  const cursor = parseCursor(url.searchParams.get('cursor'));
+  const limit = parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), 100);
+  const offset = cursor ? (cursor.isPrev ? Math.max(0, cursor.id - limit) : cursor.id) : 0;
+  const values = await issueTagValues(ctx.db.pool, row.project_id, row.id, [params.key!], limit + 1, offset);
+  const page = values.slice(0, limit);
+  const links = {
+    prev: { value: 0, id: offset, isPrev: true },
+    next: { value: 0, id: offset + page.length, isPrev: false },
+    hasPrev: offset > 0,
+    hasNext: values.length > limit,
+  };
+  sendJson(res, 200, page.map(valueJson), { link: linkHeader(publicRequestUrl(ctx, url), links) });
+};
+
+export const groupingInfo: H = async (ctx, _req, res, params) => {
+  const row = await issueFor(ctx, params);
+  const { rows } = await ctx.db.pool.query<{ grouping: unknown }>('SELECT grouping FROM issue WHERE project_id = $1 AND id = $2', [row.project_id, row.id]);
+  sendJson(res, 200, groupingJson(row.grouping_config, row.primary_hash, rows[0]?.grouping ?? null));
+};
+
+/**
+ * Sentry's grouping-info shape: one entry per variant, keyed by its name, each with its hash,
+ * whether it contributes, the component tree and the config. Our stored explanation is the digest's
+ * variants map (src/grouping); this only adds the keys Sentry's UI reads.
+ */
+export function groupingJson(config: string, primaryHash: string, variants: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const v = (variants && typeof variants === 'object' && 'variants' in (variants as object) ? (variants as { variants: unknown }).variants : variants) as Record<string, Record<string, unknown>> | null;
+  if (!v || typeof v !== 'object') return out;
+  for (const [name, variant] of Object.entries(v)) {
+    if (!variant || typeof variant !== 'object') continue;
+    out[name] = {
+      key: name,
+      type: variant.component ? 'component' : variant.checksum ? 'checksum' : variant.values ? 'custom_fingerprint' : 'fallback',
+      description: variant.description ?? variant.hint ?? name,
+      hash: variant.hash ?? null,
+      hashMismatch: false,
+      contributes: !!variant.contributes,
+      hint: variant.hint ?? null,
+      component: variant.component ?? null,
+      values: variant.values ?? undefined,
+      config: { id: config },
+      isPrimary: variant.hash === primaryHash,
+    };
+  }
+  return out;
+}

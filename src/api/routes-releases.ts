@@ -1,0 +1,45 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from '../http/errors.js';
+import { sendJson } from '../http/respond.js';
+import type { Params } from '../http/router.js';
+import type { AppContext } from '../server/context.js';
+import { listProjects } from '../storage/projects.js';
+import { requireOrg, requireProject } from './lookup.js';
+import { linkHeader, offsetPage, parseCursor, parseLimit } from './pagination.js';
+import { parsePeriod } from './period.js';
+import { listReleases, projectSessions24h, releaseHealth, type HealthRow, type ReleaseRow } from './queries/releases.js';
+import { serializeRelease, type ProjectRef } from './serialize-release.js';
+import { publicRequestUrl } from './routes-org.js';
+
+// GET organizations/{org}/releases/ and projects/{org}/{project}/releases/, with health=1 for
+// release health (crash-free sessions and users) over summaryStatsPeriod (default 14d, as Sentry).
+
+type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+
+export const releases: H = async (ctx, _req, res, params, url) => {
+  let projects: ProjectRef[];
+  if (params.project !== undefined) projects = [await requireProject(ctx.db.pool, ctx.config, params.org!, params.project)];
+  else {
+    requireOrg(ctx.config, params.org!);
+    const wanted = url.searchParams.getAll('project').filter((p) => p && p !== '-1');
+    projects = (await listProjects(ctx.db.pool)).filter((p) => !wanted.length || wanted.includes(String(p.id)) || wanted.includes(p.slug));
+  }
+  const ids = projects.map((p) => p.id);
+  const byProject = new Map(projects.map((p) => [p.id, p]));
+  const rows = ids.length ? await listReleases(ctx.db.pool, ids, url.searchParams.get('query')) : [];
+  const versions = new Map<string, ReleaseRow[]>();
+  for (const r of rows) versions.set(r.version, [...(versions.get(r.version) ?? []), r]);
+
+  let health: { rows: Map<string, HealthRow>; project24h: Map<number, { sessions: number; users: number }> } | null = null;
+  const h = url.searchParams.get('health');
+  if (h === '1' || h === 'true') {
+    const period = parsePeriod(url.searchParams.get('summaryStatsPeriod') ?? url.searchParams.get('statsPeriod') ?? '14d', 'summaryStatsPeriod');
+    const envs = url.searchParams.getAll('environment').filter(Boolean);
+    const [hr, p24] = await Promise.all([releaseHealth(ctx.db.pool, ids, period, envs.length ? envs : null), projectSessions24h(ctx.db.pool, ids)]);
+    health = { rows: new Map(hr.map((x) => [`${x.project_id}\u0000${x.version}`, x])), project24h: p24 };
+  } else if (h !== null && h !== '' && h !== '0' && h !== 'false') throw new HttpError('invalid_request', 'health must be 0 or 1');
+
+  const all = [...versions.entries()].map(([v, rs]) => serializeRelease(v, rs, byProject, health));
+  const { rows: page, links } = offsetPage(all, parseCursor(url.searchParams.get('cursor')), parseLimit(url.searchParams.get('per_page') ?? url.searchParams.get('limit'), 25));
+  sendJson(res, 200, page, { link: linkHeader(publicRequestUrl(ctx, url), links) });
+};

@@ -36,9 +36,12 @@ export function fingerprintType(fp: string[] | null): 'default' | 'hybrid' | 'cu
 const KEY_ALIASES: Record<string, string> = {
   'error.type': 'type', 'error.value': 'value', 'stack.module': 'module', 'stack.abs_path': 'path',
   'stack.package': 'package', 'stack.function': 'function', 'stack.filename': 'filename',
+  'thread.id': 'thread_id', 'thread.name': 'thread_name', 'thread.state': 'thread_state',
+  'thread.crashed': 'thread_crashed', 'thread.current': 'thread_current',
 };
 const KNOWN_KEYS = new Set(['type', 'value', 'message', 'logger', 'level', 'module', 'path', 'filename',
-  'package', 'function', 'family', 'app', 'sdk', 'release', 'category']);
+  'package', 'function', 'family', 'app', 'sdk', 'release', 'category',
+  'thread_id', 'thread_name', 'thread_state', 'thread_crashed', 'thread_current']);
 function normKey(k: string): string | null {
   const key = KEY_ALIASES[k] ?? k;
   return KNOWN_KEYS.has(key) || key.startsWith('tags.') ? key : null;
@@ -171,6 +174,17 @@ function valuesFor(kind: string, d: FingerprintEventData): Values[] {
       return [{ family: behaviorFamily(d.platform) }];
     case 'release':
       return [{ release: str(ev.release)?.trim() ?? null }];
+    case 'threads': {
+      const t = ev.threads;
+      const list = Array.isArray(t) ? t : isObj(t) && Array.isArray(t.values) ? t.values : [];
+      return list.filter(isObj).map((th) => ({
+        thread_id: th.id === undefined || th.id === null ? null : String(th.id),
+        thread_name: str(th.name),
+        thread_state: str(th.state),
+        thread_crashed: th.crashed === true,
+        thread_current: th.current === true,
+      }));
+    }
     default:
       return d.stacktraces.flatMap((st) =>
         st.frames.map((f) => {
@@ -200,28 +214,32 @@ function matchKind(key: string): string {
   if (key === 'type' || key === 'value') return 'exceptions';
   if (key.startsWith('tags.')) return 'tags';
   if (key === 'sdk' || key === 'family' || key === 'release') return key;
+  if (key.startsWith('thread_')) return 'threads';
   return 'frames';
+}
+
+/** Case-insensitive path match (`**` crosses directories, backslashes count as slashes). */
+function pathMatch(value: string | null, pattern: string): boolean {
+  return value !== null && pathLikeMatch(value.toLowerCase(), pattern.toLowerCase());
 }
 
 function positive(m: FingerprintRule['matchers'][number], v: Values): boolean {
   const { key, pattern } = m;
   const s = (x: unknown) => (typeof x === 'string' ? x : null);
-  if (key === 'path') return pathLikeMatch(s(v.abs_path), pattern.toLowerCase()) || pathLikeMatch(s(v.filename), pattern.toLowerCase());
+  if (key === 'path') return pathMatch(s(v.abs_path), pattern) || pathMatch(s(v.filename), pattern);
   if (key === 'message') {
     return ['message', 'value'].some((k) => s(v[k]) !== null && globMatch(s(v[k]), pattern, { ignoreCase: true }));
   }
   const value = v[key];
   if (value === null || value === undefined) return false;
-  if (key === 'package' || key === 'release') return pathLikeMatch(s(value)?.toLowerCase(), pattern.toLowerCase());
+  if (key === 'package' || key === 'release') return pathMatch(s(value), pattern);
   if (key === 'family' || key === 'sdk') {
     const flags = pattern.split(',');
     return flags.includes('all') || flags.includes(String(value));
   }
-  if (key === 'app') {
-    const ref = boolFromString(pattern);
-    return ref !== null && ref === value;
-  }
-  return globMatch(s(value), pattern, { ignoreCase: key === 'level' || key === 'value' });
+  if (key === 'app' || key === 'thread_crashed' || key === 'thread_current') return value === boolFromString(pattern);
+  const ci = key === 'level' || key === 'value' || key === 'thread_id' || key === 'thread_name' || key === 'thread_state';
+  return globMatch(s(value), pattern, { ignoreCase: ci });
 }
 
 export function ruleMatches(rule: FingerprintRule, d: FingerprintEventData): boolean {

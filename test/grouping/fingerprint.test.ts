@@ -172,3 +172,15 @@ describe('CSP blocked URIs', () => {
     expect(normalizeBlockedUri(input)).toBe(expected);
   });
 });
+
+describe('fingerprint rule matchers', () => {
+  it('thread and path matchers', () => {
+    const ev = {
+      platform: 'cocoa',
+      threads: { values: [{ id: 1, name: 'main', crashed: true, stacktrace: { frames: [{ function: 'f', abs_path: '/App/Src/Main.swift' }] } }] },
+    };
+    expect(computeGrouping(ev, { fingerprintingRules: 'thread.name:main thread.crashed:yes -> main-crash' }).primaryHash).toBe(hashValues(['main-crash']));
+    expect(computeGrouping(ev, { fingerprintingRules: 'path:**/src/*.swift -> swift' }).primaryHash).toBe(hashValues(['swift']));
+    expect(computeGrouping(ev, { fingerprintingRules: 'thread.name:worker -> no' }).primaryHash).not.toBe(hashValues(['no']));
+  });
+});

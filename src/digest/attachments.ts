@@ -36,6 +36,6 @@ export async function loadAttachment(pool: pg.Pool | pg.ClientBase, projectId: n
   const parsed = parsePayload(archive, MAX_BYTES);
   const item = parsed.items.find((i) => i.index === r.item_index && i.type === 'attachment');
   if (!item) return null;
-  const meta: AttachmentRow = { id: r.id as number, project_id: r.project_id as number, event_id: r.event_id as string | null, filename: r.filename as string, content_type: r.content_type as string, attachment_type: r.attachment_type as string, size: r.size as number, received_at: r.received_at as Date };
+  const meta: AttachmentRow = { id: Number(r.id), project_id: Number(r.project_id), event_id: r.event_id as string | null, filename: r.filename as string, content_type: r.content_type as string, attachment_type: r.attachment_type as string, size: Number(r.size), received_at: r.received_at as Date };
   return { meta, data: Buffer.from(item.payload) };
 }

@@ -6,7 +6,7 @@ import { eventFields } from './event-fields.js';
 import { requestDims, storeEvents, type EventWork } from './events.js';
 import { addClientReport, addCount, newExtras, parseCheckIn, parseFeedback, parseUserReport, storeExtras, type Extras } from './extras.js';
 import { groupEvent } from './group.js';
-import { parsePayload, PayloadError, type ArchiveRow, type Item, type ParsedPayload } from './payload.js';
+import { fallbackEventId, parsePayload, PayloadError, type ArchiveRow, type Item, type ParsedPayload } from './payload.js';
 import { parseAggregates, parseSession, requestSessionDims, SessionError, storeSessions, type SessionAggregate, type SessionUpdate } from './sessions.js';
 
 // One digest batch, inside one transaction: claim queue rows (SKIP LOCKED), read their archive
@@ -63,7 +63,7 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item)
     case 'feedback': {
       let ev: NormalizedEvent;
       try {
-        ev = normalizeEvent(item.json, { receivedAt: row.received_at, eventId: p.eventId });
+        ev = normalizeEvent(item.json, { receivedAt: row.received_at, eventId: p.eventId, fallbackId: fallbackEventId(row, item.index) });
       } catch (e) {
         return invalid(`${item.type}: ${(e as Error).message}`);
       }

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { normalizeEvent, type NormalizedEvent } from '../protocol/event.js';
-import { parsePayload, type ArchiveRow } from './payload.js';
+import { fallbackEventId, parsePayload, type ArchiveRow } from './payload.js';
 
 // The full event is not copied into the database: a report row points at its archived payload
 // (archive_id + item index) and the event is rebuilt on demand — decompress, parse, normalize —
@@ -28,5 +28,5 @@ export async function loadEvent(pool: pg.Pool | pg.ClientBase, projectId: number
   const parsed = parsePayload(row, MAX_BYTES);
   const item = parsed.items.find((i) => i.index === row.item_index);
   if (!item || item.json === undefined) return null;
-  return normalizeEvent(item.json, { receivedAt: row.received_at, eventId: parsed.eventId });
+  return normalizeEvent(item.json, { receivedAt: row.received_at, eventId: parsed.eventId, fallbackId: fallbackEventId(row, item.index) });
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { decompressSync, type Encoding } from '../protocol/compression.js';
 import { parseEnvelope, normalizeEventId, type EnvelopeItemHeaders } from '../protocol/envelope.js';
 import { isObj, type Json } from '../protocol/event.js';
@@ -137,4 +138,9 @@ function parseMinidumpPayload(row: ArchiveRow, body: Buffer): ParsedPayload {
   items.push({ index: 1, type: 'attachment', headers: { type: 'attachment', filename: dump.filename, attachment_type: 'event.minidump', content_type: 'application/x-dmp', length: dump.data.length }, payload: dump.data });
   others.forEach((o, i) => items.push({ index: 2 + i, type: 'attachment', headers: { type: 'attachment', filename: o.filename, content_type: o.contentType, length: o.data.length }, payload: o.data }));
   return { envelopeHeaders: {}, eventId: row.event_id?.replace(/-/g, '') ?? null, items };
+}
+
+/** Event id for an event item without one: stable for the same stored payload and item. */
+export function fallbackEventId(row: { project_id: number; id: number }, index: number): string {
+  return createHash('md5').update(`crash-cache:${row.project_id}:${row.id}:${index}`).digest('hex');
 }

@@ -10,6 +10,9 @@ export interface NormalizeOptions {
   receivedAt: Date;
   /** Event id from the envelope header; wins over the payload's own (protocol §4). */
   eventId?: string | null;
+  /** Id to use when the event has none (derive it from where the payload is stored, so that
+   * normalizing the same payload again gives the same id). Random when not given. */
+  fallbackId?: string;
 }
 
 /** Timestamps this far ahead of the receive time are replaced by it (clock skew beyond 1 h). */
@@ -136,7 +139,9 @@ function formatMessage(template: string, params: unknown): string {
     return template.replace(/%[sdrif]/g, (m) => (i < params.length ? String(str(params[i++]) ?? JSON.stringify(params[i - 1])) : m));
   }
   if (isObj(params)) {
-    return template.replace(/%\((\w+)\)[sdrif]/g, (m, name: string) => (name in params ? String(str(params[name]) ?? JSON.stringify(params[name])) : m));
+    // "%(name)s" (Python logging) and "{name}" (str.format / structured logging) placeholders.
+    const val = (m: string, name: string) => (name in params ? String(str(params[name]) ?? JSON.stringify(params[name])) : m);
+    return template.replace(/%\((\w+)\)[sdrif]/g, val).replace(/\{(\w+)\}/g, val);
   }
   return template;
 }
@@ -286,7 +291,7 @@ export function normalizeEvent(raw: unknown, opts: NormalizeOptions): Normalized
   }
 
   const id = (opts.eventId ?? normalizeId(ev.event_id)) || null;
-  ev.event_id = id ?? randomHex32();
+  ev.event_id = id ?? opts.fallbackId ?? randomHex32();
 
   let ts = parseTimestamp(ev.timestamp);
   if (ts === null || ts > received + MAX_FUTURE_SECS || ts < received - MAX_PAST_SECS) ts = received;

@@ -92,6 +92,9 @@ switch (scenario) {
   case 'client_report':
     Sentry.captureMessage(`drop-me ${M}`);
     Sentry.captureMessage(`conformance client_report ${M}`);
+    // The drop is recorded once beforeSend has run (asynchronously); flush twice so that the
+    // client report of that drop goes out too (close() flushes outcomes again).
+    await Sentry.flush(5_000);
     break;
   case 'compression':
     // @sentry/node gzips only bodies above 32 KiB, so this event is made larger than that.

@@ -1,0 +1,164 @@
+// One check per feature: what a user would see through the read API after the SDK ran. A check
+// returns a short note on success and throws CheckError/ApiError (the cell's reason) otherwise.
+import { CheckError, entry, eventually, expect, tagValue } from './api.mjs';
+
+const frameInApp = (f) => f.inApp ?? f.in_app;
+const frameHasContext = (f) => (Array.isArray(f.context) && f.context.length > 0) || !!f.context_line;
+const exceptionValues = (ev) => entry(ev, 'exception')?.values ?? ev.exception?.values ?? [];
+
+async function issueEvent(cx, text) {
+  return eventually(async () => {
+    const issue = await cx.api.findIssue(cx.project, text);
+    const event = await cx.api.latestEvent(issue.id);
+    return { issue, event };
+  });
+}
+
+function checkFrames(cx, value) {
+  const frames = value?.stacktrace?.frames ?? [];
+  expect(frames.length > 0, `exception "${value?.type}" has no stack frames`);
+  const ours = frames.find((f) => /fail_?deep|failDeep|panic_deep|fail_deeper/i.test(String(f.function ?? '')));
+  expect(ours, `no frame of the app's failDeep function among ${frames.length} frames (${frames.slice(-3).map((f) => f.function).join(', ')})`);
+  expect(frameInApp(ours) === true, `frame ${ours.function} is not marked in-app (inApp=${frameInApp(ours)})`);
+  if (cx.sdk.contextLines) expect(frameHasContext(ours), `frame ${ours.function} has no context lines`);
+  return `${frames.length} frames, ${ours.function} in-app${frameHasContext(ours) ? ' with context lines' : ''}`;
+}
+
+export const CHECKS = {
+  async handled(cx) {
+    const text = `conformance handled ${cx.marker}`;
+    const { issue, event } = await issueEvent(cx, text);
+    expect(issue.culprit, `issue "${issue.title}" has no culprit`);
+    const values = exceptionValues(event);
+    expect(values.length > 0, 'event has no exception entry');
+    return `title "${issue.title.slice(0, 60)}", culprit "${issue.culprit}", ${checkFrames(cx, values.at(-1))}`;
+  },
+  async unhandled(cx) {
+    const text = `conformance unhandled ${cx.marker}`;
+    const { issue, event } = await issueEvent(cx, text);
+    const v = exceptionValues(event).at(-1);
+    expect(v, 'event has no exception entry');
+    expect(v.mechanism?.handled === false, `exception not marked unhandled (mechanism ${JSON.stringify(v.mechanism ?? null)})`);
+    return `mechanism ${v.mechanism.type} handled=false, ${checkFrames(cx, v)}; culprit "${issue.culprit}"`;
+  },
+  async message(cx) {
+    const text = `conformance message ${cx.marker}`;
+    const { issue, event } = await issueEvent(cx, text);
+    const m = entry(event, 'message');
+    const shown = m?.formatted ?? m?.message ?? event.message;
+    expect(String(shown ?? '').includes(text), `message entry does not show the text (got ${JSON.stringify(shown)})`);
+    return `title "${issue.title.slice(0, 60)}"`;
+  },
+  async chained(cx) {
+    const { issue, event } = await issueEvent(cx, `conformance outer ${cx.marker}`);
+    const values = exceptionValues(event);
+    expect(values.length >= 2, `expected ≥ 2 chained exceptions, got ${values.length}`);
+    expect(values.some((v) => String(v.value ?? '').includes(`conformance inner ${cx.marker}`)), 'the cause ("inner") is not among the exceptions');
+    expect(String(values.at(-1).value ?? '').includes('outer'), 'the last exception is not the outer one');
+    return `${values.length} exceptions, title "${issue.title.slice(0, 50)}"`;
+  },
+  async breadcrumbs(cx) {
+    const { event } = await issueEvent(cx, `conformance breadcrumbs ${cx.marker}`);
+    const crumbs = entry(event, 'breadcrumbs')?.values ?? [];
+    for (const i of [1, 2, 3]) {
+      expect(crumbs.some((b) => String(b.message ?? '').includes(`crumb-${i} ${cx.marker}`)), `breadcrumb crumb-${i} missing (${crumbs.length} breadcrumbs)`);
+    }
+    return `${crumbs.length} breadcrumbs`;
+  },
+  async context(cx) {
+    const { event } = await issueEvent(cx, `conformance context ${cx.marker}`);
+    expect(tagValue(event, 'cc_marker') === cx.marker, `tag cc_marker is ${JSON.stringify(tagValue(event, 'cc_marker'))}`);
+    expect(String(event.user?.id) === `user-${cx.marker}`, `user.id is ${JSON.stringify(event.user?.id)}`);
+    expect(event.user?.email === 'conformance@example.com', `user.email is ${JSON.stringify(event.user?.email)}`);
+    if (cx.sdk.id === 'sentry-cli') {
+      return 'tag, user (send-event has no contexts)';
+    }
+    expect(event.contexts?.conformance?.marker === cx.marker, `contexts.conformance is ${JSON.stringify(event.contexts?.conformance ?? null)}`);
+    return 'tag, user, custom context';
+  },
+  async release(cx) {
+    const { event } = await issueEvent(cx, `conformance release ${cx.marker}`);
+    const release = typeof event.release === 'string' ? event.release : event.release?.version;
+    expect(release === cx.release, `event release is ${JSON.stringify(release ?? null)}, expected ${cx.release}`);
+    const env = event.environment ?? tagValue(event, 'environment');
+    expect(env === 'conformance', `environment is ${JSON.stringify(env ?? null)}`);
+    const list = await cx.api.get(`/organizations/${cx.api.org}/releases/?project=${cx.projectId}`);
+    expect(list.some((r) => r.version === cx.release), `release ${cx.release} not in the releases list`);
+    return `release ${cx.release}, environment conformance, listed in releases`;
+  },
+  async session(cx) {
+    return eventually(async () => {
+      const list = await cx.api.get(`/organizations/${cx.api.org}/releases/?health=1&project=${cx.projectId}`);
+      const r = list.find((x) => x.version === cx.release);
+      expect(r, `release ${cx.release} not in the releases list (${list.length} releases)`);
+      const h = r.healthData ?? r.projects?.find((p) => String(p.id) === String(cx.projectId))?.healthData;
+      expect(h, `release ${cx.release} has no healthData`);
+      expect(h.totalSessions >= 1, `healthData.totalSessions is ${h.totalSessions}`);
+      expect(h.sessionsErrored >= 1, `healthData.sessionsErrored is ${h.sessionsErrored} after a captured error`);
+      expect(typeof h.crashFreeSessions === 'number', `crashFreeSessions is ${h.crashFreeSessions}`);
+      return `${h.totalSessions} session(s), ${h.sessionsErrored} errored, crash-free ${h.crashFreeSessions}%`;
+    }, 20_000);
+  },
+  async transaction(cx) {
+    const name = `conformance-tx-${cx.marker}`;
+    return eventually(async () => {
+      const q = new URLSearchParams({ dataset: 'transactions', field: 'transaction', project: String(cx.projectId), statsPeriod: '1h', query: `transaction:"${name}"` });
+      q.append('field', 'count()');
+      const res = await cx.api.get(`/organizations/${cx.api.org}/events/?${q}`);
+      const row = (res.data ?? []).find((d) => d.transaction === name);
+      expect(row, `transaction ${name} not found`);
+      return `found, count ${row['count()'] ?? '?'}`;
+    }, 20_000);
+  },
+  async attachment(cx) {
+    const { event } = await issueEvent(cx, `conformance attachment ${cx.marker}`);
+    const eventId = event.eventID ?? event.id;
+    const base = `/projects/${cx.api.org}/${cx.project}/events/${eventId}/attachments/`;
+    const list = await eventually(async () => {
+      const l = await cx.api.get(base);
+      expect(l.some((a) => a.name === 'conformance.txt'), `no attachment conformance.txt (${l.length} attachments)`);
+      return l;
+    }, 10_000);
+    const att = list.find((a) => a.name === 'conformance.txt');
+    const bytes = await cx.api.get(`${base}${att.id}/?download=1`, { raw: true });
+    const want = `attachment-bytes ${cx.marker}\n`;
+    expect(bytes.toString('utf8') === want, `attachment bytes differ: ${JSON.stringify(bytes.toString('utf8').slice(0, 80))}`);
+    return `conformance.txt, ${bytes.length} bytes identical`;
+  },
+  async feedback(cx) {
+    const text = `conformance feedback ${cx.marker}`;
+    return eventually(async () => {
+      const list = await cx.api.get(`/projects/${cx.api.org}/${cx.project}/user-feedback/`);
+      const f = list.find((x) => x.comments === text || x.message === text);
+      expect(f, `no feedback "${text}" among ${list.length}`);
+      return `comments shown${f.email ? `, email ${f.email}` : ''}${f.eventID || f.event?.eventID ? ', linked to its event' : ''}`;
+    }, 20_000);
+  },
+  async checkin(cx) {
+    return eventually(async () => {
+      const list = await cx.api.get(`/organizations/${cx.api.org}/monitors/${cx.monitor}/checkins/`);
+      expect(list.some((c) => c.status === 'ok'), `no ok check-in for ${cx.monitor} (${list.map((c) => c.status).join(', ') || 'none'})`);
+      return `monitor ${cx.monitor}: ${list.length} check-in(s), last ok`;
+    }, 20_000);
+  },
+  async client_report(cx) {
+    const sent = cx.records.some((r) => r.items.includes('client_report'));
+    if (!sent) throw new CheckError(`the SDK sent no client_report item in this run (items seen: ${[...new Set(cx.records.flatMap((r) => r.items))].join(', ') || 'none'})`);
+    return eventually(async () => {
+      const q = new URLSearchParams({ field: 'sum(quantity)', category: 'error', project: String(cx.projectId), statsPeriod: '1h', interval: '1h' });
+      q.append('groupBy', 'outcome');
+      q.append('groupBy', 'reason');
+      const res = await cx.api.get(`/organizations/${cx.api.org}/stats_v2/?${q}`);
+      const g = (res.groups ?? []).find((x) => x.by?.outcome === 'client_discard' && x.by?.reason === 'before_send');
+      expect(g && g.totals?.['sum(quantity)'] >= 1, 'no client_discard/before_send outcome in stats_v2');
+      return `client_discard before_send ${g.totals['sum(quantity)']}`;
+    }, 20_000);
+  },
+  async compression(cx) {
+    const { event } = await issueEvent(cx, `conformance compression ${cx.marker}`);
+    const text = event.contexts?.payload?.text;
+    expect(typeof text === 'string' && text.includes(cx.marker), 'the large context did not arrive');
+    const enc = [...new Set(cx.records.filter((r) => r.method === 'POST').map((r) => r.encoding || 'identity'))].join(', ');
+    return `large event (${Math.max(...cx.records.map((r) => r.bytes))} bytes on the wire) sent as ${enc}`;
+  },
+};

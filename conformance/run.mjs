@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+// The SDK conformance suite (issue #10): starts the built server on an embedded PostgreSQL in a temp
+// DATA_DIR, runs each SDK's small app once per feature through a recording proxy, checks each cell
+// through the read API, writes docs/COMPATIBILITY.md and exits non-zero only if a cell fails that is
+// not listed in known-failures.mjs.
+//   node conformance/run.mjs [--sdk node,python] [--feature handled,message] [--no-write]
+// Needs `npm run build` (dist/) and conformance/install.sh (SDKs, toolchains, Chromium).
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { apiClient } from './lib/api.mjs';
+import { startBrowserRunner } from './lib/browser.mjs';
+import { CHECKS } from './lib/checks.mjs';
+import { startProxy } from './lib/proxy.mjs';
+import { writeReport } from './lib/report.mjs';
+import { FEATURES, sdks as allSdks } from './lib/sdks.mjs';
+import { cli, startServer } from './lib/server.mjs';
+import { KNOWN_FAILURES } from './known-failures.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const onlySdks = opt('sdk')?.split(',');
+const onlyFeatures = opt('feature')?.split(',');
+const partial = !!(onlySdks || onlyFeatures);
+const write = !args.includes('--no-write') && !partial;
+
+// Two app processes at once: the machine has 2 cores, and JVM/cargo-built apps start in ~1 s each.
+const APP_CONCURRENCY = 2;
+const CHECK_CONCURRENCY = 4;
+
+async function pool(items, n, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  }));
+  return out;
+}
+
+function runApp(cmd, argv, env) {
+  return new Promise((resolve) => {
+    execFile(cmd, argv, { env: { ...process.env, ...env }, timeout: 90_000, maxBuffer: 4 << 20, cwd: ROOT }, (err, stdout, stderr) => {
+      resolve({ code: err ? (err.code ?? 1) : 0, output: `${stdout}${stderr}`.trim().split('\n').slice(-8).join('\n') });
+    });
+  });
+}
+
+function knownReason(sdk, feature) {
+  return KNOWN_FAILURES[`${sdk}:${feature}`] ?? KNOWN_FAILURES[`*:${feature}`];
+}
+
+async function main() {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const runId = randomBytes(3).toString('hex');
+  const dataDir = mkdtempSync(join(tmpdir(), 'crash-cache-conformance-'));
+  const env = {
+    DATA_DIR: dataDir,
+    // The suite sends ~100 requests in bursts from one address: rate limits would be the thing tested.
+    RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0',
+  };
+  const server = await startServer(ROOT, env);
+  const proxy = await startProxy(server.url);
+  let browser;
+  try {
+    const token = (await cli(ROOT, ['token', 'create', '--name', 'conformance'], env)).trim().split('\n').at(-1).trim();
+    const org = process.env.ORGANIZATION_SLUG ?? 'crash-cache';
+    const api = apiClient(server.url, token, org);
+    const sdks = allSdks(ROOT).filter((s) => !onlySdks || onlySdks.includes(s.id));
+    const features = FEATURES.filter(([f]) => !onlyFeatures || onlyFeatures.includes(f));
+    const cells = new Map();
+    const jobs = [];
+    for (const sdk of sdks) {
+      sdk.version = await Promise.resolve().then(() => sdk.version()).catch(() => null);
+      const missing = sdk.missing();
+      const out = await cli(ROOT, ['project', 'create', '--name', `conformance-${sdk.id}`, '--platform', sdk.platform], env);
+      const dsn = /DSN: (\S+)/.exec(out)?.[1];
+      const m = /Project (\d+) .*\(slug ([^)]+)\)/.exec(out);
+      const project = { id: m[1], slug: m[2], dsn };
+      for (const [f] of features) {
+        const key = `${sdk.id}:${f}`;
+        if (f in sdk.unsupported && sdk.unsupported[f]) {
+          cells.set(key, { status: 'unsupported', note: sdk.unsupported[f] });
+          continue;
+        }
+        if (missing) {
+          cells.set(key, { status: 'fail', note: missing });
+          continue;
+        }
+        const marker = `m${runId}${randomBytes(4).toString('hex')}`;
+        const cell = `${sdk.id}-${f}`;
+        jobs.push({
+          sdk, feature: f, key, project, marker,
+          env: {
+            SENTRY_DSN: proxy.dsnFor(dsn, cell),
+            CC_MARKER: marker,
+            CC_RELEASE: f === 'session' ? `conformance-${sdk.id}-session@${runId}` : `conformance-${sdk.id}@${runId}`,
+            CC_MONITOR: `conformance-${sdk.id}-${runId}`,
+          },
+          cell,
+        });
+      }
+    }
+    if (jobs.some((j) => j.sdk.browser)) browser = await startBrowserRunner(ROOT);
+    process.stdout.write(`running ${jobs.length} SDK app runs against ${server.url} (proxy :${proxy.port})\n`);
+    await pool(jobs, APP_CONCURRENCY, async (j) => {
+      const t = performance.now();
+      j.app = j.sdk.browser ? await browser.run(j.feature, j.env) : await runApp(...j.sdk.command(j.feature), j.env);
+      process.stdout.write(`  ran ${j.key} (${((performance.now() - t) / 1000).toFixed(1)} s, exit ${j.app.code})\n`);
+    });
+    await pool(jobs, CHECK_CONCURRENCY, async (j) => {
+      const records = proxy.records.filter((r) => r.cell === j.cell);
+      const cx = { api, sdk: j.sdk, project: j.project.slug, projectId: j.project.id, marker: j.marker, release: j.env.CC_RELEASE, monitor: j.env.CC_MONITOR, records };
+      try {
+        const note = await CHECKS[j.feature](cx);
+        cells.set(j.key, { status: 'pass', note });
+      } catch (e) {
+        const refused = records.filter((r) => r.status >= 400).map((r) => `${r.method} ${r.path} → ${r.status}`);
+        const sent = records.length ? '' : ' The SDK sent nothing.';
+        const appOut = j.app.code !== 0 && j.feature !== 'unhandled' ? ` App exit ${j.app.code}: ${j.app.output.slice(-300)}` : '';
+        cells.set(j.key, { status: 'fail', note: `${e.message}${refused.length ? ` (server refused: ${refused.join('; ')})` : ''}${sent}${appOut}` });
+      }
+    });
+    // What each SDK's transport looked like on the wire, for the matrix's details.
+    for (const sdk of sdks) {
+      const recs = proxy.records.filter((r) => r.cell?.startsWith(`${sdk.id}-`) && r.method === 'POST');
+      if (!recs.length) continue;
+      const endpoints = [...new Set(recs.map((r) => r.path.replace(/^\/api\/\d+/, '')))].join(', ');
+      const encodings = [...new Set(recs.map((r) => r.encoding || 'identity'))].join(', ');
+      const types = [...new Set(recs.map((r) => r.contentType || '(none)'))].join(', ');
+      const items = [...new Set(recs.flatMap((r) => r.items))].join(', ');
+      sdk.transport = `endpoints ${endpoints}; Content-Encoding ${encodings}; Content-Type ${types}; items ${items}`;
+    }
+
+    let unexpected = 0;
+    const summary = { pass: 0, fail: 0, unsupported: 0 };
+    for (const [key, c] of cells) {
+      const [sdkId, f] = key.split(':');
+      summary[c.status]++;
+      const known = knownReason(sdkId, f);
+      if (c.status === 'fail' && known) c.known = known;
+      if (c.status === 'fail' && !known) {
+        unexpected++;
+        process.stdout.write(`FAIL ${key}: ${c.note}\n`);
+      } else if (c.status === 'fail') process.stdout.write(`known failure ${key}: ${c.note}\n`);
+      else if (c.status === 'pass' && known) process.stdout.write(`unexpectedly passing ${key} (remove it from known-failures.mjs): ${c.note}\n`);
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    if (write) {
+      const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
+      writeReport(join(ROOT, 'docs/COMPATIBILITY.md'), { sdks, features, cells, startedAt, seconds, serverVersion: version });
+      process.stdout.write('wrote docs/COMPATIBILITY.md\n');
+    }
+    const passedOrKnown = summary.pass + summary.fail - unexpected;
+    process.stdout.write(`conformance: ${summary.pass} cells pass, ${summary.fail} fail (${summary.fail - unexpected} known), ${summary.unsupported} not supported by the SDK; ${seconds.toFixed(0)} s\n`);
+    // The plain closing line CI reads: cells that met expectations vs. cells that did not.
+    process.stdout.write(`${passedOrKnown} passed, ${unexpected} failed\n`);
+    process.exitCode = unexpected ? 1 : 0;
+  } finally {
+    await browser?.close().catch(() => {});
+    await proxy.close();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 2;
+});

@@ -66,15 +66,22 @@ function valuesList(v: unknown): unknown[] {
   return [];
 }
 
+// Ingestion turns `filename`-only frames into `abs_path` frames and derives `filename` from
+// `abs_path` (the URL path for file:/http(s):/applewebdata: URLs); stored events already went
+// through this, SDK payloads did not.
 function readFrame(f: Json): Frame {
   let absPath = str(f.abs_path) || null;
   let filename = str(f.filename) || null;
-  if (!absPath) absPath = filename;
+  if (!absPath) {
+    absPath = filename;
+    filename = null;
+  }
   if (!filename && absPath) {
     filename = absPath;
-    // For URLs the path part is the file name (as ingestion normalization does).
-    const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*([^?#]*)/.exec(absPath);
-    if (m && m[1] && m[1] !== '/') filename = m[1];
+    if (/^(?:file|https?|applewebdata):/.test(absPath)) {
+      const path = urlPath(absPath);
+      if (path && path !== '/') filename = path;
+    }
   }
   const data = isObj(f.data) ? f.data : {};
   let inApp: boolean | null = typeof f.in_app === 'boolean' ? f.in_app : null;
@@ -99,6 +106,14 @@ function readFrame(f: Json): Frame {
 }
 
 /** With `keepEmpty`, a stack trace without frames is kept (top-level stack traces). */
+function urlPath(url: string): string | null {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return null;
+  }
+}
+
 export function readStacktrace(v: unknown, keepEmpty = false): Stacktrace | null {
   if (!isObj(v) || !Array.isArray(v.frames)) return null;
   const frames = v.frames.filter(isObj).map(readFrame);
@@ -125,10 +140,19 @@ export function readExceptions(event: Json): SingleException[] | null {
   const out: SingleException[] = [];
   for (const e of valuesList(raw)) {
     if (!isObj(e)) continue;
-    const type = str(e.type) || null;
-    const value = e.value === undefined || e.value === null ? null : (str(e.value) ?? safeText(e.value));
+    let type = str(e.type) || null;
+    let value = e.value === undefined || e.value === null ? null : (str(e.value) ?? safeText(e.value));
+    // Ingestion splits "Type: message" values that come without a type, and drops exceptions
+    // that have neither a type nor a value.
+    if (!type && value) {
+      const m = /^(\w+):(.*)$/.exec(value);
+      if (m) {
+        type = m[1]!;
+        value = m[2]!.trim();
+      }
+    }
+    if (!type && !value) continue;
     const stacktrace = readStacktrace(e.stacktrace ?? e['sentry.interfaces.Stacktrace']);
-    if (type === null && value === null && stacktrace === null) continue;
     out.push({ type, value, mechanism: readMechanism(e.mechanism), stacktrace });
   }
   return out.length ? out : null;

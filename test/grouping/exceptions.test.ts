@@ -75,3 +75,19 @@ describe('exception groups', () => {
     expect(ns.variants.app!.hash).toBe(hashValues(['NSError', 'Net', '7']));
   });
 });
+
+describe('SDK-shaped exceptions', () => {
+  it('splits "Type: message" when the type is missing, drops empty exceptions', () => {
+    const a = computeGrouping({ exception: { values: [{ value: 'ValueError: bad 1' }] } });
+    const b = computeGrouping({ exception: { values: [{ type: 'ValueError', value: 'bad 2' }] } });
+    expect(a.primaryHash).toBe(b.primaryHash);
+    const c = computeGrouping({ exception: { values: [{ stacktrace: { frames: [{ function: 'f' }] } }] }, message: 'm' });
+    expect(c.variants.default!.hash).toBe(hashValues(['m']));
+  });
+
+  it('frames with only a URL filename use its path', () => {
+    const mk = (filename: string) =>
+      computeGrouping({ platform: 'python', exception: { values: [{ type: 'E', value: 'v', stacktrace: { frames: [{ filename, function: 'f', in_app: true }] } }] } });
+    expect(mk('file:///srv/static/app.py?v=3').primaryHash).toBe(hashValues(['app.py', 'f', 'E']));
+  });
+});

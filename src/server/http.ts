@@ -5,6 +5,7 @@ import type { AppContext } from './context.js';
 import { registerIngestRoutes } from '../ingest/routes.js';
 import { registerApiRoutes } from '../api/routes.js';
 import { registerUiRoutes } from '../ui/routes.js';
+import { registerOutcomeRoutes } from '../api/outcomes.js';
 
 export interface HttpService {
   server: Server;
@@ -16,6 +17,7 @@ export function createHttpService(ctx: AppContext): HttpService {
   const router = new Router();
   const ingest = registerIngestRoutes(router, ctx);
   registerApiRoutes(router, ctx);
+  registerOutcomeRoutes(router, ctx);
   registerUiRoutes(router, ctx);
   const server = createServer((req, res) => {
     let url: URL;

@@ -64,11 +64,13 @@ export function groupingView(g: unknown): Html {
     return html`<li><span class="mono${c.contributes === false ? ' muted' : ''}">${text(c.id)}</span>${c.contributes === false ? html` <span class="muted">(ignored${c.hint ? html`: ${text(c.hint)}` : ''})</span>` : c.hint ? html` <span class="muted">(${text(c.hint)})</span>` : ''}${vals.length ? html`<ul>${vals.map(comp)}</ul>` : ''}</li>`;
   };
   const list = Object.entries(variants).filter(([, v]) => isObj(v)) as [string, Obj][];
-  list.sort(([, a], [, b]) => Number(b.contributes === true) - Number(a.contributes === true));
+  const used = (v: Obj) => !!primary && v.hash === primary && v.contributes === true;
+  list.sort(([, a], [, b]) => Number(used(b)) - Number(used(a)) || Number(b.contributes === true) - Number(a.contributes === true));
+  const verdict = (v: Obj) => (used(v) ? 'decides the issue' : v.contributes === true ? 'contributes, not used' : 'does not contribute');
   return html`<h2>Why it was grouped here</h2>
-<p>${config ? html`Grouping config <code>${config}</code>. ` : ''}${primary ? html`Primary hash <code>${primary}</code>. ` : ''}Events whose contributing variant yields the same hash land in the same issue.</p>
+<p>${config ? html`Grouping config <code>${config}</code>. ` : ''}${primary ? html`Primary hash <code>${primary}</code>. ` : ''}Events whose deciding variant yields the same hash land in the same issue; only the components not marked ignored went into the hash.</p>
 ${list.map(
-  ([name, v]) => html`<details class="snippet"${v.contributes === true ? html` open` : ''}><summary>${name}: ${v.contributes === true ? 'contributes' : 'does not contribute'}${v.hash ? html` · <code>${text(v.hash)}</code>` : ''}${v.hint ? html` <span class="muted">(${text(v.hint)})</span>` : ''}</summary>
+  ([name, v]) => html`<details class="snippet grouping-variant"${used(v) ? html` open` : ''}><summary>${name}: ${verdict(v)}${v.hash ? html` · <code>${text(v.hash)}</code>` : ''}${v.hint ? html` <span class="muted">(${text(v.hint)})</span>` : ''}</summary>
 ${Array.isArray(v.values) ? html`<p>Fingerprint: <code>${v.values.map(text).join(', ')}</code></p>` : ''}
 ${isObj(v.component) ? html`<ul class="mono">${comp(v.component)}</ul>` : ''}
 </details>`,

@@ -43,28 +43,3 @@ export async function issueGrouping(pool: pg.Pool, projectId: number, issueId: n
   const { rows } = await pool.query<{ grouping: unknown }>('SELECT grouping FROM issue WHERE project_id = $1 AND id = $2', [projectId, issueId]);
   return rows[0]?.grouping ?? null;
 }
-
-export interface TagValueCount {
-  key: string;
-  value: string;
-  count: number;
-  total: number;
-  distinct: number;
-  last_seen: Date;
-}
-
-/** The top `top` values of every tag of an issue with each key's total (issue_tag, by its primary key). */
-export async function issueTopTagValues(pool: pg.Pool, projectId: number, issueId: number, top = 5): Promise<TagValueCount[]> {
-  const { rows } = await pool.query<TagValueCount>(
-    `SELECT key, value, count, total, distinct_values AS distinct, last_seen FROM (
-       SELECT tv.key, tv.value, it.count, it.last_seen,
-              sum(it.count) OVER (PARTITION BY tv.key)::bigint AS total,
-              count(*) OVER (PARTITION BY tv.key)::int AS distinct_values,
-              row_number() OVER (PARTITION BY tv.key ORDER BY it.count DESC, tv.value) AS rn
-         FROM issue_tag it JOIN tag_value tv ON tv.project_id = it.project_id AND tv.id = it.tag_value_id
-        WHERE it.project_id = $1 AND it.issue_id = $2) t
-      WHERE rn <= $3 ORDER BY key, count DESC, value`,
-    [projectId, issueId, top],
-  );
-  return rows;
-}

@@ -2,6 +2,8 @@ import type { Router } from '../http/router.js';
 import type { AppContext } from '../server/context.js';
 import { currentSession } from './auth.js';
 import { redirect } from './http.js';
+import { getIssuePage, postIssueStatus } from './issue-page.js';
+import { getIssues } from './issues-page.js';
 import { getLogin, postLogin, postLogout } from './login.js';
 import { getOutcomes } from './outcomes-page.js';
 import { getProjects } from './projects-page.js';
@@ -18,6 +20,10 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   router.add('POST', '/logout/?', (req, res) => postLogout(ctx, req, res));
   router.add('GET', '/projects/?', (req, res, _p, url) => getProjects(ctx, req, res, url));
   router.add('GET', '/projects/:slug/?', (_req, res, p) => redirect(res, `/projects/${encodeURIComponent(p.slug!)}/issues`));
+  router.add('GET', '/projects/:slug/issues/?', (req, res, p, url) => getIssues(ctx, req, res, url, p.slug!));
+  router.add('GET', '/issues/:id/?', (req, res, p, url) => getIssuePage(ctx, req, res, url, p.id!));
+  router.add('GET', '/issues/:id/events/:eventId/?', (req, res, p, url) => getIssuePage(ctx, req, res, url, p.id!, p.eventId!));
+  router.add('POST', '/issues/:id/status/?', (req, res, p) => postIssueStatus(ctx, req, res, p.id!));
   router.add('GET', '/projects/:slug/releases/?', (req, res, p, url) => getReleases(ctx, req, res, url, p.slug!));
   router.add('GET', '/projects/:slug/outcomes/?', (req, res, p, url) => getOutcomes(ctx, req, res, url, p.slug!));
 }

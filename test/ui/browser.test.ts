@@ -47,6 +47,17 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Loads `url` until `ok()` holds: the digest works asynchronously. Bounded at 30 s. */
+async function reloadUntil(url: string, ok: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await page.goto(url);
+    if (await ok()) return;
+    if (Date.now() > deadline) throw new Error(`condition not met on ${url} within 30 s`);
+    await page.waitForTimeout(200);
+  }
+}
+
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
@@ -108,6 +119,71 @@ describe('web UI in Chromium', () => {
     expect(await snippet.textContent()).toContain('sentry_sdk.init(');
     expect(await snippet.textContent()).toContain(dsnText!);
     await shot('projects');
+  });
+
+  it('finds an error sent by @sentry/node in the stream, opens it, resolves it, and sees it regress', async () => {
+    await sendWithSdk('error', 'first');
+    const stream = `${server.url}/projects/web-shop/issues`;
+    const row = page.locator('tr.issue-row', { hasText: 'card declined for 42' });
+    await reloadUntil(stream, async () => (await row.count()) === 1);
+    expect(await row.locator('.status').textContent()).toBe('unresolved');
+    await shot('issues');
+    await row.locator('a.issue-title').click();
+    await page.waitForURL(/\/issues\/\d+$/);
+    const issueUrl = page.url();
+    expect(await page.locator('#issue-title').textContent()).toContain('card declined for 42 first');
+    // the most recent frame is ours: in-app, highlighted, open, with its source line
+    const inApp = page.locator('.frame.in-app').first();
+    expect(await inApp.locator('.fn').textContent()).toBe('chargeCustomerCard');
+    expect(await inApp.getAttribute('open')).not.toBeNull();
+    expect(await inApp.locator('.context li.cur').textContent()).toContain('throw new Error(`card declined for ${amount} ${M}`);');
+    // system frames are folded away
+    expect(await page.locator('details.system-group').count()).toBeGreaterThan(0);
+    expect(await page.locator('details.system-group').first().getAttribute('open')).toBeNull();
+    expect(await page.locator('h2', { hasText: 'Why it was grouped here' }).count()).toBe(1);
+    await shot('issue');
+
+    await page.click('button:has-text("Resolve")');
+    await page.waitForURL(issueUrl);
+    expect(await page.locator('#issue-status').textContent()).toBe('resolved');
+    await page.goto(`${stream}?status=resolved`);
+    expect(await row.count()).toBe(1);
+
+    await sendWithSdk('error', 'again');
+    await reloadUntil(issueUrl, async () => (await page.locator('#issue-status').textContent()) === 'regressed');
+    expect(await page.locator('#issue-title').textContent()).toContain('card declined for 42');
+    await page.goto(`${stream}?status=regressed`);
+    expect(await row.count()).toBe(1);
+    // the older event is one click away
+    await page.goto(issueUrl);
+    await page.click('a[rel=prev]');
+    await page.waitForURL(/\/events\/[0-9a-f]{32}$/);
+    expect(await page.locator('.exc-value').first().textContent()).toContain('card declined for 42 first');
+    await shot('issue-older-event');
+  });
+
+  it('renders hostile event text as text and runs none of it', async () => {
+    await sendWithSdk('xss', 'xss');
+    const stream = `${server.url}/projects/web-shop/issues`;
+    const row = page.locator('tr.issue-row', { hasText: 'hostile xss' });
+    await reloadUntil(stream, async () => (await row.count()) === 1);
+    // the title is shown as the literal characters
+    expect(await row.locator('a.issue-title').textContent()).toContain('hostile xss <script>window.__xss = 1;');
+    await row.locator('a.issue-title').click();
+    await page.waitForURL(/\/issues\/\d+$/);
+    const body = (await page.locator('main').textContent())!;
+    expect(body).toContain('<img src=x onerror="window.__xss = 2;');
+    expect(body).toContain('<script>window.__xss = 1; console.log("XSS-RAN")</script>');
+    // no element was created from the payloads, and nothing ran
+    expect(await page.locator('main img, main script, main b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    await shot('issue-xss');
+  });
+
+  it('shows releases', async () => {
+    await page.goto(`${server.url}/projects/web-shop/releases`);
+    expect(await page.locator('tr.release-row td.mono').first().textContent()).toBe('ui-test@1.0.0');
+    await shot('releases');
   });
 
   it('shows outcomes', async () => {

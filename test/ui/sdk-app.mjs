@@ -39,7 +39,7 @@ function checkoutCart() {
 }
 
 try {
-  if (process.argv[2] === 'xss') throw new Error(`${XSS_SCRIPT}${XSS_IMG} hostile ${M}`);
+  if (process.argv[2] === 'xss') throw new Error(`hostile ${M} ${XSS_SCRIPT}${XSS_IMG}`);
   checkoutCart();
 } catch (e) {
   Sentry.captureException(e);

@@ -1,0 +1,104 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { eventNeighbours, getReport, issueEventAt, type ReportRow } from '../api/queries/events.js';
+import { getIssue, issueStats, setIssueStatus, type IssueRow, type IssueStatus } from '../api/queries/issues.js';
+import { shortId } from '../api/short-id.js';
+import { loadEvent } from '../digest/load-event.js';
+import { HttpError } from '../http/errors.js';
+import type { AppContext } from '../server/context.js';
+import { pageSession, postSession } from './auth.js';
+import { sparkline } from './charts.js';
+import { eventView } from './event-view.js';
+import { html, type Html } from './html.js';
+import { redirect, sendHtml } from './http.js';
+import { csrfField, layout } from './layout.js';
+import { issueGrouping } from './queries.js';
+import type { Session } from './sessions.js';
+import { tagDistribution } from './tags-view.js';
+import { isObj, isoTime, timeEl, type Obj } from './values.js';
+
+// One issue: what it is, how often and since when, the buttons to resolve/ignore/reopen it, its tag
+// distributions, and one of its events (the latest unless another is chosen) with links to the
+// previous and next event of the same issue.
+
+async function issueOr404(ctx: AppContext, id: string): Promise<IssueRow> {
+  const issue = /^\d{1,18}$/.test(id) ? await getIssue(ctx.db.pool, id) : null;
+  if (!issue) throw new HttpError('not_found', `no issue ${id}`);
+  return issue;
+}
+
+function statusForms(issue: IssueRow, session: Session): Html {
+  const button = (status: IssueStatus, label: string, primary = false) =>
+    html`<form method="post" action="/issues/${issue.id}/status">${csrfField(session)}<input type="hidden" name="status" value="${status}"><button type="submit"${primary ? html` class="primary"` : ''}>${label}</button></form>`;
+  const forms: Html[] = [];
+  if (issue.status !== 'resolved') forms.push(button('resolved', 'Resolve', true));
+  if (issue.status !== 'ignored') forms.push(button('ignored', 'Ignore'));
+  if (issue.status !== 'unresolved') forms.push(button('unresolved', 'Unresolve'));
+  return html`<div class="actions">${forms}</div>`;
+}
+
+function statusText(issue: IssueRow): Html {
+  const s = issue.status === 'unresolved' && issue.substatus === 'regressed' ? 'regressed' : issue.status;
+  return html`<span class="status status-${s}" id="issue-status">${s}</span>${issue.status === 'resolved' && issue.resolved_at ? html` <span class="muted">since ${isoTime(issue.resolved_at)}</span>` : ''}`;
+}
+
+function eventNav(issue: IssueRow, report: ReportRow, nb: { previous: string | null; next: string | null }): Html {
+  const link = (id: string | null, label: string, rel: string) =>
+    id ? html`<a href="/issues/${issue.id}/events/${id}" rel="${rel}">${label}</a>` : html`<span class="disabled">${label}</span>`;
+  return html`<nav class="nav-events" aria-label="events of this issue">
+  ${link(nb.previous, '← Older event', 'prev')}
+  <span class="mono">${report.event_id}</span>
+  ${link(nb.next, 'Newer event →', 'next')}
+  ${nb.next ? html`<a href="/issues/${issue.id}">Latest</a>` : ''}
+</nav>`;
+}
+
+export async function getIssuePage(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, id: string, eventId?: string): Promise<void> {
+  const session = await pageSession(ctx, req, res, url);
+  if (!session) return;
+  const issue = await issueOr404(ctx, id);
+  const pool = ctx.db.pool;
+  const report = eventId ? await getReport(pool, issue.project_id, eventId) : await issueEventAt(pool, issue.project_id, issue.id, 'latest');
+  if (eventId && (!report || report.issue_id !== issue.id)) throw new HttpError('not_found', `no event ${eventId} in issue ${issue.id}`);
+  const [hourly, daily, tags, nb, ev, groupingRow] = await Promise.all([
+    issueStats(pool, [issue], 3600, 24),
+    issueStats(pool, [issue], 86400, 30),
+    tagDistribution(pool, issue),
+    report ? eventNeighbours(pool, report) : Promise.resolve({ previous: null, next: null }),
+    report ? loadEvent(pool, issue.project_id, report.event_id) : Promise.resolve(null),
+    issueGrouping(pool, issue.project_id, issue.id),
+  ]);
+  const h = (hourly.get(issue.id) ?? []).map(([, n]) => n);
+  const d = (daily.get(issue.id) ?? []).map(([, n]) => n);
+  const project = { slug: issue.project_slug, name: issue.project_name };
+  const body = html`<p class="muted"><a href="/projects/${encodeURIComponent(issue.project_slug)}/issues">${issue.project_name}</a> · <span class="mono">${shortId(issue.project_slug, issue.short_id)}</span></p>
+<h1 id="issue-title">${issue.title}</h1>
+${issue.culprit ? html`<p class="mono" id="issue-culprit">${issue.culprit}</p>` : ''}
+<dl class="meta">
+  <dt>Status</dt><dd>${statusText(issue)}</dd>
+  <dt>Level</dt><dd class="level level-${issue.level}">${issue.level}</dd>
+  <dt>Events</dt><dd>${issue.event_count.toLocaleString('en')}</dd>
+  <dt>Users</dt><dd>${issue.user_count.toLocaleString('en')}</dd>
+  <dt>First seen</dt><dd>${timeEl(issue.first_seen)} <span class="muted">(${isoTime(issue.first_seen)})</span></dd>
+  <dt>Last seen</dt><dd>${timeEl(issue.last_seen)} <span class="muted">(${isoTime(issue.last_seen)})</span></dd>
+  <dt>Last 24 hours</dt><dd>${sparkline(h, { width: 240, height: 32, label: `${h.reduce((a, b) => a + b, 0)} events in the last 24 hours` })}</dd>
+  <dt>Last 30 days</dt><dd>${sparkline(d, { width: 240, height: 32, label: `${d.reduce((a, b) => a + b, 0)} events in the last 30 days` })}</dd>
+</dl>
+${statusForms(issue, session)}
+<h2>Tags</h2>
+${tags}
+${report && ev && isObj(ev)
+  ? html`<h2>Event</h2>${eventNav(issue, report, nb)}${eventView(ev as Obj, { grouping: groupingRow })}`
+  : report
+    ? html`<h2>Event</h2>${eventNav(issue, report, nb)}<p class="error">The stored payload of this event could not be read.</p>`
+    : html`<p class="empty">No events stored for this issue.</p>`}`;
+  sendHtml(res, 200, layout({ title: `${issue.title}`, session, project, section: 'issues', body }));
+}
+
+export async function postIssueStatus(ctx: AppContext, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+  const { form } = await postSession(ctx, req);
+  const issue = await issueOr404(ctx, id);
+  const status = form.get('status');
+  if (status !== 'resolved' && status !== 'ignored' && status !== 'unresolved') throw new HttpError('invalid_request', 'status must be resolved, ignored or unresolved');
+  await setIssueStatus(ctx.db.pool, [issue.id], status);
+  redirect(res, `/issues/${issue.id}`);
+}

@@ -48,7 +48,10 @@ export async function releaseHealth(pool: pg.Pool | pg.ClientBase, projectIds: n
       WHERE s.total IS NOT NULL OR u.users IS NOT NULL
       ORDER BY rel.project_id, rel.value`,
     [projectIds, opts.since ?? null, opts.until ?? null, opts.environments ?? null, opts.releases ?? null]);
-  return rows.map((r) => ({
+  // Counts arrive as int8 (strings unless the pg int8 parser is installed): make them numbers.
+  return rows.map((raw) => {
+    const r = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, k === 'release' ? v : Number(v)])) as typeof raw;
+    return {
     projectId: r.project_id,
     release: r.release,
     sessions: r.total,
@@ -59,5 +62,6 @@ export async function releaseHealth(pool: pg.Pool | pg.ClientBase, projectIds: n
     crashedUsers: r.crashed_users,
     crashFreeSessions: r.total > 0 ? 100 * (1 - Math.min(r.crashed, r.total) / r.total) : null,
     crashFreeUsers: r.users > 0 ? 100 * (1 - r.crashed_users / r.users) : null,
-  }));
+    };
+  });
 }

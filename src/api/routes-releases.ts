@@ -7,7 +7,8 @@ import { listProjects } from '../storage/projects.js';
 import { requireOrg, requireProject } from './lookup.js';
 import { linkHeader, offsetPage, parseCursor, parseLimit } from './pagination.js';
 import { parsePeriod } from './period.js';
-import { listReleases, projectSessions24h, releaseHealth, type HealthRow, type ReleaseRow } from './queries/releases.js';
+import { releaseHealth, type ReleaseHealth } from '../digest/health-query.js';
+import { listReleases, projectSessions24h, type ReleaseRow } from './queries/releases.js';
 import { serializeRelease, type ProjectRef } from './serialize-release.js';
 import { publicRequestUrl } from './routes-org.js';
 
@@ -30,13 +31,20 @@ export const releases: H = async (ctx, _req, res, params, url) => {
   const versions = new Map<string, ReleaseRow[]>();
   for (const r of rows) versions.set(r.version, [...(versions.get(r.version) ?? []), r]);
 
-  let health: { rows: Map<string, HealthRow>; project24h: Map<number, { sessions: number; users: number }> } | null = null;
+  let health: { period: Map<string, ReleaseHealth>; last24h: Map<string, ReleaseHealth>; project24h: Map<number, { sessions: number; users: number }> } | null = null;
   const h = url.searchParams.get('health');
   if (h === '1' || h === 'true') {
     const period = parsePeriod(url.searchParams.get('summaryStatsPeriod') ?? url.searchParams.get('statsPeriod') ?? '14d', 'summaryStatsPeriod');
     const envs = url.searchParams.getAll('environment').filter(Boolean);
-    const [hr, p24] = await Promise.all([releaseHealth(ctx.db.pool, ids, period, envs.length ? envs : null), projectSessions24h(ctx.db.pool, ids)]);
-    health = { rows: new Map(hr.map((x) => [`${x.project_id}\u0000${x.version}`, x])), project24h: p24 };
+    const environments = envs.length ? envs : undefined;
+    const now = Date.now();
+    const [hp, h24, p24] = await Promise.all([
+      releaseHealth(ctx.db.pool, ids, { since: period === null ? undefined : new Date(now - period), environments }),
+      releaseHealth(ctx.db.pool, ids, { since: new Date(now - 86_400_000), environments }),
+      projectSessions24h(ctx.db.pool, ids),
+    ]);
+    const byKey = (l: ReleaseHealth[]) => new Map(l.map((x) => [`${x.projectId}\u0000${x.release}`, x]));
+    health = { period: byKey(hp), last24h: byKey(h24), project24h: p24 };
   } else if (h !== null && h !== '' && h !== '0' && h !== 'false') throw new HttpError('invalid_request', 'health must be 0 or 1');
 
   const all = [...versions.entries()].map(([v, rs]) => serializeRelease(v, rs, byProject, health));

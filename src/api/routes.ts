@@ -6,6 +6,7 @@ import type { TokenRow } from './tokens.js';
 import * as org from './routes-org.js';
 import * as issues from './routes-issues.js';
 import * as rel from './routes-releases.js';
+import * as events from './routes-events.js';
 
 // The read API under /api/0/, in Sentry's Web API shapes. Every route authenticates with a Bearer
 // token first. Handlers only parse parameters and call query functions (queries/*) and serializers
@@ -41,7 +42,13 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
     add('GET', `${base}/tags/:key/?`, issues.tag);
     add('GET', `${base}/tags/:key/values/?`, issues.tagValues);
     add('GET', `${base}/grouping/info/?`, issues.groupingInfo);
+    add('GET', `${base}/events/?`, events.issueEvents);
+    add('GET', `${base}/events/:eventId/?`, events.issueEvent);
   }
+  add('GET', '/projects/:org/:project/events/:eventId/?', events.projectEvent);
+  add('GET', '/projects/:org/:project/events/:eventId/grouping-info/?', events.eventGroupingInfo);
+  add('GET', '/organizations/:org/events/:ref/?', events.orgEvent);
+  add('GET', '/organizations/:org/eventids/:eventId/?', events.resolveEventId);
 
   add('GET', '/organizations/:org/releases/?', rel.releases);
   add('GET', '/projects/:org/:project/releases/?', rel.releases);

@@ -1,4 +1,5 @@
-import type { HealthRow, ReleaseRow } from './queries/releases.js';
+import type { ReleaseHealth } from '../digest/health-query.js';
+import type { ReleaseRow } from './queries/releases.js';
 
 // Release rows → Sentry's release JSON (what sentry-cli `releases list` deserializes: version,
 // dateCreated, dateReleased, lastEvent, newGroups, projects[{slug, name}]) with, when asked,
@@ -11,29 +12,35 @@ export interface ProjectRef {
   platform: string | null;
 }
 
-const pct = (bad: number, total: number): number | null => (total > 0 ? Math.round((1 - bad / total) * 1e6) / 1e4 : null);
+const pct = (part: number, whole: number | undefined): number | null => (whole ? Math.round((part / whole) * 1e6) / 1e4 : null);
 
-export function serializeHealth(h: HealthRow | undefined, project24h: { sessions: number; users: number } | undefined) {
-  const total = h?.total_sessions ?? 0;
-  const users = h?.total_users ?? 0;
+/** A release's health over the period asked, and over the last 24 hours (for adoption). */
+export interface HealthInput {
+  period: ReleaseHealth | undefined;
+  last24h: ReleaseHealth | undefined;
+}
+
+export function serializeHealth(h: HealthInput, project24h: { sessions: number; users: number } | undefined) {
+  const p = h.period;
   return {
     durationP50: null,
     durationP90: null,
-    crashFreeSessions: h ? pct(h.sessions_crashed, total) : null,
-    crashFreeUsers: h ? pct(h.crashed_users, users) : null,
-    totalSessions: total,
-    totalSessions24h: h?.total_sessions_24h ?? 0,
+    crashFreeSessions: p?.crashFreeSessions ?? null,
+    crashFreeUsers: p?.crashFreeUsers ?? null,
+    totalSessions: p?.sessions ?? 0,
+    totalSessions24h: h.last24h?.sessions ?? 0,
     totalProjectSessions24h: project24h?.sessions ?? 0,
-    totalUsers: users,
-    totalUsers24h: h?.total_users_24h ?? 0,
+    totalUsers: p?.users ?? 0,
+    totalUsers24h: h.last24h?.users ?? 0,
     totalProjectUsers24h: project24h?.users ?? 0,
-    sessionsCrashed: h?.sessions_crashed ?? 0,
-    sessionsErrored: h?.sessions_errored ?? 0,
-    // Not in Sentry's overview (it folds abnormal into its own status): sessions that ended abnormal.
-    sessionsAbnormal: h?.sessions_abnormal ?? 0,
-    adoption: project24h?.users ? Math.round(((h?.total_users_24h ?? 0) / project24h.users) * 1e6) / 1e4 : null,
-    sessionsAdoption: project24h?.sessions ? Math.round(((h?.total_sessions_24h ?? 0) / project24h.sessions) * 1e6) / 1e4 : null,
-    hasHealthData: total > 0,
+    sessionsCrashed: p?.crashed ?? 0,
+    // The digest counts crashed and abnormal sessions as errored too; Sentry's "errored" excludes them.
+    sessionsErrored: p ? Math.max(0, p.errored - p.crashed - p.abnormal) : 0,
+    // Not in Sentry's overview: sessions that ended abnormal (app hang, killed).
+    sessionsAbnormal: p?.abnormal ?? 0,
+    adoption: pct(h.last24h?.users ?? 0, project24h?.users),
+    sessionsAdoption: pct(h.last24h?.sessions ?? 0, project24h?.sessions),
+    hasHealthData: (p?.sessions ?? 0) > 0,
     stats: {},
   };
 }
@@ -42,7 +49,7 @@ export function serializeRelease(
   version: string,
   rows: ReleaseRow[],
   projects: Map<number, ProjectRef>,
-  health: { rows: Map<string, HealthRow>; project24h: Map<number, { sessions: number; users: number }> } | null,
+  health: { period: Map<string, ReleaseHealth>; last24h: Map<string, ReleaseHealth>; project24h: Map<number, { sessions: number; users: number }> } | null,
 ) {
   const firstSeen = rows.map((r) => [r.first_event, r.first_session]).flat().filter((d): d is Date => !!d).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
   const lastEvent = rows.map((r) => r.last_event).filter((d): d is Date => !!d).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
@@ -82,9 +89,10 @@ export function serializeRelease(
         hasHealthData: false,
       };
       if (health) {
-        const h = health.rows.get(`${r.project_id}\u0000${version}`);
+        const key = `${r.project_id}\u0000${version}`;
+        const h = { period: health.period.get(key), last24h: health.last24h.get(key) };
         out.healthData = serializeHealth(h, health.project24h.get(r.project_id));
-        out.hasHealthData = (h?.total_sessions ?? 0) > 0;
+        out.hasHealthData = (h.period?.sessions ?? 0) > 0;
       }
       return out;
     }),

@@ -2,9 +2,9 @@ import type pg from 'pg';
 
 // Releases and their health. A release exists for the API once an event or a session named it:
 // events through the `release` tag (tag_value → issue_tag: first/last seen, event count, issues),
-// sessions through session_hourly. Health numbers come from the digest's hourly session tables
-// (session_hourly: counts; session_user_hourly: distinct users), so a request reads at most
-// hours × releases × environments rows, never individual sessions or events.
+// sessions through session_hourly. Health numbers come from the digest's releaseHealth
+// (src/digest/health-query.ts, over its hourly session tables), the same numbers the web UI shows;
+// a request reads at most hours × releases × environments rows, never single sessions or events.
 
 export interface ReleaseRow {
   project_id: number;
@@ -39,59 +39,6 @@ export async function listReleases(pool: pg.Pool, projectIds: number[], query: s
       WHERE $2::text IS NULL OR coalesce(ev.version, se.version) ILIKE '%' || $2 || '%'
       ORDER BY least(ev.first_event, se.first_session) DESC NULLS LAST, 2 DESC`,
     [projectIds, query || null],
-  );
-  return rows;
-}
-
-export interface HealthRow {
-  project_id: number;
-  version: string;
-  total_sessions: number;
-  sessions_errored: number;
-  sessions_crashed: number;
-  sessions_abnormal: number;
-  total_users: number;
-  crashed_users: number;
-  total_sessions_24h: number;
-  total_users_24h: number;
-}
-
-/** Session and user totals per project and release over the last `periodMs` (null = all time). */
-export async function releaseHealth(pool: pg.Pool, projectIds: number[], periodMs: number | null, environments: string[] | null): Promise<HealthRow[]> {
-  const { rows } = await pool.query<HealthRow>(
-    `WITH env AS (
-       SELECT project_id, id FROM project_dim WHERE project_id = ANY($1::bigint[]) AND kind = 'environment' AND value = ANY($3::text[])),
-     s AS (
-       SELECT s.project_id, s.release_id,
-              sum(s.total)::bigint AS total_sessions, sum(s.errored)::bigint AS errored,
-              sum(s.crashed)::bigint AS crashed, sum(s.abnormal)::bigint AS abnormal,
-              coalesce(sum(s.total) FILTER (WHERE s.hour >= now() - interval '24 hours'), 0)::bigint AS total_24h
-         FROM session_hourly s
-        WHERE s.project_id = ANY($1::bigint[])
-          AND ($2::float8 IS NULL OR s.hour >= date_trunc('hour', now() - make_interval(secs => $2::float8)))
-          AND ($3::text[] IS NULL OR (s.project_id, s.environment_id) IN (SELECT * FROM env))
-        GROUP BY 1, 2),
-     u AS (
-       SELECT project_id, release_id, count(DISTINCT did_hash)::bigint AS total_users,
-              count(DISTINCT did_hash) FILTER (WHERE crashed)::bigint AS crashed_users,
-              count(DISTINCT did_hash) FILTER (WHERE hour >= now() - interval '24 hours')::bigint AS users_24h
-         FROM session_user_hourly
-        WHERE project_id = ANY($1::bigint[])
-          AND ($2::float8 IS NULL OR hour >= date_trunc('hour', now() - make_interval(secs => $2::float8)))
-          AND ($3::text[] IS NULL OR (project_id, environment_id) IN (SELECT * FROM env))
-        GROUP BY 1, 2)
-     SELECT d.project_id, d.value AS version,
-            coalesce(s.total_sessions, 0) AS total_sessions,
-            -- Sentry's "errored" status excludes sessions that ended crashed or abnormal
-            greatest(coalesce(s.errored - s.crashed - s.abnormal, 0), 0) AS sessions_errored,
-            coalesce(s.crashed, 0) AS sessions_crashed, coalesce(s.abnormal, 0) AS sessions_abnormal,
-            coalesce(u.total_users, 0) AS total_users, coalesce(u.crashed_users, 0) AS crashed_users,
-            coalesce(s.total_24h, 0) AS total_sessions_24h, coalesce(u.users_24h, 0) AS total_users_24h
-       FROM project_dim d
-       LEFT JOIN s ON s.project_id = d.project_id AND s.release_id = d.id
-       LEFT JOIN u ON u.project_id = d.project_id AND u.release_id = d.id
-      WHERE d.project_id = ANY($1::bigint[]) AND d.kind = 'release' AND (s.release_id IS NOT NULL OR u.release_id IS NOT NULL)`,
-    [projectIds, periodMs === null ? null : periodMs / 1000, environments],
   );
   return rows;
 }

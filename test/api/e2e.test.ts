@@ -48,12 +48,12 @@ beforeAll(async () => {
   const out = await cli(['project', 'create', '--name', 'shop', '--platform', 'node', '--key', 'b'.repeat(32)], env);
   expect(out).toContain('slug shop');
   token = /^([0-9a-f]{64})$/m.exec(await cli(['token', 'create', '--name', 'e2e'], env))![1]!;
-  server = await startServer({ ...env, RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' });
+  server = await startServer({ ...env, LOG_LEVEL: process.env.API_TEST_LOGS ? 'debug' : 'info', RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' });
   dsn = `http://${'b'.repeat(32)}@127.0.0.1:${server.port}/1`;
   sent = await sendWithSdk();
 });
 afterAll(async () => {
-  if (process.env.API_TEST_LOGS) console.log(server?.logs.slice(-40).join('\n'));
+  if (process.env.API_TEST_LOGS) console.log(server?.logs.filter((l) => /"status":4|"level":"(warn|error)"/.test(l)).join('\n'));
   await server?.stop();
   await db?.drop();
 });

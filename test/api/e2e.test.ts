@@ -144,6 +144,9 @@ describe('events from the real SDK, read through the API', () => {
     const plain = (await (await api('/api/0/projects/acme/shop/releases/')).json()) as { version: string; projects: Record<string, unknown>[]; lastEvent: string | null }[];
     expect(plain.find((r) => r.version === 'shop@1.0.0')!.lastEvent).not.toBeNull();
     expect(plain[0]!.projects[0]!.healthData).toBeUndefined();
+    const project = (await (await api('/api/0/projects/acme/shop/')).json()) as { firstEvent: string | null; hasSessions: boolean };
+    expect(project.hasSessions).toBe(true);
+    expect(new Date(project.firstEvent!).getTime()).toBeGreaterThan(Date.now() - 600_000);
   });
 });
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { ProjectKeyRow } from '../../storage/projects.js';
 
-// Project facts the project JSON shows: first event (firstEvent) and whether sessions arrived.
+// Project keys (DSNs) and the facts the project JSON shows: first event and whether sessions arrived.
 
 export async function listProjectKeys(pool: pg.Pool, projectId: number): Promise<(ProjectKeyRow & { created_at: Date })[]> {
   const { rows } = await pool.query<ProjectKeyRow & { created_at: Date }>(
@@ -17,8 +17,14 @@ export interface Facts {
 }
 
 export async function projectFacts(pool: pg.Pool, projectId?: number): Promise<Map<number, Facts>> {
-  // Filled in once the digest schema exists (first issue's first_seen, any session row).
-  void pool;
-  void projectId;
-  return new Map();
+  // Per project: its oldest issue's first event (index on issue (project_id, status, first_seen)) and
+  // whether any session hour exists (session_hourly's primary key starts with project_id).
+  const { rows } = await pool.query<{ id: number; first_event: Date | null; has_sessions: boolean }>(
+    `SELECT p.id,
+            (SELECT min(i.first_seen) FROM issue i WHERE i.project_id = p.id) AS first_event,
+            EXISTS (SELECT 1 FROM session_hourly s WHERE s.project_id = p.id) AS has_sessions
+       FROM project p WHERE $1::bigint IS NULL OR p.id = $1`,
+    [projectId ?? null],
+  );
+  return new Map(rows.map((r) => [r.id, { firstEvent: r.first_event, hasSessions: r.has_sessions }]));
 }

@@ -48,9 +48,8 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
     const hit = w.grouping.hashes.find((h) => hashIssue.has(h));
     if (hit !== undefined) issueOf.set(w, hashIssue.get(hit)!);
     else {
-      const first = newByHash.get(w.grouping.primaryHash);
-      // The issue's first event: the oldest by event time among the batch's.
-      if (!first || w.ev.timestamp < first.ev.timestamp) newByHash.set(w.grouping.primaryHash, w);
+      // The issue's first event (title, culprit, grouping explanation): the first received.
+      if (!newByHash.has(w.grouping.primaryHash)) newByHash.set(w.grouping.primaryHash, w);
     }
   }
   if (newByHash.size) {

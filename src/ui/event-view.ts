@@ -39,7 +39,8 @@ function requestView(r: unknown): Html {
 }
 
 function contextsView(c: unknown): Html {
-  const entries = pairs(c).filter(([, v]) => isObj(v));
+  // a context holding nothing but its `type` says nothing
+  const entries = pairs(c).filter(([, v]) => isObj(v) && Object.keys(v).some((k) => k !== 'type'));
   if (!entries.length) return html``;
   return html`<h2>Contexts</h2>${entries.map(([name, v]) => html`<h3>${name}</h3>${kvTable(Object.entries(v as Obj).filter(([k]) => k !== 'type'))}`)}`;
 }

@@ -160,6 +160,10 @@ describe('web UI in Chromium', () => {
     await page.waitForURL(/\/events\/[0-9a-f]{32}$/);
     expect(await page.locator('.exc-value').first().textContent()).toContain('card declined for 42 first');
     await shot('issue-older-event');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.goto(issueUrl);
+    await shot('issue-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 
   it('renders hostile event text as text and runs none of it', async () => {

@@ -30,6 +30,29 @@ async function dim(kind: string, value: string): Promise<number> {
   return rows[0].id;
 }
 
+describe('forms', () => {
+  it('refuses a status change without the CSRF token (403) and leaves the issue alone', async () => {
+    const r = await fetch(`${server.url}/issues/1/status`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+      body: 'status=resolved',
+    });
+    expect(r.status).toBe(403);
+    expect((await r.json()).detail).toMatch(/CSRF/);
+  });
+
+  it('refuses a cross-site form post that carries no session cookie (SameSite=Lax keeps it home)', async () => {
+    const r = await fetch(`${server.url}/issues/1/status`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
+      body: 'status=resolved&_csrf=guess',
+    });
+    expect(r.status).toBe(403);
+  });
+});
+
 describe('releases page', () => {
   it('shows crash-free sessions and users per release', async () => {
     const r1 = await dim('release', 'shop@1.0.0');

@@ -3,6 +3,7 @@ import { formatCursor, pageLinks, parseCursor } from '../api/pagination.js';
 import { ISSUE_SORTS, issueStats, listIssues, type IssueRow, type IssueSort } from '../api/queries/issues.js';
 import { parseSearch } from '../api/search.js';
 import { shortId } from '../api/short-id.js';
+import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../server/context.js';
 import { pageSession } from './auth.js';
 import { sparkline } from './charts.js';
@@ -76,10 +77,21 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
   if (!session) return;
   const project = await projectBySlug(ctx, slug);
   const p = streamParams(url);
-  const cursor = parseCursor(p.cursor || null);
   const search = parseSearch(streamQuery(p));
-  const [{ rows, more }, environments, releases] = await Promise.all([
-    listIssues(ctx.db.pool, { projects: [{ id: project.id, slug: project.slug }], search, sort: p.sort, periodMs: null, limit: PAGE_SIZE, cursor }),
+  // A query the search language rejects (is:bogus, a bad date) is shown on the page, not as a bare 400.
+  let searchError: string | null = null;
+  const list = async () => {
+    try {
+      const cursor = parseCursor(p.cursor || null);
+      return { cursor, ...(await listIssues(ctx.db.pool, { projects: [{ id: project.id, slug: project.slug }], search, sort: p.sort, periodMs: null, limit: PAGE_SIZE, cursor })) };
+    } catch (e) {
+      if (!(e instanceof HttpError) || e.code !== 'invalid_request') throw e;
+      searchError = e.detail;
+      return { cursor: null, rows: [] as IssueRow[], more: false };
+    }
+  };
+  const [{ rows, more, cursor }, environments, releases] = await Promise.all([
+    list(),
     tagValues(ctx.db.pool, project.id, 'environment'),
     tagValues(ctx.db.pool, project.id, 'release'),
   ]);
@@ -98,6 +110,7 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
   ${select('sort', 'Sort by', p.sort, ISSUE_SORTS.map((s) => [s, SORT_LABELS[s]]))}
   <div><button type="submit" class="primary">Search</button></div>
 </form>
+${searchError ? html`<p class="error" role="alert">${searchError}</p>` : ''}
 ${rows.length === 0
   ? html`<p class="empty">No issues match <code>${streamQuery(p) || 'everything'}</code>.</p>`
   : html`<table class="stream">

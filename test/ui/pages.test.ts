@@ -53,6 +53,48 @@ describe('forms', () => {
   });
 });
 
+describe('issue stream', () => {
+  async function issue(shortId: number, title: string, level: string, status: string, events: number, env: string): Promise<number> {
+    const { rows } = await db.pool.query(
+      `INSERT INTO issue (project_id, short_id, first_seen, last_seen, last_received, event_count, user_count, status, substatus,
+                          primary_hash, grouping_config, type, level, platform, title, culprit)
+       VALUES ($1, $2::bigint, now() - interval '2 days', now() - make_interval(mins => $2::int), now(), $3, 1, $4, NULL, md5($5), 'newstyle:2023-01-11', 'error', $6, 'node', $5, 'app.js')
+       RETURNING id`,
+      [projectId, shortId, events, status, title, level],
+    );
+    const tv = await db.pool.query(
+      `INSERT INTO tag_value (project_id, key, value) VALUES ($1, 'environment', $2)
+       ON CONFLICT (project_id, key, value) DO UPDATE SET value = EXCLUDED.value RETURNING id`,
+      [projectId, env],
+    );
+    await db.pool.query(`INSERT INTO issue_tag (project_id, issue_id, tag_value_id, count, first_seen, last_seen) VALUES ($1, $2, $3, $4, now(), now())`, [projectId, rows[0].id, tv.rows[0].id, events]);
+    return rows[0].id;
+  }
+  const titles = (page: string) => [...page.matchAll(/<a class="issue-title" href="\/issues\/\d+">([^<]*)<\/a>/g)].map((m) => m[1]);
+
+  it('filters by status, level, environment and text, and sorts', async () => {
+    await issue(1, 'TypeError: a is undefined', 'error', 'unresolved', 5, 'production');
+    await issue(2, 'Warning: slow query <b>', 'warning', 'unresolved', 50, 'staging');
+    await issue(3, 'ValueError: old', 'error', 'resolved', 500, 'production');
+    const base = '/projects/health-check/issues';
+    expect(titles(await getPage(server, base, cookie))).toEqual(['TypeError: a is undefined', 'Warning: slow query &lt;b&gt;']);
+    expect(titles(await getPage(server, `${base}?status=all&sort=freq`, cookie))).toEqual(['ValueError: old', 'Warning: slow query &lt;b&gt;', 'TypeError: a is undefined']);
+    expect(titles(await getPage(server, `${base}?status=resolved`, cookie))).toEqual(['ValueError: old']);
+    expect(titles(await getPage(server, `${base}?level=warning`, cookie))).toEqual(['Warning: slow query &lt;b&gt;']);
+    expect(titles(await getPage(server, `${base}?status=all&environment=production`, cookie))).toEqual(['TypeError: a is undefined', 'ValueError: old']);
+    expect(titles(await getPage(server, `${base}?q=${encodeURIComponent('TypeError')}`, cookie))).toEqual(['TypeError: a is undefined']);
+    expect(titles(await getPage(server, `${base}?status=all&q=${encodeURIComponent('!level:error')}`, cookie))).toEqual(['Warning: slow query &lt;b&gt;']);
+    // the environment menu offers the values seen
+    const page = await getPage(server, base, cookie);
+    expect(page).toContain('<option value="staging">staging</option>');
+  });
+
+  it('shows a query the search language rejects as a message on the page', async () => {
+    const page = await getPage(server, `/projects/health-check/issues?q=${encodeURIComponent('is:sideways')}`, cookie);
+    expect(page).toMatch(/<p class="error" role="alert">invalid is: value &quot;sideways&quot;/);
+  });
+});
+
 describe('releases page', () => {
   it('shows crash-free sessions and users per release', async () => {
     const r1 = await dim('release', 'shop@1.0.0');

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { HttpError } from '../http/errors.js';
+import { Refusal } from './refusal.js';
 
 // Reads a request body into memory, refusing as soon as it passes `limit` bytes: a declared
 // Content-Length over the limit is refused before reading anything, a chunked body when the running
@@ -7,7 +7,7 @@ import { HttpError } from '../http/errors.js';
 // `Connection: close` (sendError does when the request is incomplete), so the rest is never read.
 
 export async function readBody(req: IncomingMessage, limit: number, setting: string): Promise<Buffer> {
-  const tooLarge = () => new HttpError('payload_too_large', `request body exceeds ${setting} (${limit} bytes)`);
+  const tooLarge = () => new Refusal('payload_too_large', `request body exceeds ${setting} (${limit} bytes)`, setting);
   // A client that resets after we answered must not surface as an unhandled 'error'.
   req.on('error', () => {});
   const declared = req.headers['content-length'];
@@ -37,8 +37,8 @@ export async function readBody(req: IncomingMessage, limit: number, setting: str
       chunks.push(chunk);
     };
     const onEnd = () => finish(null);
-    const onError = (e: Error) => finish(new HttpError('invalid_request', `request body could not be read: ${e.message}`));
-    const onAborted = () => finish(new HttpError('invalid_request', 'request body was aborted by the client'));
+    const onError = (e: Error) => finish(new Refusal('invalid_request', `request body could not be read: ${e.message}`, 'unreadable_body'));
+    const onAborted = () => finish(new Refusal('invalid_request', 'request body was aborted by the client', 'aborted_body'));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);

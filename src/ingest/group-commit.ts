@@ -8,7 +8,9 @@ import { archiveInsertSql } from './archive-sql.js';
 // everything waiting (at most INGEST_COMMIT_MAX_BATCH rows), and while it runs the next batch
 // accumulates. Under load a commit carries many rows, so durability costs one fsync per batch, not
 // per event (PG 15 on 2 cores: ~3.8k single-row autocommits/s vs ~25k rows/s in 500-row INSERTs).
-// Idle, a lone request commits at once: there is no timer.
+// Idle, a lone request commits at once: there is no timer. Measured with the statement below
+// (2 KB payloads, embedded PG 18, on a 2-core box shared with other builds, load average ~12):
+// 1 row 5.6 ms, 8 rows 7.3 ms, 32 rows 10 ms, 128 rows 10.4 ms, 500 rows 66 ms per statement.
 //
 // Bounded: past MAX_PENDING rows or MAX_PENDING_BYTES waiting, new requests get 503 at once rather
 // than queueing without end. When the database is unreachable every waiting request fails together

@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import { authFromDsn, AuthError, extractHttpAuth, isWellFormedKey, type ClientAuth } from '../protocol/auth.js';
 import { DecompressionError, DecompressionLimitError, parseContentEncoding, type Encoding } from '../protocol/compression.js';
@@ -54,6 +53,7 @@ export class IngestHandler {
         res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(id.length), connection: 'close' }).end(id);
         return;
       }
+      if (e instanceof Refusal && e.category) state.category = e.category;
       const o = outcomeOf(e);
       if (o) this.ctx.outcomes.record(state.projectId, o.outcome, o.reason, state.category);
       throw e;
@@ -173,8 +173,7 @@ export class IngestHandler {
     try {
       project = await this.keys.authenticate(projectId, auth.publicKey);
     } catch (e) {
-      if (e instanceof HttpError && e.code !== 'not_found') state.projectId = projectId;
-      if (e instanceof HttpError && !(e instanceof Refusal)) throw new Refusal(e.code, e.detail, e.code === 'not_found' ? 'unknown_project' : e.code === 'unauthorized' ? 'invalid_key' : 'disabled_or_foreign_key');
+      if (e instanceof Refusal && e.code !== 'not_found') state.projectId = projectId;
       throw e;
     }
     state.projectId = project.projectId;

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { HttpError } from '../http/errors.js';
+import { Refusal } from './refusal.js';
 
 // Project key lookups for the fast path, cached in memory so a steady stream of events costs no query
 // per request. Entries live INGEST_KEY_CACHE_MS (default 10 s): a key disabled or deleted in the
@@ -61,17 +61,17 @@ export class KeyCache {
   }
 
   /**
-   * Resolves the key for the project named in the URL, or throws the HttpError to answer:
+   * Resolves the key for the project named in the URL, or throws the Refusal to answer:
    * unknown project 404, missing/unknown key 401, key of another project 403, disabled key or
    * project 403.
    */
   async authenticate(projectId: number, key: string): Promise<ProjectAuth> {
     const r = await this.lookup(projectId, key);
-    if (!r.project_exists) throw new HttpError('not_found', `unknown project ${projectId}`);
-    if (r.key_project_id === null) throw new HttpError('unauthorized', `unknown public key ${JSON.stringify(key)} (check the DSN)`);
-    if (r.key_project_id !== projectId) throw new HttpError('forbidden', `the public key does not belong to project ${projectId}`);
-    if (r.project_disabled) throw new HttpError('forbidden', `project ${projectId} is disabled`);
-    if (r.key_disabled) throw new HttpError('forbidden', 'the public key is disabled');
+    if (!r.project_exists) throw new Refusal('not_found', `unknown project ${projectId}`, 'unknown_project');
+    if (r.key_project_id === null) throw new Refusal('unauthorized', `unknown public key ${JSON.stringify(key)} (check the DSN)`, 'invalid_key');
+    if (r.key_project_id !== projectId) throw new Refusal('forbidden', `the public key does not belong to project ${projectId}`, 'foreign_key');
+    if (r.project_disabled) throw new Refusal('forbidden', `project ${projectId} is disabled`, 'disabled_project');
+    if (r.key_disabled) throw new Refusal('forbidden', 'the public key is disabled', 'disabled_key');
     return { projectId, rateLimitPerSec: r.rate_limit_per_sec };
   }
 

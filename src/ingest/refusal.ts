@@ -15,6 +15,9 @@ const OUTCOME_OF: Partial<Record<ErrorCode, OutcomeKind>> = {
 };
 
 export class Refusal extends HttpError {
+  /** The data category of what was refused, when only the refusing code knows it. */
+  category?: string;
+
   constructor(
     code: ErrorCode,
     detail: string,

@@ -100,12 +100,12 @@ export function validateEnvelope(raw: Buffer, config: Readonly<Config>): Validat
     if (e instanceof EnvelopeError) throw new Refusal('invalid_request', `invalid envelope: ${e.message}`, 'invalid_envelope');
     throw e;
   }
-  let sessions = 0;
-  for (const [i, item] of env.items.entries()) {
-    const t = item.headers.type;
-    if (EVENT_ITEMS.has(t) && item.payload.length > config.maxEventBytes) throw tooLarge(`item ${i + 1} (${t})`, 'MAX_EVENT_BYTES', config.maxEventBytes);
-    if (t === 'attachment' && item.payload.length > config.maxAttachmentBytes) throw tooLarge(`item ${i + 1} (attachment)`, 'MAX_ATTACHMENT_BYTES', config.maxAttachmentBytes);
-    if (t === 'session' && ++sessions > config.maxSessionItems) throw new Refusal('payload_too_large', `the envelope has more than MAX_SESSION_ITEMS (${config.maxSessionItems}) session items`, 'MAX_SESSION_ITEMS');
+  const category = envelopeCategory(env.items.map((i) => i.headers.type));
+  try {
+    checkItemLimits(env, config);
+  } catch (e) {
+    if (e instanceof Refusal) e.category = category;
+    throw e;
   }
   let eventId = eventIdOf(env.headers.event_id, 'envelope header');
   if (!eventId) {
@@ -119,7 +119,17 @@ export function validateEnvelope(raw: Buffer, config: Readonly<Config>): Validat
       }
     }
   }
-  return { eventId, category: envelopeCategory(env.items.map((i) => i.headers.type)), envelope: env };
+  return { eventId, category, envelope: env };
+}
+
+function checkItemLimits(env: Envelope, config: Readonly<Config>): void {
+  let sessions = 0;
+  for (const [i, item] of env.items.entries()) {
+    const t = item.headers.type;
+    if (EVENT_ITEMS.has(t) && item.payload.length > config.maxEventBytes) throw tooLarge(`item ${i + 1} (${t})`, 'MAX_EVENT_BYTES', config.maxEventBytes);
+    if (t === 'attachment' && item.payload.length > config.maxAttachmentBytes) throw tooLarge(`item ${i + 1} (attachment)`, 'MAX_ATTACHMENT_BYTES', config.maxAttachmentBytes);
+    if (t === 'session' && ++sessions > config.maxSessionItems) throw new Refusal('payload_too_large', `the envelope has more than MAX_SESSION_ITEMS (${config.maxSessionItems}) session items`, 'MAX_SESSION_ITEMS');
+  }
 }
 
 export function validateStore(raw: Buffer): Validated {

@@ -325,4 +325,39 @@ describe('refusing', () => {
     expect(r.status, r.text).toBe(200);
     expect(await archived(id)).toHaveLength(1);
   });
+  it('rate limited: 429 with Retry-After and X-Sentry-Rate-Limits, before the body is read', async () => {
+    const p = await createProject(db.pool, { name: 'limited' });
+    await db.pool.query('UPDATE project SET rate_limit_per_sec = 1 WHERE id = $1', [p.project.id]);
+    const url = `${server.url}/api/${p.project.id}/store/?sentry_key=${p.key.public_key}`;
+    const answers = [];
+    // The bucket holds RATE_LIMIT_BURST_SECS (10) seconds of 1/s: 30 requests in a row must overflow it.
+    for (let i = 0; i < 30; i++) answers.push(await send(url, { body: JSON.stringify({ event_id: hex() }) }));
+    const limited = answers.filter((a) => a.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(answers.every((a) => a.status === 200 || a.status === 429)).toBe(true);
+    expect(Number(limited[0]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(limited[0]!.headers['x-sentry-rate-limits']).toMatch(/^\d+::project:project_rate_limit$/);
+    expect(limited[0]!.json.detail).toMatch(/rate limit/);
+  });
+
+  it('records every refusal as an outcome with its reason and category', async () => {
+    // Outcomes are buffered and written about once a second: poll (bounded) for the rows.
+    const want = [
+      ['invalid', 'invalid_envelope', 'default'],
+      ['invalid', 'invalid_json', 'error'],
+      ['invalid', 'unsupported_encoding', 'default'],
+      ['too_large', 'MAX_COMPRESSED_BODY_BYTES', 'error'],
+      ['too_large', 'MAX_EVENT_BYTES', 'error'],
+      ['unauthorized', 'invalid_key', 'default'],
+      ['rate_limited', 'project_rate_limit', 'error'],
+    ];
+    let have: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await db.pool.query(`SELECT DISTINCT outcome, reason, category FROM outcome`);
+      have = rows.map((r) => `${r.outcome}/${r.reason}/${r.category}`);
+      if (want.every((w) => have.includes(w.join('/')))) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    expect(have).toEqual(expect.arrayContaining(want.map((w) => w.join('/'))));
+  });
 });

@@ -1,0 +1,83 @@
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../src/paths.js';
+import { haveWrk, type Generator } from './load.js';
+
+// What a bench run does and how big it is. `--quick` is the one-minute version; any field can be
+// overridden with `--name value` (the smoke test shrinks every count that way).
+
+export const PHASES = ['ingest', 'digest', 'latency', 'disk', 'query', 'profile'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  /** seconds of load per ceiling and ingest run, after `warmup` seconds not counted */
+  duration: number;
+  warmup: number;
+  connections: number;
+  /** wrk threads (or Node generator processes): the same for ceiling and ingest */
+  senders: number;
+  /** server process counts to measure ingest with: 1 and one per core */
+  processes: number[];
+  /** issues per fixture in the mixed workload */
+  groups: number;
+  backlog: number;
+  digestWorkers: number;
+  /** seconds the drain may take; past it the rate is that of the part drained */
+  digestTimeout: number;
+  probes: number;
+  backgroundRate: number;
+  diskEvents: number;
+  queryEvents: number;
+  queryIssues: number;
+  queryRequests: number;
+  generator: Generator;
+  phases: Phase[];
+  outDir: string;
+  /** BENCHMARKS.md to update ('' = none) */
+  markdown: string;
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const quick = argv.includes('--quick');
+  const o: BenchOptions = {
+    quick,
+    duration: quick ? 4 : 15,
+    warmup: quick ? 1 : 2,
+    connections: 100,
+    senders: 2,
+    processes: [1, 2],
+    groups: 35, // 29 fixtures x 35 = ~1,000 issues
+    backlog: quick ? 10_000 : 50_000,
+    digestWorkers: 1,
+    digestTimeout: quick ? 20 : 600,
+    probes: quick ? 8 : 40,
+    backgroundRate: 100,
+    diskEvents: quick ? 1_000 : 10_000,
+    queryEvents: quick ? 100_000 : 1_000_000,
+    queryIssues: quick ? 300 : 1_000,
+    queryRequests: quick ? 60 : 300,
+    generator: haveWrk() ? 'wrk' : 'node',
+    phases: PHASES.filter((p) => !quick || p !== 'profile'),
+    outDir: join(PACKAGE_ROOT, 'bench', 'results'),
+    markdown: join(PACKAGE_ROOT, 'BENCHMARKS.md'),
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') continue;
+    if (a === '--help' || a === '-h') {
+      console.log(`usage: npm run bench -- [--quick] [--FIELD VALUE ...]\nfields (defaults of this mode):\n${JSON.stringify(o, null, 2)}`);
+      process.exit(0);
+    }
+    const name = a.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()) as keyof BenchOptions;
+    if (!a.startsWith('--') || !(name in o)) throw new Error(`unknown argument ${a} (see --help)`);
+    const v = argv[++i];
+    if (v === undefined) throw new Error(`${a} needs a value`);
+    const cur = o[name];
+    if (typeof cur === 'number') (o as unknown as Record<string, unknown>)[name] = Number(v);
+    else if (Array.isArray(cur)) (o as unknown as Record<string, unknown>)[name] = v.split(',').filter(Boolean).map((x) => (name === 'processes' ? Number(x) : x));
+    else (o as unknown as Record<string, unknown>)[name] = v;
+  }
+  for (const p of o.phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p} (phases: ${PHASES.join(', ')})`);
+  if (o.generator !== 'wrk' && o.generator !== 'node') throw new Error('--generator is wrk or node');
+  return o;
+}

@@ -1,0 +1,87 @@
+import { performance } from 'node:perf_hooks';
+import { round, saturatingLoad, type BenchContext } from './context.js';
+import { countRows, health, type BenchDb } from './db.js';
+import { runLoad } from './load.js';
+import { sampleMemory, startCrashCache, type MemoryPeak, type Proc } from './procs.js';
+
+// Digest: drain a backlog of queued payloads (what the ingest runs left, topped up to `backlog` by
+// ingesting more with the worker off, or trimmed to it), with `crash-cache worker` process(es), timed through the
+// /health counts of an idle --no-worker server from the moment the workers are up until the queue
+// is empty.
+
+export interface DigestResult {
+  backlog: number;
+  workers: number;
+  seconds: number;
+  eventsPerSec: number;
+  digested: number;
+  failed: number;
+  reports: number;
+  issues: number;
+  drained: boolean;
+  memory: MemoryPeak;
+}
+
+async function queued(p: Proc, db: BenchDb): Promise<{ queued: number; failed: number; digested: number }> {
+  const h = await health(p.port).catch(() => null);
+  if (h && h.queued !== undefined) return { queued: h.queued, failed: h.failed ?? 0, digested: h.digested ?? 0 };
+  return { queued: await countRows(db, 'queue'), failed: await countRows(db, 'queue_error'), digested: 0 };
+}
+
+export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: number): Promise<DigestResult> {
+  const { opts, log } = ctx;
+  const front = await startCrashCache({ databaseUrl: db.url, args: ['--no-worker'] });
+  try {
+    // top up the backlog
+    for (let i = 0; i < 20; i++) {
+      const q = (await queued(front, db)).queued;
+      if (q >= opts.backlog) break;
+      const secs = Math.max(1, Math.min(60, Math.ceil((opts.backlog - q) / 3000)));
+      log(`digest: backlog ${q} < ${opts.backlog}; ingesting ${secs} s more`);
+      await runLoad(saturatingLoad(ctx, db, [front], secs, 5000), opts.generator);
+    }
+    // A fixed-size drain: the ingest runs may have queued far more than the backlog asked for. The
+    // excess (newest) rows leave the queue; their payloads stay in the archive, undigested.
+    await db.pool.query('DELETE FROM queue WHERE id > (SELECT id FROM queue ORDER BY id OFFSET $1 LIMIT 1)', [opts.backlog - 1]);
+    const start = await queued(front, db);
+    const backlog = start.queued;
+    log(`digest: draining ${backlog} queued payloads with ${opts.digestWorkers} worker process(es)`);
+    const workers = await Promise.all(Array.from({ length: opts.digestWorkers }, () => startCrashCache({ databaseUrl: db.url, args: ['worker'] })));
+    const mem = sampleMemory(workers);
+    const t0 = performance.now();
+    let now = start;
+    let drained = false;
+    let seconds = 0;
+    let memory: MemoryPeak;
+    try {
+      while (performance.now() - t0 < timeoutSec * 1000) {
+        await new Promise((r) => setTimeout(r, 100));
+        now = await queued(front, db);
+        if (now.queued === 0) {
+          drained = true;
+          break;
+        }
+      }
+    } finally {
+      seconds = (performance.now() - t0) / 1000;
+      memory = mem.stop();
+      await Promise.all(workers.map((w) => w.stop()));
+    }
+    const done = backlog - now.queued;
+    if (!drained) log(`digest: not drained after ${timeoutSec} s (${now.queued} left)`);
+    return {
+      backlog,
+      workers: opts.digestWorkers,
+      seconds: round(seconds, 2),
+      eventsPerSec: round(done / seconds),
+      digested: now.digested - start.digested,
+      failed: now.failed - start.failed,
+      reports: await countRows(db, 'report').catch(() => 0),
+      issues: await countRows(db, 'issue').catch(() => 0),
+      drained,
+      memory,
+    };
+  } finally {
+    await front.stop();
+  }
+}

@@ -1,0 +1,197 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../src/paths.js';
+
+// The processes the bench measures (crash-cache servers and workers, the ceiling), each a child
+// process of its own, and the memory sampler that watches them and PostgreSQL.
+
+export interface Proc {
+  name: string;
+  proc: ChildProcess;
+  port: number;
+  logs: string[];
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a ? a.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function track(name: string, proc: ChildProcess, port: number): Proc {
+  const logs: string[] = [];
+  const keep = (d: Buffer) => {
+    logs.push(...d.toString().split('\n').filter(Boolean));
+    if (logs.length > 500) logs.splice(0, logs.length - 500);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  return {
+    name,
+    proc,
+    port,
+    logs,
+    stop() {
+      return new Promise((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+        const hard = setTimeout(() => proc.kill('SIGKILL'), 40_000);
+        proc.once('exit', () => {
+          clearTimeout(hard);
+          resolve();
+        });
+        proc.kill('SIGTERM');
+      });
+    },
+  };
+}
+
+async function waitFor(p: Proc, ready: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (p.proc.exitCode !== null) {
+      await new Promise((r) => setTimeout(r, 200)); // let its last output arrive
+      throw new Error(`${p.name} exited with ${p.proc.exitCode} before ${what}:\n${p.logs.slice(-30).join('\n')}`);
+    }
+    if (await ready().catch(() => false)) return;
+    if (Date.now() > until) throw new Error(`${p.name}: no ${what} in ${timeoutMs / 1000} s:\n${p.logs.slice(-30).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startCeiling(): Promise<Proc> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [join(PACKAGE_ROOT, 'dist', 'bench', 'ceiling.js'), String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = track('ceiling', proc, port);
+  await waitFor(p, async () => p.logs.some((l) => l.startsWith('listening')), 'listening');
+  return p;
+}
+
+export interface ServerOptions {
+  databaseUrl: string;
+  /** extra arguments: --no-worker, or ['worker'] for a worker-only process */
+  args?: string[];
+  env?: Record<string, string>;
+  /** write a V8 CPU profile into this directory when the process exits */
+  cpuProfDir?: string;
+}
+
+/** The settings every bench server runs with: rate limits off, quiet logs, loopback only. */
+export function benchEnv(o: ServerOptions, port: number): Record<string, string> {
+  return {
+    ...(process.env as Record<string, string>),
+    DATABASE_URL: o.databaseUrl,
+    SERVER_HOST: '127.0.0.1',
+    SERVER_PORT: String(port),
+    RATE_LIMIT_GLOBAL_PER_SEC: '0',
+    RATE_LIMIT_PER_IP_PER_SEC: '0',
+    RATE_LIMIT_PER_PROJECT_PER_SEC: '0',
+    LOG_LEVEL: 'warn',
+    ...o.env,
+  };
+}
+
+/** Starts the built `bin/crash-cache` and waits until it answers /health (or, worker-only, until it is up). */
+export async function startCrashCache(o: ServerOptions): Promise<Proc> {
+  const args = o.args ?? [];
+  const workerOnly = args[0] === 'worker';
+  const port = workerOnly ? 0 : await freePort();
+  const flags = o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [];
+  const env = benchEnv(o, port);
+  if (workerOnly) env.LOG_LEVEL = 'info'; // its "worker running" line tells that it is up
+  const proc = spawn(process.execPath, [...flags, join(PACKAGE_ROOT, 'bin', 'crash-cache'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = track(workerOnly ? 'worker' : 'crash-cache', proc, port);
+  if (workerOnly) await waitFor(p, async () => p.logs.some((l) => l.includes('worker running')), 'start');
+  else await waitFor(p, async () => (await fetch(`http://127.0.0.1:${port}/health`)).status < 500, '/health answer');
+  return p;
+}
+
+// ---- memory ----
+
+function statusKb(pid: number, field: string): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function pssKb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The bench's PostgreSQL: its postmaster and the postmaster's children (backends, walwriter, ...). */
+export function clusterPids(postmaster: number): number[] {
+  const out = [postmaster];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmaster) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+let postmasterPid: number | null = null;
+/** Set once the bench knows its PostgreSQL's postmaster (bench/db.ts). */
+export function setPostmaster(pid: number | null): void {
+  postmasterPid = pid;
+}
+
+export interface MemoryPeak {
+  /** peak over the phase of the summed RSS of the measured processes (MB), and each one's VmHWM */
+  serverRssMb: number;
+  serverHwmMb: number[];
+  /** peak summed RSS and PSS of the bench's PostgreSQL processes (MB); RSS counts the shared buffers a
+   * process touched once per process, PSS shares them out; 0 when the postmaster is not on this machine */
+  postgresRssMb: number;
+  postgresPssMb: number;
+}
+
+/** Samples RSS every 250 ms while a phase runs; `stop()` returns the peaks. */
+export function sampleMemory(procs: Proc[]): { stop(): MemoryPeak } {
+  let server = 0;
+  let pgRss = 0;
+  let pgPss = 0;
+  let n = 0;
+  const tick = () => {
+    server = Math.max(server, procs.reduce((a, p) => a + (p.proc.pid ? statusKb(p.proc.pid, 'VmRSS') : 0), 0));
+    const pids = postmasterPid ? clusterPids(postmasterPid) : [];
+    pgRss = Math.max(pgRss, pids.reduce((a, pid) => a + statusKb(pid, 'VmRSS'), 0));
+    // smaps_rollup is dearer to read: every 4th sample (1 s)
+    if (n++ % 4 === 0) pgPss = Math.max(pgPss, pids.reduce((a, pid) => a + pssKb(pid), 0));
+  };
+  tick();
+  const timer = setInterval(tick, 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      tick();
+      const mb = (kb: number) => Math.round(kb / 102.4) / 10;
+      return {
+        serverRssMb: mb(server),
+        serverHwmMb: procs.map((p) => mb(p.proc.pid ? statusKb(p.proc.pid, 'VmHWM') : 0)),
+        postgresRssMb: mb(pgRss),
+        postgresPssMb: mb(pgPss),
+      };
+    },
+  };
+}

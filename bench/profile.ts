@@ -1,0 +1,103 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../src/paths.js';
+import { round, type BenchContext } from './context.js';
+import { runIngest } from './phase-ingest.js';
+
+// Profile: one more ingest run (1 process, same load) with `node --cpu-prof`, and the functions with
+// the most self time from the profile V8 writes at exit. Not part of the measured numbers (the
+// profiler costs a few percent).
+
+export interface ProfileEntry {
+  fn: string;
+  where: string;
+  selfPct: number;
+}
+
+export interface ProfileResult {
+  eventsPerSec: number;
+  samples: number;
+  /** share of the process's time idle; the other percentages are of the busy time */
+  idlePct: number;
+  top: ProfileEntry[];
+  /** self time grouped by where the code lives: our src/ folders, node internals, pg, GC, idle */
+  byArea: { area: string; selfPct: number }[];
+}
+
+interface CpuProfile {
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+function shortUrl(url: string): string {
+  if (!url) return '';
+  const path = url.startsWith('file://') ? fileURLToPath(url) : url;
+  const rel = path.startsWith(PACKAGE_ROOT) ? relative(PACKAGE_ROOT, path) : path;
+  return rel.replace(/^dist\//, '').replace(/\.js$/, '.ts');
+}
+
+function area(url: string, fn: string): string {
+  if (!url) return fn.startsWith('(') ? fn : '(native)';
+  const u = shortUrl(url);
+  const m = /^src\/([^/]+)\//.exec(u);
+  if (m) return `src/${m[1]}`;
+  const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u);
+  if (nm) return `npm:${nm[1]}`;
+  if (u.startsWith('node:')) return `node:${u.slice(5).split('/')[1] ?? u.slice(5)}`;
+  return u;
+}
+
+export function summarize(profiles: CpuProfile[], topN = 25): Omit<ProfileResult, 'eventsPerSec'> {
+  const self = new Map<string, { fn: string; where: string; us: number }>();
+  const areas = new Map<string, number>();
+  let total = 0;
+  let idle = 0;
+  let samples = 0;
+  for (const p of profiles) {
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    p.samples.forEach((id, i) => {
+      const n = byId.get(id)!;
+      const dt = p.timeDeltas[i] ?? 0;
+      const cf = n.callFrame;
+      if (cf.functionName === '(idle)') {
+        idle += dt;
+        return;
+      }
+      const key = `${cf.functionName}|${cf.url}|${cf.lineNumber}`;
+      const e = self.get(key) ?? { fn: cf.functionName || '(anonymous)', where: cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : '', us: 0 };
+      e.us += dt;
+      self.set(key, e);
+      const a = area(cf.url, cf.functionName);
+      areas.set(a, (areas.get(a) ?? 0) + dt);
+      total += dt;
+      samples++;
+    });
+  }
+  const pct = (us: number) => round((100 * us) / (total || 1), 1);
+  return {
+    samples,
+    idlePct: round((100 * idle) / (total + idle || 1), 1),
+    top: [...self.values()].sort((a, b) => b.us - a.us).slice(0, topN).map((e) => ({ fn: e.fn, where: e.where, selfPct: pct(e.us) })),
+    byArea: [...areas.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([a, us]) => ({ area: a, selfPct: pct(us) })),
+  };
+}
+
+export async function runProfile(ctx: BenchContext): Promise<ProfileResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'cc-bench-prof-'));
+  const db = await ctx.pg.create('profile');
+  try {
+    ctx.log('profile: ingest, 1 process, under --cpu-prof');
+    const fakeCeiling = { processes: 1, rps: 10_000, latencyMs: { mean: 0, p50: 0, p90: 0, p99: 0, max: 0 }, errors: 0, memory: { serverRssMb: 0, serverHwmMb: [], postgresRssMb: 0, postgresPssMb: 0 } };
+    const r = await runIngest(ctx, db, 1, fakeCeiling, dir);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+    if (!files.length) throw new Error('the server wrote no CPU profile');
+    const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
+    return { eventsPerSec: r.eventsPerSec, ...summarize(profiles) };
+  } finally {
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,170 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BenchOptions } from './options.js';
+import type { CeilingResult, IngestResult } from './phase-ingest.js';
+import type { DigestResult } from './phase-digest.js';
+import type { LatencyResult } from './phase-latency.js';
+import type { DiskResult } from './phase-disk.js';
+import type { QueryResult } from './phase-query.js';
+import type { ProfileResult } from './profile.js';
+
+// The results: one table (printed, and written between the markers of BENCHMARKS.md; the rest of
+// that file is written by hand) and the full JSON in bench/results/<date>.json.
+
+export interface BenchResults {
+  date: string;
+  mode: 'quick' | 'full';
+  machine: { cpus: number; cpuModel: string; node: string; postgres: string; embeddedPostgres: boolean };
+  options: Partial<BenchOptions>;
+  ceiling: CeilingResult[];
+  ingest: IngestResult[];
+  digest: DigestResult | null;
+  latency: LatencyResult | null;
+  disk: DiskResult[];
+  query: QueryResult | null;
+  profile: ProfileResult | null;
+  seconds: number;
+}
+
+type Verdict = 'ok' | 'MISS' | '';
+interface Row {
+  what: string;
+  measured: string;
+  target: string;
+  verdict: Verdict;
+}
+
+const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
+const ms = (x: number) => `${x} ms`;
+const check = (ok: boolean): Verdict => (ok ? 'ok' : 'MISS');
+const RSS_TARGET_MB = 100;
+
+export function rows(r: BenchResults): Row[] {
+  const out: Row[] = [];
+  for (const c of r.ceiling) {
+    out.push({ what: `Ceiling, ${c.processes} process${c.processes > 1 ? 'es' : ''}`, measured: `${n0(c.rps)} req/s (p50 ${ms(c.latencyMs.p50)}, p99 ${ms(c.latencyMs.p99)})`, target: '', verdict: '' });
+  }
+  for (const i of r.ingest) {
+    out.push({
+      what: `Ingest, ${i.processes} process${i.processes > 1 ? 'es' : ''}`,
+      measured: `${n0(i.eventsPerSec)} events/s = ${i.ratioToCeiling} × ceiling (p50 ${ms(i.latencyMs.p50)}, p99 ${ms(i.latencyMs.p99)}${i.errors ? `, ${i.errors} errors` : ''})`,
+      target: '≥ 0.5 × ceiling',
+      verdict: check(i.ratioToCeiling >= 0.5),
+    });
+  }
+  if (r.digest) {
+    const d = r.digest;
+    out.push({
+      what: `Digest, ${d.workers} worker process${d.workers > 1 ? 'es' : ''}`,
+      measured: `${n0(d.eventsPerSec)} events/s (${n0(d.backlog)} queued, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues)`,
+      target: '≥ 5,000 events/s',
+      verdict: check(d.drained && d.eventsPerSec >= 5000),
+    });
+  }
+  if (r.latency) {
+    const l = r.latency;
+    out.push({
+      what: `Send → visible (${l.via === 'api' ? 'API' : 'report row; no API route yet'})`,
+      measured: `p50 ${ms(l.p50Ms)}, p95 ${ms(l.p95Ms)} (${l.probes} probes${l.timedOut ? `, ${l.timedOut} not visible in 15 s` : ''}; background ${l.backgroundRps} events/s)`,
+      target: 'p95 < 1 s',
+      verdict: check(l.timedOut === 0 && l.p95Ms < 1000),
+    });
+  }
+  const mem = (what: string, peakEachMb: number, extra = '') =>
+    out.push({ what: `Memory: ${what}`, measured: `${peakEachMb} MB peak RSS${extra}`, target: `≤ ${RSS_TARGET_MB} MB`, verdict: check(peakEachMb <= RSS_TARGET_MB) });
+  for (const i of r.ingest) mem(`ingest, ${i.processes} process${i.processes > 1 ? 'es (each)' : ''}`, Math.max(...i.memory.serverHwmMb));
+  if (r.digest) mem('digest worker', Math.max(...r.digest.memory.serverHwmMb));
+  if (r.latency) mem('server + worker, latency phase', Math.max(...r.latency.memory.serverHwmMb));
+  if (r.query) mem('server, query phase', Math.max(...r.query.memory.serverHwmMb));
+  const pgPeak = [...r.ingest.map((i) => i.memory), ...(r.digest ? [r.digest.memory] : [])];
+  if (pgPeak.length) {
+    const rss = Math.max(...pgPeak.map((m) => m.postgresRssMb));
+    const pss = Math.max(...pgPeak.map((m) => m.postgresPssMb));
+    out.push({ what: 'Memory: PostgreSQL (all processes)', measured: `${rss} MB summed RSS, ${pss} MB PSS (ingest/digest peak)`, target: '', verdict: '' });
+  }
+  for (const d of r.disk) {
+    out.push({
+      what: `Disk, ${d.workload === 'repeated' ? 'repeated error' : 'mixed workload'}`,
+      measured: `${n0(d.bytesPerEvent)} B/event (archive ${n0(d.archiveBytesPerEvent)}; ${n0(d.events)} events, ${n0(d.issues)} issues)`,
+      target: d.workload === 'repeated' ? '≤ 1 KB/event' : '',
+      verdict: d.workload === 'repeated' ? check(d.bytesPerEvent <= 1024) : '',
+    });
+  }
+  if (r.query) {
+    const q = r.query;
+    if (q.missing) out.push({ what: 'Issue list', measured: `not measured: ${q.missing}`, target: 'p95 < 50 ms', verdict: 'MISS' });
+    for (const v of q.variants) {
+      out.push({
+        what: `Issue list, ${v.name}`,
+        measured: v.error ? `refused: ${v.error}` : `p50 ${ms(v.p50Ms)}, p95 ${ms(v.p95Ms)} (${n0(q.events)} events, ${n0(q.issues)} issues)`,
+        target: 'p95 < 50 ms',
+        verdict: check(!v.error && v.p95Ms < 50),
+      });
+    }
+  }
+  return out;
+}
+
+function header(r: BenchResults): string {
+  const m = r.machine;
+  return `${r.mode} run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.seconds} s; ${m.cpus} × ${m.cpuModel}; Node ${m.node}; PostgreSQL ${m.postgres}${m.embeddedPostgres ? ' (embedded)' : ''}; load generator ${r.ingest[0]?.generator ?? r.options.generator}, ${r.options.connections} connections, ${r.options.senders} sender threads`;
+}
+
+export function printTable(r: BenchResults): void {
+  const rs = rows(r);
+  const w = [Math.max(6, ...rs.map((x) => x.what.length)), Math.max(8, ...rs.map((x) => x.measured.length)), Math.max(6, ...rs.map((x) => x.target.length))];
+  const line = (a: string, b: string, c: string, d: string) => `${a.padEnd(w[0]!)}  ${b.padEnd(w[1]!)}  ${c.padEnd(w[2]!)}  ${d}`;
+  console.log(`\ncrash-cache bench: ${header(r)}\n`);
+  console.log(line('what', 'measured', 'target', ''));
+  console.log(line('-'.repeat(w[0]!), '-'.repeat(w[1]!), '-'.repeat(w[2]!), '----'));
+  for (const x of rs) console.log(line(x.what, x.measured, x.target, x.verdict));
+  if (r.profile) {
+    console.log(`\nIngest profile (1 process, ${r.profile.eventsPerSec} events/s under --cpu-prof; ${r.profile.idlePct}% idle), self time of busy time:`);
+    for (const a of r.profile.byArea.slice(0, 8)) console.log(`  ${String(a.selfPct).padStart(5)}%  ${a.area}`);
+    console.log('  top functions:');
+    for (const t of r.profile.top.slice(0, 12)) console.log(`  ${String(t.selfPct).padStart(5)}%  ${t.fn}  ${t.where}`);
+  }
+  console.log('');
+}
+
+const START = '<!-- bench:results:start (written by `npm run bench`; edit outside these markers) -->';
+const END = '<!-- bench:results:end -->';
+
+export function markdownSection(r: BenchResults, jsonName: string): string {
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = [
+    START,
+    `_${header(r)}. Full numbers: [bench/results/${jsonName}](bench/results/${jsonName})._`,
+    '',
+    '| what | measured | target | |',
+    '|---|---|---|---|',
+    ...rows(r).map((x) => `| ${esc(x.what)} | ${esc(x.measured)} | ${esc(x.target)} | ${x.verdict} |`),
+  ];
+  if (r.profile) {
+    const p = r.profile;
+    lines.push('', `Ingest profile of this run (1 process, ${n0(p.eventsPerSec)} events/s under \`--cpu-prof\`, ${p.idlePct}% of the time idle); self time as a share of busy time:`, '');
+    lines.push('| area | self |', '|---|---|', ...p.byArea.slice(0, 10).map((a) => `| ${esc(a.area)} | ${a.selfPct}% |`));
+    lines.push('', '| function | where | self |', '|---|---|---|', ...p.top.slice(0, 15).map((t) => `| ${esc(t.fn)} | ${esc(t.where)} | ${t.selfPct}% |`));
+  }
+  lines.push(END);
+  return lines.join('\n');
+}
+
+const SKELETON = `# Benchmarks\n\nRun with \`npm run bench\` (or \`npm run bench -- --quick\`).\n\n## Latest results\n\n${START}\n${END}\n`;
+
+export function writeResults(r: BenchResults, opts: BenchOptions, log: (m: string) => void): void {
+  mkdirSync(opts.outDir, { recursive: true });
+  const name = `${r.date.slice(0, 10)}${r.mode === 'quick' ? '-quick' : ''}.json`;
+  writeFileSync(join(opts.outDir, name), JSON.stringify(r, null, 2) + '\n');
+  log(`wrote ${join(opts.outDir, name)}`);
+  if (!opts.markdown) return;
+  let md = existsSync(opts.markdown) ? readFileSync(opts.markdown, 'utf8') : SKELETON;
+  const a = md.indexOf(START.slice(0, 30));
+  const b = md.indexOf(END);
+  if (a < 0 || b < 0) md = md.trimEnd() + `\n\n## Latest results\n\n${START}\n${END}\n`;
+  const a2 = md.indexOf(START.slice(0, 30));
+  const b2 = md.indexOf(END) + END.length;
+  md = md.slice(0, a2) + markdownSection(r, name) + md.slice(b2);
+  writeFileSync(opts.markdown, md);
+  log(`updated ${opts.markdown}`);
+}

@@ -1,0 +1,70 @@
+import { cpus } from 'node:os';
+import type { BenchContext } from './context.js';
+import { openBenchPg } from './db.js';
+import { parseOptions } from './options.js';
+import { runCeiling, runIngest, type CeilingResult, type IngestResult } from './phase-ingest.js';
+import { runDigest, type DigestResult } from './phase-digest.js';
+import { runLatency, type LatencyResult } from './phase-latency.js';
+import { runDisk, type DiskResult } from './phase-disk.js';
+import { runQuery, type QueryResult } from './phase-query.js';
+import { runProfile, type ProfileResult } from './profile.js';
+import { printTable, writeResults, type BenchResults } from './report.js';
+
+// `npm run bench [-- --quick]`: starts its own PostgreSQL (or uses DATABASE_URL) and its own server
+// processes, runs the phases, prints a table, writes bench/results/<date>.json and updates
+// BENCHMARKS.md. See BENCHMARKS.md for what each number means.
+
+const opts = parseOptions(process.argv.slice(2));
+const log = (m: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+const started = Date.now();
+const pg = await openBenchPg(log);
+const ctx: BenchContext = { opts, pg, log };
+const has = (p: string) => opts.phases.includes(p as never);
+
+const results: BenchResults = {
+  date: new Date().toISOString(),
+  mode: opts.quick ? 'quick' : 'full',
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, postgres: '', embeddedPostgres: pg.embedded },
+  options: { ...opts, outDir: undefined, markdown: undefined },
+  ceiling: [] as CeilingResult[],
+  ingest: [] as IngestResult[],
+  digest: null as DigestResult | null,
+  latency: null as LatencyResult | null,
+  disk: [] as DiskResult[],
+  query: null as QueryResult | null,
+  profile: null as ProfileResult | null,
+  seconds: 0,
+};
+
+let failed = false;
+try {
+  const main = await pg.create('main');
+  results.machine.postgres = (await main.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
+  if (has('ingest')) {
+    for (const n of opts.processes) {
+      log(`ceiling: ${n} process(es), ${opts.duration} s at ${opts.connections} connections (${opts.generator})`);
+      const c = await runCeiling(ctx, main, n);
+      results.ceiling.push(c);
+      log(`ceiling: ${c.rps} req/s`);
+      log(`ingest: ${n} process(es)`);
+      const i = await runIngest(ctx, main, n, c);
+      results.ingest.push(i);
+      log(`ingest: ${i.eventsPerSec} events/s committed (${i.ratioToCeiling} of ceiling)`);
+    }
+  }
+  if (has('digest')) results.digest = await runDigest(ctx, main, opts.digestTimeout);
+  await main.drop();
+  if (has('latency')) results.latency = await runLatency(ctx);
+  if (has('disk')) for (const kind of ['repeated', 'mix'] as const) results.disk.push(await runDisk(ctx, kind));
+  if (has('query')) results.query = await runQuery(ctx);
+  if (has('profile')) results.profile = await runProfile(ctx);
+} catch (e) {
+  failed = true;
+  log(`FAILED: ${(e as Error).stack ?? String(e)}`);
+} finally {
+  await pg.close().catch((e) => log(`closing PostgreSQL failed: ${(e as Error).message}`));
+}
+results.seconds = Math.round((Date.now() - started) / 1000);
+printTable(results);
+if (!failed) writeResults(results, opts, log);
+process.exit(failed ? 1 : 0);

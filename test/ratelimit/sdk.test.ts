@@ -7,6 +7,7 @@ import { startServer, type RunningServer } from '../helpers/server.js';
 import { createProject } from '../../src/storage/projects.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { decompressSync } from '../../src/protocol/compression.js';
+import { createToken } from '../../src/api/tokens.js';
 
 // The real @sentry/node 11.12.0 against the built server with a per-project limit of 2/s (burst
 // 1 s): it gets 429s, drops events itself for the announced Retry-After (and says so in its client
@@ -17,12 +18,14 @@ const run = promisify(execFile);
 let db: TestDatabase;
 let server: RunningServer;
 let projectId: number;
+let slug: string;
 let dsn: string;
 
 beforeAll(async () => {
   db = await freshDatabase();
   const p = await createProject(db.pool, { name: 'sdk-backoff' });
   projectId = p.project.id;
+  slug = p.project.slug;
   server = await startServer({
     DATABASE_URL: db.url,
     RATE_LIMIT_GLOBAL_PER_SEC: '0',
@@ -82,6 +85,13 @@ describe('@sentry/node against rate limits', () => {
     const { rows: payloads } = await db.pool.query(`SELECT encoding, payload FROM archive WHERE project_id = $1 AND event_id IS NULL`, [projectId]);
     const texts = payloads.map((p: { encoding: string; payload: Buffer }) => decompressSync(p.payload, p.encoding as never, 64 * 1024 * 1024).toString('utf8'));
     expect(texts.some((t: string) => t.includes('"type":"client_report"') && t.includes('ratelimit_backoff'))).toBe(true);
+
+    // A user sees the refusals through the read API.
+    const { token } = await createToken(db.pool, 'sdk-test');
+    const api = await fetch(`${server.url}/api/0/projects/crash-cache/${slug}/outcomes/?statsPeriod=1h`, { headers: { authorization: `Bearer ${token}` } });
+    expect(api.status).toBe(200);
+    const totals = ((await api.json()) as { totals: { outcome: string; quantity: number }[] }).totals;
+    expect(totals.filter((t) => t.outcome === 'rate_limited').reduce((n, t) => n + t.quantity, 0)).toBe(refused.length);
 
     // Everything the app captured: accepted + refused by us + dropped by the SDK.
     expect(out.processed).toBe(events.length);

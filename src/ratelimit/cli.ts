@@ -8,7 +8,7 @@ import { parseSince } from './since.js';
 
 registerCommand(
   'project update',
-  '  project update <id> --rate-limit N|default             requests/second for one project (0 = unlimited; default = RATE_LIMIT_PER_PROJECT_PER_SEC)',
+  '  project update <id> --rate-limit N|default                requests/second for one project (0 = unlimited; default = RATE_LIMIT_PER_PROJECT_PER_SEC)',
   async ({ config, db, out }, args, flags) => {
     const id = args[0];
     if (!id || !/^\d+$/.test(id)) throw new UsageError('project update needs a numeric project id');
@@ -35,7 +35,7 @@ registerCommand(
 
 registerCommand(
   'outcomes',
-  '  outcomes [--project ID] [--since 24h]                  counts of refused, filtered and client-dropped items per hour',
+  '  outcomes [--project ID] [--since 24h]                     counts of refused, filtered and client-dropped items per hour',
   async ({ db, out }, _args, flags) => {
     let projectId: number | undefined;
     if (flags.project !== undefined) {

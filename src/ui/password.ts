@@ -1,10 +1,11 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { HttpError } from '../http/errors.js';
 
 // Passwords are hashed with scrypt (memory-hard). N = 2^16, r = 8, p = 2 is one of OWASP's
 // equivalent minimums (Password Storage Cheat Sheet: 2^17/8/1, 2^16/8/2, 2^15/8/3, ...); it uses
 // 128·N·r = 64 MiB per hash and took ~350 ms on the 2-core machine (2^15/8/1: 87 ms, 2^16/8/1:
-// 174 ms, 2^17/8/1: 400-580 ms). The work runs on libuv's thread pool (4 threads: at most 256 MiB
-// at once), not the event loop. Parameters are stored with each hash, so raising them later only
+// 174 ms, 2^17/8/1: 400-580 ms). The work runs on libuv's thread pool, not the event loop, and one
+// hash at a time (below), so at most 64 MiB and one core go to it. Parameters are stored with each hash, so raising them later only
 // affects new passwords.
 const N = 1 << 16;
 const R = 8;
@@ -12,9 +13,30 @@ const P = 2;
 const KEY_LEN = 32;
 const SALT_LEN = 16;
 
+// One hash at a time: on 2 cores a flood of login attempts must not take both from ingest. Others
+// wait their turn (~350 ms each); beyond MAX_WAITING the attempt is refused with 429 at once.
+const MAX_WAITING = 16;
+let running = false;
+const waiting: (() => void)[] = [];
+
+async function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
+  if (running) {
+    if (waiting.length >= MAX_WAITING) throw new HttpError('rate_limited', 'too many login attempts at once; retry in a few seconds', { 'retry-after': '5' });
+    await new Promise<void>((r) => waiting.push(r));
+  }
+  running = true;
+  try {
+    return await fn();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running = false;
+  }
+}
+
 function scryptAsync(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
   const opts: ScryptOptions = { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 };
-  return new Promise((resolve, reject) => scrypt(password.normalize('NFKC'), salt, KEY_LEN, opts, (e, key) => (e ? reject(e) : resolve(key))));
+  return oneAtATime(() => new Promise((resolve, reject) => scrypt(password.normalize('NFKC'), salt, KEY_LEN, opts, (e, key) => (e ? reject(e) : resolve(key)))));
 }
 
 /** `scrypt$N$r$p$salt$hash`, salt and hash in base64. */

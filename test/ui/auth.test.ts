@@ -120,6 +120,22 @@ describe('web UI authentication', () => {
     expect(r.headers.get('location')).toMatch(/^\/login/);
   });
 
+  it('marks the session cookie Secure when PUBLIC_URL is https', async () => {
+    const tls = await startServer({ DATABASE_URL: db.url, PUBLIC_URL: 'https://errors.example.com' });
+    try {
+      const page = await fetch(`${tls.url}/login`);
+      const csrf = hidden(await page.text(), '_csrf');
+      const loginCookie = page.headers.getSetCookie()[0]!;
+      expect(loginCookie).toMatch(/; Secure/);
+      const r = await web.postForm(tls, '/login', { _csrf: csrf, email: EMAIL, password: PASSWORD }, `cc_login_csrf=${cookiesOf(page).cc_login_csrf}`);
+      expect(r.status).toBe(303);
+      const set = r.headers.getSetCookie().find((c) => c.startsWith('cc_session='))!;
+      expect(set).toMatch(/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
+    } finally {
+      await tls.stop();
+    }
+  });
+
   it('serves the stylesheet and the script, and nothing else from /static/', async () => {
     const css = await fetch(`${server.url}/static/app.css`);
     expect(css.status).toBe(200);

@@ -52,6 +52,7 @@ export function createRateLimiter(config: Readonly<Config>, pool: pg.Pool | null
       maxIpBuckets: opts.maxIpBuckets,
     },
     opts.now,
+    pool !== null,
   );
   const processId = randomUUID();
   const sync = pool ? new SpendSync(pool, limits, processId, opts.now) : null;

@@ -45,6 +45,8 @@ export class Limits {
   constructor(
     readonly settings: LimitSettings,
     private readonly now: () => number = Date.now,
+    /** Whether spend is collected for other processes (false without a database: nobody takes it). */
+    private readonly shareSpend = true,
   ) {
     this.maxIpBuckets = settings.maxIpBuckets ?? DEFAULT_MAX_IP_BUCKETS;
   }
@@ -75,8 +77,11 @@ export class Limits {
 
   private take(b: Bucket, key: string): void {
     b.tokens -= 1;
-    // Bounded like the maps it mirrors: at most one entry per live bucket.
-    this.spent.set(key, (this.spent.get(key) ?? 0) + 1);
+    if (!this.shareSpend) return;
+    const n = this.spent.get(key);
+    // Bounded even if the exchange stalls: past the cap, new address keys go unshared.
+    if (n === undefined && this.spent.size >= this.maxIpBuckets && key.startsWith('i:')) return;
+    this.spent.set(key, (n ?? 0) + 1);
   }
 
   private projectBucket(id: number, rate: number, now: number): Bucket {

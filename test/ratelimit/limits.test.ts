@@ -133,6 +133,11 @@ describe('limits', () => {
     const l = new Limits({ ...OFF, perIpPerSec: 1, burstSecs: 1, maxIpBuckets: 100 }, c.now);
     for (let i = 0; i < 10_000; i++) l.check(`10.1.${i >> 8}.${i & 255}`, 1, null);
     expect(l.sizes.ips).toBe(100);
+    // Spend waiting for the next exchange is bounded too.
+    expect(l.takeSpent().size).toBe(100);
+    const unshared = new Limits({ ...OFF, perIpPerSec: 1, burstSecs: 1 }, c.now, false);
+    admit(unshared, 10, 'a');
+    expect(unshared.takeSpent().size).toBe(0);
     // The most recent addresses are still held (and limited); the first were evicted.
     expect(l.check('10.1.39.15', 1, null)?.scope).toBe('ip'); // i = 9999
     expect(l.check('10.1.0.0', 1, null)).toBeNull();

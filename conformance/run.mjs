@@ -50,7 +50,8 @@ async function pool(items, n, fn) {
 function runApp(cmd, argv, env) {
   return new Promise((resolve) => {
     execFile(cmd, argv, { env: { ...process.env, ...env }, timeout: 90_000, maxBuffer: 4 << 20, cwd: ROOT }, (err, stdout, stderr) => {
-      resolve({ code: err ? (err.code ?? 1) : 0, output: `${stdout}${stderr}`.trim().split('\n').slice(-8).join('\n') });
+      const idLine = [...String(stdout).matchAll(/event_id=\S+/g)].at(-1)?.[0] ?? '';
+      resolve({ code: err ? (err.code ?? 1) : 0, output: `${`${stdout}${stderr}`.trim().split('\n').slice(-8).join('\n')}\n${idLine}` });
     });
   });
 }
@@ -120,7 +121,8 @@ async function main() {
     });
     await pool(jobs, CHECK_CONCURRENCY, async (j) => {
       const records = proxy.records.filter((r) => r.cell === j.cell);
-      const cx = { api, sdk: j.sdk, project: j.project.slug, projectId: j.project.id, marker: j.marker, release: j.env.CC_RELEASE, monitor: j.env.CC_MONITOR, records };
+      const eventId = [...j.app.output.matchAll(/event_id=([0-9a-f-]{32,36})/g)].at(-1)?.[1]?.replace(/-/g, '');
+      const cx = { api, eventId, sdk: j.sdk, project: j.project.slug, projectId: j.project.id, marker: j.marker, release: j.env.CC_RELEASE, monitor: j.env.CC_MONITOR, records };
       try {
         const note = await CHECKS[j.feature](cx);
         cells.set(j.key, { status: 'pass', note });

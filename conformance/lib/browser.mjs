@@ -103,6 +103,8 @@ export async function startBrowserRunner(root) {
         await page.goto(`http://localhost:${pagePort}/?${q}`);
         await page.waitForFunction(() => window.__ccDone, null, { timeout: 30_000 });
         const done = await page.evaluate(() => window.__ccDone);
+        const id = await page.evaluate(() => window.__ccEventId ?? '');
+        if (id) errors.push(`event_id=${id}`);
         const unexpected = errors.filter((e) => !e.includes(`conformance unhandled`));
         return { code: done === 'ok' ? 0 : 1, output: [done, ...unexpected].join('\n') };
       } catch (e) {

@@ -6,8 +6,18 @@ const frameInApp = (f) => f.inApp ?? f.in_app;
 const frameHasContext = (f) => (Array.isArray(f.context) && f.context.length > 0) || !!f.context_line;
 const exceptionValues = (ev) => entry(ev, 'exception')?.values ?? ev.exception?.values ?? [];
 
+// The run's own event: by the id the app printed (exact, whatever the grouping merged it into), else
+// by searching issue titles for the text, as a user would.
 async function issueEvent(cx, text) {
   return eventually(async () => {
+    if (cx.eventId) {
+      const event = await cx.api.get(`/projects/${cx.api.org}/${cx.project}/events/${cx.eventId}/`);
+      expect(event.groupID, `event ${cx.eventId} belongs to no issue`);
+      const issue = await cx.api.get(`/issues/${event.groupID}/`);
+      expect(String(event.title ?? '').includes(text) || String(entry(event, 'message')?.formatted ?? '').includes(text) ||
+        exceptionValues(event).some((v) => String(v.value ?? '').includes(text)), `event title "${event.title}" does not show "${text}"`);
+      return { issue, event };
+    }
     const issue = await cx.api.findIssue(cx.project, text);
     const event = await cx.api.latestEvent(issue.id);
     return { issue, event };

@@ -31,13 +31,15 @@ Sentry.init({
   },
 });
 
+const report = (id) => (window.__ccEventId = id);
+
 async function run() {
   switch (scenario) {
     case 'handled':
       try {
         throw failDeep('handled');
       } catch (e) {
-        Sentry.captureException(e);
+        report(Sentry.captureException(e));
       }
       break;
     case 'unhandled':
@@ -48,27 +50,27 @@ async function run() {
       await new Promise((r) => setTimeout(r, 50));
       break;
     case 'message':
-      Sentry.captureMessage(`conformance message ${M}`);
+      report(Sentry.captureMessage(`conformance message ${M}`));
       break;
     case 'chained':
-      Sentry.captureException(new ConformanceError(`conformance outer ${M}`, { cause: failDeep('inner') }));
+      report(Sentry.captureException(new ConformanceError(`conformance outer ${M}`, { cause: failDeep('inner') })));
       break;
     case 'breadcrumbs':
       for (let i = 1; i <= 3; i++) Sentry.addBreadcrumb({ category: 'conformance', message: `crumb-${i} ${M}`, level: 'info' });
-      Sentry.captureMessage(`conformance breadcrumbs ${M}`);
+      report(Sentry.captureMessage(`conformance breadcrumbs ${M}`));
       break;
     case 'context':
       Sentry.setTag('cc_marker', M);
       Sentry.setUser({ id: `user-${M}`, email: 'conformance@example.com' });
       Sentry.setContext('conformance', { marker: M, answer: 42 });
-      Sentry.captureMessage(`conformance context ${M}`);
+      report(Sentry.captureMessage(`conformance context ${M}`));
       break;
     case 'release':
-      Sentry.captureMessage(`conformance release ${M}`);
+      report(Sentry.captureMessage(`conformance release ${M}`));
       break;
     case 'session':
       // browserSessionIntegration started a session at page load; a captured error marks it errored.
-      Sentry.captureException(failDeep('session'));
+      report(Sentry.captureException(failDeep('session')));
       break;
     case 'transaction':
       await Sentry.startSpan({ name: `conformance-tx-${M}`, op: 'conformance', forceTransaction: true }, async () => {
@@ -78,21 +80,22 @@ async function run() {
     case 'attachment':
       Sentry.withScope((scope) => {
         scope.addAttachment({ filename: 'conformance.txt', data: `attachment-bytes ${M}\n`, contentType: 'text/plain' });
-        Sentry.captureMessage(`conformance attachment ${M}`);
+        report(Sentry.captureMessage(`conformance attachment ${M}`));
       });
       break;
     case 'feedback': {
       const associatedEventId = Sentry.captureMessage(`conformance feedback event ${M}`);
+      report(associatedEventId);
       Sentry.captureFeedback({ message: `conformance feedback ${M}`, name: 'Conformance User', email: 'conformance@example.com', associatedEventId });
       break;
     }
     case 'client_report':
       Sentry.captureMessage(`drop-me ${M}`);
-      Sentry.captureMessage(`conformance client_report ${M}`);
+      report(Sentry.captureMessage(`conformance client_report ${M}`));
       break;
     case 'compression':
       Sentry.setContext('payload', { text: `compressible conformance payload ${M} `.repeat(1500) });
-      Sentry.captureMessage(`conformance compression ${M}`);
+      report(Sentry.captureMessage(`conformance compression ${M}`));
       break;
     default:
       throw new Error(`unsupported scenario ${scenario}`);

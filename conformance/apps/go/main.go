@@ -25,6 +25,13 @@ func failDeeper(what string) error {
 	return &conformanceError{msg: fmt.Sprintf("conformance %s %s", what, marker)}
 }
 
+// report prints the event id, by which the suite finds exactly this run's event.
+func report(id *sentry.EventID) {
+	if id != nil {
+		fmt.Printf("event_id=%s\n", *id)
+	}
+}
+
 func main() {
 	scenario := os.Args[1]
 	err := sentry.Init(sentry.ClientOptions{
@@ -49,7 +56,7 @@ func main() {
 
 	switch scenario {
 	case "handled":
-		sentry.CaptureException(failDeep("handled"))
+		report(sentry.CaptureException(failDeep("handled")))
 	case "unhandled":
 		defer func() {
 			if r := recover(); r != nil {
@@ -60,24 +67,24 @@ func main() {
 		}()
 		panic(failDeep("unhandled"))
 	case "message":
-		sentry.CaptureMessage("conformance message " + marker)
+		report(sentry.CaptureMessage("conformance message " + marker))
 	case "chained":
 		inner := failDeep("inner")
-		sentry.CaptureException(fmt.Errorf("conformance outer %s: %w", marker, inner))
+		report(sentry.CaptureException(fmt.Errorf("conformance outer %s: %w", marker, inner)))
 	case "breadcrumbs":
 		for i := 1; i <= 3; i++ {
 			sentry.AddBreadcrumb(&sentry.Breadcrumb{Category: "conformance", Message: fmt.Sprintf("crumb-%d %s", i, marker), Level: sentry.LevelInfo})
 		}
-		sentry.CaptureMessage("conformance breadcrumbs " + marker)
+		report(sentry.CaptureMessage("conformance breadcrumbs " + marker))
 	case "context":
 		sentry.ConfigureScope(func(s *sentry.Scope) {
 			s.SetTag("cc_marker", marker)
 			s.SetUser(sentry.User{ID: "user-" + marker, Email: "conformance@example.com"})
 			s.SetContext("conformance", sentry.Context{"marker": marker, "answer": 42})
 		})
-		sentry.CaptureMessage("conformance context " + marker)
+		report(sentry.CaptureMessage("conformance context " + marker))
 	case "release":
-		sentry.CaptureMessage("conformance release " + marker)
+		report(sentry.CaptureMessage("conformance release " + marker))
 	case "transaction":
 		tx := sentry.StartTransaction(context.Background(), "conformance-tx-"+marker)
 		span := tx.StartChild("conformance.step")
@@ -87,7 +94,7 @@ func main() {
 	case "attachment":
 		sentry.WithScope(func(s *sentry.Scope) {
 			s.AddAttachment(&sentry.Attachment{Filename: "conformance.txt", ContentType: "text/plain", Payload: []byte("attachment-bytes " + marker + "\n")})
-			sentry.CaptureMessage("conformance attachment " + marker)
+			report(sentry.CaptureMessage("conformance attachment " + marker))
 		})
 	case "checkin":
 		slug := os.Getenv("CC_MONITOR")
@@ -95,11 +102,11 @@ func main() {
 		sentry.CaptureCheckIn(&sentry.CheckIn{ID: *id, MonitorSlug: slug, Status: sentry.CheckInStatusOK, Duration: time.Second}, nil)
 	case "client_report":
 		sentry.CaptureMessage("drop-me " + marker)
-		sentry.CaptureMessage("conformance client_report " + marker)
+		report(sentry.CaptureMessage("conformance client_report " + marker))
 	case "compression":
 		sentry.WithScope(func(s *sentry.Scope) {
 			s.SetContext("payload", sentry.Context{"text": strings.Repeat("compressible conformance payload "+marker+" ", 1500)})
-			sentry.CaptureMessage("conformance compression " + marker)
+			report(sentry.CaptureMessage("conformance compression " + marker))
 		})
 	default:
 		fmt.Fprintln(os.Stderr, "unsupported scenario", scenario)

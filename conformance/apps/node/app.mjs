@@ -30,12 +30,15 @@ Sentry.init({
   },
 });
 
+// The suite finds exactly this run's event by the id printed here.
+const report = (id) => console.log(`event_id=${id}`);
+
 switch (scenario) {
   case 'handled':
     try {
       throw failDeep('handled');
     } catch (e) {
-      Sentry.captureException(e);
+      report(Sentry.captureException(e));
     }
     break;
   case 'unhandled':
@@ -45,27 +48,27 @@ switch (scenario) {
     }, 0);
     break;
   case 'message':
-    Sentry.captureMessage(`conformance message ${M}`);
+    report(Sentry.captureMessage(`conformance message ${M}`));
     break;
   case 'chained':
-    Sentry.captureException(new ConformanceError(`conformance outer ${M}`, { cause: failDeep('inner') }));
+    report(Sentry.captureException(new ConformanceError(`conformance outer ${M}`, { cause: failDeep('inner') })));
     break;
   case 'breadcrumbs':
     for (let i = 1; i <= 3; i++) Sentry.addBreadcrumb({ category: 'conformance', message: `crumb-${i} ${M}`, level: 'info' });
-    Sentry.captureMessage(`conformance breadcrumbs ${M}`);
+    report(Sentry.captureMessage(`conformance breadcrumbs ${M}`));
     break;
   case 'context':
     Sentry.setTag('cc_marker', M);
     Sentry.setUser({ id: `user-${M}`, email: 'conformance@example.com' });
     Sentry.setContext('conformance', { marker: M, answer: 42 });
-    Sentry.captureMessage(`conformance context ${M}`);
+    report(Sentry.captureMessage(`conformance context ${M}`));
     break;
   case 'release':
-    Sentry.captureMessage(`conformance release ${M}`);
+    report(Sentry.captureMessage(`conformance release ${M}`));
     break;
   case 'session':
     // The SDK starts a process session at init; a captured error marks it errored.
-    Sentry.captureException(failDeep('session'));
+    report(Sentry.captureException(failDeep('session')));
     break;
   case 'transaction':
     await Sentry.startSpan({ name: `conformance-tx-${M}`, op: 'conformance' }, async () => {
@@ -75,11 +78,12 @@ switch (scenario) {
   case 'attachment':
     Sentry.withScope((scope) => {
       scope.addAttachment({ filename: 'conformance.txt', data: `attachment-bytes ${M}\n`, contentType: 'text/plain' });
-      Sentry.captureMessage(`conformance attachment ${M}`);
+      report(Sentry.captureMessage(`conformance attachment ${M}`));
     });
     break;
   case 'feedback': {
     const associatedEventId = Sentry.captureMessage(`conformance feedback event ${M}`);
+    report(associatedEventId);
     Sentry.captureFeedback({ message: `conformance feedback ${M}`, name: 'Conformance User', email: 'conformance@example.com', associatedEventId });
     break;
   }
@@ -91,7 +95,7 @@ switch (scenario) {
   }
   case 'client_report':
     Sentry.captureMessage(`drop-me ${M}`);
-    Sentry.captureMessage(`conformance client_report ${M}`);
+    report(Sentry.captureMessage(`conformance client_report ${M}`));
     // The drop is recorded once beforeSend has run (asynchronously); flush twice so that the
     // client report of that drop goes out too (close() flushes outcomes again).
     await Sentry.flush(5_000);
@@ -99,7 +103,7 @@ switch (scenario) {
   case 'compression':
     // @sentry/node gzips only bodies above 32 KiB, so this event is made larger than that.
     Sentry.setContext('payload', { text: `compressible conformance payload ${M} `.repeat(1500) });
-    Sentry.captureMessage(`conformance compression ${M}`);
+    report(Sentry.captureMessage(`conformance compression ${M}`));
     break;
   default:
     console.error(`unsupported scenario ${scenario}`);

@@ -32,6 +32,11 @@ def before_send(event, hint):
     return event
 
 
+def report(event_id):
+    # The suite finds exactly this run's event by the id printed here.
+    print(f"event_id={event_id}", flush=True)
+
+
 def main(scenario):
     sentry_sdk.init(
         dsn=os.environ["SENTRY_DSN"],
@@ -45,11 +50,11 @@ def main(scenario):
         try:
             fail_deep("handled")
         except ConformanceError as e:
-            sentry_sdk.capture_exception(e)
+            report(sentry_sdk.capture_exception(e))
     elif scenario == "unhandled":
         fail_deep("unhandled")  # the SDK's excepthook integration captures and flushes it
     elif scenario == "message":
-        sentry_sdk.capture_message(f"conformance message {MARKER}")
+        report(sentry_sdk.capture_message(f"conformance message {MARKER}"))
     elif scenario == "chained":
         try:
             try:
@@ -57,24 +62,24 @@ def main(scenario):
             except ConformanceError as inner:
                 raise ConformanceError(f"conformance outer {MARKER}") from inner
         except ConformanceError as e:
-            sentry_sdk.capture_exception(e)
+            report(sentry_sdk.capture_exception(e))
     elif scenario == "breadcrumbs":
         for i in range(1, 4):
             sentry_sdk.add_breadcrumb(category="conformance", message=f"crumb-{i} {MARKER}", level="info")
-        sentry_sdk.capture_message(f"conformance breadcrumbs {MARKER}")
+        report(sentry_sdk.capture_message(f"conformance breadcrumbs {MARKER}"))
     elif scenario == "context":
         sentry_sdk.set_tag("cc_marker", MARKER)
         sentry_sdk.set_user({"id": f"user-{MARKER}", "email": "conformance@example.com"})
         sentry_sdk.set_context("conformance", {"marker": MARKER, "answer": 42})
-        sentry_sdk.capture_message(f"conformance context {MARKER}")
+        report(sentry_sdk.capture_message(f"conformance context {MARKER}"))
     elif scenario == "release":
-        sentry_sdk.capture_message(f"conformance release {MARKER}")
+        report(sentry_sdk.capture_message(f"conformance release {MARKER}"))
     elif scenario == "session":
         sentry_sdk.start_session(session_mode="application")
         try:
             fail_deep("session")
         except ConformanceError as e:
-            sentry_sdk.capture_exception(e)
+            report(sentry_sdk.capture_exception(e))
         sentry_sdk.end_session()
     elif scenario == "transaction":
         with sentry_sdk.start_transaction(op="conformance", name=f"conformance-tx-{MARKER}"):
@@ -83,17 +88,17 @@ def main(scenario):
     elif scenario == "attachment":
         with sentry_sdk.new_scope() as scope:
             scope.add_attachment(bytes=f"attachment-bytes {MARKER}\n".encode(), filename="conformance.txt", content_type="text/plain")
-            sentry_sdk.capture_message(f"conformance attachment {MARKER}")
+            report(sentry_sdk.capture_message(f"conformance attachment {MARKER}"))
     elif scenario == "checkin":
         slug = os.environ["CC_MONITOR"]
         cid = capture_checkin(monitor_slug=slug, status=MonitorStatus.IN_PROGRESS)
         capture_checkin(monitor_slug=slug, check_in_id=cid, status=MonitorStatus.OK, duration=1.0)
     elif scenario == "client_report":
         sentry_sdk.capture_message(f"drop-me {MARKER}")
-        sentry_sdk.capture_message(f"conformance client_report {MARKER}")
+        report(sentry_sdk.capture_message(f"conformance client_report {MARKER}"))
     elif scenario == "compression":
         sentry_sdk.set_context("payload", {"text": f"compressible conformance payload {MARKER} " * 1500})
-        sentry_sdk.capture_message(f"conformance compression {MARKER}")
+        report(sentry_sdk.capture_message(f"conformance compression {MARKER}"))
     else:
         print(f"unsupported scenario {scenario}", file=sys.stderr)
         sys.exit(3)

@@ -14,6 +14,11 @@ def fail_deeper(what)
   raise ConformanceError, "conformance #{what} #{MARKER}"
 end
 
+# The suite finds exactly this run's event by the id printed here.
+def report(event)
+  puts "event_id=#{event&.event_id}"
+end
+
 scenario = ARGV[0]
 Sentry.init do |config|
   config.dsn = ENV.fetch("SENTRY_DSN")
@@ -32,10 +37,10 @@ when "handled"
   begin
     fail_deep("handled")
   rescue ConformanceError => e
-    Sentry.capture_exception(e)
+    report(Sentry.capture_exception(e))
   end
 when "message"
-  Sentry.capture_message("conformance message #{MARKER}")
+  report(Sentry.capture_message("conformance message #{MARKER}"))
 when "chained"
   begin
     begin
@@ -44,26 +49,26 @@ when "chained"
       raise ConformanceError, "conformance outer #{MARKER}" # Ruby sets #cause
     end
   rescue ConformanceError => e
-    Sentry.capture_exception(e)
+    report(Sentry.capture_exception(e))
   end
 when "breadcrumbs"
   (1..3).each do |i|
     Sentry.add_breadcrumb(Sentry::Breadcrumb.new(category: "conformance", message: "crumb-#{i} #{MARKER}", level: "info"))
   end
-  Sentry.capture_message("conformance breadcrumbs #{MARKER}")
+  report(Sentry.capture_message("conformance breadcrumbs #{MARKER}"))
 when "context"
   Sentry.set_tags(cc_marker: MARKER)
   Sentry.set_user(id: "user-#{MARKER}", email: "conformance@example.com")
   Sentry.set_context("conformance", { marker: MARKER, answer: 42 })
-  Sentry.capture_message("conformance context #{MARKER}")
+  report(Sentry.capture_message("conformance context #{MARKER}"))
 when "release"
-  Sentry.capture_message("conformance release #{MARKER}")
+  report(Sentry.capture_message("conformance release #{MARKER}"))
 when "session"
   Sentry.with_session_tracking do
     begin
       fail_deep("session")
     rescue ConformanceError => e
-      Sentry.capture_exception(e)
+      report(Sentry.capture_exception(e))
     end
   end
   # 5.3's session flusher sends aggregates every 60 s and does not flush at exit.
@@ -76,10 +81,10 @@ when "transaction"
   tx.finish
 when "client_report"
   Sentry.capture_message("drop-me #{MARKER}")
-  Sentry.capture_message("conformance client_report #{MARKER}")
+  report(Sentry.capture_message("conformance client_report #{MARKER}"))
 when "compression"
   Sentry.set_context("payload", { text: "compressible conformance payload #{MARKER} " * 1500 })
-  Sentry.capture_message("conformance compression #{MARKER}")
+  report(Sentry.capture_message("conformance compression #{MARKER}"))
 else
   warn "unsupported scenario #{scenario}"
   exit 3

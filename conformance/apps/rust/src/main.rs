@@ -37,6 +37,11 @@ fn panic_deep(marker: &str) {
     panic!("conformance unhandled {marker}");
 }
 
+/// The suite finds exactly this run's event by the id printed here.
+fn report(id: sentry::types::Uuid) {
+    println!("event_id={}", id.simple());
+}
+
 fn main() {
     let scenario = env::args().nth(1).expect("scenario");
     let marker = env::var("CC_MARKER").unwrap_or_default();
@@ -53,7 +58,7 @@ fn main() {
     let m = marker.as_str();
     match scenario.as_str() {
         "handled" => {
-            sentry::capture_error(&fail_deep("handled", m));
+            report(sentry::capture_error(&fail_deep("handled", m)));
         }
         "unhandled" => {
             // The panic integration captures the panic; the guard's drop is skipped by the panic,
@@ -68,12 +73,12 @@ fn main() {
             panic_deep(m);
         }
         "message" => {
-            sentry::capture_message(&format!("conformance message {m}"), sentry::Level::Info);
+            report(sentry::capture_message(&format!("conformance message {m}"), sentry::Level::Info));
         }
         "chained" => {
             let inner = fail_deep("inner", m);
             let outer = ConformanceError { msg: format!("conformance outer {m}"), source: Some(Box::new(inner)) };
-            sentry::capture_error(&outer);
+            report(sentry::capture_error(&outer));
         }
         "breadcrumbs" => {
             for i in 1..=3 {
@@ -84,7 +89,7 @@ fn main() {
                     ..Default::default()
                 });
             }
-            sentry::capture_message(&format!("conformance breadcrumbs {m}"), sentry::Level::Info);
+            report(sentry::capture_message(&format!("conformance breadcrumbs {m}"), sentry::Level::Info));
         }
         "context" => {
             sentry::configure_scope(|s| {
@@ -99,14 +104,14 @@ fn main() {
                 ctx.insert("answer".into(), Value::from(42));
                 s.set_context("conformance", Context::Other(ctx));
             });
-            sentry::capture_message(&format!("conformance context {m}"), sentry::Level::Info);
+            report(sentry::capture_message(&format!("conformance context {m}"), sentry::Level::Info));
         }
         "release" => {
-            sentry::capture_message(&format!("conformance release {m}"), sentry::Level::Info);
+            report(sentry::capture_message(&format!("conformance release {m}"), sentry::Level::Info));
         }
         "session" => {
             // auto_session_tracking started an application session at init; an error counts in it.
-            sentry::capture_error(&fail_deep("session", m));
+            report(sentry::capture_error(&fail_deep("session", m)));
             sentry::end_session();
         }
         "transaction" => {
@@ -126,7 +131,7 @@ fn main() {
                         ty: None,
                     })
                 },
-                || sentry::capture_message(&format!("conformance attachment {m}"), sentry::Level::Info),
+                || report(sentry::capture_message(&format!("conformance attachment {m}"), sentry::Level::Info)),
             );
         }
         "compression" => {
@@ -136,7 +141,7 @@ fn main() {
                     ctx.insert("text".into(), Value::from(format!("compressible conformance payload {m} ").repeat(1500)));
                     s.set_context("payload", Context::Other(ctx));
                 },
-                || sentry::capture_message(&format!("conformance compression {m}"), sentry::Level::Info),
+                || report(sentry::capture_message(&format!("conformance compression {m}"), sentry::Level::Info)),
             );
         }
         other => {

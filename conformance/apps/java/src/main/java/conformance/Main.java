@@ -32,6 +32,11 @@ public final class Main {
     return new ConformanceException("conformance " + what + " " + MARKER, null);
   }
 
+  // The suite finds exactly this run's event by the id printed here.
+  static void report(io.sentry.protocol.SentryId id) {
+    System.out.println("event_id=" + id);
+  }
+
   public static void main(String[] args) throws Exception {
     String scenario = args[0];
     Sentry.init(o -> {
@@ -45,17 +50,17 @@ public final class Main {
           event.getMessage() != null && String.valueOf(event.getMessage().getFormatted()).contains("drop-me") ? null : event);
     });
     switch (scenario) {
-      case "handled" -> Sentry.captureException(failDeep("handled"));
+      case "handled" -> report(Sentry.captureException(failDeep("handled")));
       case "unhandled" -> {
         // The SDK's UncaughtExceptionHandlerIntegration captures and flushes this.
         Thread t = new Thread(() -> { throw failDeep("unhandled"); }, "conformance-worker");
         t.start();
         t.join();
       }
-      case "message" -> Sentry.captureMessage("conformance message " + MARKER);
+      case "message" -> report(Sentry.captureMessage("conformance message " + MARKER));
       case "chained" -> {
         RuntimeException inner = failDeep("inner");
-        Sentry.captureException(new ConformanceException("conformance outer " + MARKER, inner));
+        report(Sentry.captureException(new ConformanceException("conformance outer " + MARKER, inner)));
       }
       case "breadcrumbs" -> {
         for (int i = 1; i <= 3; i++) {
@@ -64,7 +69,7 @@ public final class Main {
           b.setLevel(SentryLevel.INFO);
           Sentry.addBreadcrumb(b);
         }
-        Sentry.captureMessage("conformance breadcrumbs " + MARKER);
+        report(Sentry.captureMessage("conformance breadcrumbs " + MARKER));
       }
       case "context" -> {
         Sentry.configureScope(s -> {
@@ -75,12 +80,12 @@ public final class Main {
           s.setUser(u);
           s.setContexts("conformance", Map.of("marker", MARKER, "answer", 42));
         });
-        Sentry.captureMessage("conformance context " + MARKER);
+        report(Sentry.captureMessage("conformance context " + MARKER));
       }
-      case "release" -> Sentry.captureMessage("conformance release " + MARKER);
+      case "release" -> report(Sentry.captureMessage("conformance release " + MARKER));
       case "session" -> {
         Sentry.startSession();
-        Sentry.captureException(failDeep("session"));
+        report(Sentry.captureException(failDeep("session")));
         Sentry.endSession();
       }
       case "transaction" -> {
@@ -92,10 +97,11 @@ public final class Main {
       }
       case "attachment" -> Sentry.withScope(s -> {
         s.addAttachment(new Attachment(("attachment-bytes " + MARKER + "\n").getBytes(StandardCharsets.UTF_8), "conformance.txt", "text/plain"));
-        Sentry.captureMessage("conformance attachment " + MARKER);
+        report(Sentry.captureMessage("conformance attachment " + MARKER));
       });
       case "feedback" -> {
         var eventId = Sentry.captureMessage("conformance feedback event " + MARKER);
+        report(eventId);
         Feedback f = new Feedback("conformance feedback " + MARKER);
         f.setName("Conformance User");
         f.setContactEmail("conformance@example.com");
@@ -111,11 +117,11 @@ public final class Main {
       }
       case "client_report" -> {
         Sentry.captureMessage("drop-me " + MARKER);
-        Sentry.captureMessage("conformance client_report " + MARKER);
+        report(Sentry.captureMessage("conformance client_report " + MARKER));
       }
       case "compression" -> Sentry.withScope(s -> {
         s.setContexts("payload", Map.of("text", ("compressible conformance payload " + MARKER + " ").repeat(1500)));
-        Sentry.captureMessage("conformance compression " + MARKER);
+        report(Sentry.captureMessage("conformance compression " + MARKER));
       });
       default -> {
         System.err.println("unsupported scenario " + scenario);

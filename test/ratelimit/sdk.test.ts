@@ -8,6 +8,7 @@ import { createProject } from '../../src/storage/projects.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { decompressSync } from '../../src/protocol/compression.js';
 import { createToken } from '../../src/api/tokens.js';
+import { listOutcomes } from '../../src/outcomes/index.js';
 
 // The real @sentry/node 11.12.0 against the built server with a per-project limit of 2/s (burst
 // 1 s): it gets 429s, drops events itself for the announced Retry-After (and says so in its client
@@ -86,12 +87,22 @@ describe('@sentry/node against rate limits', () => {
     const texts = payloads.map((p: { encoding: string; payload: Buffer }) => decompressSync(p.payload, p.encoding as never, 64 * 1024 * 1024).toString('utf8'));
     expect(texts.some((t: string) => t.includes('"type":"client_report"') && t.includes('ratelimit_backoff'))).toBe(true);
 
-    // A user sees the refusals through the read API.
+    // The digest turns the client report into counts; listOutcomes shows them as client_discard.
+    const discarded = async () =>
+      (await listOutcomes(db.pool, { projectId }))
+        .filter((o) => o.outcome === 'client_discard' && o.reason === 'ratelimit_backoff' && o.category === 'error')
+        .reduce((n, o) => n + o.quantity, 0);
+    const end2 = Date.now() + 15_000;
+    while ((await discarded()) < droppedBySdk && Date.now() < end2) await new Promise((r) => setTimeout(r, 100));
+    expect(await discarded()).toBe(droppedBySdk);
+
+    // A user sees the refusals and the SDK's drops through the read API.
     const { token } = await createToken(db.pool, 'sdk-test');
     const api = await fetch(`${server.url}/api/0/projects/crash-cache/${slug}/outcomes/?statsPeriod=1h`, { headers: { authorization: `Bearer ${token}` } });
     expect(api.status).toBe(200);
     const totals = ((await api.json()) as { totals: { outcome: string; quantity: number }[] }).totals;
     expect(totals.filter((t) => t.outcome === 'rate_limited').reduce((n, t) => n + t.quantity, 0)).toBe(refused.length);
+    expect(totals.filter((t) => t.outcome === 'client_discard').reduce((n, t) => n + t.quantity, 0)).toBe(droppedBySdk);
 
     // Everything the app captured: accepted + refused by us + dropped by the SDK.
     expect(out.processed).toBe(events.length);

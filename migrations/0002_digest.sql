@@ -264,7 +264,7 @@ CREATE TABLE attachment (
   archive_id    bigint NOT NULL,
   received_at   timestamptz NOT NULL,
   size          bigint NOT NULL,
-  item_index    smallint NOT NULL,             -- -1: the whole payload (minidump endpoint)
+  item_index    smallint NOT NULL,
   event_id      uuid,
   filename      text NOT NULL,
   content_type  text NOT NULL,

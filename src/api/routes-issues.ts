@@ -78,10 +78,7 @@ export const list: H = async (ctx, _req, res, params, url) => {
     : { rows: [], more: false };
   const stats = await withStats(ctx, rows, statsKey(url), periodMs);
   const links = pageLinks(rows, (r) => ({ value: r.sort_value, id: r.id }), cursor, more);
-  sendJson(res, 200, rows.map((r) => serializeIssue(ctx.config, r, stats.get(r.id))), {
-    link: linkHeader(publicRequestUrl(ctx, url), links),
-    'x-hits': String(rows.length + (more ? 1 : 0)),
-  });
+  sendJson(res, 200, rows.map((r) => serializeIssue(ctx.config, r, stats.get(r.id))), { link: linkHeader(publicRequestUrl(ctx, url), links) });
 };
 
 /** Reads a status change from a PUT body, as Sentry's group update accepts it. */

@@ -28,14 +28,20 @@ const sched = schedule(templates);
 // (see workload.ts), so that no pool has to be sized for an unknown count.
 const exact = cfg.maxRequests !== undefined;
 const pooled = (t: Template) => t.encoding === 'deflate' || (exact && t.encoding === 'gzip');
-const sizes = poolSizes(templates, cfg.maxRequests ?? cfg.expected, 1, pooled);
+let slot = (cfg.sender * 97) % sched.length;
+const sizes = exact ? exactUses(cfg.maxRequests!) : poolSizes(templates, cfg.expected, 1, pooled);
+/** How often each template comes up in the first n requests (so that an exact run repeats no body). */
+function exactUses(n: number): number[] {
+  const uses = templates.map(() => 0);
+  for (let k = 1; k <= n; k++) uses[sched[(slot + k) % sched.length]!]!++;
+  return uses.map((u) => Math.max(1, u));
+}
 const pools = templates.map((t, i) => (pooled(t) ? buildPool(t, sizes[i]!, cfg.nonce, 0x4000 + cfg.sender * 64 + i) : null));
 const members = templates.map((t) => (t.encoding === 'gzip' ? gzipMembers(t) : null));
 const cursors = templates.map(() => 0);
 const counts = templates.map(() => 0);
 let poolWraps = 0;
 let counter = 0;
-let slot = (cfg.sender * 97) % sched.length;
 
 function next(): { path: string; headers: Record<string, string | number>; body: Buffer } {
   slot = (slot + 1) % sched.length;
@@ -45,12 +51,11 @@ function next(): { path: string; headers: Record<string, string | number>; body:
   let body: Buffer;
   const pool = pools[i];
   if (pool) {
-    body = pool[cursors[i]!]!;
-    cursors[i]!++;
     if (cursors[i] === pool.length) {
       cursors[i] = 0;
       poolWraps++;
     }
+    body = pool[cursors[i]!++]!;
   } else {
     const id = Buffer.from(eventId(cfg.nonce, cfg.sender, counter));
     const g = Buffer.from(groupTag(counts[i]!++ % t.groups));

@@ -54,7 +54,7 @@ export async function runLatency(ctx: BenchContext): Promise<LatencyResult> {
       'node',
     );
     const mem = sampleMemory([server]);
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, 500));
     const times: number[] = [];
     let timedOut = 0;
     let unavailable = 0;

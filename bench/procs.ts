@@ -59,7 +59,7 @@ async function waitFor(p: Proc, ready: () => Promise<boolean>, what: string, tim
   for (;;) {
     if (p.proc.exitCode !== null) {
       await new Promise((r) => setTimeout(r, 200)); // let its last output arrive
-      throw new Error(`${p.name} exited with ${p.proc.exitCode} before ${what}:\n${p.logs.slice(-30).join('\n')}`);
+      throw new Error(`${p.name} (${p.proc.spawnargs.slice(1).join(' ')}, port ${p.port}) exited with ${p.proc.exitCode} before ${what}:\n${p.logs.slice(-30).join('\n')}`);
     }
     if (await ready().catch(() => false)) return;
     if (Date.now() > until) throw new Error(`${p.name}: no ${what} in ${timeoutMs / 1000} s:\n${p.logs.slice(-30).join('\n')}`);

@@ -24,6 +24,7 @@ export interface BenchResults {
   query: QueryResult | null;
   profile: ProfileResult | null;
   seconds: number;
+  phaseSeconds: Record<string, number>;
 }
 
 type Verdict = 'ok' | 'MISS' | '';

@@ -100,12 +100,12 @@ function request()
   local t = templates[sched[slot]]
   counter = counter + 1
   if t.pooled then
-    local s = t.entries[t.cursor]
-    t.cursor = t.cursor + 1
     if t.cursor > #t.entries then
       t.cursor = 1
       wraps = wraps + 1
     end
+    local s = t.entries[t.cursor]
+    t.cursor = t.cursor + 1
     return s
   end
   t.count = t.count + 1

@@ -1,0 +1,71 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+
+// Keeps `npm run bench` working: the quick mode with tiny counts, every phase, on the test run's
+// PostgreSQL (the bench makes and drops databases of its own there), writing into a temporary
+// directory instead of bench/results/ and BENCHMARKS.md. It checks that the harness runs and that
+// its numbers are coherent, not how fast anything is.
+
+const run = promisify(execFile);
+const out = mkdtempSync(join(tmpdir(), 'cc-bench-smoke-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+describe('npm run bench -- --quick (tiny)', () => {
+  it('runs every phase and writes its results', { timeout: 150_000 }, async () => {
+    const md = join(out, 'BENCHMARKS.md');
+    const args = [
+      join(PACKAGE_ROOT, 'dist', 'bench', 'run.js'), '--quick',
+      '--phases', 'ingest,digest,latency,disk,query,profile',
+      '--duration', '1', '--warmup', '0', '--processes', '2',
+      '--backlog', '200', '--digest-timeout', '30',
+      '--probes', '1', '--disk-events', '40',
+      '--query-events', '500', '--query-issues', '10', '--query-requests', '3',
+      '--out-dir', out, '--markdown', md,
+    ];
+    const { stdout } = await run(process.execPath, args, { env: { ...process.env, DATABASE_URL: inject('pgAdminUrl') }, timeout: 140_000 });
+    expect(stdout).toContain('Ingest, 2 processes');
+
+    const files = readdirSync(out).filter((f) => f.endsWith('-quick.json'));
+    expect(files).toHaveLength(1);
+    const r = JSON.parse(readFileSync(join(out, files[0]!), 'utf8'));
+    expect(r.mode).toBe('quick');
+    expect(r.ceiling.map((c: { processes: number }) => c.processes)).toEqual([2]);
+    for (const c of r.ceiling) expect(c.rps).toBeGreaterThan(0);
+    for (const i of r.ingest) {
+      expect(i.committed).toBeGreaterThan(0);
+      // every acknowledged request is committed (distinct bodies: nothing deduplicated); a few more
+      // may commit than were answered, those in flight when the generator stopped
+      expect(i.errors).toBe(0);
+      expect(i.poolWraps).toBe(0);
+      expect(i.lost).toBe(0);
+      expect(i.committed).toBeGreaterThanOrEqual(i.accepted);
+      expect(i.committed).toBeLessThanOrEqual(i.accepted + 100);
+      expect(i.memory.serverHwmMb.length).toBe(i.processes);
+      expect(Math.min(...i.memory.serverHwmMb)).toBeGreaterThan(10);
+    }
+    expect(r.digest.backlog).toBe(200);
+    expect(r.digest.eventsPerSec).toBeGreaterThan(0);
+    expect(r.latency.probes).toBe(1);
+    expect(r.latency.p95Ms).toBeGreaterThan(0);
+    expect(r.disk.map((d: { workload: string }) => d.workload)).toEqual(['repeated', 'mix']);
+    for (const d of r.disk) {
+      expect(d.events).toBe(40);
+      expect(d.bytesPerEvent).toBeGreaterThan(d.archiveBytesPerEvent);
+    }
+    expect(r.disk[0].issues).toBe(1);
+    expect(r.query.events).toBeGreaterThanOrEqual(500);
+    expect(r.query.variants.length).toBeGreaterThan(0);
+    expect(r.profile.samples).toBeGreaterThan(0);
+    expect(r.profile.top.length).toBeGreaterThan(0);
+
+    const text = readFileSync(md, 'utf8');
+    expect(text).toContain('<!-- bench:results:start');
+    expect(text).toContain('| Ingest, 2 processes |');
+  });
+});

@@ -40,6 +40,11 @@ describe('web UI authentication', () => {
     await expect(cli(['user', 'create', '--email', 'OPS@example.com', '--password', 'whatever12'], { DATABASE_URL: db.url })).rejects.toThrow(/already exists/);
   });
 
+  it('asks for --password when not run on a terminal', async () => {
+    await expect(cli(['user', 'create', '--email', 'batch@example.com'], { DATABASE_URL: db.url })).rejects.toThrow(/needs --password when not run on a terminal/);
+    await expect(cli(['user', 'create', '--email', 'short@example.com', '--password', 'short'], { DATABASE_URL: db.url })).rejects.toThrow(/at least 8 characters/);
+  });
+
   it('redirects pages to the login page without a session, and sends the CSP', async () => {
     const r = await fetch(`${server.url}/projects`, { redirect: 'manual' });
     expect(r.status).toBe(303);

@@ -118,6 +118,8 @@ describe('web UI in Chromium', () => {
     expect(await snippet.isVisible()).toBe(true);
     expect(await snippet.textContent()).toContain('sentry_sdk.init(');
     expect(await snippet.textContent()).toContain(dsnText!);
+    // the external script runs under the CSP: it added copy buttons to the DSN and the snippets
+    expect(await page.locator('button.copy').count()).toBeGreaterThan(1);
     await shot('projects');
   });
 

@@ -19,7 +19,10 @@ export function createHttpService(ctx: AppContext): HttpService {
   registerApiRoutes(router, ctx);
   registerOutcomeRoutes(router, ctx);
   registerUiRoutes(router, ctx);
+  let closing = false;
   const server = createServer((req, res) => {
+    // During shutdown, answer what is in flight but let no keep-alive connection carry another request.
+    if (closing) res.setHeader('connection', 'close');
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');
@@ -56,8 +59,17 @@ export function createHttpService(ctx: AppContext): HttpService {
   return {
     server,
     async close() {
+      closing = true;
       await new Promise<void>((r) => {
         server.close(() => r());
+        // Busy keep-alive sockets become idle after their current response (which says
+        // "connection: close"); sweep them as they do, and cut whatever still hangs after 10 s.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        const cut = setTimeout(() => server.closeAllConnections(), 10_000);
+        server.once('close', () => {
+          clearInterval(sweep);
+          clearTimeout(cut);
+        });
         server.closeIdleConnections();
       });
       await ingest.close();

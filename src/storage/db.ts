@@ -61,6 +61,12 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
   // An idle client losing its connection (database restarted) must not crash the process; the next
   // checkout reconnects.
   pool.on('error', (e) => log(`database connection lost: ${e.message}`));
+  // A client that is checked out when its connection dies emits 'error' with no pool listener attached
+  // (pg-pool removes its idle listener on checkout); unhandled, that would crash the process. The query
+  // in flight is rejected anyway, so the owner sees the failure; this listener only keeps us alive.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   if (opts.migrate !== false) {
     const client = await pool.connect();
     try {

@@ -24,7 +24,6 @@ const ENV = (url: string) => ({
   RATE_LIMIT_GLOBAL_PER_SEC: '0',
   RATE_LIMIT_PER_IP_PER_SEC: '0',
   RATE_LIMIT_PER_PROJECT_PER_SEC: '0',
-  LOG_LEVEL: 'warn',
 });
 
 describe('crash safety', () => {

@@ -29,7 +29,6 @@ beforeAll(async () => {
     RATE_LIMIT_GLOBAL_PER_SEC: '0',
     RATE_LIMIT_PER_IP_PER_SEC: '0',
     RATE_LIMIT_PER_PROJECT_PER_SEC: '0',
-    LOG_LEVEL: 'warn',
   });
 });
 afterAll(async () => {

@@ -45,7 +45,6 @@ describe('database outage', () => {
       RATE_LIMIT_GLOBAL_PER_SEC: '0',
       RATE_LIMIT_PER_IP_PER_SEC: '0',
       RATE_LIMIT_PER_PROJECT_PER_SEC: '0',
-      LOG_LEVEL: 'error',
     };
     server = await startServer(env);
     const pgDir = join(dir, 'pg');
@@ -60,7 +59,9 @@ describe('database outage', () => {
     await new Promise((r) => setTimeout(r, 800));
     await pgCtl(['stop', '-D', pgDir, '-m', 'fast', '-w']);
     await new Promise((r) => setTimeout(r, OUTAGE_MS / 2));
-    const health = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(10_000) });
+    const health = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(10_000) }).catch((e: Error) => {
+      throw new Error(`server unreachable during the outage (${e.message}); its log:\n${server!.logs.slice(-30).join('\n')}`);
+    });
     expect(health.status).toBe(503);
     expect(((await health.json()) as { status: string }).status).not.toBe('ok');
     const during = new Map(load.stats.statuses);

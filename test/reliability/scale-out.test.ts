@@ -27,7 +27,6 @@ describe('scale-out', () => {
       RATE_LIMIT_GLOBAL_PER_SEC: '0',
       RATE_LIMIT_PER_IP_PER_SEC: '0',
       RATE_LIMIT_PER_PROJECT_PER_SEC: '0',
-      LOG_LEVEL: 'warn',
     };
     const ingest = [await startServer(env, ['--no-worker']), await startServer(env, ['--no-worker'])];
     const workers = [await startServer(env, ['worker']), await startServer(env, ['worker'])];

@@ -20,7 +20,7 @@ afterAll(() => {
 describe('graceful shutdown', () => {
   it('SIGTERM under load exits 0, stops PostgreSQL, loses nothing acknowledged', async () => {
     dir = mkdtempSync(join(tmpdir(), 'crash-cache-shutdown-'));
-    const env = { DATA_DIR: dir, DATABASE_URL: '', RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0', LOG_LEVEL: 'warn' };
+    const env = { DATA_DIR: dir, DATABASE_URL: '', RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' };
     let server = await startServer(env);
     // The project is created through the running server's PostgreSQL (the CLI would attach the same way).
     const emb = await startEmbedded(dir, 0, () => {});

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { eventNeighbours, getReport, issueEventAt, type ReportRow } from '../api/queries/events.js';
+import { eventNeighbours, getReport, issueEventAt, listIssueEvents, type ReportRow } from '../api/queries/events.js';
 import { getIssue, issueStats, setIssueStatus, type IssueRow, type IssueStatus } from '../api/queries/issues.js';
 import { shortId } from '../api/short-id.js';
 import { loadEvent } from '../digest/load-event.js';
@@ -52,6 +52,16 @@ function eventNav(issue: IssueRow, report: ReportRow, nb: { previous: string | n
 </nav>`;
 }
 
+const RECENT_EVENTS = 10;
+
+function recentEvents(issue: IssueRow, rows: ReportRow[], shown: string | null): Html {
+  if (rows.length < 2) return html``;
+  return html`<details class="snippet"><summary>Latest ${rows.length} events</summary>
+<table><thead><tr><th>Received</th><th>Event</th><th>Message</th><th>Release</th><th>Environment</th><th>User</th></tr></thead><tbody>${rows.map(
+    (r) => html`<tr><td>${timeEl(r.received_at)}</td><td class="mono">${r.event_id === shown ? html`${r.event_id.slice(0, 12)} (shown)` : html`<a href="/issues/${issue.id}/events/${r.event_id}">${r.event_id.slice(0, 12)}</a>`}</td><td>${r.exception_value ?? r.message ?? ''}</td><td class="mono">${r.release ?? ''}</td><td>${r.environment ?? ''}</td><td>${r.user_key ?? ''}</td></tr>`,
+  )}</tbody></table></details>`;
+}
+
 export async function getIssuePage(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, id: string, eventId?: string): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
@@ -59,13 +69,14 @@ export async function getIssuePage(ctx: AppContext, req: IncomingMessage, res: S
   const pool = ctx.db.pool;
   const report = eventId ? await getReport(pool, issue.project_id, eventId) : await issueEventAt(pool, issue.project_id, issue.id, 'latest');
   if (eventId && (!report || report.issue_id !== issue.id)) throw new HttpError('not_found', `no event ${eventId} in issue ${issue.id}`);
-  const [hourly, daily, tags, nb, ev, groupingRow] = await Promise.all([
+  const [hourly, daily, tags, nb, ev, groupingRow, recent] = await Promise.all([
     issueStats(pool, [issue], 3600, 24),
     issueStats(pool, [issue], 86400, 30),
     tagDistribution(pool, issue),
     report ? eventNeighbours(pool, report) : Promise.resolve({ previous: null, next: null }),
     report ? loadEvent(pool, issue.project_id, report.event_id) : Promise.resolve(null),
     issueGrouping(pool, issue.project_id, issue.id),
+    listIssueEvents(pool, issue.project_id, issue.id, RECENT_EVENTS, null),
   ]);
   const h = (hourly.get(issue.id) ?? []).map(([, n]) => n);
   const d = (daily.get(issue.id) ?? []).map(([, n]) => n);
@@ -86,6 +97,7 @@ ${issue.culprit ? html`<p class="mono" id="issue-culprit">${issue.culprit}</p>` 
 ${statusForms(issue, session)}
 <h2>Tags</h2>
 ${tags}
+${recentEvents(issue, recent.rows, report?.event_id ?? null)}
 ${report && ev && isObj(ev)
   ? html`<h2>Event</h2>${eventNav(issue, report, nb)}${eventView(ev as Obj, { grouping: groupingRow })}`
   : report

@@ -156,8 +156,9 @@ describe('web UI in Chromium', () => {
     expect(await page.locator('#issue-title').textContent()).toContain('card declined for 42');
     await page.goto(`${stream}?status=regressed`);
     expect(await row.count()).toBe(1);
-    // the older event is one click away
+    // the older event is one click away, and both are listed
     await page.goto(issueUrl);
+    expect(await page.locator('summary', { hasText: 'Latest 2 events' }).count()).toBe(1);
     await page.click('a[rel=prev]');
     await page.waitForURL(/\/events\/[0-9a-f]{32}$/);
     expect(await page.locator('.exc-value').first().textContent()).toContain('card declined for 42 first');

@@ -24,7 +24,7 @@ describe('npm run bench -- --quick (tiny)', () => {
       '--phases', 'ingest,digest,latency,disk,query,profile',
       '--duration', '1', '--warmup', '0', '--processes', '2',
       '--backlog', '200', '--digest-timeout', '30',
-      '--probes', '1', '--disk-events', '40',
+      '--probes', '1', '--disk-events', '40', '--profile-digest-secs', '1',
       '--query-events', '500', '--query-issues', '10', '--query-requests', '3',
       '--out-dir', out, '--markdown', md,
     ];
@@ -61,8 +61,9 @@ describe('npm run bench -- --quick (tiny)', () => {
     expect(r.disk[0].issues).toBe(1);
     expect(r.query.events).toBeGreaterThanOrEqual(500);
     expect(r.query.variants.length).toBeGreaterThan(0);
-    expect(r.profile.samples).toBeGreaterThan(0);
-    expect(r.profile.top.length).toBeGreaterThan(0);
+    expect(r.profile.ingest.samples).toBeGreaterThan(0);
+    expect(r.profile.ingest.top.length).toBeGreaterThan(0);
+    expect(r.profile.digest.top.length).toBeGreaterThan(0);
 
     const text = readFileSync(md, 'utf8');
     expect(text).toContain('<!-- bench:results:start');

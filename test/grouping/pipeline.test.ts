@@ -108,7 +108,7 @@ describe('grouping through the pipeline', () => {
     const b = await send({ fingerprint: ['database-down'], ...exception('InterfaceError', 'closed', [{ function: 'q2', lineno: 9 }]) });
     const [ia, ib] = await issuesOf([a, b]);
     expect(ia).toBe(ib);
-    const { rows } = await db.pool.query<{ event_count: number }>('SELECT event_count FROM issue WHERE id = $1', [ia]);
+    const { rows } = await db.pool.query<{ event_count: number }>('SELECT event_count::int AS event_count FROM issue WHERE id = $1', [ia]);
     expect(rows[0]!.event_count).toBe(2);
   });
 });

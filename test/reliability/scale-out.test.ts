@@ -42,7 +42,7 @@ describe('scale-out', () => {
     expect(acked.size).toBe(EVENTS);
     const expected = new Map<number, number>();
     for (const k of acked.values()) expected.set(k, (expected.get(k) ?? 0) + 1);
-    const { rows } = await db.pool.query<{ title: string; event_count: number }>('SELECT title, event_count FROM issue WHERE project_id = $1', [project.id]);
+    const { rows } = await db.pool.query<{ title: string; event_count: number }>('SELECT title, event_count::int AS event_count FROM issue WHERE project_id = $1', [project.id]);
     expect(rows.length).toBe(KINDS);
     for (const r of rows) {
       const kind = Number(/ReliabilityError(\d+)/.exec(r.title)?.[1]);

@@ -1,0 +1,71 @@
+import fc from 'fast-check';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { normalizeEvent } from '../../src/protocol/event.js';
+import { computeGrouping } from '../../src/grouping/index.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+
+// The event normalizer and the grouping engine see attacker-controlled JSON. Under random shapes —
+// real fixture events with fields replaced by arbitrary JSON, and arbitrary objects — normalizing
+// never throws for an object and always yields the fields the digest stores; grouping always yields
+// a 32-hex primary hash.
+
+const FIXTURES = join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sdk-payloads');
+const events: Record<string, unknown>[] = [];
+for (const dir of readdirSync(FIXTURES, { withFileTypes: true })) {
+  if (!dir.isDirectory()) continue;
+  for (const f of readdirSync(join(FIXTURES, dir.name))) {
+    if (!f.endsWith('.json') || f.endsWith('.request.json')) continue;
+    try {
+      const v = JSON.parse(readFileSync(join(FIXTURES, dir.name, f), 'utf8'));
+      if (v && typeof v === 'object' && !Array.isArray(v) && ('exception' in v || 'message' in v || 'logentry' in v || 'threads' in v)) events.push(v);
+    } catch {
+      /* not JSON: not an event fixture */
+    }
+  }
+}
+
+const FIELDS = ['exception', 'threads', 'stacktrace', 'message', 'logentry', 'tags', 'user', 'request', 'contexts', 'breadcrumbs', 'timestamp', 'level', 'platform', 'fingerprint', 'release', 'environment', 'sdk', 'event_id', 'transaction', 'extra', 'modules', 'culprit', 'checksum', 'type'];
+
+function check(ev: unknown) {
+  const n = normalizeEvent(ev, { receivedAt: new Date('2026-11-28T12:00:00Z') });
+  expect(n.event_id).toMatch(/^[0-9a-f]{32}$/);
+  expect(typeof n.title).toBe('string');
+  expect(typeof n.culprit).toBe('string');
+  expect(typeof n.level).toBe('string');
+  expect(typeof n.platform).toBe('string');
+  expect(Number.isFinite(n.timestamp)).toBe(true);
+  expect(Array.isArray(n.tags)).toBe(true);
+  for (const [k, v] of n.tags) {
+    expect(typeof k).toBe('string');
+    expect(typeof v).toBe('string');
+  }
+  const g = computeGrouping(n);
+  expect(g.primaryHash).toMatch(/^[0-9a-f]{32}$/);
+}
+
+describe('event normalizer and grouping under random input', () => {
+  it(`fixture events (${events.length}) with fields replaced by arbitrary JSON`, () => {
+    expect(events.length).toBeGreaterThan(20);
+    fc.assert(
+      fc.property(fc.nat(events.length - 1), fc.array(fc.tuple(fc.constantFrom(...FIELDS), fc.jsonValue({ maxDepth: 4 })), { maxLength: 4 }), (i, replacements) => {
+        const ev: Record<string, unknown> = { ...events[i]! };
+        for (const [k, v] of replacements) ev[k] = v;
+        check(ev);
+      }),
+      { numRuns: 600, seed: 11 },
+    );
+  });
+
+  it('arbitrary objects', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.oneof(fc.constantFrom(...FIELDS), fc.string()), fc.jsonValue({ maxDepth: 5 })), (ev) => check(ev)),
+      { numRuns: 1500, seed: 5 },
+    );
+  });
+
+  it('rejects a non-object with a TypeError naming it', () => {
+    for (const v of [null, 1, 'x', [], true]) expect(() => normalizeEvent(v, { receivedAt: new Date() })).toThrow(TypeError);
+  });
+});

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import { computeGrouping, type GroupingResult } from '../grouping/index.js';
 import type { NormalizedEvent } from '../protocol/event.js';
 
@@ -9,12 +10,12 @@ import type { NormalizedEvent } from '../protocol/event.js';
 // against every frame), while most events repeat an error already seen. So results are cached
 // by a hash of every field grouping may read (exception, threads, stack trace, message,
 // fingerprint and the fields fingerprint variables name): only the event id and times are left
-// out, and those never influence grouping. The key is that JSON itself (hashing it cost more
-// than the Map lookup); 2,000 entries of typically 2–20 KB bound the cache to ~40 MB.
+// out, and those never influence grouping. The key is the SHA-1 of that JSON: a Map keyed by the
+// 2–20 KB string itself spent more time hashing and comparing it than SHA-1 does.
 
 export type Grouping = GroupingResult;
 
-const MAX_CACHE = 2000;
+const MAX_CACHE = 5000;
 const cache = new Map<string, Grouping>();
 
 const GROUPING_FIELDS = [
@@ -25,7 +26,7 @@ const GROUPING_FIELDS = [
 function keyOf(ev: NormalizedEvent): string {
   // Of the SDK, grouping reads its name (fingerprint variable) and version (Python SDK 3 rules).
   const sdk = ev.sdk as { name?: unknown; version?: unknown } | undefined;
-  return JSON.stringify([sdk?.name ?? null, sdk?.version ?? null, ...GROUPING_FIELDS.map((f) => ev[f] ?? null)]);
+  return hash('sha1', JSON.stringify([sdk?.name ?? null, sdk?.version ?? null, ...GROUPING_FIELDS.map((f) => ev[f] ?? null)]), 'base64');
 }
 
 export function groupEvent(ev: NormalizedEvent): Grouping {

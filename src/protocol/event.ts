@@ -13,6 +13,9 @@ export interface NormalizeOptions {
   /** Id to use when the event has none (derive it from where the payload is stored, so that
    * normalizing the same payload again gives the same id). Random when not given. */
   fallbackId?: string;
+  /** Leave breadcrumbs as sent (the digest does not read them; parsing their timestamps cost
+   * ~10 % of normalizing a typical event). */
+  skipBreadcrumbs?: boolean;
 }
 
 /** Timestamps this far ahead of the receive time are replaced by it (clock skew beyond 1 h). */
@@ -331,7 +334,7 @@ export function normalizeEvent(raw: unknown, opts: NormalizeOptions): Normalized
     if (st && (st.frames as Json[]).length) ev.stacktrace = st;
     else delete ev.stacktrace;
   }
-  if (ev.breadcrumbs !== undefined) {
+  if (ev.breadcrumbs !== undefined && !opts.skipBreadcrumbs) {
     const bc = valuesOf(ev.breadcrumbs).map((b) => {
       const t = parseTimestamp(b.timestamp);
       return t === null ? b : { ...b, timestamp: t };

@@ -17,6 +17,8 @@ import { archiveInsertSql } from './archive-sql.js';
 // (each later batch would only wait out the same connect timeout again).
 
 const MAX_PENDING_BATCHES = 20;
+// PostgreSQL's wire protocol allows 65535 parameters per statement; a row takes 9.
+const MAX_ROWS_PER_STATEMENT = 7000;
 const MAX_PENDING_BYTES = 256 * 1024 * 1024;
 
 export interface ArchiveRow {
@@ -41,14 +43,17 @@ export class GroupCommitter {
   private pendingBytes = 0;
   private running: Promise<void> | null = null;
   private closed = false;
+  private readonly maxBatch: number;
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly maxBatch: number,
+    private readonly maxBatchSetting: number,
     private readonly log: Logger,
     private readonly onCommitted: () => void,
     private readonly maxWaitMs: number,
-  ) {}
+  ) {
+    this.maxBatch = Math.min(maxBatchSetting, MAX_ROWS_PER_STATEMENT);
+  }
 
   /** Resolves once the row (or an identical one stored earlier) is committed. */
   submit(row: ArchiveRow): Promise<void> {

@@ -25,6 +25,8 @@ export interface BenchOptions {
   /** seconds the drain may take; past it the rate is that of the part drained */
   digestTimeout: number;
   probes: number;
+  /** seconds the profiled worker drains */
+  profileDigestSecs: number;
   backgroundRate: number;
   diskEvents: number;
   queryEvents: number;
@@ -41,21 +43,22 @@ export function parseOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const o: BenchOptions = {
     quick,
-    duration: quick ? 4 : 15,
+    duration: quick ? 3 : 15,
     warmup: quick ? 1 : 2,
     connections: 100,
     senders: 2,
     processes: [1, 2],
     groups: 35, // 29 fixtures x 35 = ~1,000 issues
-    backlog: quick ? 10_000 : 50_000,
+    backlog: quick ? 5_000 : 50_000,
     digestWorkers: 1,
-    digestTimeout: quick ? 20 : 600,
-    probes: quick ? 8 : 40,
+    digestTimeout: quick ? 15 : 600,
+    probes: quick ? 5 : 40,
+    profileDigestSecs: quick ? 3 : 10,
     backgroundRate: 100,
     diskEvents: quick ? 1_000 : 10_000,
-    queryEvents: quick ? 100_000 : 1_000_000,
-    queryIssues: quick ? 300 : 1_000,
-    queryRequests: quick ? 60 : 300,
+    queryEvents: quick ? 50_000 : 1_000_000,
+    queryIssues: quick ? 200 : 1_000,
+    queryRequests: quick ? 40 : 300,
     generator: haveWrk() ? 'wrk' : 'node',
     phases: PHASES.filter((p) => !quick || p !== 'profile'),
     outDir: join(PACKAGE_ROOT, 'bench', 'results'),

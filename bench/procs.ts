@@ -27,20 +27,31 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Every process started, so that a failed run can show the last words of those that died. */
+const started: { p: Proc; stopping: boolean }[] = [];
+
+export function unexpectedExits(): string[] {
+  return started
+    .filter((s) => !s.stopping && (s.p.proc.exitCode !== null || s.p.proc.signalCode !== null))
+    .map((s) => `${s.p.name} (port ${s.p.port}) exited with ${s.p.proc.exitCode ?? s.p.proc.signalCode}:\n  ${s.p.logs.slice(-20).join('\n  ')}`);
+}
+
 function track(name: string, proc: ChildProcess, port: number): Proc {
   const logs: string[] = [];
+  const entry = { p: null as unknown as Proc, stopping: false };
   const keep = (d: Buffer) => {
     logs.push(...d.toString().split('\n').filter(Boolean));
     if (logs.length > 500) logs.splice(0, logs.length - 500);
   };
   proc.stdout?.on('data', keep);
   proc.stderr?.on('data', keep);
-  return {
+  const p: Proc = {
     name,
     proc,
     port,
     logs,
     stop() {
+      entry.stopping = true;
       return new Promise((resolve) => {
         if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
         const hard = setTimeout(() => proc.kill('SIGKILL'), 40_000);
@@ -52,6 +63,9 @@ function track(name: string, proc: ChildProcess, port: number): Proc {
       });
     },
   };
+  entry.p = p;
+  started.push(entry);
+  return p;
 }
 
 async function waitFor(p: Proc, ready: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {

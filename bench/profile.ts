@@ -1,14 +1,18 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { round, type BenchContext } from './context.js';
+import { countRows } from './db.js';
 import { runIngest } from './phase-ingest.js';
+import { startCrashCache } from './procs.js';
 
-// Profile: one more ingest run (1 process, same load) with `node --cpu-prof`, and the functions with
-// the most self time from the profile V8 writes at exit. Not part of the measured numbers (the
-// profiler costs a few percent).
+// Profile: one more ingest run (1 process, same load) with `node --cpu-prof`, then a worker process
+// draining what it queued for `profileDigestSecs`, also profiled; for each, the functions with the
+// most self time from the profile V8 writes at exit. Not part of the measured numbers (the profiler
+// costs a few percent).
 
 export interface ProfileEntry {
   fn: string;
@@ -16,14 +20,19 @@ export interface ProfileEntry {
   selfPct: number;
 }
 
-export interface ProfileResult {
-  eventsPerSec: number;
+export interface ProfileSummary {
   samples: number;
   /** share of the process's time idle; the other percentages are of the busy time */
   idlePct: number;
   top: ProfileEntry[];
-  /** self time grouped by where the code lives: our src/ folders, node internals, pg, GC, idle */
+  /** self time grouped by where the code lives: our src/ folders, node internals, npm packages, GC */
   byArea: { area: string; selfPct: number }[];
+}
+
+export interface ProfileResult {
+  ingest: ProfileSummary & { eventsPerSec: number };
+  /** the worker process draining the queue the profiled ingest left */
+  digest: (ProfileSummary & { eventsPerSec: number; seconds: number }) | null;
 }
 
 interface CpuProfile {
@@ -50,7 +59,7 @@ function area(url: string, fn: string): string {
   return u;
 }
 
-export function summarize(profiles: CpuProfile[], topN = 25): Omit<ProfileResult, 'eventsPerSec'> {
+export function summarize(profiles: CpuProfile[], topN = 25): ProfileSummary {
   const self = new Map<string, { fn: string; where: string; us: number }>();
   const areas = new Map<string, number>();
   let total = 0;
@@ -85,17 +94,33 @@ export function summarize(profiles: CpuProfile[], topN = 25): Omit<ProfileResult
   };
 }
 
+function readProfiles(dir: string): CpuProfile[] {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  if (!files.length) throw new Error('the server wrote no CPU profile');
+  return files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
+}
+
 export async function runProfile(ctx: BenchContext): Promise<ProfileResult> {
   const dir = mkdtempSync(join(tmpdir(), 'cc-bench-prof-'));
   const db = await ctx.pg.create('profile');
   try {
     ctx.log('profile: ingest, 1 process, under --cpu-prof');
+    mkdirSync(join(dir, 'ingest'));
     const fakeCeiling = { processes: 1, rps: 10_000, latencyMs: { mean: 0, p50: 0, p90: 0, p99: 0, max: 0 }, errors: 0, memory: { serverRssMb: 0, serverHwmMb: [], postgresRssMb: 0, postgresPssMb: 0 } };
-    const r = await runIngest(ctx, db, 1, fakeCeiling, dir);
-    const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
-    if (!files.length) throw new Error('the server wrote no CPU profile');
-    const profiles = files.map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as CpuProfile);
-    return { eventsPerSec: r.eventsPerSec, ...summarize(profiles) };
+    const r = await runIngest(ctx, db, 1, fakeCeiling, join(dir, 'ingest'));
+    const ingest = { eventsPerSec: r.eventsPerSec, ...summarize(readProfiles(join(dir, 'ingest'))) };
+
+    ctx.log(`profile: digest worker, ${ctx.opts.profileDigestSecs} s under --cpu-prof`);
+    mkdirSync(join(dir, 'digest'));
+    const before = await countRows(db, 'queue');
+    const worker = await startCrashCache({ databaseUrl: db.url, args: ['worker'], cpuProfDir: join(dir, 'digest') });
+    const t0 = performance.now();
+    await new Promise((res) => setTimeout(res, ctx.opts.profileDigestSecs * 1000));
+    const done = before - (await countRows(db, 'queue'));
+    const seconds = (performance.now() - t0) / 1000;
+    await worker.stop();
+    const digest = { eventsPerSec: round(done / seconds), seconds: round(seconds, 1), ...summarize(readProfiles(join(dir, 'digest'))) };
+    return { ingest, digest };
   } finally {
     await db.drop();
     rmSync(dir, { recursive: true, force: true });

@@ -120,10 +120,13 @@ export function printTable(r: BenchResults): void {
   console.log(line('-'.repeat(w[0]!), '-'.repeat(w[1]!), '-'.repeat(w[2]!), '----'));
   for (const x of rs) console.log(line(x.what, x.measured, x.target, x.verdict));
   if (r.profile) {
-    console.log(`\nIngest profile (1 process, ${r.profile.eventsPerSec} events/s under --cpu-prof; ${r.profile.idlePct}% idle), self time of busy time:`);
-    for (const a of r.profile.byArea.slice(0, 8)) console.log(`  ${String(a.selfPct).padStart(5)}%  ${a.area}`);
-    console.log('  top functions:');
-    for (const t of r.profile.top.slice(0, 12)) console.log(`  ${String(t.selfPct).padStart(5)}%  ${t.fn}  ${t.where}`);
+    for (const [name, p] of [['ingest', r.profile.ingest], ['digest worker', r.profile.digest]] as const) {
+      if (!p) continue;
+      console.log(`\nProfile, ${name} (${p.eventsPerSec} events/s under --cpu-prof; ${p.idlePct}% idle); self time as a share of busy time:`);
+      for (const a of p.byArea.slice(0, 8)) console.log(`  ${String(a.selfPct).padStart(5)}%  ${a.area}`);
+      console.log('  top functions:');
+      for (const t of p.top.slice(0, 12)) console.log(`  ${String(t.selfPct).padStart(5)}%  ${t.fn}  ${t.where}`);
+    }
   }
   console.log('');
 }
@@ -142,10 +145,12 @@ export function markdownSection(r: BenchResults, jsonName: string): string {
     ...rows(r).map((x) => `| ${esc(x.what)} | ${esc(x.measured)} | ${esc(x.target)} | ${x.verdict} |`),
   ];
   if (r.profile) {
-    const p = r.profile;
-    lines.push('', `Ingest profile of this run (1 process, ${n0(p.eventsPerSec)} events/s under \`--cpu-prof\`, ${p.idlePct}% of the time idle); self time as a share of busy time:`, '');
-    lines.push('| area | self |', '|---|---|', ...p.byArea.slice(0, 10).map((a) => `| ${esc(a.area)} | ${a.selfPct}% |`));
-    lines.push('', '| function | where | self |', '|---|---|---|', ...p.top.slice(0, 15).map((t) => `| ${esc(t.fn)} | ${esc(t.where)} | ${t.selfPct}% |`));
+    for (const [name, p] of [['ingest, 1 process', r.profile.ingest], ['digest worker', r.profile.digest]] as const) {
+      if (!p) continue;
+      lines.push('', `Profile of this run, ${name}: ${n0(p.eventsPerSec)} events/s under \`--cpu-prof\`, ${p.idlePct}% of the time idle; self time as a share of busy time:`, '');
+      lines.push('| area | self |', '|---|---|', ...p.byArea.slice(0, 10).map((a) => `| ${esc(a.area)} | ${a.selfPct}% |`));
+      lines.push('', '| function | where | self |', '|---|---|---|', ...p.top.slice(0, 15).map((t) => `| ${esc(t.fn)} | ${esc(t.where)} | ${t.selfPct}% |`));
+    }
   }
   lines.push(END);
   return lines.join('\n');

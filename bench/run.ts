@@ -9,6 +9,7 @@ import { runDisk, type DiskResult } from './phase-disk.js';
 import { runQuery, type QueryResult } from './phase-query.js';
 import { runProfile, type ProfileResult } from './profile.js';
 import { printTable, writeResults, type BenchResults } from './report.js';
+import { unexpectedExits } from './procs.js';
 
 // `npm run bench [-- --quick]`: starts its own PostgreSQL (or uses DATABASE_URL) and its own server
 // processes, runs the phases, prints a table, writes bench/results/<date>.json and updates
@@ -72,6 +73,7 @@ try {
 } catch (e) {
   failed = true;
   log(`FAILED: ${(e as Error).stack ?? String(e)}`);
+  for (const m of unexpectedExits()) log(m);
 } finally {
   await pg.close().catch((e) => log(`closing PostgreSQL failed: ${(e as Error).message}`));
 }

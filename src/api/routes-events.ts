@@ -8,7 +8,7 @@ import type { AppContext } from '../server/context.js';
 import { listProjects } from '../storage/projects.js';
 import { requireOrg, requireProject } from './lookup.js';
 import { linkHeader, pageLinks, parseCursor, parseLimit } from './pagination.js';
-import { archiveSize, eventNeighbours, getReport, issueEventAt, listIssueEvents, type ReportRow } from './queries/events.js';
+import { archiveSize, eventNeighbours, getReport, issueEventAt, listIssueEvents, listProjectEvents, type ReportRow } from './queries/events.js';
 import { getIssue, requireIssue, type IssueRow } from './queries/issues.js';
 import { groupingJson } from './routes-issues.js';
 import { publicRequestUrl } from './routes-org.js';
@@ -39,7 +39,7 @@ function userOfKey(key: string | null) {
 }
 
 /** Sentry's event-list item (issues/{id}/events/ without full=true). */
-function eventListItem(r: ReportRow, issue: IssueRow) {
+function eventListItem(r: ReportRow, issue: Pick<IssueRow, 'id' | 'title' | 'type' | 'platform' | 'culprit'>) {
   return {
     id: r.event_id,
     eventID: r.event_id,
@@ -126,6 +126,16 @@ export const issueEvent: H = async (ctx, _req, res, params) => {
   }
   if (!r) throw new HttpError('not_found', NOT_FOUND);
   sendJson(res, 200, await fullEvent(ctx, r, issue));
+};
+
+/** projects/{org}/{project}/events/: the project's latest events (sentry-cli `events list`). */
+export const projectEvents: H = async (ctx, _req, res, params, url) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+  const cursor = parseCursor(url.searchParams.get('cursor'));
+  const limit = parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), 100);
+  const { rows, more } = await listProjectEvents(ctx.db.pool, p.id, limit, cursor);
+  const body = rows.map((r) => eventListItem(r, { id: r.issue_id, title: r.title, type: r.type, platform: r.platform, culprit: r.culprit }));
+  sendJson(res, 200, body, { link: linkHeader(publicRequestUrl(ctx, url), pageLinks(rows, (r) => ({ value: 0, id: r.id }), cursor, more)) });
 };
 
 export const projectEvent: H = async (ctx, _req, res, params) => {

@@ -45,6 +45,7 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
     add('GET', `${base}/events/?`, events.issueEvents);
     add('GET', `${base}/events/:eventId/?`, events.issueEvent);
   }
+  add('GET', '/projects/:org/:project/events/?', events.projectEvents);
   add('GET', '/projects/:org/:project/events/:eventId/?', events.projectEvent);
   add('GET', '/projects/:org/:project/events/:eventId/grouping-info/?', events.eventGroupingInfo);
   add('GET', '/organizations/:org/events/:ref/?', events.orgEvent);

@@ -180,6 +180,13 @@ describe('the real sentry-cli against the server', () => {
     expect(stdout).not.toContain('card declined');
   });
 
+  it('lists events', async () => {
+    const { stdout } = await sentryCli(['events', 'list']);
+    // sentry-cli prints event ids as hyphenated UUIDs
+    expect(stdout).toContain(sent.exceptionId.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5'));
+    expect(stdout).toContain('TypeError: card declined for 42');
+  });
+
   it('answers info and releases list', async () => {
     const info = await sentryCli(['info']);
     expect(info.stdout).toMatch(/acme|Organization/);

@@ -57,6 +57,27 @@ export async function listIssueEvents(pool: pg.Pool, projectId: number, issueId:
   return { rows: fixTags(page), more };
 }
 
+/** A project's events, newest first (report's primary key), with their issue's title for the list. */
+export async function listProjectEvents(pool: pg.Pool, projectId: number, limit: number, cursor: Cursor | null): Promise<{ rows: (ReportRow & { title: string; culprit: string; platform: string; type: string })[]; more: boolean }> {
+  const back = cursor?.isPrev ?? false;
+  const params: unknown[] = [projectId, limit + 1];
+  let where = 'r.project_id = $1';
+  if (cursor) {
+    params.push(cursor.id);
+    where += ` AND r.id ${back ? '>' : '<'} $3`;
+  }
+  const { rows } = await pool.query<ReportRow & { title: string; culprit: string; platform: string; type: string }>(
+    `SELECT ${REPORT_COLUMNS}, i.title, i.culprit, i.platform, i.type
+       FROM report r JOIN issue i ON i.project_id = r.project_id AND i.id = r.issue_id
+      WHERE ${where} ORDER BY r.id ${back ? 'ASC' : 'DESC'} LIMIT $2`,
+    params,
+  );
+  const more = rows.length > limit;
+  const page = rows.slice(0, limit);
+  if (back) page.reverse();
+  return { rows: fixTags(page) as typeof page, more };
+}
+
 export async function issueEventAt(pool: pg.Pool, projectId: number, issueId: number, which: 'latest' | 'oldest'): Promise<ReportRow | null> {
   const { rows } = await pool.query<ReportRow>(
     `SELECT ${REPORT_COLUMNS} FROM report r WHERE r.project_id = $1 AND r.issue_id = $2 ORDER BY r.id ${which === 'latest' ? 'DESC' : 'ASC'} LIMIT 1`,

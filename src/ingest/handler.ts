@@ -78,7 +78,7 @@ export class IngestHandler {
     const ip = clientIp(req, config);
     let project: ProjectAuth | null = null;
     if (auth) project = await this.authenticate(projectId, auth, ip, kind, state);
-    else if (kind !== 'envelope') throw new Refusal('unauthorized', 'missing authentication: no sentry_key in X-Sentry-Auth, Authorization or the query string', 'missing_key');
+    else if (kind !== 'envelope') throw await this.missingAuth(projectId, state, 'no sentry_key in X-Sentry-Auth, Authorization or the query string');
 
     const rawEncoding = header(req, 'content-encoding');
     const encoding = parseContentEncoding(rawEncoding);
@@ -119,7 +119,7 @@ export class IngestHandler {
       }
       if (auth && dsnAuth && dsnAuth.publicKey !== auth.publicKey) throw new Refusal('invalid_request', `the envelope header dsn names another key than the request's ${auth.source} authentication`, 'conflicting_auth');
       if (!auth) {
-        if (!dsnAuth) throw new Refusal('unauthorized', 'missing authentication: no sentry_key in X-Sentry-Auth, Authorization, the query string or the envelope header dsn', 'missing_key');
+        if (!dsnAuth) throw await this.missingAuth(projectId, state, 'no sentry_key in X-Sentry-Auth, Authorization, the query string or the envelope header dsn');
         auth = dsnAuth;
         project = await this.authenticate(projectId, auth, ip, kind, state);
       }
@@ -161,6 +161,13 @@ export class IngestHandler {
       default:
         sendJson(res, 200, v.eventId ? { id: v.eventId } : {});
     }
+  }
+
+  /** No key anywhere: 404 when the project does not exist either (the issue's order), else 401. */
+  private async missingAuth(projectId: number, state: RequestState, where: string): Promise<Refusal> {
+    if (!(await this.keys.projectExists(projectId))) return new Refusal('not_found', `unknown project ${projectId}`, 'unknown_project');
+    state.projectId = projectId;
+    return new Refusal('unauthorized', `missing authentication: ${where}`, 'missing_key');
   }
 
   private async authenticate(projectId: number, auth: ClientAuth, ip: string, kind: IngestKind, state: RequestState): Promise<ProjectAuth> {

@@ -141,6 +141,14 @@ describe('accepting', () => {
     expect(await archived(r2.json.id)).toHaveLength(1);
   });
 
+  it('treats a store request with an envelope content type as an envelope', async () => {
+    const id = hex();
+    const r = await send(storeUrl(), { body: envelope(id), headers: { ...auth(), 'content-type': 'application/x-sentry-envelope' } });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json).toEqual({ id });
+    expect((await archived(id))[0].kind).toBe('envelope');
+  });
+
   it('accepts NaN/Infinity tokens in a store body (old Python SDKs)', async () => {
     const id = hex();
     const r = await send(storeUrl(), { body: `{"event_id":"${id}","extra":{"a":NaN,"b":-Infinity,"s":"NaN"}}`, headers: auth() });
@@ -236,6 +244,8 @@ describe('refusing', () => {
     expectRefused(await send(envUrl('?sentry_key=ffffffffffffffffffffffffffffffff'), { body }), 401, /unknown public key/);
     expectRefused(await send(envUrl('?sentry_key=bad%20key%00'), { body }), 401, /unknown public key/);
     expectRefused(await send(`${server.url}/api/999999/envelope/?sentry_key=${key}`, { body }), 404, /unknown project 999999/);
+    expectRefused(await send(`${server.url}/api/999999/store/`, { body: '{}' }), 404, /unknown project 999999/);
+    expectRefused(await send(`${server.url}/api/${projectId}/store/`, { body: '{}' }), 401, /missing authentication/);
     expectRefused(await send(`${server.url}/api/notanumber/store/?sentry_key=${key}`, { body: '{}' }), 404, /unknown project/);
     const other = await createProject(db.pool, { name: 'other' });
     expectRefused(await send(`${server.url}/api/${other.project.id}/envelope/?sentry_key=${key}`, { body }), 403, /does not belong to project/);

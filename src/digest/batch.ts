@@ -1,13 +1,11 @@
 import type pg from 'pg';
-import { normalizeEvent, type NormalizedEvent } from '../protocol/event.js';
 import { claimBatch, deleteQueueRows, failQueueRows, type QueueRow } from '../queue/claim.js';
 import { DimCache, DimRequest } from './dims.js';
-import { eventFields } from './event-fields.js';
-import { requestDims, storeEvents, type EventWork } from './events.js';
-import { addClientReport, addCount, newExtras, parseCheckIn, parseFeedback, parseUserReport, storeExtras, type Extras } from './extras.js';
-import { groupEvent } from './group.js';
-import { fallbackEventId, parsePayload, PayloadError, type ArchiveRow, type Item, type ParsedPayload } from './payload.js';
-import { parseAggregates, parseSession, requestSessionDims, SessionError, storeSessions, type SessionAggregate, type SessionUpdate } from './sessions.js';
+import { requestDims, storeEvents } from './events.js';
+import { storeExtras } from './extras.js';
+import type { ArchiveRow } from './payload.js';
+import { prepareBatch, type Prepared } from './prepare.js';
+import { requestSessionDims, storeSessions } from './sessions.js';
 
 // One digest batch, inside one transaction: claim queue rows (SKIP LOCKED), read their archive
 // rows, parse → normalize → group in memory, then write every effect with a fixed number of
@@ -43,91 +41,8 @@ export interface BatchOptions {
   /** Largest decompressed payload (MAX_ENVELOPE_BYTES). */
   maxBytes: number;
   cache: DimCache;
-}
-
-interface Collected {
-  events: EventWork[];
-  sessions: SessionUpdate[];
-  aggregates: SessionAggregate[];
-  extras: Extras;
-}
-
-function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item): void {
-  const invalid = (reason: string): void => {
-    c.extras.invalid.push({ projectId: row.project_id, archiveId: row.id, itemIndex: item.index, receivedAt: row.received_at, type: item.type, reason });
-  };
-  if (item.invalid) return invalid(item.invalid);
-  const base = { projectId: row.project_id, archiveId: row.id, itemIndex: item.index, receivedAt: row.received_at };
-  switch (item.type) {
-    case 'event':
-    case 'feedback': {
-      let ev: NormalizedEvent;
-      try {
-        ev = normalizeEvent(item.json, { receivedAt: row.received_at, eventId: p.eventId, fallbackId: fallbackEventId(row, item.index), skipBreadcrumbs: true });
-      } catch (e) {
-        return invalid(`${item.type}: ${(e as Error).message}`);
-      }
-      if (item.type === 'feedback' || ev.type === 'feedback') {
-        const fb = parseFeedback(ev);
-        if (typeof fb === 'string') return invalid(fb);
-        c.extras.userReports.push({ ...base, ...fb, feedbackId: ev.event_id, kind: 'feedback' });
-        return;
-      }
-      if (ev.type === 'transaction') {
-        addCount(c.extras, row.project_id, row.received_at, 'transaction', item.payload.length);
-        return;
-      }
-      c.events.push({ ...base, ev, grouping: groupEvent(ev), fields: eventFields(ev, p.envelopeHeaders.sdk) });
-      return;
-    }
-    case 'session':
-      try {
-        c.sessions.push(parseSession(item.json, row.project_id, row.received_at));
-      } catch (e) {
-        if (e instanceof SessionError) return invalid(e.message);
-        throw e;
-      }
-      return;
-    case 'sessions':
-      try {
-        c.aggregates.push(...parseAggregates(item.json, row.project_id));
-      } catch (e) {
-        if (e instanceof SessionError) return invalid(e.message);
-        throw e;
-      }
-      return;
-    case 'client_report': {
-      const err = addClientReport(c.extras, row.project_id, row.received_at, item.json);
-      if (err) invalid(err);
-      return;
-    }
-    case 'user_report': {
-      const ur = parseUserReport(item.json);
-      if (typeof ur === 'string') return invalid(ur);
-      c.extras.userReports.push({ ...base, ...ur, feedbackId: null, kind: 'user_report', url: null });
-      return;
-    }
-    case 'attachment': {
-      const h = item.headers;
-      c.extras.attachments.push({
-        ...base,
-        eventId: p.eventId,
-        filename: (typeof h.filename === 'string' && h.filename) || 'attachment',
-        contentType: (typeof h.content_type === 'string' && h.content_type) || 'application/octet-stream',
-        attachmentType: (typeof h.attachment_type === 'string' && h.attachment_type) || 'event.attachment',
-        size: item.payload.length,
-      });
-      return;
-    }
-    case 'check_in': {
-      const ci = parseCheckIn(item.json);
-      if (typeof ci === 'string') return invalid(ci);
-      c.extras.checkIns.push({ ...base, ...ci });
-      return;
-    }
-    default:
-      addCount(c.extras, row.project_id, row.received_at, item.type, item.payload.length, typeof item.headers.item_count === 'number' ? item.headers.item_count : 1);
-  }
+  /** Runs prepareBatch elsewhere (a worker thread); default: here. */
+  prepare?: (rows: ArchiveRow[], maxBytes: number) => Promise<Prepared>;
 }
 
 /** Runs one batch on `client` (no transaction open). Returns what it did; throws on database errors (rolled back). */
@@ -155,30 +70,22 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
          JOIN archive a ON a.project_id = q.project_id AND a.id = q.archive_id`,
       [claimed.map((r) => r.project_id), claimed.map((r) => r.archive_id)]);
     const byKey = new Map(archives.map((a) => [`${a.project_id}/${a.id}`, a]));
-    const c: Collected = { events: [], sessions: [], aggregates: [], extras: newExtras() };
-    const failed: { row: QueueRow; error: string }[] = [];
-    const done: number[] = [];
     // Received order, so that session updates and "first event" of an issue follow arrival.
     claimed.sort((a, b) => a.archive_id - b.archive_id);
+    const rows: ArchiveRow[] = [];
     for (const q of claimed) {
       const row = byKey.get(`${q.project_id}/${q.archive_id}`);
-      if (!row) {
-        // The archive row is gone (deleted project or retention): nothing to digest.
-        done.push(q.id);
-        continue;
-      }
-      let parsed: ParsedPayload;
-      try {
-        parsed = parsePayload(row, opts.maxBytes);
-      } catch (e) {
-        if (e instanceof PayloadError) {
-          failed.push({ row: q, error: e.message });
-          continue;
-        }
-        throw e;
-      }
-      for (const item of parsed.items) handleItem(c, row, parsed, item);
-      done.push(q.id);
+      // A missing archive row (deleted project or retention) leaves nothing to digest.
+      if (row) rows.push(row);
+    }
+    const c = opts.prepare ? await opts.prepare(rows, opts.maxBytes) : prepareBatch(rows, opts.maxBytes);
+    const failedKeys = new Map(c.failed.map((f) => [`${f.projectId}/${f.archiveId}`, f.error]));
+    const failed: { row: QueueRow; error: string }[] = [];
+    const done: number[] = [];
+    for (const q of claimed) {
+      const error = failedKeys.get(`${q.project_id}/${q.archive_id}`);
+      if (error !== undefined) failed.push({ row: q, error });
+      else done.push(q.id);
     }
 
     dims = new DimRequest(opts.cache);

@@ -1,8 +1,6 @@
 import type pg from 'pg';
-import type { NormalizedEvent } from '../protocol/event.js';
 import { clean, DimRequest } from './dims.js';
 import { GLOBAL_DIMS, PROJECT_DIMS, type EventFields } from './event-fields.js';
-import { groupingExplanation, type Grouping } from './group.js';
 
 // Stage "store" for events: reports, issues, issue hashes, users and tag counts of one batch, with
 // a fixed number of statements per project per batch (not per event). Order and locking:
@@ -17,8 +15,10 @@ export interface EventWork {
   archiveId: number;
   itemIndex: number;
   receivedAt: Date;
-  ev: NormalizedEvent;
-  grouping: Grouping;
+  /** What storing needs of the normalized event. */
+  ev: { event_id: string; timestamp: number; type: string; level: string; platform: string; title: string; culprit: string; metadata: Record<string, unknown> };
+  /** Grouping result; `explanation` is the JSON stored with a new issue. */
+  grouping: { config: string; primaryHash: string; hashes: string[]; explanation: string };
   fields: EventFields;
 }
 
@@ -228,7 +228,7 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
       status, sub, resolved, changed, todo.map((w) => w.grouping.primaryHash), todo.map((w) => w.grouping.config),
       todo.map((w) => w.ev.type), todo.map((w) => w.ev.level), todo.map((w) => w.ev.platform),
       todo.map((w) => clean(w.ev.title)), todo.map((w) => clean(w.ev.culprit)), todo.map((w) => json(w.ev.metadata)),
-      todo.map((w) => json(groupingExplanation(w.grouping)))]);
+      todo.map((w) => clean(w.grouping.explanation))]);
   for (const r of ins) out.set(r.primary_hash, r.id);
   todo = todo.filter((w) => !out.has(w.grouping.primaryHash));
   if (todo.length) {

@@ -39,7 +39,14 @@ export function groupEvent(ev: NormalizedEvent): Grouping {
   return g;
 }
 
-/** The explanation stored with an issue: variants without bulky duplicates, as plain JSON. */
-export function groupingExplanation(g: Grouping): unknown {
-  return { config: g.config, primary_hash: g.primaryHash, hashes: g.hashes, variants: g.variants };
+const explained = new WeakMap<Grouping, string>();
+
+/** The explanation stored with a new issue (config, hashes, variants with their components), as JSON. */
+export function groupingExplanationJson(g: Grouping): string {
+  let s = explained.get(g);
+  if (s === undefined) {
+    s = JSON.stringify({ config: g.config, primary_hash: g.primaryHash, hashes: g.hashes, variants: g.variants });
+    explained.set(g, s);
+  }
+  return s;
 }

@@ -1,0 +1,126 @@
+import { normalizeEvent, type NormalizedEvent } from '../protocol/event.js';
+import { eventFields } from './event-fields.js';
+import type { EventWork } from './events.js';
+import { addClientReport, addCount, newExtras, parseCheckIn, parseFeedback, parseUserReport, type Extras } from './extras.js';
+import { groupEvent, groupingExplanationJson } from './group.js';
+import { fallbackEventId, parsePayload, PayloadError, type ArchiveRow, type Item, type ParsedPayload } from './payload.js';
+import { parseAggregates, parseSession, SessionError, type SessionAggregate, type SessionUpdate } from './sessions.js';
+
+// The CPU half of a digest batch, pure and without database access: decompress and parse each
+// archived payload, normalize and group its events, read its other items. The result is plain
+// data (structured-clonable), so it can be computed in a worker thread (prepare-pool.ts) while
+// the main thread writes another batch.
+
+export interface Prepared {
+  events: EventWork[];
+  sessions: SessionUpdate[];
+  aggregates: SessionAggregate[];
+  extras: Extras;
+  /** Archive rows (project_id/id) that could not be parsed at all, with the reason. */
+  failed: { projectId: number; archiveId: number; error: string }[];
+}
+
+type Collected = Prepared;
+
+function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item): void {
+  const invalid = (reason: string): void => {
+    c.extras.invalid.push({ projectId: row.project_id, archiveId: row.id, itemIndex: item.index, receivedAt: row.received_at, type: item.type, reason });
+  };
+  if (item.invalid) return invalid(item.invalid);
+  const base = { projectId: row.project_id, archiveId: row.id, itemIndex: item.index, receivedAt: row.received_at };
+  switch (item.type) {
+    case 'event':
+    case 'feedback': {
+      let ev: NormalizedEvent;
+      try {
+        ev = normalizeEvent(item.json, { receivedAt: row.received_at, eventId: p.eventId, fallbackId: fallbackEventId(row, item.index), skipBreadcrumbs: true });
+      } catch (e) {
+        return invalid(`${item.type}: ${(e as Error).message}`);
+      }
+      if (item.type === 'feedback' || ev.type === 'feedback') {
+        const fb = parseFeedback(ev);
+        if (typeof fb === 'string') return invalid(fb);
+        c.extras.userReports.push({ ...base, ...fb, feedbackId: ev.event_id, kind: 'feedback' });
+        return;
+      }
+      if (ev.type === 'transaction') {
+        addCount(c.extras, row.project_id, row.received_at, 'transaction', item.payload.length);
+        return;
+      }
+      const g = groupEvent(ev);
+      c.events.push({
+        ...base,
+        ev: { event_id: ev.event_id, timestamp: ev.timestamp, type: ev.type, level: ev.level, platform: ev.platform, title: ev.title, culprit: ev.culprit, metadata: ev.metadata },
+        grouping: { config: g.config, primaryHash: g.primaryHash, hashes: g.hashes, explanation: groupingExplanationJson(g) },
+        fields: eventFields(ev, p.envelopeHeaders.sdk),
+      });
+      return;
+    }
+    case 'session':
+      try {
+        c.sessions.push(parseSession(item.json, row.project_id, row.received_at));
+      } catch (e) {
+        if (e instanceof SessionError) return invalid(e.message);
+        throw e;
+      }
+      return;
+    case 'sessions':
+      try {
+        c.aggregates.push(...parseAggregates(item.json, row.project_id));
+      } catch (e) {
+        if (e instanceof SessionError) return invalid(e.message);
+        throw e;
+      }
+      return;
+    case 'client_report': {
+      const err = addClientReport(c.extras, row.project_id, row.received_at, item.json);
+      if (err) invalid(err);
+      return;
+    }
+    case 'user_report': {
+      const ur = parseUserReport(item.json);
+      if (typeof ur === 'string') return invalid(ur);
+      c.extras.userReports.push({ ...base, ...ur, feedbackId: null, kind: 'user_report', url: null });
+      return;
+    }
+    case 'attachment': {
+      const h = item.headers;
+      c.extras.attachments.push({
+        ...base,
+        eventId: p.eventId,
+        filename: (typeof h.filename === 'string' && h.filename) || 'attachment',
+        contentType: (typeof h.content_type === 'string' && h.content_type) || 'application/octet-stream',
+        attachmentType: (typeof h.attachment_type === 'string' && h.attachment_type) || 'event.attachment',
+        size: item.payload.length,
+      });
+      return;
+    }
+    case 'check_in': {
+      const ci = parseCheckIn(item.json);
+      if (typeof ci === 'string') return invalid(ci);
+      c.extras.checkIns.push({ ...base, ...ci });
+      return;
+    }
+    default:
+      addCount(c.extras, row.project_id, row.received_at, item.type, item.payload.length, typeof item.headers.item_count === 'number' ? item.headers.item_count : 1);
+  }
+}
+
+/** Prepares archive rows (in received order) for storing. Never touches the database. */
+export function prepareBatch(rows: ArchiveRow[], maxBytes: number): Prepared {
+  const c: Prepared = { events: [], sessions: [], aggregates: [], extras: newExtras(), failed: [] };
+  for (const row of rows) {
+    let parsed: ParsedPayload;
+    try {
+      parsed = parsePayload(row, maxBytes);
+    } catch (e) {
+      if (e instanceof PayloadError) {
+        c.failed.push({ projectId: row.project_id, archiveId: row.id, error: e.message });
+        continue;
+      }
+      throw e;
+    }
+    for (const item of parsed.items) handleItem(c, row, parsed, item);
+  }
+  return c;
+}

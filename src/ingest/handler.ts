@@ -111,11 +111,12 @@ export class IngestHandler {
     state.category = v.category;
 
     if (kind === 'envelope') {
-      let dsnAuth: ClientAuth | null;
+      let dsnAuth: ClientAuth | null = null;
       try {
         dsnAuth = authFromDsn(v.envelope!.headers.dsn);
       } catch (e) {
-        throw authRefusal(e);
+        // An unreadable dsn header only matters when it is the sole authentication.
+        if (!auth) throw authRefusal(e);
       }
       if (auth && dsnAuth && dsnAuth.publicKey !== auth.publicKey) throw new Refusal('invalid_request', `the envelope header dsn names another key than the request's ${auth.source} authentication`, 'conflicting_auth');
       if (!auth) {

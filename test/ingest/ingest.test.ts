@@ -162,6 +162,16 @@ describe('accepting', () => {
     expect(r.json).toEqual({});
   });
 
+  it('checks the envelope dsn header only as far as it authenticates', async () => {
+    const id = hex();
+    const withDsn = (dsn: string) => `{"event_id":"${id}","dsn":"${dsn}"}\n{"type":"event"}\n{"message":"dsn"}\n`;
+    expect((await send(envUrl(), { body: withDsn('not a dsn') })).status).toBe(200);
+    const bare = `${server.url}/api/${projectId}/envelope/`;
+    expectRefused(await send(bare, { body: withDsn('not a dsn') }), 400, /dsn is not a valid DSN/);
+    expectRefused(await send(envUrl(), { body: withDsn(`http://ffff@localhost/${projectId}`) }), 400, /dsn names another key/);
+    expectRefused(await send(bare, { body: withDsn(`http://ffff@localhost/${projectId}`) }), 401, /unknown public key/);
+  });
+
   it('stores an identical payload once and answers both with the same id', async () => {
     const id = hex();
     const body = envelope(id, 'twice');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { PACKAGE_ROOT } from '../src/paths.js';
@@ -205,6 +205,7 @@ function frameEnvelope(header: Json, items: Item[]): Buffer {
 }
 
 function buildBody(spec: FixtureSpec, t: Target, now: Date): Buffer {
+  if (!existsSync(FIXTURES_DIR)) throw new Error(`the SDK payload corpus is not at ${FIXTURES_DIR} (shared/ must sit beside the repository)`);
   const raw = readFileSync(join(FIXTURES_DIR, spec.file));
   const sdk = SDK_CLIENT[spec.style].split('/');
   if (spec.file.endsWith('.envelope')) {

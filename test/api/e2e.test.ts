@@ -69,6 +69,8 @@ describe('events from the real SDK, read through the API', () => {
     expect(byTitle['inventory low']!.level).toBe('warning');
     const found = (await (await api('/api/0/projects/acme/shop/issues/?query=' + encodeURIComponent('release:shop@1.0.0 checkout.step:payment card'))).json()) as Issue[];
     expect(found.map((i) => i.title)).toEqual(['TypeError: card declined for 42']);
+    const byUser = (await (await api('/api/0/projects/acme/shop/issues/?query=' + encodeURIComponent('user.id:customer-7 level:error'))).json()) as Issue[];
+    expect(byUser.map((i) => i.title)).toEqual(['TypeError: card declined for 42']);
   });
 
   it('shows the full event: entries with frames, breadcrumbs, tags, user, sdk, grouping', async () => {

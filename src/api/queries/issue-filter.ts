@@ -136,6 +136,13 @@ function one(ctx: FilterContext, f: SearchFilter): string {
     case 'userCount':
     case 'user_count':
       return numberCondition(ctx, 'i.user_count', key, v0);
+    case 'user.id':
+    case 'user.email':
+    case 'user.username':
+    case 'user.ip':
+      // the `user` tag holds the first of "id:…", "username:…", "email:…", "ip:…" the event had
+      // (Sentry's form), so user.email matches only users that came without an id or username
+      return tagCondition(ctx, 'user', f.values.map((v) => `${key.slice(5)}:${v}`));
     default:
       // release, environment and every other key are event tags
       return tagCondition(ctx, key, f.values);

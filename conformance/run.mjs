@@ -133,6 +133,12 @@ async function main() {
         cells.set(j.key, { status: 'fail', note: `${e.message}${refused.length ? ` (server refused: ${refused.join('; ')})` : ''}${sent}${appOut}` });
       }
     });
+    if (server.exited !== null) {
+      // Every cell would fail for the same reason: say it once and keep the last good matrix.
+      process.stdout.write(`the server died during the run (exit ${server.exited}); its last log lines:\n${server.logs.slice(-30).join('\n')}\n`);
+      process.exitCode = 2;
+      return;
+    }
     // What each SDK's transport looked like on the wire, for the matrix's details.
     for (const sdk of sdks) {
       const recs = proxy.records.filter((r) => r.cell?.startsWith(`${sdk.id}-`) && r.method === 'POST');

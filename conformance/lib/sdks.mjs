@@ -65,6 +65,8 @@ export function sdks(root) {
     },
     {
       id: 'go', label: 'sentry-go', platform: 'go', contextLines: true,
+      // Go errors carry no stack: sentry-go records where they were captured (main) or recovered.
+      frameFunction: /^main$|failDeep/,
       version: () => /getsentry\/sentry-go (v[\d.]+)/.exec(readFileSync(join(c, 'apps/go/go.mod'), 'utf8'))?.[1],
       missing: () => (existsSync(join(cache, 'bin/goapp')) ? null : 'Go app not built (conformance/install.sh)'),
       command: (s) => [join(cache, 'bin/goapp'), [s]],
@@ -82,6 +84,8 @@ export function sdks(root) {
     },
     {
       id: 'rust', label: 'sentry (Rust crate)', platform: 'native', contextLines: false,
+      // Rust errors carry no stack: the SDK attaches the capturing thread's stack (main), or the panic's.
+      frameFunction: /fail_deep|panic_deep|rustapp::main$/,
       version: () => /name = "sentry"\nversion = "([^"]+)"/.exec(readFileSync(join(c, 'apps/rust/Cargo.lock'), 'utf8'))?.[1],
       missing: () => (existsSync(join(c, 'apps/rust/target/debug/rustapp')) ? null : 'Rust app not built (conformance/install.sh)'),
       command: (s) => [join(c, 'apps/rust/target/debug/rustapp'), [s]],

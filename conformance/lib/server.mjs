@@ -42,10 +42,16 @@ export async function startServer(root, env) {
       reject(new Error(`server exited with ${code} before listening:\n${logs.join('\n')}`));
     });
   });
+  const state = { exitCode: null };
+  proc.once('exit', (code, signal) => (state.exitCode = code ?? signal));
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     logs,
+    /** null while running; the exit code or signal once the server has died. */
+    get exited() {
+      return state.exitCode;
+    },
     stop() {
       return new Promise((resolve) => {
         if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);

@@ -35,7 +35,11 @@ func report(id *sentry.EventID) {
 func main() {
 	scenario := os.Args[1]
 	err := sentry.Init(sentry.ClientOptions{
-		Dsn:              os.Getenv("SENTRY_DSN"),
+		Dsn:   os.Getenv("SENTRY_DSN"),
+		Debug: os.Getenv("CC_DEBUG") != "",
+		// The synchronous transport, as for CLIs: with the default asynchronous one, v0.46.2 sometimes
+		// reported "Buffer flushed successfully" at exit without having sent the event (2 of 20 runs).
+		Transport:        sentry.NewHTTPSyncTransport(),
 		Release:          os.Getenv("CC_RELEASE"),
 		Environment:      "conformance",
 		EnableTracing:    true,

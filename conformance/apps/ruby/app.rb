@@ -24,6 +24,9 @@ Sentry.init do |config|
   config.dsn = ENV.fetch("SENTRY_DSN")
   config.release = ENV["CC_RELEASE"]
   config.environment = "conformance"
+  # In-app frames are those under project_root matching app_dirs_pattern (default: app/, lib/, ...).
+  config.project_root = __dir__
+  config.app_dirs_pattern = /app\.rb/
   config.traces_sample_rate = 1.0
   config.background_worker_threads = 0 # send synchronously: the process exits right after
   config.auto_session_tracking = scenario == "session"

@@ -30,6 +30,7 @@ export interface Config {
   workerBudgetSecs: number;
   workerBatchSize: number;
   workerMaxAttempts: number;
+  workerThreads: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 

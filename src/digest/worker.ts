@@ -3,6 +3,7 @@ import { listenQueue, type Listener } from '../queue/listen.js';
 import { retryLater } from '../queue/claim.js';
 import { BatchError, digestBatch } from './batch.js';
 import { DimCache } from './dims.js';
+import { PreparePool } from './prepare-pool.js';
 
 // The digest loop of one process. It runs a tick when woken (in-process `wake()` after an ingest
 // commit, or a NOTIFY crash_cache_queue from another process — typically within a few ms) or
@@ -13,6 +14,9 @@ import { DimCache } from './dims.js';
 // - any other error: the batch is retried one payload at a time, so that one bad payload cannot
 //   hold back the others; a payload that fails alone waits 2^attempts s (capped at 10 min) and
 //   goes to queue_error after WORKER_MAX_ATTEMPTS.
+// With WORKER_THREADS ≥ 1, payloads are prepared (parsed, normalized, grouped) in worker threads
+// and threads + 1 "lanes" run batches side by side, each on its own connection: while one lane
+// waits for PostgreSQL, another one's batch is being prepared.
 
 export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<void> } {
   const { config, db, log } = ctx;
@@ -23,6 +27,10 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
   let wakeSleep: (() => void) | null = null;
   let singles = 0; // payloads still to process one at a time after a failed batch
   let backoffMs = 0;
+
+  let onStop: () => void = () => {};
+  const stopped = new Promise<void>((r) => (onStop = r));
+  const pause = (ms: number) => Promise.race([stopped, new Promise<void>((r) => setTimeout(r, ms).unref())]);
 
   const wake = () => {
     pending = true;
@@ -40,15 +48,24 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
     });
 
   const listener: Listener = listenQueue(db.url, wake, (m) => log.warn(m));
+  const pool = config.workerThreads > 0 && PreparePool.available() ? new PreparePool(config.workerThreads) : null;
+  const lanes = pool ? config.workerThreads + 1 : 1;
+  const prepare = pool ? pool.run.bind(pool) : undefined;
 
   async function tick(): Promise<void> {
     const until = Date.now() + config.workerBudgetSecs * 1000;
+    await Promise.all(Array.from({ length: lanes }, () => lane(until)));
+    // Budget used up (or queue empty): the loop decides whether to run again.
+    if (Date.now() >= until) pending = true;
+  }
+
+  async function lane(until: number): Promise<void> {
     while (!stopping && Date.now() < until) {
       const client = await db.pool.connect();
       let release: Error | boolean = false;
       try {
         const size = singles > 0 ? 1 : config.workerBatchSize;
-        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, cache });
+        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, cache, prepare });
         backoffMs = 0;
         if (singles > 0) singles -= r.claimed;
         if (r.failed) log.warn('payloads moved to queue_error', { count: r.failed });
@@ -63,7 +80,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
           log.warn('digest batch failed; retrying', { error: be.message, retry_in_ms: backoffMs });
           client.release(release);
           release = true;
-          await sleep(backoffMs);
+          await pause(backoffMs);
           continue;
         }
         if (be.claimedIds.length > 1) {
@@ -78,8 +95,6 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         if (release === false) client.release();
       }
     }
-    // Budget used up: yield to the event loop, then continue (there may be more work).
-    pending = true;
   }
 
   const loop = (async () => {
@@ -103,9 +118,11 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
     wake,
     async stop() {
       stopping = true;
+      onStop();
       wakeSleep?.();
       await loop;
       await listener.close();
+      await pool?.close();
     },
   };
 }

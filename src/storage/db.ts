@@ -24,7 +24,8 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
       try {
         await client.query(`CREATE DATABASE ${name}`);
       } catch (e) {
-        if ((e as { code?: string }).code !== '42P04') throw e; // created concurrently
+        // created concurrently by another process (the CLI and the server starting together)
+        if (!['42P04', '23505'].includes((e as { code?: string }).code ?? '')) throw e;
       }
     }
   } finally {

@@ -45,6 +45,9 @@ function searchOf(url: URL): ParsedSearch {
   // sentry-cli's bulk filter sends status=<status> (the old API's parameter)
   const st = url.searchParams.get('status');
   if (st) search.filters.push({ key: 'is', values: [st], negate: false });
+  // Sentry's clients pass the environment selector as its own parameter (environment=prod&environment=eu)
+  const envs = url.searchParams.getAll('environment').filter(Boolean);
+  if (envs.length) search.filters.push({ key: 'environment', values: envs, negate: false });
   return search;
 }
 
@@ -163,7 +166,12 @@ export const detail: H = async (ctx, _req, res, params) => {
     issueStats(ctx.db.pool, [row], 3600, 24),
     issueStats(ctx.db.pool, [row], 86400, 30),
     issueTagKeys(ctx.db.pool, row.project_id, row.id),
-    ctx.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM user_report WHERE project_id = $1 AND event_id = ANY(SELECT event_id FROM report WHERE project_id = $1 AND issue_id = $2)', [row.project_id, row.id]),
+    // driven from user_report (few rows) through report's (project_id, event_id) key, not from the issue's events
+    ctx.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM user_report u
+        WHERE u.project_id = $1 AND EXISTS (SELECT 1 FROM report r WHERE r.project_id = u.project_id AND r.event_id = u.event_id AND r.issue_id = $2)`,
+      [row.project_id, row.id],
+    ),
     issueTagValues(ctx.db.pool, row.project_id, row.id, ['release'], 1000),
   ]);
   const byTime = [...releases].sort((a, b) => a.first_seen.getTime() - b.first_seen.getTime());

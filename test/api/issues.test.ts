@@ -101,6 +101,8 @@ describe('issue list', () => {
     expect(titles(await list('?query=' + encodeURIComponent('release:web@*')))).toEqual(['ZeroDivisionError', 'KeyError', 'TypeError']);
     expect(titles(await list('?query=' + encodeURIComponent('!environment:production is:unresolved')))).toEqual(['KeyError', 'OSError', 'ValueError']);
     expect(titles(await list('?query=' + encodeURIComponent('browser:"Chrome 120"')))).toEqual(['TypeError']);
+    expect(titles(await list('?environment=staging&environment=production'))).toEqual(['ZeroDivisionError', 'KeyError', 'TypeError']);
+    expect(titles(await list('?environment=staging'))).toEqual(['KeyError']);
     expect(titles(await list('?query=' + encodeURIComponent('has:browser')))).toEqual(['ZeroDivisionError', 'KeyError', 'TypeError']);
     expect(titles(await list('?query=' + encodeURIComponent('subscriptable')))).toEqual(['TypeError']);
     expect(titles(await list('?query=' + encodeURIComponent('"division by" is:unresolved')))).toEqual(['ZeroDivisionError']);

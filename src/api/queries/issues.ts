@@ -160,15 +160,17 @@ export async function issueStats(pool: pg.Pool, issues: { project_id: number; id
     out.set(i.id, series);
   }
   if (!issues.length) return out;
+  // One index-only range count per issue and bucket. Measured on 1M events over 1k issues (25
+  // issues, 14 daily buckets): ~30 ms, against ~85-115 ms for one GROUP BY over the same index
+  // range (which computes a bucket expression per row); equal for 24 hourly buckets (~11 ms).
   const { rows } = await pool.query<{ issue_id: number; bucket: number; n: number }>(
-    `SELECT t.issue_id, b.bucket, b.n
+    `SELECT t.issue_id, g.bucket,
+            (SELECT count(*) FROM report r
+              WHERE r.project_id = t.project_id AND r.issue_id = t.issue_id
+                AND r.timestamp >= to_timestamp(g.bucket) AND r.timestamp < to_timestamp(g.bucket + $3))::int AS n
        FROM unnest($1::bigint[], $2::bigint[]) AS t(project_id, issue_id)
-       CROSS JOIN LATERAL (
-         SELECT (floor(extract(epoch FROM r.timestamp) / $3) * $3)::bigint AS bucket, count(*)::int AS n
-           FROM report r
-          WHERE r.project_id = t.project_id AND r.issue_id = t.issue_id AND r.timestamp >= to_timestamp($4)
-          GROUP BY 1) b`,
-    [issues.map((i) => i.project_id), issues.map((i) => i.id), bucketSecs, first],
+       CROSS JOIN generate_series($4::bigint, $5::bigint, $3::bigint) AS g(bucket)`,
+    [issues.map((i) => i.project_id), issues.map((i) => i.id), bucketSecs, first, last],
   );
   for (const r of rows) {
     const series = out.get(r.issue_id);

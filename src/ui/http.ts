@@ -80,8 +80,12 @@ export async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
-/** A redirect target from user input: only a path on this server (not "//evil", not "/\\evil"). */
+/**
+ * A redirect target from user input: only a path on this server. Browsers drop tabs and newlines
+ * from URLs and read "\\" as "/", so "/\t/evil" and "/\\evil" would become "//evil" (another site):
+ * control characters, spaces and backslashes are refused outright.
+ */
 export function safeNext(v: string | null | undefined): string {
-  if (!v || !v.startsWith('/') || v.startsWith('//') || v.startsWith('/\\') || /[\r\n]/.test(v)) return '/';
+  if (!v || !/^\/(?!\/)[^\x00-\x20\x7f\\]*$/.test(v)) return '/';
   return v;
 }

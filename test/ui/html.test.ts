@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { escapeHtml, html, join, trusted } from '../../src/ui/html.js';
+import { safeNext } from '../../src/ui/http.js';
 
 describe('html escaping', () => {
   it('escapes every interpolated string, in text and in attributes', () => {
@@ -33,5 +34,14 @@ describe('html escaping', () => {
         expect(out).toBe(escapeHtml(s));
       }),
     );
+  });
+});
+
+describe('redirect targets', () => {
+  it('keep local paths and refuse anything a browser could read as another site', () => {
+    expect(safeNext('/projects/a/issues?q=x%20y')).toBe('/projects/a/issues?q=x%20y');
+    for (const bad of ['//evil.example', '/\\evil.example', '/\t/evil.example', '/\n/evil.example', 'https://evil.example', 'evil', '', null, '/ /x', '/a\\b']) {
+      expect(safeNext(bad), JSON.stringify(bad)).toBe('/');
+    }
   });
 });

@@ -34,5 +34,5 @@ export function percentLine(points: (number | null)[], opts: { width?: number; h
     .map((p, i) => (p === null ? null : [n === 1 ? w / 2 : (i / (n - 1)) * w, h - (p / 100) * (h - 2) - 1] as const))
     .filter((p): p is readonly [number, number] => p !== null);
   const d = xy.map(([x, y], i) => `${i ? 'L' : 'M'}${x.toFixed(1)} ${y.toFixed(1)}`).join(' ');
-  return html`<svg class="spark line" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${opts.label ?? 'crash-free over time'}"><title>${opts.label ?? ''}</title><path d="${d}"></path>${xy.map(([x, y]) => html`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="1.8"></circle>`)}</svg>`;
+  return html`<svg class="spark line" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${opts.label ?? 'crash-free over time'}"><title>${opts.label ?? ''}</title><path d="${d}"></path>${xy.map(([x, y]) => html`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="2.5"></circle>`)}</svg>`;
 }

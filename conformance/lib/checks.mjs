@@ -46,6 +46,21 @@ function checkFrames(cx, event, value) {
 }
 
 export const CHECKS = {
+  // The project allows 1 request/s (bucket of 10 s); the app sends 25 events one after another. After
+  // the first 429, the SDK must send nothing during the retry_after of X-Sentry-Rate-Limits (client
+  // reports excepted: they are never limited). Arrival times, not sleeps: a slow run only sends less.
+  async ratelimit(cx) {
+    const recs = cx.records.filter((r) => r.method === 'POST' && !(r.items.length && r.items.every((t) => t === 'client_report')));
+    const first = recs.find((r) => r.status === 429);
+    expect(first, `the server never answered 429 (${recs.length} requests: ${[...new Set(recs.map((r) => r.status))].join(', ')})`);
+    expect(first.rateLimits, 'the 429 carried no X-Sentry-Rate-Limits');
+    const secs = Number.parseFloat(first.rateLimits.split(':')[0]);
+    const end = first.doneAt + secs * 1000;
+    const during = recs.filter((r) => r.at > first.doneAt && r.at < end);
+    expect(during.length === 0, `${during.length} request(s) sent during the ${secs} s back-off after a 429 with X-Sentry-Rate-Limits "${first.rateLimits}"`);
+    const accepted = recs.filter((r) => r.status >= 200 && r.status < 300).length;
+    return `${accepted} accepted, then 429 with X-Sentry-Rate-Limits "${first.rateLimits}"; nothing sent during the ${secs} s back-off (${recs.length} requests for 25 events)`;
+  },
   async handled(cx) {
     const text = `conformance handled ${cx.marker}`;
     const { issue, event } = await issueEvent(cx, text);

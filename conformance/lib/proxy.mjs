@@ -54,13 +54,14 @@ export async function startProxy(target) {
       if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS') headers['content-length'] = String(body.length);
       const rec = {
         cell, method: req.method, path: path.split('?')[0], encoding: req.headers['content-encoding'] ?? '',
-        contentType: req.headers['content-type'] ?? '', bytes: body.length, status: 0, rateLimits: '',
+        contentType: req.headers['content-type'] ?? '', bytes: body.length, status: 0, rateLimits: '', at: Date.now(), doneAt: 0,
         items: req.method === 'POST' ? itemTypes(body, req.headers['content-encoding'] ?? '', path) : [],
       };
       records.push(rec);
       const up = request({ host: t.hostname, port: t.port, method: req.method, path, headers }, (ur) => {
         rec.status = ur.statusCode ?? 0;
         rec.rateLimits = ur.headers['x-sentry-rate-limits'] ?? '';
+        rec.doneAt = Date.now();
         res.writeHead(ur.statusCode ?? 502, ur.headers);
         ur.pipe(res);
       });

@@ -22,6 +22,7 @@ export const FEATURES = [
   ['checkin', 'Cron check-in'],
   ['client_report', 'Client report'],
   ['compression', 'Default compression (large event)'],
+  ['ratelimit', 'Rate-limit back-off (429)'],
 ];
 
 async function out(cmd, args, opts = {}) {
@@ -122,6 +123,7 @@ export function sdks(root) {
         feedback: 'sentry-cli sends no user feedback',
         client_report: 'sentry-cli sends no client reports',
         compression: 'send-event events are small; no compression to exercise',
+        ratelimit: 'each send-event is a new process: there is no state to back off in',
       },
     },
   ];

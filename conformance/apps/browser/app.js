@@ -97,6 +97,12 @@ async function run() {
       Sentry.setContext('payload', { text: `compressible conformance payload ${M} `.repeat(1500) });
       report(Sentry.captureMessage(`conformance compression ${M}`));
       break;
+    case 'ratelimit':
+      for (let i = 1; i <= 25; i++) {
+        Sentry.captureMessage(`conformance ratelimit ${i} ${M}`);
+        await Sentry.flush(5_000);
+      }
+      break;
     default:
       throw new Error(`unsupported scenario ${scenario}`);
   }

@@ -112,6 +112,11 @@ func main() {
 			s.SetContext("payload", sentry.Context{"text": strings.Repeat("compressible conformance payload "+marker+" ", 1500)})
 			report(sentry.CaptureMessage("conformance compression " + marker))
 		})
+	case "ratelimit":
+		// One event at a time (synchronous transport), so the 429 is known before the next.
+		for i := 1; i <= 25; i++ {
+			sentry.CaptureMessage(fmt.Sprintf("conformance ratelimit %d %s", i, marker))
+		}
 	default:
 		fmt.Fprintln(os.Stderr, "unsupported scenario", scenario)
 		os.Exit(3)

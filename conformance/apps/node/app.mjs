@@ -105,6 +105,13 @@ switch (scenario) {
     Sentry.setContext('payload', { text: `compressible conformance payload ${M} `.repeat(1500) });
     report(Sentry.captureMessage(`conformance compression ${M}`));
     break;
+  case 'ratelimit':
+    // One event at a time, each flushed, so the 429's X-Sentry-Rate-Limits is known before the next.
+    for (let i = 1; i <= 25; i++) {
+      Sentry.captureMessage(`conformance ratelimit ${i} ${M}`);
+      await Sentry.flush(5_000);
+    }
+    break;
   default:
     console.error(`unsupported scenario ${scenario}`);
     process.exit(3);

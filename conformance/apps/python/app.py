@@ -99,6 +99,11 @@ def main(scenario):
     elif scenario == "compression":
         sentry_sdk.set_context("payload", {"text": f"compressible conformance payload {MARKER} " * 1500})
         report(sentry_sdk.capture_message(f"conformance compression {MARKER}"))
+    elif scenario == "ratelimit":
+        # One event at a time, each flushed, so the 429's X-Sentry-Rate-Limits is known before the next.
+        for i in range(1, 26):
+            sentry_sdk.capture_message(f"conformance ratelimit {i} {MARKER}")
+            sentry_sdk.flush(timeout=5)
     else:
         print(f"unsupported scenario {scenario}", file=sys.stderr)
         sys.exit(3)

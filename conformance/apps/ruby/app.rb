@@ -88,6 +88,9 @@ when "client_report"
 when "compression"
   Sentry.set_context("payload", { text: "compressible conformance payload #{MARKER} " * 1500 })
   report(Sentry.capture_message("conformance compression #{MARKER}"))
+when "ratelimit"
+  # Sent synchronously (no background worker), so the 429 is known before the next event.
+  (1..25).each { |i| Sentry.capture_message("conformance ratelimit #{i} #{MARKER}") }
 else
   warn "unsupported scenario #{scenario}"
   exit 3

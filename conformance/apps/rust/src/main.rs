@@ -144,6 +144,15 @@ fn main() {
                 || report(sentry::capture_message(&format!("conformance compression {m}"), sentry::Level::Info)),
             );
         }
+        "ratelimit" => {
+            // One event at a time, each flushed, so the 429's X-Sentry-Rate-Limits is known before the next.
+            for i in 1..=25 {
+                sentry::capture_message(&format!("conformance ratelimit {i} {m}"), sentry::Level::Info);
+                if let Some(c) = sentry::Hub::current().client() {
+                    c.flush(Some(Duration::from_secs(5)));
+                }
+            }
+        }
         other => {
             eprintln!("unsupported scenario {other}");
             drop(guard);

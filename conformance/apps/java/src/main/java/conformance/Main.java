@@ -123,6 +123,13 @@ public final class Main {
         s.setContexts("payload", Map.of("text", ("compressible conformance payload " + MARKER + " ").repeat(1500)));
         report(Sentry.captureMessage("conformance compression " + MARKER));
       });
+      case "ratelimit" -> {
+        // One event at a time, each flushed, so the 429's X-Sentry-Rate-Limits is known before the next.
+        for (int i = 1; i <= 25; i++) {
+          Sentry.captureMessage("conformance ratelimit " + i + " " + MARKER);
+          Sentry.flush(5000);
+        }
+      }
       default -> {
         System.err.println("unsupported scenario " + scenario);
         Sentry.close();

@@ -51,8 +51,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     groups: 35, // 29 fixtures x 35 = ~1,000 issues
     backlog: quick ? 5_000 : 50_000,
     digestWorkers: 1,
-    digestTimeout: quick ? 15 : 600,
-    probes: quick ? 5 : 40,
+    digestTimeout: quick ? 15 : 300,
+    probes: quick ? 5 : 20,
     profileDigestSecs: quick ? 3 : 10,
     backgroundRate: 100,
     diskEvents: quick ? 1_000 : 10_000,

@@ -6,7 +6,7 @@ import type { AppContext } from '../server/context.js';
 import { listProjects, type ProjectRow } from '../storage/projects.js';
 import { readJsonBody } from './body.js';
 import { requireOrg, requireProject } from './lookup.js';
-import { linkHeader, pageLinks, parseCursor, parseLimit } from './pagination.js';
+import { linkHeader, offsetPage, pageLinks, parseCursor, parseLimit } from './pagination.js';
 import { parsePeriod, statsBuckets } from './period.js';
 import {
   deleteIssues, getIssue, ISSUE_SORTS, issueStats, listIssues, matchingIssueIds, requireIssue, setIssueStatus,
@@ -281,3 +281,15 @@ export function groupingJson(config: string, primaryHash: string, variants: unkn
   }
   return out;
 }
+
+/** issues/{id}/hashes/: the grouping hashes that lead to this issue (Sentry's "List an Issue's Hashes"). */
+export const hashes: H = async (ctx, _req, res, params, url) => {
+  const row = await issueFor(ctx, params);
+  const { rows } = await ctx.db.pool.query<{ hash: string; grouping_config: string }>(
+    'SELECT hash, grouping_config FROM issue_hash WHERE project_id = $1 AND issue_id = $2 ORDER BY hash = $3 DESC, hash',
+    [row.project_id, row.id, row.primary_hash],
+  );
+  const all = rows.map((r) => ({ id: r.hash, latestEvent: null, mergedBySeer: false, groupingConfig: r.grouping_config }));
+  const { rows: page, links } = offsetPage(all, parseCursor(url.searchParams.get('cursor')), parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), 100));
+  sendJson(res, 200, page, { link: linkHeader(publicRequestUrl(ctx, url), links) });
+};

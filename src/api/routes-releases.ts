@@ -27,7 +27,7 @@ export const releases: H = async (ctx, _req, res, params, url) => {
   }
   const ids = projects.map((p) => p.id);
   const byProject = new Map(projects.map((p) => [p.id, p]));
-  const rows = ids.length ? await listReleases(ctx.db.pool, ids, url.searchParams.get('query')) : [];
+  const rows = (ids.length ? await listReleases(ctx.db.pool, ids, params.version ?? url.searchParams.get('query')) : []).filter((r) => params.version === undefined || r.version === params.version);
   const versions = new Map<string, ReleaseRow[]>();
   for (const r of rows) versions.set(r.version, [...(versions.get(r.version) ?? []), r]);
 
@@ -48,6 +48,13 @@ export const releases: H = async (ctx, _req, res, params, url) => {
   } else if (h !== null && h !== '' && h !== '0' && h !== 'false') throw new HttpError('invalid_request', 'health must be 0 or 1');
 
   const all = [...versions.entries()].map(([v, rs]) => serializeRelease(v, rs, byProject, health));
+  if (params.version !== undefined) {
+    // organizations/{org}/releases/{version}/ (sentry-cli `releases info`)
+    const one = all.find((r) => r.version === params.version);
+    if (!one) throw new HttpError('not_found', 'The requested resource does not exist');
+    sendJson(res, 200, one);
+    return;
+  }
   const { rows: page, links } = offsetPage(all, parseCursor(url.searchParams.get('cursor')), parseLimit(url.searchParams.get('per_page') ?? url.searchParams.get('limit'), 25));
   sendJson(res, 200, page, { link: linkHeader(publicRequestUrl(ctx, url), links) });
 };

@@ -42,6 +42,7 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
     add('GET', `${base}/tags/:key/?`, issues.tag);
     add('GET', `${base}/tags/:key/values/?`, issues.tagValues);
     add('GET', `${base}/grouping/info/?`, issues.groupingInfo);
+    add('GET', `${base}/hashes/?`, issues.hashes);
     add('GET', `${base}/events/?`, events.issueEvents);
     add('GET', `${base}/events/:eventId/?`, events.issueEvent);
   }
@@ -52,5 +53,6 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
   add('GET', '/organizations/:org/eventids/:eventId/?', events.resolveEventId);
 
   add('GET', '/organizations/:org/releases/?', rel.releases);
+  add('GET', '/organizations/:org/releases/:version/?', rel.releases);
   add('GET', '/projects/:org/:project/releases/?', rel.releases);
 }

@@ -109,6 +109,8 @@ describe('events from the real SDK, read through the API', () => {
     expect((await (await api(`/api/0/organizations/acme/eventids/${sent.exceptionId}/`)).json())).toMatchObject({ projectSlug: 'shop', groupId: issue.id });
     const gi = (await (await api(`/api/0/projects/acme/shop/events/${sent.exceptionId}/grouping-info/`)).json()) as Record<string, { contributes: boolean; hash: string }>;
     expect(Object.values(gi).some((v) => v.contributes && v.hash === latest.fingerprints[0])).toBe(true);
+    const hashes = (await (await api(`/api/0/issues/${issue.id}/hashes/`)).json()) as { id: string }[];
+    expect(hashes[0]!.id).toBe(latest.fingerprints[0]);
     const list = (await (await api(`/api/0/issues/${issue.id}/events/`)).json()) as { eventID: string; tags: unknown[] }[];
     expect(list.map((e) => e.eventID)).toEqual([sent.exceptionId]);
     expect((await api(`/api/0/projects/acme/shop/events/${randomUUID()}/`)).status).toBe(404);
@@ -194,5 +196,8 @@ describe('the real sentry-cli against the server', () => {
     expect(info.stdout).toMatch(/acme|Organization/);
     const rel = await sentryCli(['releases', 'list']);
     expect(rel.stdout).toContain('shop@1.0.0');
+    const one = await sentryCli(['releases', 'info', 'shop@1.0.0']);
+    expect(one.stdout).toContain('shop@1.0.0');
+    await expect(sentryCli(['releases', 'info', 'nope@9'])).rejects.toThrow();
   });
 });

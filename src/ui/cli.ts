@@ -1,9 +1,10 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { UsageError, registerCommand } from '../cli/main.js';
-import { UserExistsError, createUser } from './users.js';
+import { UserExistsError, createUser, deleteUser, listUsers, setPassword } from './users.js';
 
-// `user create --email E [--password P]`: without --password, asks twice on a terminal (input not echoed).
+// `user create|password|list|delete`: web UI accounts. Without --password, create and password ask
+// twice on a terminal (input not echoed).
 
 async function promptHidden(question: string): Promise<string> {
   let muted = false;
@@ -25,18 +26,26 @@ async function promptHidden(question: string): Promise<string> {
   }
 }
 
+async function passwordOf(flags: Record<string, string | boolean>): Promise<string> {
+  if (typeof flags.password === 'string' && flags.password) return flags.password;
+  if (!process.stdin.isTTY) throw new UsageError('give --password when not run on a terminal');
+  const password = await promptHidden('Password: ');
+  if ((await promptHidden('Repeat password: ')) !== password) throw new UsageError('the passwords differ');
+  return password;
+}
+
+function emailOf(flags: Record<string, string | boolean>, cmd: string): string {
+  const email = typeof flags.email === 'string' ? flags.email : '';
+  if (!email) throw new UsageError(`${cmd} needs --email`);
+  return email;
+}
+
 registerCommand(
   'user create',
   '  user create --email E [--password P]                    create a web UI user (the first one is admin); asks for the password if not given',
   async ({ db, out }, _args, flags) => {
-    const email = typeof flags.email === 'string' ? flags.email : '';
-    if (!email) throw new UsageError('user create needs --email');
-    let password = typeof flags.password === 'string' ? flags.password : '';
-    if (!password) {
-      if (!process.stdin.isTTY) throw new UsageError('user create needs --password when not run on a terminal');
-      password = await promptHidden('Password: ');
-      if ((await promptHidden('Repeat password: ')) !== password) throw new UsageError('the passwords differ');
-    }
+    const email = emailOf(flags, 'user create');
+    const password = await passwordOf(flags);
     try {
       const u = await createUser(db.pool, email, password);
       out(`User ${u.id} ${u.email} created${u.is_admin ? ' (admin)' : ''}.`);
@@ -49,3 +58,33 @@ registerCommand(
     }
   },
 );
+
+registerCommand(
+  'user password',
+  '  user password --email E [--password P]                  set a web UI user\'s password; ends their sessions',
+  async ({ db, out }, _args, flags) => {
+    const email = emailOf(flags, 'user password');
+    let ok: boolean;
+    try {
+      ok = await setPassword(db.pool, email, await passwordOf(flags));
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError((e as Error).message);
+    }
+    out(ok ? `Password of ${email} changed; their sessions ended.` : `No user ${email}.`);
+    return ok ? 0 : 1;
+  },
+);
+
+registerCommand('user list', '  user list                                               web UI users', async ({ db, out }) => {
+  const users = await listUsers(db.pool);
+  if (!users.length) out('No users. Create one with: crash-cache-cli user create --email you@example.com');
+  for (const u of users) out(`${u.id}\t${u.email}${u.is_admin ? '\tadmin' : ''}\t${u.sessions} active session${u.sessions === 1 ? '' : 's'}`);
+});
+
+registerCommand('user delete', '  user delete --email E                                   delete a web UI user and their sessions', async ({ db, out }, _args, flags) => {
+  const email = emailOf(flags, 'user delete');
+  const ok = await deleteUser(db.pool, email);
+  out(ok ? `Deleted ${email}.` : `No user ${email}.`);
+  return ok ? 0 : 1;
+});

@@ -46,3 +46,36 @@ export async function authenticate(db: pg.Pool, email: string, password: string)
   const { password_hash: _, ...user } = row;
   return user;
 }
+
+export async function listUsers(db: pg.Pool): Promise<(UserRow & { sessions: number })[]> {
+  const { rows } = await db.query<UserRow & { sessions: number }>(
+    `SELECT u.id, u.email, u.is_admin, u.created_at,
+            (SELECT count(*) FROM ui_session s WHERE s.user_id = u.id AND s.expires_at > now())::int AS sessions
+       FROM ui_user u ORDER BY u.id`,
+  );
+  return rows;
+}
+
+/** Sets a new password and ends every session of the user (whoever knew the old one is logged out). */
+export async function setPassword(db: pg.Pool, email: string, password: string): Promise<boolean> {
+  if (password.length < 8) throw new Error('a password has at least 8 characters');
+  const hash = await hashPassword(password);
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ id: number }>('UPDATE ui_user SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING id', [email.trim(), hash]);
+    if (rows[0]) await client.query('DELETE FROM ui_session WHERE user_id = $1', [rows[0].id]);
+    await client.query('COMMIT');
+    return rows.length > 0;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
+}
+
+export async function deleteUser(db: pg.Pool, email: string): Promise<boolean> {
+  const r = await db.query('DELETE FROM ui_user WHERE lower(email) = lower($1)', [email.trim()]);
+  return (r.rowCount ?? 0) > 0;
+}

@@ -43,7 +43,7 @@ describe('web UI authentication', () => {
   });
 
   it('asks for --password when not run on a terminal', async () => {
-    await expect(cli(['user', 'create', '--email', 'batch@example.com'], { DATABASE_URL: db.url })).rejects.toThrow(/needs --password when not run on a terminal/);
+    await expect(cli(['user', 'create', '--email', 'batch@example.com'], { DATABASE_URL: db.url })).rejects.toThrow(/give --password when not run on a terminal/);
     await expect(cli(['user', 'create', '--email', 'short@example.com', '--password', 'short'], { DATABASE_URL: db.url })).rejects.toThrow(/at least 8 characters/);
   });
 
@@ -150,5 +150,18 @@ describe('web UI authentication', () => {
     expect(await css.text()).toContain('prefers-color-scheme: dark');
     expect((await fetch(`${server.url}/static/app.js`)).status).toBe(200);
     expect((await fetch(`${server.url}/static/..%2F..%2Fpackage.json`)).status).toBe(404);
+  });
+
+  it('lists users, changes a password (ending that user\'s sessions) and deletes a user', async () => {
+    const session = await newSession();
+    const env = { DATABASE_URL: db.url };
+    expect(await cli(['user', 'list'], env)).toMatch(/^1\tops@example.com\tadmin\t\d+ active sessions?\n2\tdev@example.com\t0 active sessions\n$/);
+    expect(await cli(['user', 'password', '--email', 'OPS@example.com', '--password', 'a new long password'], env)).toMatch(/Password of OPS@example.com changed/);
+    expect((await fetch(`${server.url}/projects`, { headers: { cookie: session }, redirect: 'manual' })).status).toBe(303);
+    const f = await loginForm();
+    expect((await postForm('/login', { _csrf: f.csrf, email: EMAIL, password: PASSWORD }, f.cookie)).status).toBe(401);
+    expect((await postForm('/login', { _csrf: f.csrf, email: EMAIL, password: 'a new long password' }, f.cookie)).status).toBe(303);
+    expect(await cli(['user', 'delete', '--email', 'dev@example.com'], env)).toBe('Deleted dev@example.com.\n');
+    expect(await cli(['user', 'list'], env)).not.toContain('dev@example.com');
   });
 });

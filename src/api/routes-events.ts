@@ -60,7 +60,11 @@ function eventListItem(r: ReportRow, issue: Pick<IssueRow, 'id' | 'title' | 'typ
 }
 
 async function fullEvent(ctx: AppContext, r: ReportRow, issue: IssueRow | null) {
-  const ev = await loadEvent(ctx.db.pool, r.project_id, r.event_id);
+  const ev = await loadEvent(ctx.db.pool, r.project_id, r.event_id).catch((e: Error) => {
+    // A payload that no longer rebuilds (it did when the digest read it) must not hide the event.
+    ctx.log.warn('cannot rebuild event from its archived payload', { project: r.project_id, event: r.event_id, error: e.message });
+    return null;
+  });
   const [nb, size] = await Promise.all([eventNeighbours(ctx.db.pool, r), archiveSize(ctx.db.pool, r.project_id, r.archive_id)]);
   // An event whose payload cannot be rebuilt any more (retention, a payload that stopped parsing)
   // is still shown from what its report row kept.

@@ -6,7 +6,7 @@ import { html } from './html.js';
 import { sendHtml } from './http.js';
 import { layout } from './layout.js';
 import { PERIODS, periodOf, projectBySlug } from './project-context.js';
-import { recentInvalidItems, recentQueueErrors } from './queries.js';
+import { recentInvalidItems, recentQueueErrors, unprocessedItems } from './queries.js';
 import { isoTime, timeEl } from './values.js';
 
 // What became of what SDKs sent: accepted, and everything dropped with its reason (rate limits,
@@ -29,10 +29,11 @@ export async function getOutcomes(ctx: AppContext, req: IncomingMessage, res: Se
   const project = await projectBySlug(ctx, slug);
   const period = periodOf(url);
   const since = new Date(Date.now() - period.hours * 3600_000);
-  const [rows, invalid, failed] = await Promise.all([
+  const [rows, invalid, failed, unprocessed] = await Promise.all([
     listOutcomes(ctx.db.pool, { projectId: project.id, since }),
     recentInvalidItems(ctx.db.pool, project.id, since),
     recentQueueErrors(ctx.db.pool, project.id, since),
+    unprocessedItems(ctx.db.pool, project.id, since),
   ]);
   const totals = new Map<string, { outcome: string; reason: string; category: string; quantity: number; last: Date }>();
   for (const r of rows) {
@@ -61,6 +62,10 @@ ${summary.length === 0
 <thead><tr><th>Hour (UTC)</th><th>Outcome</th><th>Reason</th><th>Category</th><th class="num">Count</th></tr></thead>
 <tbody>${rows.slice(0, 500).map((r) => html`<tr><td>${isoTime(r.hour)}</td><td class="mono">${r.outcome}</td><td class="mono">${r.reason}</td><td class="mono">${r.category}</td><td class="num">${r.quantity.toLocaleString('en')}</td></tr>`)}</tbody>
 </table>`}
+<h2>Kept but not processed</h2>
+${unprocessed.length
+  ? html`<p class="muted">Accepted and archived (nothing lost); crash-cache does not analyse these kinds yet.</p><table><thead><tr><th>Category</th><th class="num">Items</th><th class="num">Bytes</th></tr></thead><tbody>${unprocessed.map((u) => html`<tr><td class="mono">${u.category}</td><td class="num">${u.items.toLocaleString('en')}</td><td class="num">${u.bytes.toLocaleString('en')}</td></tr>`)}</tbody></table>`
+  : html`<p class="muted">None in the last ${period.key}.</p>`}
 <h2>Items the digest could not process</h2>
 ${invalid.length
   ? html`<table><thead><tr><th>Received</th><th>Item</th><th>Reason</th></tr></thead><tbody>${invalid.map((i) => html`<tr><td>${timeEl(i.received_at)}</td><td class="mono">${i.item_type}</td><td>${i.reason}</td></tr>`)}</tbody></table>`

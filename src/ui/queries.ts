@@ -43,3 +43,13 @@ export async function issueGrouping(pool: pg.Pool, projectId: number, issueId: n
   const { rows } = await pool.query<{ grouping: unknown }>('SELECT grouping FROM issue WHERE project_id = $1 AND id = $2', [projectId, issueId]);
   return rows[0]?.grouping ?? null;
 }
+
+/** Items kept in the archive but not processed (transactions, spans, logs, replays, ...) per category. */
+export async function unprocessedItems(pool: pg.Pool, projectId: number, since: Date): Promise<{ category: string; items: number; bytes: number }[]> {
+  const { rows } = await pool.query<{ category: string; items: number; bytes: number }>(
+    `SELECT category, sum(items)::bigint AS items, sum(bytes)::bigint AS bytes FROM item_count_hourly
+      WHERE project_id = $1 AND hour >= date_trunc('hour', $2::timestamptz) GROUP BY category ORDER BY 2 DESC`,
+    [projectId, since],
+  );
+  return rows.map((r) => ({ category: r.category, items: Number(r.items), bytes: Number(r.bytes) }));
+}

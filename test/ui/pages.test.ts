@@ -149,5 +149,11 @@ describe('outcomes page', () => {
     const summary = page.slice(0, page.indexOf('<h2>By hour</h2>'));
     const rows = [...summary.matchAll(/<tr><td><span class="mono">(\w+)<\/span>.*?<td class="mono">([^<]*)<\/td><td class="mono">([^<]*)<\/td><td class="num">(\d+)/g)].map((m) => m.slice(1).join(' '));
     expect(rows).toEqual(['rate_limited project_rate_limit error 12', 'client_discard before_send error 2', 'too_large MAX_EVENT_BYTES error 1']);
+    // items archived but not analysed, and items the digest refused, with their reasons
+    await db.pool.query(`INSERT INTO item_count_hourly (project_id, hour, category, items, bytes) VALUES ($1, $2, 'transaction', 3, 4096)`, [projectId, hour]);
+    await db.pool.query(`INSERT INTO item_invalid (project_id, archive_id, item_index, received_at, item_type, reason) VALUES ($1, 1, 0, now(), 'event', 'not JSON: <unexpected end>')`, [projectId]);
+    const again = await getPage(server, '/projects/health-check/outcomes', cookie);
+    expect(again).toContain('<td class="mono">transaction</td><td class="num">3</td><td class="num">4,096</td>');
+    expect(again).toContain('<td class="mono">event</td><td>not JSON: &lt;unexpected end&gt;</td>');
   });
 });

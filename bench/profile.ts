@@ -18,10 +18,14 @@ export interface ProfileEntry {
   fn: string;
   where: string;
   selfPct: number;
+  /** the caller that accounts for most of this function's self time */
+  caller: string;
 }
 
 export interface ProfileSummary {
   samples: number;
+  /** profiles merged: one per thread (the main thread and any worker threads) */
+  threads: number;
   /** share of the process's time idle; the other percentages are of the busy time */
   idlePct: number;
   top: ProfileEntry[];
@@ -36,7 +40,7 @@ export interface ProfileResult {
 }
 
 interface CpuProfile {
-  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }[];
+  nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number; children?: number[] }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -60,13 +64,16 @@ function area(url: string, fn: string): string {
 }
 
 export function summarize(profiles: CpuProfile[], topN = 25): ProfileSummary {
-  const self = new Map<string, { fn: string; where: string; us: number }>();
+  const self = new Map<string, { fn: string; where: string; us: number; callers: Map<string, number> }>();
   const areas = new Map<string, number>();
   let total = 0;
   let idle = 0;
   let samples = 0;
+  const label = (cf: CpuProfile['nodes'][number]['callFrame']) => `${cf.functionName || '(anonymous)'}${cf.url ? ` ${shortUrl(cf.url)}:${cf.lineNumber + 1}` : ''}`;
   for (const p of profiles) {
     const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
     p.samples.forEach((id, i) => {
       const n = byId.get(id)!;
       const dt = p.timeDeltas[i] ?? 0;
@@ -76,8 +83,11 @@ export function summarize(profiles: CpuProfile[], topN = 25): ProfileSummary {
         return;
       }
       const key = `${cf.functionName}|${cf.url}|${cf.lineNumber}`;
-      const e = self.get(key) ?? { fn: cf.functionName || '(anonymous)', where: cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : '', us: 0 };
+      const e = self.get(key) ?? { fn: cf.functionName || '(anonymous)', where: cf.url ? `${shortUrl(cf.url)}:${cf.lineNumber + 1}` : '', us: 0, callers: new Map() };
       e.us += dt;
+      const up = parent.get(id);
+      const caller = up !== undefined ? label(byId.get(up)!.callFrame) : '';
+      e.callers.set(caller, (e.callers.get(caller) ?? 0) + dt);
       self.set(key, e);
       const a = area(cf.url, cf.functionName);
       areas.set(a, (areas.get(a) ?? 0) + dt);
@@ -88,8 +98,12 @@ export function summarize(profiles: CpuProfile[], topN = 25): ProfileSummary {
   const pct = (us: number) => round((100 * us) / (total || 1), 1);
   return {
     samples,
+    threads: profiles.length,
     idlePct: round((100 * idle) / (total + idle || 1), 1),
-    top: [...self.values()].sort((a, b) => b.us - a.us).slice(0, topN).map((e) => ({ fn: e.fn, where: e.where, selfPct: pct(e.us) })),
+    top: [...self.values()]
+      .sort((a, b) => b.us - a.us)
+      .slice(0, topN)
+      .map((e) => ({ fn: e.fn, where: e.where, selfPct: pct(e.us), caller: [...e.callers.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '' })),
     byArea: [...areas.entries()].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([a, us]) => ({ area: a, selfPct: pct(us) })),
   };
 }

@@ -147,9 +147,9 @@ export function markdownSection(r: BenchResults, jsonName: string): string {
   if (r.profile) {
     for (const [name, p] of [['ingest, 1 process', r.profile.ingest], ['digest worker', r.profile.digest]] as const) {
       if (!p) continue;
-      lines.push('', `Profile of this run, ${name}: ${n0(p.eventsPerSec)} events/s under \`--cpu-prof\`, ${p.idlePct}% of the time idle; self time as a share of busy time:`, '');
+      lines.push('', `Profile of this run, ${name}: ${n0(p.eventsPerSec)} events/s under \`--cpu-prof\`, ${p.idlePct}% of the time idle (${p.threads} thread${p.threads > 1 ? 's' : ''}); self time as a share of busy time:`, '');
       lines.push('| area | self |', '|---|---|', ...p.byArea.slice(0, 10).map((a) => `| ${esc(a.area)} | ${a.selfPct}% |`));
-      lines.push('', '| function | where | self |', '|---|---|---|', ...p.top.slice(0, 15).map((t) => `| ${esc(t.fn)} | ${esc(t.where)} | ${t.selfPct}% |`));
+      lines.push('', '| function | where | mostly called from | self |', '|---|---|---|---|', ...p.top.slice(0, 15).map((t) => `| ${esc(t.fn)} | ${esc(t.where)} | ${esc(t.caller)} | ${t.selfPct}% |`));
     }
   }
   lines.push(END);

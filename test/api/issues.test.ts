@@ -265,6 +265,22 @@ describe('one issue and its workflow', () => {
     expect(values.map((v) => v.value)).toEqual(['web@2.0']);
   });
 
+  it('pages an issue’s events and shows one even when its payload is gone', async () => {
+    // seeded reports have no archived payload: the event is shown from its report row
+    const first = await api(`/api/0/issues/${ids.zero}/events/?limit=2`);
+    const page1 = (await first.json()) as { eventID: string; tags: { key: string; value: string }[]; dateCreated: string }[];
+    expect(page1).toHaveLength(2);
+    expect(page1[0]!.tags).toContainEqual({ key: 'release', value: 'web@1.0' });
+    expect(new Date(page1[0]!.dateCreated).getTime()).toBeGreaterThan(new Date(page1[1]!.dateCreated).getTime());
+    const next = parseLink(first.headers.get('link')).next!;
+    expect(next.results).toBe(true);
+    const page2 = (await (await api(`/api/0/issues/${ids.zero}/events/?limit=2&cursor=${encodeURIComponent(next.cursor)}`)).json()) as { eventID: string }[];
+    expect(page2).toHaveLength(1);
+    const latest = (await (await api(`/api/0/issues/${ids.zero}/events/latest/`)).json()) as Record<string, unknown>;
+    expect(latest).toMatchObject({ eventID: page1[0]!.eventID, groupID: String(ids.zero), title: 'ZeroDivisionError: division by zero', entries: [{ type: 'message', data: { formatted: 'ZeroDivisionError: division by zero' } }], previousEventID: page1[1]!.eventID, nextEventID: null });
+    expect((await api(`/api/0/issues/${ids.key}/events/${page1[0]!.eventID}/`)).status).toBe(404); // another issue's event
+  });
+
   it('explains grouping', async () => {
     const g = (await (await api(`/api/0/issues/${ids.type}/grouping/info/`)).json()) as Record<string, { hash: string; contributes: boolean; type: string }>;
     expect(Object.keys(g)).toEqual(['app']);

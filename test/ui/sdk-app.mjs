@@ -4,7 +4,7 @@ import * as Sentry from '@sentry/node';
 
 const M = process.env.UI_MARKER ?? '';
 const XSS_SCRIPT = '<script>window.__xss = 1; console.log("XSS-RAN")</script>';
-const XSS_IMG = '<img src=x onerror="window.__xss = 2; console.log(\'XSS-RAN\')">';
+const XSS_IMG = '<img src=x onerror="window.__xss = 2; alert(\'XSS-RAN\')">';
 
 Sentry.init({
   dsn: process.env.SENTRY_DSN,

@@ -74,7 +74,8 @@ export async function getIssuePage(ctx: AppContext, req: IncomingMessage, res: S
     issueStats(pool, [issue], 86400, 30),
     tagDistribution(pool, issue),
     report ? eventNeighbours(pool, report) : Promise.resolve({ previous: null, next: null }),
-    report ? loadEvent(pool, issue.project_id, report.event_id) : Promise.resolve(null),
+    // a payload that no longer parses must not take the whole page down: say so where the event would be
+    report ? loadEvent(pool, issue.project_id, report.event_id).catch((e: Error) => (ctx.log.warn('event payload unreadable', { issue: issue.id, error: e.message }), null)) : Promise.resolve(null),
     issueGrouping(pool, issue.project_id, issue.id),
     listIssueEvents(pool, issue.project_id, issue.id, RECENT_EVENTS, null),
   ]);

@@ -89,6 +89,21 @@ describe('issue stream', () => {
     expect(page).toContain('<option value="staging">staging</option>');
   });
 
+  it('keeps the issue page up when an event payload cannot be read', async () => {
+    const id = await issue(9, 'Broken: payload', 'error', 'unresolved', 1, 'production');
+    const a = await db.pool.query(
+      `INSERT INTO archive (project_id, sha256, kind, encoding, stored_size, payload) VALUES ($1, sha256('x'), 'store', 'gzip', 4, '\\xdeadbeef') RETURNING id`,
+      [projectId],
+    );
+    await db.pool.query(
+      `INSERT INTO report (project_id, issue_id, archive_id, timestamp, received_at, event_id, item_index) VALUES ($1, $2, $3, now(), now(), '0123456789abcdef0123456789abcdef', 0)`,
+      [projectId, id, a.rows[0].id],
+    );
+    const page = await getPage(server, `/issues/${id}`, cookie);
+    expect(page).toContain('<h1 id="issue-title">Broken: payload</h1>');
+    expect(page).toContain('The stored payload of this event could not be read.');
+  });
+
   it('shows a query the search language rejects as a message on the page', async () => {
     const page = await getPage(server, `/projects/health-check/issues?q=${encodeURIComponent('is:sideways')}`, cookie);
     expect(page).toMatch(/<p class="error" role="alert">invalid is: value &quot;sideways&quot;/);

@@ -161,7 +161,7 @@ export const CHECKS = {
       const g = (res.groups ?? []).find((x) => x.by?.outcome === 'accepted');
       expect(g && g.totals?.['sum(quantity)'] >= 1, `no accepted transaction in stats_v2 (${JSON.stringify(res.groups ?? [])})`);
       return `${items} accepted; stats_v2 counts ${g.totals['sum(quantity)']} accepted transaction(s) (no read API finds one by name yet)`;
-    }, 20_000);
+    }, 10_000);
   },
   async attachment(cx) {
     const { event } = await issueEvent(cx, `conformance attachment ${cx.marker}`);

@@ -1,6 +1,7 @@
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import type { AppContext } from './context.js';
+import { outcomeTotals } from '../outcomes/queries.js';
 
 // GET /health: liveness plus the counts an operator watches. Never rate limited, never waits long: when
 // the database does not answer within HEALTH_TIMEOUT_MS the answer is 503 (load balancers time out
@@ -21,11 +22,13 @@ export function registerHealthRoute(router: Router, ctx: AppContext, extra: () =
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`the database did not answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
     });
-    const query = ctx.db.pool.query<{ ingested: number; digested: number; queued: number; failed: number }>(COUNTS_SQL);
+    // Outcomes of the last 24 h by kind (rate_limited, invalid, too_large, client_discard, …): what
+    // was refused or dropped, next to what was taken.
+    const query = Promise.all([ctx.db.pool.query<{ ingested: number; digested: number; queued: number; failed: number }>(COUNTS_SQL), outcomeTotals(ctx.db.pool)]);
     query.catch(() => {}); // may settle after the timeout won
     try {
-      const { rows } = await Promise.race([query, timeout]);
-      sendJson(res, 200, { status: 'ok', ...rows[0], ...extra(), uptime_secs: Math.round((Date.now() - started) / 1000) }, { 'cache-control': 'no-store' });
+      const [{ rows }, outcomes] = await Promise.race([query, timeout]);
+      sendJson(res, 200, { status: 'ok', ...rows[0], outcomes_24h: outcomes, ...extra(), uptime_secs: Math.round((Date.now() - started) / 1000) }, { 'cache-control': 'no-store' });
     } catch (e) {
       sendJson(res, 503, { status: 'unavailable', detail: `database unavailable: ${(e as Error).message}` }, { 'cache-control': 'no-store', 'retry-after': '10' });
     } finally {

@@ -42,7 +42,7 @@ export async function main(argv: string[]): Promise<void> {
     log,
     wake: () => worker?.wake(),
     outcomes: createOutcomes(db.pool, log),
-    limiter: createRateLimiter(config, db.pool),
+    limiter: createRateLimiter(config, db.pool, { log }),
   };
   if (!noWorker) worker = startWorker(ctx);
   const http = workerOnly ? null : createHttpService(ctx);

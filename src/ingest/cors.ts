@@ -7,6 +7,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 const ALLOW_HEADERS = 'x-sentry-auth, x-requested-with, x-forwarded-for, origin, referer, accept, content-type, authentication, authorization, content-encoding, transfer-encoding';
 const EXPOSE_HEADERS = 'x-sentry-error, x-sentry-rate-limits, retry-after';
 
+/** Ingest paths: /api/{project}/… and /api/store/ — everything under /api/ but the read API's /api/0/. */
+export function isIngestPath(pathname: string): boolean {
+  return pathname.startsWith('/api/') && !/^\/api\/0(\/|$)/.test(pathname);
+}
+
 /** Sets the CORS headers every ingest answer carries (errors included). */
 export function setCorsHeaders(req: IncomingMessage, res: ServerResponse): void {
   const origin = req.headers.origin;

@@ -10,6 +10,7 @@ import { compressForStorage, decompressBounded, STORAGE_ENCODING } from './codec
 import { setCorsHeaders } from './cors.js';
 import { GroupCommitter } from './group-commit.js';
 import { KeyCache, type ProjectAuth } from './keys.js';
+import { PIXEL, pixelBody } from './pixel.js';
 import { outcomeOf, Refusal } from './refusal.js';
 import { Semaphore } from './semaphore.js';
 import { validateEnvelope, validateMinidump, validateSecurity, validateStore, type IngestKind, type Validated } from './validate.js';
@@ -41,7 +42,8 @@ export class IngestHandler {
     this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake(), maxWaitMs);
   }
 
-  async handle(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string, url: URL): Promise<void> {
+  /** `projectParam` null: POST /api/store/, where the key names the project. */
+  async handle(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string | null, url: URL): Promise<void> {
     setCorsHeaders(req, res);
     const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind] };
     try {
@@ -60,11 +62,13 @@ export class IngestHandler {
     }
   }
 
-  private async ingest(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string, url: URL, state: RequestState): Promise<void> {
+  private async ingest(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string | null, url: URL, state: RequestState): Promise<void> {
     const { config } = this.ctx;
     // Project ids are bigint identities; anything else cannot name one of ours.
-    if (!/^\d{1,15}$/.test(projectParam)) throw new Refusal('not_found', `unknown project ${JSON.stringify(projectParam.slice(0, 40))}`, 'unknown_project');
-    const projectId = Number(projectParam);
+    if (projectParam !== null && !/^\d{1,15}$/.test(projectParam)) throw new Refusal('not_found', `unknown project ${JSON.stringify(projectParam.slice(0, 40))}`, 'unknown_project');
+    const projectId = projectParam === null ? await this.projectOfKey(req, url) : Number(projectParam);
+    // GET store: the image-pixel form, the event in the query string (pixel.ts).
+    const pixel = kind === 'store' && (req.method === 'GET' || req.method === 'HEAD');
     const contentType = String(req.headers['content-type'] ?? '');
     // A store request with an envelope content type is an envelope (Relay does the same).
     if (kind === 'store' && /^application\/x-sentry-envelope/i.test(contentType)) kind = 'envelope';
@@ -80,11 +84,11 @@ export class IngestHandler {
     if (auth) project = await this.authenticate(projectId, auth, ip, kind, state);
     else if (kind !== 'envelope') throw await this.missingAuth(projectId, state, 'no sentry_key in X-Sentry-Auth, Authorization or the query string');
 
-    const rawEncoding = header(req, 'content-encoding');
+    const rawEncoding = pixel ? undefined : header(req, 'content-encoding');
     const encoding = parseContentEncoding(rawEncoding);
     if (!encoding) throw new Refusal('unsupported_media_type', `unsupported Content-Encoding ${JSON.stringify(rawEncoding)} (accepted: gzip, deflate, br, zstd, identity)`, 'unsupported_encoding');
 
-    const body = await readBody(req, config.maxCompressedBodyBytes, 'MAX_COMPRESSED_BODY_BYTES');
+    const body = pixel ? pixelBody(url, config.maxEventBytes, 'MAX_EVENT_BYTES') : await readBody(req, config.maxCompressedBodyBytes, 'MAX_COMPRESSED_BODY_BYTES');
     if (body.length === 0) throw new Refusal('invalid_request', 'empty request body', 'empty_body');
 
     const [limit, setting] =
@@ -151,6 +155,10 @@ export class IngestHandler {
       payload: stored,
     });
 
+    if (pixel) {
+      res.writeHead(200, { 'content-type': 'image/gif', 'content-length': String(PIXEL.length), 'cache-control': 'no-store' }).end(PIXEL);
+      return;
+    }
     switch (kind) {
       case 'security':
         res.writeHead(200, { 'content-length': '0' }).end();
@@ -162,6 +170,23 @@ export class IngestHandler {
       default:
         sendJson(res, 200, v.eventId ? { id: v.eventId } : {});
     }
+  }
+
+  /**
+   * POST /api/store/ (no project id in the path, as Relay accepts): the project is the key's. The
+   * key is then authenticated against it as usual, so a disabled key or project is still refused.
+   */
+  private async projectOfKey(req: IncomingMessage, url: URL): Promise<number> {
+    let auth: ClientAuth | null;
+    try {
+      auth = extractHttpAuth({ xSentryAuth: header(req, 'x-sentry-auth'), authorization: header(req, 'authorization'), query: url.searchParams });
+    } catch (e) {
+      throw authRefusal(e);
+    }
+    if (!auth) throw new Refusal('unauthorized', 'missing authentication: no sentry_key in X-Sentry-Auth, Authorization or the query string (POST /api/store/ finds the project from the key)', 'missing_key');
+    const id = isWellFormedKey(auth.publicKey) ? await this.keys.projectOfKey(auth.publicKey) : null;
+    if (id === null) throw new Refusal('unauthorized', `unknown public key ${JSON.stringify(auth.publicKey.slice(0, 70))} (check the DSN)`, 'invalid_key');
+    return id;
   }
 
   /** No key anywhere: 404 when the project does not exist either (the issue's order), else 401. */

@@ -75,6 +75,12 @@ export class KeyCache {
     return { projectId, rateLimitPerSec: r.rate_limit_per_sec };
   }
 
+  /** The project a key belongs to, or null for an unknown key (POST /api/store/ has no project id). */
+  async projectOfKey(key: string): Promise<number | null> {
+    const id = (await this.lookup(0, key)).key_project_id;
+    return id === null ? null : Number(id);
+  }
+
   /** Project existence only (a request without any key still gets 404 for an unknown project). */
   async projectExists(projectId: number): Promise<boolean> {
     return (await this.lookup(projectId, '')).project_exists;

@@ -23,6 +23,10 @@ export function registerIngestRoutes(router: Router, ctx: AppContext): { close()
     router.add('POST', pattern, (req, res, params, url) => ingest.handle(kind, req, res, params.projectId!, url));
     router.add('OPTIONS', pattern, (req, res) => answerPreflight(req, res));
   }
+  // Relay also takes store requests without a project id (the key names it) and the GET image-pixel form.
+  router.add('POST', '/api/store/?', (req, res, _params, url) => ingest.handle('store', req, res, null, url));
+  router.add('OPTIONS', '/api/store/?', (req, res) => answerPreflight(req, res));
+  router.add('GET', '/api/:projectId/store/?', (req, res, params, url) => ingest.handle('store', req, res, params.projectId!, url));
   registerHealthRoute(router, ctx, () => ({ commit_waiting: ingest.committer.waiting }));
   return { close: () => ingest.close() };
 }

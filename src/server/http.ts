@@ -3,6 +3,7 @@ import { Router } from '../http/router.js';
 import { sendError } from '../http/respond.js';
 import type { AppContext } from './context.js';
 import { registerIngestRoutes } from '../ingest/routes.js';
+import { isIngestPath, setCorsHeaders } from '../ingest/cors.js';
 import { registerApiRoutes } from '../api/routes.js';
 import { registerUiRoutes } from '../ui/routes.js';
 import { registerOutcomeRoutes } from '../api/outcomes.js';
@@ -35,7 +36,11 @@ export function createHttpService(ctx: AppContext): HttpService {
         const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
         return handler(req, res, params, url);
       })
-      .catch((e) => sendError(req, res, e, ctx.log));
+      .catch((e) => {
+        // A browser must be able to read ingest errors too, including the router's 404 and 405.
+        if (isIngestPath(url.pathname) && !res.headersSent) setCorsHeaders(req, res);
+        sendError(req, res, e, ctx.log);
+      });
   });
   // Malformed HTTP (bad framing, oversized headers) never reaches a handler; answer it in the same JSON
   // shape as every other error instead of Node's bare status line.

@@ -4,6 +4,7 @@ import type { AppContext } from '../server/context.js';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import { listOutcomes, type OutcomeCount } from '../outcomes/queries.js';
+import { listAccepted } from './queries/accepted.js';
 import { authenticate } from './auth.js';
 import { requireOrg, requireProject } from './lookup.js';
 import { parsePeriod } from './period.js';
@@ -15,7 +16,8 @@ import { parsePeriod } from './period.js';
 //   &statsPeriod=24h&interval=1h[&project=ID][&outcome=…][&category=…][&reason=…] — the shape
 //   Sentry's usage-stats page and its API clients read: {start, end, intervals, groups[{by, totals,
 //   series}]}. Outcomes are stored per hour, so the interval is 1h or a multiple of it (1d, …).
-// Server-side outcomes come from the `outcome` table, SDK client reports as 'client_discard'.
+// Server-side outcomes come from the `outcome` table, SDK client reports as 'client_discard', and
+// stats_v2 adds 'accepted' rows for what the digest counted (queries/accepted.ts).
 
 const HOUR_MS = 3_600_000;
 const DEFAULT_PERIOD_MS = 24 * HOUR_MS;
@@ -80,7 +82,11 @@ export async function statsV2(ctx: AppContext, res: ServerResponse, org: string,
   const outcomes = only('outcome');
   const categories = only('category');
   const reasons = only('reason');
-  const rows = (await listOutcomes(ctx.db.pool, { projectId: projectIds.size === 1 ? Number([...projectIds][0]) : undefined, since: new Date(start) })).filter(
+  const one = projectIds.size === 1 ? Number([...projectIds][0]) : undefined;
+  const all = await listOutcomes(ctx.db.pool, { projectId: one, since: new Date(start) });
+  // What the digest accepted and counted, next to what was dropped (queries/accepted.ts).
+  if (!outcomes || outcomes.has('accepted')) all.push(...(await listAccepted(ctx.db.pool, { projectId: one, since: new Date(start), categories })));
+  const rows = all.filter(
     (r: OutcomeCount) =>
       (!projectIds.size || projectIds.has(String(r.projectId))) &&
       (!outcomes || outcomes.has(r.outcome)) &&

@@ -7,6 +7,9 @@ import * as org from './routes-org.js';
 import * as issues from './routes-issues.js';
 import * as rel from './routes-releases.js';
 import * as events from './routes-events.js';
+import * as attachments from './routes-attachments.js';
+import * as feedback from './routes-feedback.js';
+import * as monitors from './routes-monitors.js';
 
 // The read API under /api/0/, in Sentry's Web API shapes. Every route authenticates with a Bearer
 // token first. Handlers only parse parameters and call query functions (queries/*) and serializers
@@ -45,10 +48,19 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
     add('GET', `${base}/hashes/?`, issues.hashes);
     add('GET', `${base}/events/?`, events.issueEvents);
     add('GET', `${base}/events/:eventId/?`, events.issueEvent);
+    add('GET', `${base}/user-reports/?`, feedback.issueFeedback);
   }
   add('GET', '/projects/:org/:project/events/?', events.projectEvents);
   add('GET', '/projects/:org/:project/events/:eventId/?', events.projectEvent);
   add('GET', '/projects/:org/:project/events/:eventId/grouping-info/?', events.eventGroupingInfo);
+  add('GET', '/projects/:org/:project/events/:eventId/attachments/?', attachments.list);
+  add('GET', '/projects/:org/:project/events/:eventId/attachments/:attachmentId/?', attachments.one);
+  add('GET', '/projects/:org/:project/user-feedback/?', feedback.projectFeedback);
+  add('GET', '/organizations/:org/monitors/?', monitors.list);
+  for (const base of ['/organizations/:org/monitors/:monitor', '/projects/:org/:project/monitors/:monitor']) {
+    add('GET', `${base}/?`, monitors.detail);
+    add('GET', `${base}/checkins/?`, monitors.checkIns);
+  }
   add('GET', '/organizations/:org/events/:ref/?', events.orgEvent);
   add('GET', '/organizations/:org/eventids/:eventId/?', events.resolveEventId);
 

@@ -1,0 +1,103 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from '../http/errors.js';
+import { sendJson } from '../http/respond.js';
+import type { Params } from '../http/router.js';
+import type { AppContext } from '../server/context.js';
+import { getProject, listProjects, type ProjectRow } from '../storage/projects.js';
+import { requireOrg, requireProject } from './lookup.js';
+import { linkHeader, pageLinks, parseCursor, parseLimit } from './pagination.js';
+import { parsePeriod } from './period.js';
+import { listCheckIns, listMonitors, monitorEnvironments, type MonitorRow } from './queries/monitors.js';
+import { publicRequestUrl } from './routes-org.js';
+import { monitorGuid, serializeCheckIn, serializeMonitor } from './serialize-monitor.js';
+
+// Cron monitors (organizations/{org}/monitors/[{monitor}/]) and a monitor's check-ins, under both
+// of Sentry's paths (organizations/{org}/monitors/{monitor}/checkins/ and
+// projects/{org}/{project}/monitors/{monitor}/checkins/). {monitor} is a slug or the monitor's id.
+
+type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+
+const NOT_FOUND = 'The requested resource does not exist';
+const DAY_MS = 86_400_000;
+/** Environments and check-ins are read over this many days unless statsPeriod says otherwise. */
+const DEFAULT_DAYS = 30;
+const MAX_DAYS = 90;
+
+function days(url: URL): number {
+  const ms = parsePeriod(url.searchParams.get('statsPeriod')) ?? DEFAULT_DAYS * DAY_MS;
+  return Math.min(MAX_DAYS, Math.max(1, Math.ceil(ms / DAY_MS)));
+}
+
+async function projectsById(ctx: AppContext): Promise<Map<number, ProjectRow>> {
+  return new Map((await listProjects(ctx.db.pool)).map((p) => [p.id, p]));
+}
+
+/** `project=` filters (ids or slugs; -1 = all), as Sentry's organization endpoints take them. */
+async function projectFilter(ctx: AppContext, url: URL): Promise<Set<number> | null> {
+  const refs = url.searchParams.getAll('project').filter((p) => p !== '' && p !== '-1');
+  if (!refs.length) return null;
+  const ids = new Set<number>();
+  for (const r of refs) {
+    const p = await getProject(ctx.db.pool, r);
+    if (p) ids.add(p.id);
+  }
+  return ids;
+}
+
+/** The project named in the path (projects/… routes), or null (organizations/… routes). */
+async function projectOf(ctx: AppContext, params: Params): Promise<number | null> {
+  if (params.project !== undefined) return (await requireProject(ctx.db.pool, ctx.config, params.org!, params.project)).id;
+  requireOrg(ctx.config, params.org!);
+  return null;
+}
+
+async function findMonitor(ctx: AppContext, ref: string, projectId: number | null): Promise<MonitorRow> {
+  let found = await listMonitors(ctx.db.pool, projectId, ref);
+  if (!found.length && /^[0-9a-f-]{36}$/i.test(ref)) {
+    found = (await listMonitors(ctx.db.pool, projectId)).filter((m) => monitorGuid(m.project_id, m.slug) === ref.toLowerCase());
+  }
+  if (!found.length) throw new HttpError('not_found', NOT_FOUND);
+  return found[0]!;
+}
+
+async function serializeAll(ctx: AppContext, monitors: MonitorRow[], url: URL) {
+  const [projects, envs] = await Promise.all([projectsById(ctx), monitorEnvironments(ctx.db.pool, monitors, days(url))]);
+  return monitors
+    .filter((m) => projects.has(m.project_id))
+    .map((m) => serializeMonitor(m, projects.get(m.project_id)!, envs.filter((e) => e.project_id === m.project_id && e.slug === m.slug)));
+}
+
+/** organizations/{org}/monitors/[?project=…] */
+export const list: H = async (ctx, _req, res, params, url) => {
+  requireOrg(ctx.config, params.org!);
+  const only = await projectFilter(ctx, url);
+  const monitors = (await listMonitors(ctx.db.pool, only?.size === 1 ? [...only][0]! : null)).filter((m) => !only || only.has(m.project_id));
+  sendJson(res, 200, await serializeAll(ctx, monitors, url));
+};
+
+/** organizations/{org}/monitors/{monitor}/ and projects/{org}/{project}/monitors/{monitor}/ */
+export const detail: H = async (ctx, _req, res, params, url) => {
+  const projectId = await projectOf(ctx, params);
+  const m = await findMonitor(ctx, params.monitor!, projectId);
+  sendJson(res, 200, (await serializeAll(ctx, [m], url))[0]);
+};
+
+/** …/monitors/{monitor}/checkins/[?statsPeriod=30d&cursor=…&limit=…] */
+export const checkIns: H = async (ctx, _req, res, params, url) => {
+  const projectId = await projectOf(ctx, params);
+  const m = await findMonitor(ctx, params.monitor!, projectId);
+  const cursor = parseCursor(url.searchParams.get('cursor'));
+  const limit = parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), 100);
+  const { rows, more } = await listCheckIns(ctx.db.pool, {
+    projectId: m.project_id,
+    slug: m.slug,
+    days: days(url),
+    limit,
+    beforeId: cursor && !cursor.isPrev ? cursor.id : null,
+    afterId: cursor?.isPrev ? cursor.id : null,
+  });
+  const now = Date.now();
+  sendJson(res, 200, rows.map((c) => serializeCheckIn(c, m.config, now)), {
+    link: linkHeader(publicRequestUrl(ctx, url), pageLinks(rows, (c) => ({ value: 0, id: c.first_id }), cursor, more)),
+  });
+};

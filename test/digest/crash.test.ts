@@ -56,7 +56,10 @@ test('a worker killed mid-batch leaves nothing behind, and the batch is digested
   // Release the lock: the orphaned backend finishes its statement, finds its client gone and rolls back.
   await blocker.query('ROLLBACK');
   await blocker.end();
-  await until(async () => (await db.pool.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [backend])).rowCount === 0, 60_000, 'the orphaned backend to end');
+  // (With WORKER_THREADS ≥ 1 the worker had more than one batch in flight: wait for all its backends.)
+  await until(async () => (await db.pool.query(
+    `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND (pid = $1 OR application_name LIKE 'crash-cache%')`, [backend])).rowCount === 0,
+  60_000, 'the orphaned backends to end');
   const one = async (sql: string) => (await db.pool.query(sql)).rows[0];
   expect(await one(`SELECT (SELECT count(*)::int FROM queue) AS queued, (SELECT count(*)::int FROM report) AS reports,
                            (SELECT count(*)::int FROM issue) AS issues, (SELECT count(*)::int FROM session_state) AS sessions,

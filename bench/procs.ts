@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { PACKAGE_ROOT } from '../src/paths.js';
 
 // The processes the bench measures (crash-cache servers and workers, the ceiling), each a child
@@ -178,33 +179,74 @@ export interface MemoryPeak {
    * process touched once per process, PSS shares them out; 0 when the postmaster is not on this machine */
   postgresRssMb: number;
   postgresPssMb: number;
+  /** CPU used during the phase, in cores (CPU seconds ÷ wall seconds): the measured processes, the
+   * bench's PostgreSQL, and everything else on the machine (the load generator, other work) */
+  cpu: { server: number; postgres: number; rest: number; idle: number };
 }
 
-/** Samples RSS every 250 ms while a phase runs; `stop()` returns the peaks. */
+/** utime + stime of a process, in seconds (clock ticks are 1/100 s on Linux). */
+function cpuSecs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** All CPUs' busy and idle seconds since boot, from /proc/stat. */
+function machineSecs(): { busy: number; idle: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  const all = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: (all - idle) / 100, idle: idle / 100 };
+}
+
+/** Samples RSS and CPU every 250 ms while a phase runs; `stop()` returns the peaks and CPU shares. */
 export function sampleMemory(procs: Proc[]): { stop(): MemoryPeak } {
   let server = 0;
   let pgRss = 0;
   let pgPss = 0;
   let n = 0;
-  const tick = () => {
+  // CPU: per pid, the first and last reading (a backend first seen mid-phase started in it: base 0)
+  const pgCpu = new Map<number, { first: number; last: number }>();
+  const serverCpu0 = procs.map((p) => (p.proc.pid ? cpuSecs(p.proc.pid) : 0));
+  let serverCpu = serverCpu0.slice();
+  const machine0 = machineSecs();
+  const wall0 = performance.now();
+  const tick = (first = false) => {
     server = Math.max(server, procs.reduce((a, p) => a + (p.proc.pid ? statusKb(p.proc.pid, 'VmRSS') : 0), 0));
+    serverCpu = procs.map((p, i) => (p.proc.pid ? cpuSecs(p.proc.pid) || serverCpu[i]! : 0));
     const pids = postmasterPid ? clusterPids(postmasterPid) : [];
     pgRss = Math.max(pgRss, pids.reduce((a, pid) => a + statusKb(pid, 'VmRSS'), 0));
+    for (const pid of pids) {
+      const c = cpuSecs(pid);
+      const e = pgCpu.get(pid);
+      if (e) e.last = Math.max(e.last, c);
+      else pgCpu.set(pid, { first: first ? c : 0, last: c });
+    }
     // smaps_rollup is dearer to read: every 4th sample (1 s)
     if (n++ % 4 === 0) pgPss = Math.max(pgPss, pids.reduce((a, pid) => a + pssKb(pid), 0));
   };
-  tick();
+  tick(true);
   const timer = setInterval(tick, 250);
   return {
     stop() {
       clearInterval(timer);
       tick();
+      const wall = (performance.now() - wall0) / 1000;
+      const m = machineSecs();
       const mb = (kb: number) => Math.round(kb / 102.4) / 10;
+      const cores = (s: number) => Math.round((100 * s) / wall) / 100;
+      const srv = serverCpu.reduce((a, c, i) => a + c - serverCpu0[i]!, 0);
+      const pg = [...pgCpu.values()].reduce((a, e) => a + e.last - e.first, 0);
       return {
         serverRssMb: mb(server),
         serverHwmMb: procs.map((p) => mb(p.proc.pid ? statusKb(p.proc.pid, 'VmHWM') : 0)),
         postgresRssMb: mb(pgRss),
         postgresPssMb: mb(pgPss),
+        cpu: { server: cores(srv), postgres: cores(pg), rest: cores(Math.max(0, m.busy - machine0.busy - srv - pg)), idle: cores(m.idle - machine0.idle) },
       };
     },
   };

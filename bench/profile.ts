@@ -120,7 +120,7 @@ export async function runProfile(ctx: BenchContext): Promise<ProfileResult> {
   try {
     ctx.log('profile: ingest, 1 process, under --cpu-prof');
     mkdirSync(join(dir, 'ingest'));
-    const fakeCeiling = { processes: 1, rps: 10_000, latencyMs: { mean: 0, p50: 0, p90: 0, p99: 0, max: 0 }, errors: 0, memory: { serverRssMb: 0, serverHwmMb: [], postgresRssMb: 0, postgresPssMb: 0 } };
+    const fakeCeiling = { processes: 1, rps: 10_000, latencyMs: { mean: 0, p50: 0, p90: 0, p99: 0, max: 0 }, errors: 0, memory: { serverRssMb: 0, serverHwmMb: [], postgresRssMb: 0, postgresPssMb: 0, cpu: { server: 0, postgres: 0, rest: 0, idle: 0 } } };
     const r = await runIngest(ctx, db, 1, fakeCeiling, join(dir, 'ingest'));
     const ingest = { eventsPerSec: r.eventsPerSec, ...summarize(readProfiles(join(dir, 'ingest'))) };
 

@@ -42,13 +42,15 @@ const RSS_TARGET_MB = 100;
 
 export function rows(r: BenchResults): Row[] {
   const out: Row[] = [];
+  const cpu = (m: { cpu?: { server: number; postgres: number; rest: number; idle: number } }) =>
+    m.cpu ? `; CPU cores: server ${m.cpu.server}, PostgreSQL ${m.cpu.postgres}, rest ${m.cpu.rest}, idle ${m.cpu.idle}` : '';
   for (const c of r.ceiling) {
-    out.push({ what: `Ceiling, ${c.processes} process${c.processes > 1 ? 'es' : ''}`, measured: `${n0(c.rps)} req/s (p50 ${ms(c.latencyMs.p50)}, p99 ${ms(c.latencyMs.p99)})`, target: '', verdict: '' });
+    out.push({ what: `Ceiling, ${c.processes} process${c.processes > 1 ? 'es' : ''}`, measured: `${n0(c.rps)} req/s (p50 ${ms(c.latencyMs.p50)}, p99 ${ms(c.latencyMs.p99)}${cpu(c.memory)})`, target: '', verdict: '' });
   }
   for (const i of r.ingest) {
     out.push({
       what: `Ingest, ${i.processes} process${i.processes > 1 ? 'es' : ''}`,
-      measured: `${n0(i.eventsPerSec)} events/s = ${i.ratioToCeiling} × ceiling (p50 ${ms(i.latencyMs.p50)}, p99 ${ms(i.latencyMs.p99)}${i.errors ? `, ${i.errors} errors` : ''})`,
+      measured: `${n0(i.eventsPerSec)} events/s = ${i.ratioToCeiling} × ceiling (p50 ${ms(i.latencyMs.p50)}, p99 ${ms(i.latencyMs.p99)}${i.errors ? `, ${i.errors} errors` : ''}${cpu(i.memory)})`,
       target: '≥ 0.5 × ceiling',
       verdict: check(i.ratioToCeiling >= 0.5),
     });
@@ -57,7 +59,7 @@ export function rows(r: BenchResults): Row[] {
     const d = r.digest;
     out.push({
       what: `Digest, ${d.workers} worker process${d.workers > 1 ? 'es' : ''}`,
-      measured: `${n0(d.eventsPerSec)} events/s (${n0(d.backlog)} queued, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues)`,
+      measured: `${n0(d.eventsPerSec)} events/s (${n0(d.backlog)} queued, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues${cpu(d.memory)})`,
       target: '≥ 5,000 events/s',
       verdict: check(d.drained && d.eventsPerSec >= 5000),
     });

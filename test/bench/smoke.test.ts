@@ -48,6 +48,8 @@ describe('npm run bench -- --quick (tiny)', () => {
       expect(i.committed).toBeLessThanOrEqual(i.accepted + 100);
       expect(i.memory.serverHwmMb.length).toBe(i.processes);
       expect(Math.min(...i.memory.serverHwmMb)).toBeGreaterThan(10);
+      expect(i.memory.cpu.server).toBeGreaterThan(0);
+      expect(i.memory.postgresRssMb).toBeGreaterThan(0);
     }
     expect(r.digest.backlog).toBe(200);
     expect(r.digest.eventsPerSec).toBeGreaterThan(0);

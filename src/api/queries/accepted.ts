@@ -12,6 +12,9 @@ import type { OutcomeCount } from '../../outcomes/queries.js';
 //   session               sessions started (session_hourly.total, at the hour the session started)
 //   feedback              feedback items; user_report_v2 = legacy user_report items
 // A category filter skips the sources it does not need.
+// Errors are counted from report rows through the BRIN index on received_at; measured with 1M
+// events spread over 90 days (2-core box): 24h ~30 ms, 14d ~350 ms, 90d ~2.5 s. A btree on
+// (project_id, received_at) only halved the 90d time (1.4-1.9 s), not worth its cost on every insert.
 
 const SECURITY_TYPES = ['csp', 'hpkp', 'expectct', 'expectstaple'];
 

@@ -88,12 +88,16 @@ async function main() {
       const dsn = /DSN: (\S+)/.exec(out)?.[1];
       const m = /Project (\d+) .*\(slug ([^)]+)\)/.exec(out);
       const project = { id: m[1], slug: m[2], dsn };
-      // The rate-limit cell gets a project of its own that allows 1 request/s, so no other cell is limited.
-      let rlDsn = null;
-      if (features.some(([f]) => f === 'ratelimit') && !missing && !sdk.unsupported.ratelimit) {
-        const o2 = await cli(ROOT, ['project', 'create', '--name', `conformance-${sdk.id}-ratelimit`, '--platform', sdk.platform], env);
-        rlDsn = /DSN: (\S+)/.exec(o2)?.[1];
-        await cli(ROOT, ['project', 'update', /Project (\d+)/.exec(o2)[1], '--rate-limit', '1'], env);
+      // Cells with a project of their own: the rate-limit cell's allows 1 request/s, so no other cell is
+      // limited; the transaction cell's stats_v2 counts then hold only its own transaction (browser
+      // page loads send transactions in every cell).
+      const ownDsn = {};
+      for (const [f, limit] of [['ratelimit', '1'], ['transaction', null]]) {
+        if (!features.some(([x]) => x === f) || missing || sdk.unsupported[f]) continue;
+        const o2 = await cli(ROOT, ['project', 'create', '--name', `conformance-${sdk.id}-${f}`, '--platform', sdk.platform], env);
+        const m2 = /Project (\d+) .*\(slug ([^)]+)\)/.exec(o2);
+        ownDsn[f] = { id: m2[1], slug: m2[2], dsn: /DSN: (\S+)/.exec(o2)[1] };
+        if (limit) await cli(ROOT, ['project', 'update', m2[1], '--rate-limit', limit], env);
       }
       for (const [f] of features) {
         const key = `${sdk.id}:${f}`;
@@ -108,9 +112,9 @@ async function main() {
         const marker = `m${runId}${randomBytes(4).toString('hex')}`;
         const cell = `${sdk.id}-${f}`;
         jobs.push({
-          sdk, feature: f, key, project, marker,
+          sdk, feature: f, key, project: ownDsn[f] ?? project, marker,
           env: {
-            SENTRY_DSN: proxy.dsnFor(f === 'ratelimit' ? rlDsn : dsn, cell),
+            SENTRY_DSN: proxy.dsnFor(ownDsn[f]?.dsn ?? dsn, cell),
             CC_MARKER: marker,
             CC_RELEASE: f === 'session' ? `conformance-${sdk.id}-session@${runId}` : `conformance-${sdk.id}@${runId}`,
             CC_MONITOR: `conformance-${sdk.id}-${runId}`,

@@ -154,13 +154,15 @@ export const CHECKS = {
     } catch (e) {
       if (!/no route/.test(e.message)) throw e;
     }
+    // @sentry/node and @sentry/browser 11 send a transaction as `span` items only (span streaming).
+    const category = sent.some((r) => r.items.includes('transaction')) ? 'transaction' : 'span';
     return eventually(async () => {
-      const s = new URLSearchParams({ field: 'sum(quantity)', category: 'transaction', project: String(cx.projectId), statsPeriod: '1h', interval: '1h' });
+      const s = new URLSearchParams({ field: 'sum(quantity)', category, project: String(cx.projectId), statsPeriod: '1h', interval: '1h' });
       s.append('groupBy', 'outcome');
       const res = await cx.api.get(`/organizations/${cx.api.org}/stats_v2/?${s}`);
       const g = (res.groups ?? []).find((x) => x.by?.outcome === 'accepted');
-      expect(g && g.totals?.['sum(quantity)'] >= 1, `no accepted transaction in stats_v2 (${JSON.stringify(res.groups ?? [])})`);
-      return `${items} accepted; stats_v2 counts ${g.totals['sum(quantity)']} accepted transaction(s) (no read API finds one by name yet)`;
+      expect(g && g.totals?.['sum(quantity)'] >= 1, `no accepted ${category} in stats_v2 (${JSON.stringify(res.groups ?? [])})`);
+      return `${items} accepted; stats_v2 counts ${g.totals['sum(quantity)']} accepted ${category}(s) (no read API finds a transaction by name yet)`;
     }, 10_000);
   },
   async attachment(cx) {

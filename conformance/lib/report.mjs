@@ -21,6 +21,7 @@ export function writeReport(path, { sdks, features, cells, startedAt, seconds, s
   lines.push('Each SDK runs as a small real application (`conformance/apps/<sdk>/`) against a real server on PostgreSQL;');
   lines.push('each cell is then checked through the read API (`/api/0/`) for what a user would see — the issue\'s title and');
   lines.push('culprit, the frames, the release\'s health, the attachment\'s bytes, the feedback\'s text — not just an HTTP 200.');
+  lines.push('');
   lines.push('✅ pass: checked through the API as described under Details. ❌ fail: the reason is under Details; "(known)"');
   lines.push('marks failures the suite expects today (`conformance/known-failures.mjs`), which do not fail CI. ➖: the SDK itself');
   lines.push('does not offer the feature.');

@@ -4,7 +4,7 @@ import { fallbackEventId, parsePayload, type ArchiveRow } from './payload.js';
 
 // The full event is not copied into the database: a report row points at its archived payload
 // (archive_id + item index) and the event is rebuilt on demand — decompress, parse, normalize —
-// exactly as the digest saw it. ~0.1–1 ms for a typical 5–20 KB event.
+// exactly as the digest saw it.
 
 /** Largest payload rebuilt here (the envelope limit's default, 100 MiB). */
 const MAX_BYTES = 100 * 1024 * 1024;

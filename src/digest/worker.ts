@@ -6,8 +6,8 @@ import { DimCache } from './dims.js';
 import { PreparePool } from './prepare-pool.js';
 
 // The digest loop of one process. It runs a tick when woken (in-process `wake()` after an ingest
-// commit, or a NOTIFY crash_cache_queue from another process — typically within a few ms) or
-// after WORKER_INTERVAL_SECS of sleep. A tick runs batches until the queue is empty or
+// commit, or a NOTIFY crash_cache_queue from another process — typically within a few ms), when
+// a payload waiting for a retry becomes due, or after WORKER_INTERVAL_SECS of sleep. A tick runs batches until the queue is empty or
 // WORKER_BUDGET_SECS have passed. Failures:
 // - transient database errors (connection lost, deadlock, ...): the batch was rolled back; the
 //   loop waits 0.5 s, 1 s, 2 s, ... (capped at 30 s) and tries again; the rows stay queued.
@@ -109,10 +109,23 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         }
         continue;
       }
-      await sleep(config.workerIntervalSecs * 1000);
+      await sleep(await idleMs());
       pending = true;
     }
   })();
+
+  /** How long to sleep: until the earliest queued row that waits for a retry, at most the interval. */
+  async function idleMs(): Promise<number> {
+    const max = config.workerIntervalSecs * 1000;
+    try {
+      const { rows } = await db.pool.query<{ ms: number | null }>(
+        'SELECT (extract(epoch FROM min(run_after) - now()) * 1000)::float8 AS ms FROM queue');
+      const ms = rows[0]?.ms;
+      return ms === null || ms === undefined ? max : Math.min(max, Math.max(50, ms));
+    } catch {
+      return max;
+    }
+  }
 
   return {
     wake,

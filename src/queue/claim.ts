@@ -47,16 +47,17 @@ export async function failQueueRows(client: pg.ClientBase, failed: { row: QueueR
 export async function retryLater(pool: pg.Pool | pg.ClientBase, ids: number[], error: string, maxAttempts: number): Promise<void> {
   if (!ids.length) return;
   const err = error.replace(/\0/g, '').slice(0, 2000);
+  // One statement; the rows it deletes and the rows it updates are disjoint (a statement must not
+  // modify one row twice: PostgreSQL would silently skip the second change).
   await pool.query(
-    `WITH bumped AS (
-       UPDATE queue SET attempts = attempts + 1, last_error = $2,
-              run_after = now() + least(600, power(2, attempts + 1)) * interval '1 second'
-        WHERE id = ANY($1::bigint[]) RETURNING *),
+    `WITH cur AS (SELECT id, project_id, archive_id, attempts + 1 AS attempts FROM queue WHERE id = ANY($1::bigint[]) FOR UPDATE),
      moved AS (
        INSERT INTO queue_error (project_id, archive_id, attempts, error)
-       SELECT project_id, archive_id, attempts, $2 FROM bumped WHERE attempts >= $3
-       RETURNING 1)
-     DELETE FROM queue WHERE id IN (SELECT id FROM bumped WHERE attempts >= $3)`,
+       SELECT project_id, archive_id, attempts, $2 FROM cur WHERE attempts >= $3),
+     gone AS (DELETE FROM queue WHERE id IN (SELECT id FROM cur WHERE attempts >= $3))
+     UPDATE queue q SET attempts = cur.attempts, last_error = $2,
+            run_after = now() + least(600, power(2, cur.attempts)) * interval '1 second'
+       FROM cur WHERE q.id = cur.id AND cur.attempts < $3`,
     [ids, err, maxAttempts],
   );
 }

@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { createProject } from '../../src/storage/projects.js';
+import { enqueue } from './archive.js';
+import { spawnWorker, until, type WorkerProcess } from './worker-process.js';
+
+// One payload that makes its batch fail in the database (here: a CHECK constraint this test adds)
+// must not hold back the others: the worker retries the batch payload by payload, digests the good
+// ones and moves the bad one to queue_error with the database's reason after WORKER_MAX_ATTEMPTS.
+
+let db: TestDatabase;
+let worker: WorkerProcess | null = null;
+
+beforeAll(async () => {
+  db = await freshDatabase();
+});
+afterAll(async () => {
+  await worker?.stop();
+  await db?.drop();
+});
+
+test('a payload that fails in the database is isolated and moved to queue_error', async () => {
+  const { project } = await createProject(db.pool, { name: 'poison' });
+  await db.pool.query(`ALTER TABLE report ADD CONSTRAINT test_no_poison CHECK (message IS DISTINCT FROM 'poison')`);
+  const ev = (n: number, message: string) => ({ kind: 'store' as const, body: Buffer.from(JSON.stringify({ event_id: n.toString(16).padStart(32, '0'), message })) });
+  await enqueue(db.pool, project.id, [ev(1, 'fine 1'), ev(2, 'poison'), ev(3, 'fine 3'), ev(4, 'fine 4')]);
+  worker = await spawnWorker({ DATABASE_URL: db.url, WORKER_MAX_ATTEMPTS: '2', WORKER_BATCH_SIZE: '10' });
+  const one = async (sql: string) => (await db.pool.query(sql)).rows[0];
+  // attempt 1 fails, the retry waits 2 s (backoff), attempt 2 fails and gives up
+  await until(async () => (await one('SELECT count(*)::int AS n FROM queue_error')).n === 1, 60_000, 'the payload in queue_error');
+  expect((await db.pool.query('SELECT message FROM report ORDER BY message')).rows.map((r) => r.message)).toEqual(['fine 1', 'fine 3', 'fine 4']);
+  const err = await one('SELECT error, attempts FROM queue_error');
+  expect(err.error).toMatch(/test_no_poison/);
+  expect(err.attempts).toBe(2);
+  expect((await one('SELECT count(*)::int AS n FROM queue')).n).toBe(0);
+}, 120_000);

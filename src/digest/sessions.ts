@@ -142,8 +142,16 @@ export async function storeSessions(client: pg.ClientBase, dims: DimRequest, upd
       for (const u of list) {
         let st = states.get(u.sid);
         const { rel, env } = ids(u);
-        if (st && TERMINAL.has(st.status)) continue; // final: later updates are ignored
-        if (st && (u.seq < st.seq || (u.seq === st.seq && u.timestamp < st.updated && !u.init))) continue; // older than what we have
+        // A final state takes no more updates, and an update older than the stored one is ignored —
+        // except that a late `init` still counts the session once (updates can arrive out of order).
+        if (st && (TERMINAL.has(st.status) || u.seq < st.seq || (u.seq === st.seq && u.timestamp < st.updated && !u.init))) {
+          if (u.init && !st.counted) {
+            st.counted = true;
+            st.dirty = true;
+            bump(projectId, hourOf(st.started), st.rel, st.env, { total: 1 });
+          }
+          continue;
+        }
         if (!st) {
           st = { started: u.started, seq: u.seq, rel, env, errors: 0, status: 'ok', counted: false, errored: false, updated: u.timestamp, did: u.did, didHash: u.did ? didHash(u.did) : null, dirty: true };
           states.set(u.sid, st);

@@ -49,6 +49,9 @@ beforeAll(async () => {
     Buffer.concat([session(5, 'u6', { init: true, status: 'ok' }), Buffer.from('\n')]),
     session(5, 'u6', { seq: 5, status: 'exited' }),
     session(5, 'u6', { seq: 3, status: 'ok', errors: 1 }),
+    // s6 (u7): its exit arrives before its init; the late init still counts it once
+    session(6, 'u7', { seq: 4, status: 'exited' }),
+    session(6, 'u7', { init: true, status: 'ok' }),
     // aggregates (request mode): 4 exited + 2 errored + 1 crashed; and a bucket of user u5 with 1 crash
     envelope({}, [[{ type: 'sessions' }, { aggregates: [{ started: '2026-11-28T10:15:00Z', exited: 4, errored: 2, crashed: 1 }, { started: '2026-11-28T10:16:00Z', did: 'u5', crashed: 1 }], attrs }]]),
     // another release: one healthy session
@@ -66,18 +69,18 @@ afterAll(async () => {
 test('hourly counts follow the sessions', async () => {
   const { rows } = await db.pool.query(
     `SELECT hour, release, environment, total::int, errored::int, crashed::int, abnormal::int, exited::int FROM release_health_view WHERE release = 'app@1.0'`);
-  // individual: 5 sessions (s1..s5), crashed s2 s4, abnormal s3, errored s2 s3 s4, exited s1 s5
+  // individual: 6 sessions (s1..s6), crashed s2 s4, abnormal s3, errored s2 s3 s4, exited s1 s5 s6
   // aggregates: total 7 + 1, crashed 1 + 1, errored 2 + 1 + 1, exited 4 + 2
-  expect(rows).toEqual([{ hour: new Date('2026-11-28T10:00:00Z'), release: 'app@1.0', environment: 'production', total: 13, errored: 7, crashed: 4, abnormal: 1, exited: 8 }]);
+  expect(rows).toEqual([{ hour: new Date('2026-11-28T10:00:00Z'), release: 'app@1.0', environment: 'production', total: 14, errored: 7, crashed: 4, abnormal: 1, exited: 9 }]);
 });
 
 test('crash-free sessions and users per release', async () => {
   const health = await releaseHealth(db.pool, [projectId]);
   const v1 = health.find((h) => h.release === 'app@1.0')!;
-  expect(v1).toMatchObject({ sessions: 13, crashed: 4, abnormal: 1, users: 5, crashedUsers: 3 });
-  expect(v1.crashFreeSessions).toBeCloseTo(100 * (1 - 4 / 13), 6);
-  // users u1 u2 u3 u5 u6; crashed: u1 (s4), u2, u5
-  expect(v1.crashFreeUsers).toBeCloseTo(40, 6);
+  expect(v1).toMatchObject({ sessions: 14, crashed: 4, abnormal: 1, users: 6, crashedUsers: 3 });
+  expect(v1.crashFreeSessions).toBeCloseTo(100 * (1 - 4 / 14), 6);
+  // users u1 u2 u3 u5 u6 u7; crashed: u1 (s4), u2, u5
+  expect(v1.crashFreeUsers).toBeCloseTo(50, 6);
   const v2 = health.find((h) => h.release === 'app@2.0')!;
   expect(v2).toMatchObject({ sessions: 1, crashed: 0, users: 1, crashFreeSessions: 100, crashFreeUsers: 100 });
   expect(await releaseHealth(db.pool, [projectId], { environments: ['staging'] })).toEqual([]);

@@ -36,7 +36,10 @@ export class DimRequest {
   /** Ids for this batch. They enter the shared cache only after the batch commits (commit()): an
    * id inserted by a transaction that rolls back must never be remembered. */
   private local = new Map<string, number>();
-  constructor(private cache: DimCache) {}
+  private readonly generation: number;
+  constructor(private cache: DimCache) {
+    this.generation = cache.generation;
+  }
 
   private known(k: string): boolean {
     if (this.local.has(k)) return true;
@@ -46,8 +49,9 @@ export class DimRequest {
     return true;
   }
 
-  /** After COMMIT: remember this batch's ids. */
+  /** After COMMIT: remember this batch's ids (unless ruminate rebuilt the tables meanwhile). */
   commit(): void {
+    if (this.cache.generation !== this.generation) return;
     for (const [k, v] of this.local) this.cache.set(k, v);
   }
 

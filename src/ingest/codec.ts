@@ -1,7 +1,6 @@
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { Decompress as ZstdDecompress } from 'fzstd';
-import { decompressSync, DecompressionError, DecompressionLimitError, type Encoding } from '../protocol/compression.js';
+import { decompressSync, DecompressionError, DecompressionLimitError, zstdDecoder, type Encoding } from '../protocol/compression.js';
 
 // Bounded decompression and storage compression for the fast path, off the event loop when large.
 //
@@ -65,15 +64,7 @@ export async function decompressBounded(buf: Buffer, encoding: Encoding, limit: 
 }
 
 async function zstdYielding(buf: Buffer, limit: number): Promise<Buffer> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let ended = false;
-  const d = new ZstdDecompress((chunk, final) => {
-    total += chunk.length;
-    if (total > limit) throw new DecompressionLimitError(limit);
-    chunks.push(chunk);
-    if (final) ended = true;
-  });
+  const d = zstdDecoder(limit);
   try {
     for (let i = 0; i < buf.length; i += ZSTD_STEP) {
       const last = i + ZSTD_STEP >= buf.length;
@@ -83,8 +74,7 @@ async function zstdYielding(buf: Buffer, limit: number): Promise<Buffer> {
   } catch (e) {
     throw mapError(e, 'zstd', limit);
   }
-  if (!ended) throw new DecompressionError('invalid zstd data: truncated');
-  return Buffer.concat(chunks, total);
+  return d.finish();
 }
 
 // Storage compression for bodies the client sent uncompressed, measured on the 91 distinct fixture

@@ -55,6 +55,13 @@ export function decompressSync(buf: Buffer, encoding: Encoding, limit: number): 
 }
 
 function zstdBounded(buf: Buffer, limit: number): Buffer {
+  const d = zstdDecoder(limit);
+  d.push(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), true);
+  return d.finish();
+}
+
+/** A bounded zstd decoder fed in pieces (ingest feeds large bodies a step at a time to stay responsive). */
+export function zstdDecoder(limit: number): { push(part: Uint8Array, last: boolean): void; finish(): Buffer } {
   const chunks: Uint8Array[] = [];
   let total = 0;
   let ended = false;
@@ -64,7 +71,11 @@ function zstdBounded(buf: Buffer, limit: number): Buffer {
     chunks.push(chunk);
     if (final) ended = true;
   });
-  d.push(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), true);
-  if (!ended) throw new DecompressionError('invalid zstd data: truncated');
-  return Buffer.concat(chunks);
+  return {
+    push: (part, last) => d.push(part, last),
+    finish() {
+      if (!ended) throw new DecompressionError('invalid zstd data: truncated');
+      return Buffer.concat(chunks, total);
+    },
+  };
 }

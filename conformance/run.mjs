@@ -116,7 +116,7 @@ async function main() {
           env: {
             SENTRY_DSN: proxy.dsnFor(ownDsn[f]?.dsn ?? dsn, cell),
             CC_MARKER: marker,
-            CC_RELEASE: f === 'session' ? `conformance-${sdk.id}-session@${runId}` : `conformance-${sdk.id}@${runId}`,
+            CC_RELEASE: f === 'session' || f === 'crash' ? `conformance-${sdk.id}-${f}@${runId}` : `conformance-${sdk.id}@${runId}`,
             CC_MONITOR: `conformance-${sdk.id}-${runId}`,
           },
           cell,
@@ -139,7 +139,9 @@ async function main() {
         cells.set(j.key, { status: 'pass', note });
       } catch (e) {
         const refused = records.filter((r) => r.status >= 400).map((r) => `${r.method} ${r.path} → ${r.status}`);
-        const sent = records.length ? '' : ' The SDK sent nothing.';
+        const sent = records.length
+          ? ` [SDK sent ${records.length} request(s): ${records.map((r) => `${r.items.join('+') || r.method} → ${r.status}`).join(', ')}]`
+          : ' The SDK sent nothing.';
         const appOut = j.app.code !== 0 && j.feature !== 'unhandled' ? ` App exit ${j.app.code}: ${j.app.output.slice(-300)}` : '';
         cells.set(j.key, { status: 'fail', note: `${e.message}${refused.length ? ` (server refused: ${refused.join('; ')})` : ''}${sent}${appOut}` });
       }

@@ -136,6 +136,23 @@ export const CHECKS = {
       return `${h.totalSessions} session(s), ${h.sessionsErrored} errored, crash-free ${h.crashFreeSessions}%`;
     }, 20_000);
   },
+  async crash(cx) {
+    return eventually(async () => {
+      const list = await cx.api.get(`/organizations/${cx.api.org}/releases/?health=1&project=${cx.projectId}`);
+      const r = list.find((x) => x.version === cx.release);
+      expect(r, `release ${cx.release} not in the releases list (${list.length} releases)`);
+      const h = r.healthData ?? r.projects?.find((p) => String(p.id) === String(cx.projectId))?.healthData;
+      expect(h, `release ${cx.release} has no healthData`);
+      expect(h.totalSessions >= 1, `healthData.totalSessions is ${h.totalSessions}: the session with the unhandled error was not counted`);
+      if (cx.sdk.unhandledSessionStatus === 'unhandled') {
+        expect(h.sessionsErrored >= 1, `healthData.sessionsErrored is ${h.sessionsErrored} for a session ended "unhandled"`);
+        return `${h.totalSessions} session(s) ended "unhandled": ${h.sessionsErrored} errored, ${h.sessionsCrashed} crashed, crash-free ${h.crashFreeSessions}%`;
+      }
+      expect(h.sessionsCrashed >= 1, `healthData.sessionsCrashed is ${h.sessionsCrashed} after an unhandled exception (${h.totalSessions} sessions)`);
+      expect(h.crashFreeSessions < 100, `crashFreeSessions is ${h.crashFreeSessions}% with a crashed session`);
+      return `${h.totalSessions} session(s), ${h.sessionsCrashed} crashed, crash-free ${h.crashFreeSessions}%`;
+    }, 20_000);
+  },
   async transaction(cx) {
     const name = `conformance-tx-${cx.marker}`;
     const sent = cx.records.filter((r) => r.items.some((t) => t === 'transaction' || t === 'span'));

@@ -4,12 +4,16 @@
 import { createServer, request } from 'node:http';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 
+function decode(body, encoding) {
+  if (encoding === 'gzip') return gunzipSync(body);
+  if (encoding === 'br') return brotliDecompressSync(body);
+  if (encoding === 'deflate') return inflateSync(body);
+  return body;
+}
+
 function itemTypes(body, encoding, path) {
   try {
-    let raw = body;
-    if (encoding === 'gzip') raw = gunzipSync(body);
-    else if (encoding === 'br') raw = brotliDecompressSync(body);
-    else if (encoding === 'deflate') raw = inflateSync(body);
+    const raw = decode(body, encoding);
     if (!path.includes('/envelope')) return path.includes('/store') ? ['store'] : [];
     const lines = raw.toString('latin1').split('\n');
     const types = [];
@@ -57,6 +61,7 @@ export async function startProxy(target) {
         contentType: req.headers['content-type'] ?? '', bytes: body.length, status: 0, rateLimits: '', at: Date.now(), doneAt: 0,
         items: req.method === 'POST' ? itemTypes(body, req.headers['content-encoding'] ?? '', path) : [],
       };
+      if (process.env.CC_PROXY_BODIES) rec.body = decode(body, rec.encoding).toString('utf8'); // debugging aid
       records.push(rec);
       const up = request({ host: t.hostname, port: t.port, method: req.method, path, headers }, (ur) => {
         rec.status = ur.statusCode ?? 0;

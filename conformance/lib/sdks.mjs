@@ -16,6 +16,7 @@ export const FEATURES = [
   ['context', 'Tags, user, contexts'],
   ['release', 'Release + environment'],
   ['session', 'Session (release health)'],
+  ['crash', 'Session with an unhandled error (crash-free rate)'],
   ['transaction', 'Transaction'],
   ['attachment', 'Attachment'],
   ['feedback', 'User feedback'],
@@ -48,6 +49,8 @@ export function sdks(root) {
     },
     {
       id: 'browser', label: '@sentry/browser', platform: 'javascript', contextLines: false, browser: true,
+      // An unhandled error does not end a page: the session ends with status "unhandled", not "crashed".
+      unhandledSessionStatus: 'unhandled',
       version: () => json(join(cache, 'npm/node_modules/@sentry/browser/package.json')).version,
       missing: () =>
         !existsSync(join(cache, 'npm/node_modules/@sentry/browser')) ? '@sentry/browser not installed (conformance/install.sh)'
@@ -73,6 +76,7 @@ export function sdks(root) {
       command: (s) => [join(cache, 'bin/goapp'), [s]],
       unsupported: {
         session: 'sentry-go has no release-health sessions',
+        crash: 'sentry-go has no release-health sessions',
         feedback: 'sentry-go has no API to send user feedback',
       },
     },
@@ -103,6 +107,7 @@ export function sdks(root) {
       command: (s) => ['ruby', [join(c, 'apps/ruby/app.rb'), s]],
       unsupported: {
         unhandled: 'sentry-ruby 5.3 captures uncaught exceptions only through its Rack/Rake integrations, not in plain scripts',
+        crash: 'sentry-ruby 5.3 does not capture uncaught exceptions in plain scripts, so no session ends crashed',
         attachment: 'sentry-ruby 5.3 has no attachments (added in 5.x later)',
         feedback: 'sentry-ruby 5.3 has no API to send user feedback',
         checkin: 'sentry-ruby 5.3 has no cron check-ins (added in 5.12)',
@@ -118,6 +123,7 @@ export function sdks(root) {
         unhandled: 'send-event sends messages, not exceptions',
         chained: 'send-event sends messages, not exceptions',
         session: 'sentry-cli sends no sessions',
+        crash: 'sentry-cli sends no sessions',
         transaction: 'sentry-cli sends no transactions',
         attachment: 'send-event has no attachments',
         feedback: 'sentry-cli sends no user feedback',

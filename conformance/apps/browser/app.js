@@ -43,6 +43,7 @@ async function run() {
       }
       break;
     case 'unhandled':
+    case 'crash': // the same; the suite checks the page session's crash instead of the event
       // The GlobalHandlers integration reports it through window.onerror.
       setTimeout(() => {
         throw failDeep('unhandled');

@@ -44,13 +44,16 @@ def main(scenario):
         environment="conformance",
         traces_sample_rate=1.0,
         before_send=before_send,
-        auto_session_tracking=scenario == "session",
+        auto_session_tracking=scenario in ("session", "crash"),
     )
     if scenario == "handled":
         try:
             fail_deep("handled")
         except ConformanceError as e:
             report(sentry_sdk.capture_exception(e))
+    elif scenario == "crash":
+        sentry_sdk.start_session(session_mode="application")
+        fail_deep("crash")  # unhandled: the excepthook integration marks the session crashed
     elif scenario == "unhandled":
         fail_deep("unhandled")  # the SDK's excepthook integration captures and flushes it
     elif scenario == "message":

@@ -52,7 +52,7 @@ fn main() {
             .environment("conformance")
             .traces_sample_rate(1.0)
             .attach_stacktrace(true)
-            .auto_session_tracking(scenario == "session")
+            .auto_session_tracking(scenario == "session" || scenario == "crash")
             .session_mode(sentry::SessionMode::Application),
     ));
     let m = marker.as_str();
@@ -60,7 +60,7 @@ fn main() {
         "handled" => {
             report(sentry::capture_error(&fail_deep("handled", m)));
         }
-        "unhandled" => {
+        "unhandled" | "crash" => {
             // The panic integration captures the panic; the guard's drop is skipped by the panic,
             // so flush explicitly from a hook that runs after the integration's.
             let prev = std::panic::take_hook();

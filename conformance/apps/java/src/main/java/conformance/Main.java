@@ -45,12 +45,19 @@ public final class Main {
       o.setEnvironment("conformance");
       o.setTracesSampleRate(1.0);
       o.addInAppInclude("conformance");
-      o.setEnableAutoSessionTracking(scenario.equals("session"));
+      o.setEnableAutoSessionTracking(scenario.equals("session") || scenario.equals("crash"));
       o.setBeforeSend((event, hint) ->
           event.getMessage() != null && String.valueOf(event.getMessage().getFormatted()).contains("drop-me") ? null : event);
     });
     switch (scenario) {
       case "handled" -> report(Sentry.captureException(failDeep("handled")));
+      case "crash" -> {
+        Sentry.startSession();
+        Thread t = new Thread(() -> { throw failDeep("crash"); }, "conformance-worker");
+        t.start();
+        t.join();
+        Sentry.endSession();
+      }
       case "unhandled" -> {
         // The SDK's UncaughtExceptionHandlerIntegration captures and flushes this.
         Thread t = new Thread(() -> { throw failDeep("unhandled"); }, "conformance-worker");

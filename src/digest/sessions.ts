@@ -9,8 +9,10 @@ import { clean, DimRequest } from './dims.js';
 // total on its init update, errored / crashed / abnormal / exited on the first update that makes
 // it so. `sessions` aggregates are added to the hourly counts directly. Users are hashed `did`s.
 
-const TERMINAL = new Set(['exited', 'crashed', 'abnormal']);
-const STATUSES = new Set(['ok', 'exited', 'crashed', 'abnormal', 'errored']);
+// `unhandled` (newer SDKs, e.g. @sentry/browser 11): ended by an unhandled error that did not
+// crash the app — final and errored, but not crashed.
+const TERMINAL = new Set(['exited', 'crashed', 'abnormal', 'unhandled']);
+const STATUSES = new Set(['ok', 'exited', 'crashed', 'abnormal', 'errored', 'unhandled']);
 /** Updates more than 5 days after `started` are not applied (Relay's max_session_secs_in_past). */
 const MAX_SESSION_AGE_SECS = 5 * 86400;
 
@@ -35,6 +37,7 @@ export interface SessionAggregate {
   exited: number;
   errored: number;
   abnormal: number;
+  unhandled: number;
   crashed: number;
   release: string;
   environment: string;
@@ -86,7 +89,7 @@ export function parseAggregates(j: unknown, projectId: number): SessionAggregate
     if (!isObj(a)) continue;
     const started = parseTimestamp(a.started);
     if (started === null) continue;
-    out.push({ projectId, started, did: str(a.did) ?? null, exited: count(a.exited), errored: count(a.errored), abnormal: count(a.abnormal), crashed: count(a.crashed), release, environment });
+    out.push({ projectId, started, did: str(a.did) ?? null, exited: count(a.exited), errored: count(a.errored), abnormal: count(a.abnormal), unhandled: count(a.unhandled), crashed: count(a.crashed), release, environment });
   }
   return out;
 }
@@ -162,7 +165,7 @@ export async function storeSessions(client: pg.ClientBase, dims: DimRequest, upd
           st.counted = true;
           d.total = 1;
         }
-        const erroredNow = u.errors > 0 || u.status === 'crashed' || u.status === 'abnormal' || u.status === 'errored';
+        const erroredNow = u.errors > 0 || u.status !== 'ok' && u.status !== 'exited';
         if (erroredNow && !st.errored) {
           st.errored = true;
           d.errored = 1;
@@ -204,8 +207,8 @@ export async function storeSessions(client: pg.ClientBase, dims: DimRequest, upd
     const { rel, env } = ids(a);
     const hour = hourOf(a.started);
     bump(a.projectId, hour, rel, env, {
-      total: a.exited + a.errored + a.abnormal + a.crashed,
-      errored: a.errored + a.abnormal + a.crashed,
+      total: a.exited + a.errored + a.abnormal + a.unhandled + a.crashed,
+      errored: a.errored + a.abnormal + a.unhandled + a.crashed,
       crashed: a.crashed,
       abnormal: a.abnormal,
       exited: a.exited + a.errored,

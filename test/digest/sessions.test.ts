@@ -49,6 +49,10 @@ beforeAll(async () => {
     Buffer.concat([session(5, 'u6', { init: true, status: 'ok' }), Buffer.from('\n')]),
     session(5, 'u6', { seq: 5, status: 'exited' }),
     session(5, 'u6', { seq: 3, status: 'ok', errors: 1 }),
+    // s7 (u8): ends "unhandled" (errored, final, not crashed); a later "crashed" is ignored
+    session(7, 'u8', { init: true, status: 'ok' }),
+    session(7, 'u8', { seq: 2, status: 'unhandled', errors: 1 }),
+    session(7, 'u8', { seq: 3, status: 'crashed', errors: 1 }),
     // s6 (u7): its exit arrives before its init; the late init still counts it once
     session(6, 'u7', { seq: 4, status: 'exited' }),
     session(6, 'u7', { init: true, status: 'ok' }),
@@ -69,18 +73,18 @@ afterAll(async () => {
 test('hourly counts follow the sessions', async () => {
   const { rows } = await db.pool.query(
     `SELECT hour, release, environment, total::int, errored::int, crashed::int, abnormal::int, exited::int FROM release_health_view WHERE release = 'app@1.0'`);
-  // individual: 6 sessions (s1..s6), crashed s2 s4, abnormal s3, errored s2 s3 s4, exited s1 s5 s6
+  // individual: 7 sessions (s1..s7), crashed s2 s4, abnormal s3, errored s2 s3 s4 s7, exited s1 s5 s6
   // aggregates: total 7 + 1, crashed 1 + 1, errored 2 + 1 + 1, exited 4 + 2
-  expect(rows).toEqual([{ hour: new Date('2026-11-28T10:00:00Z'), release: 'app@1.0', environment: 'production', total: 14, errored: 7, crashed: 4, abnormal: 1, exited: 9 }]);
+  expect(rows).toEqual([{ hour: new Date('2026-11-28T10:00:00Z'), release: 'app@1.0', environment: 'production', total: 15, errored: 8, crashed: 4, abnormal: 1, exited: 9 }]);
 });
 
 test('crash-free sessions and users per release', async () => {
   const health = await releaseHealth(db.pool, [projectId]);
   const v1 = health.find((h) => h.release === 'app@1.0')!;
-  expect(v1).toMatchObject({ sessions: 14, crashed: 4, abnormal: 1, users: 6, crashedUsers: 3 });
-  expect(v1.crashFreeSessions).toBeCloseTo(100 * (1 - 4 / 14), 6);
-  // users u1 u2 u3 u5 u6 u7; crashed: u1 (s4), u2, u5
-  expect(v1.crashFreeUsers).toBeCloseTo(50, 6);
+  expect(v1).toMatchObject({ sessions: 15, crashed: 4, abnormal: 1, users: 7, crashedUsers: 3 });
+  expect(v1.crashFreeSessions).toBeCloseTo(100 * (1 - 4 / 15), 6);
+  // users u1 u2 u3 u5 u6 u7 u8; crashed: u1 (s4), u2, u5
+  expect(v1.crashFreeUsers).toBeCloseTo(100 * (1 - 3 / 7), 6);
   const v2 = health.find((h) => h.release === 'app@2.0')!;
   expect(v2).toMatchObject({ sessions: 1, crashed: 0, users: 1, crashFreeSessions: 100, crashFreeUsers: 100 });
   expect(await releaseHealth(db.pool, [projectId], { environments: ['staging'] })).toEqual([]);

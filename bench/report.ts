@@ -42,15 +42,20 @@ const RSS_TARGET_MB = 100;
 
 export function rows(r: BenchResults): Row[] {
   const out: Row[] = [];
-  const cpu = (m: { cpu?: { server: number; postgres: number; rest: number; idle: number } }) =>
-    m.cpu ? `; CPU cores: server ${m.cpu.server}, PostgreSQL ${m.cpu.postgres}, rest ${m.cpu.rest}, idle ${m.cpu.idle}` : '';
+  // CPU in cores, and per event (µs): the per-event cost is what stays comparable when other work
+  // on the machine takes a varying share of the cores
+  const cpu = (m: { cpu?: { server: number; postgres: number; rest: number; idle: number } }, rate: number) =>
+    m.cpu
+      ? `; cores: server ${m.cpu.server}, PostgreSQL ${m.cpu.postgres}, rest ${m.cpu.rest}, idle ${m.cpu.idle}` +
+        (rate > 0 ? `; CPU/event: server ${n0((m.cpu.server * 1e6) / rate)} µs, PostgreSQL ${n0((m.cpu.postgres * 1e6) / rate)} µs` : '')
+      : '';
   for (const c of r.ceiling) {
-    out.push({ what: `Ceiling, ${c.processes} process${c.processes > 1 ? 'es' : ''}`, measured: `${n0(c.rps)} req/s (p50 ${ms(c.latencyMs.p50)}, p99 ${ms(c.latencyMs.p99)}${cpu(c.memory)})`, target: '', verdict: '' });
+    out.push({ what: `Ceiling, ${c.processes} process${c.processes > 1 ? 'es' : ''}`, measured: `${n0(c.rps)} req/s (p50 ${ms(c.latencyMs.p50)}, p99 ${ms(c.latencyMs.p99)}${cpu(c.memory, c.rps)})`, target: '', verdict: '' });
   }
   for (const i of r.ingest) {
     out.push({
       what: `Ingest, ${i.processes} process${i.processes > 1 ? 'es' : ''}`,
-      measured: `${n0(i.eventsPerSec)} events/s = ${i.ratioToCeiling} × ceiling (p50 ${ms(i.latencyMs.p50)}, p99 ${ms(i.latencyMs.p99)}${i.errors ? `, ${i.errors} errors` : ''}${cpu(i.memory)})`,
+      measured: `${n0(i.eventsPerSec)} events/s = ${i.ratioToCeiling} × ceiling (p50 ${ms(i.latencyMs.p50)}, p99 ${ms(i.latencyMs.p99)}${i.errors ? `, ${i.errors} errors` : ''}${cpu(i.memory, i.eventsPerSec)})`,
       target: '≥ 0.5 × ceiling',
       verdict: check(i.ratioToCeiling >= 0.5),
     });
@@ -59,7 +64,7 @@ export function rows(r: BenchResults): Row[] {
     const d = r.digest;
     out.push({
       what: `Digest, ${d.workers} worker process${d.workers > 1 ? 'es' : ''}`,
-      measured: `${n0(d.eventsPerSec)} events/s (${n0(d.backlog)} queued, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues${cpu(d.memory)})`,
+      measured: `${n0(d.eventsPerSec)} events/s (${n0(d.backlog)} queued, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues${cpu(d.memory, d.eventsPerSec)})`,
       target: '≥ 5,000 events/s',
       verdict: check(d.drained && d.eventsPerSec >= 5000),
     });

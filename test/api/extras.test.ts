@@ -88,6 +88,8 @@ beforeAll(async () => {
   const ci = (body: object) => `{}\n{"type":"check_in"}\n${JSON.stringify(body)}\n`;
   await postEnvelope(ci({ check_in_id: 'aa'.repeat(16), monitor_slug: 'hourly-sync', status: 'in_progress', monitor_config: { schedule: { type: 'interval', value: 2, unit: 'hour' } } }));
   await postEnvelope(ci({ check_in_id: '0'.repeat(32), monitor_slug: 'hourly-sync', status: 'error', duration: 3.25 }));
+  // One without check_in_id (nothing to update later): a check-in of its own.
+  await postEnvelope(ci({ monitor_slug: 'adhoc', status: 'ok', duration: 1 }));
   await postEnvelope(fixture('node/node8_transaction.envelope'));
   await digested();
 }, 120_000);
@@ -162,8 +164,8 @@ describe('user feedback', () => {
 describe('cron monitors', () => {
   it('lists monitors with their config, last and next check-in', async () => {
     const list = await json<any[]>('/organizations/acme/monitors/');
-    expect(list.map((m) => m.slug)).toEqual(['hourly-sync', 'nightly-report']);
-    const nightly = list[1];
+    expect(list.map((m) => m.slug)).toEqual(['adhoc', 'hourly-sync', 'nightly-report']);
+    const nightly = list[2];
     expect(nightly).toMatchObject({
       name: 'nightly-report',
       status: 'active',
@@ -183,7 +185,9 @@ describe('cron monitors', () => {
     expect(Date.parse(env.nextCheckInLatest) - next).toBe(5 * 60_000);
     expect(nightly.lastCheckIn).toBe(env.lastCheckIn);
 
-    const hourly = list[0];
+    expect(list[0].config).toMatchObject({ schedule_type: null, schedule: null });
+    expect(list[0].environments[0]).toMatchObject({ status: 'ok', nextCheckIn: null });
+    const hourly = list[1];
     expect(hourly.config).toMatchObject({ schedule_type: 'interval', schedule: [2, 'hour'] });
     expect(hourly.environments[0]).toMatchObject({ name: 'production', status: 'error' });
     expect(Date.parse(hourly.environments[0].nextCheckIn)).toBe(Math.floor(Date.parse(hourly.environments[0].lastCheckIn) / 60_000) * 60_000 + 2 * 3_600_000);
@@ -200,6 +204,8 @@ describe('cron monitors', () => {
     }
     const sync = await json<any[]>('/organizations/acme/monitors/hourly-sync/checkins/');
     expect(sync).toEqual([expect.objectContaining({ id: 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa', status: 'error', duration: 3250 })]);
+    const adhoc = await json<any[]>('/organizations/acme/monitors/adhoc/checkins/');
+    expect(adhoc).toEqual([expect.objectContaining({ id: expect.stringMatching(/^00000000-0000-0000-0000-[0-9a-f]{12}$/), status: 'ok', duration: 1000 })]);
     expect((await api('/organizations/acme/monitors/nope/checkins/')).status).toBe(404);
     expect((await api('/projects/acme/nope/monitors/nightly-report/checkins/')).status).toBe(404);
   });
@@ -215,7 +221,7 @@ describe('stats_v2 accepted counts', () => {
   it('counts every category the digest kept, as outcome accepted', async () => {
     const size = parseEnvelope(EVENT_WITH_ATTACHMENT).items.find((i) => i.headers.type === 'attachment')!.payload.length + LATER_BYTES.length;
     const accepted = await stats('');
-    expect(accepted).toMatchObject({ error: 2, transaction: 1, attachment: size, attachment_item: 2, monitor: 4, feedback: 1, user_report_v2: 1 });
+    expect(accepted).toMatchObject({ error: 2, transaction: 1, attachment: size, attachment_item: 2, monitor: 5, feedback: 1, user_report_v2: 1 });
     expect(await stats('&category=transaction')).toEqual({ transaction: 1 });
     expect(await stats('&outcome=rate_limited')).toEqual({});
   });

@@ -27,6 +27,7 @@ Sentry.init({
   tracesSampleRate: 1.0,
   integrations: [Sentry.browserTracingIntegration()],
   beforeSend(event) {
+    if (scenario === 'unhandled') window.__ccEventId = event.event_id; // the suite finds the event by it
     return event.message?.includes('drop-me') ? null : event;
   },
 });

@@ -26,6 +26,8 @@ Sentry.init({
   environment: 'conformance',
   tracesSampleRate: 1.0,
   beforeSend(event) {
+    // An uncaught exception's id is known only here; the suite finds the event by it.
+    if (scenario === 'unhandled') console.log(`event_id=${event.event_id}`);
     return event.message?.includes('drop-me') ? null : event; // recorded as a client report (before_send)
   },
 });

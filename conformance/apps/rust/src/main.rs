@@ -53,7 +53,17 @@ fn main() {
             .traces_sample_rate(1.0)
             .attach_stacktrace(true)
             .auto_session_tracking(scenario == "session" || scenario == "crash")
-            .session_mode(sentry::SessionMode::Application),
+            .session_mode(sentry::SessionMode::Application)
+            .before_send({
+                // A panic's event id is known only here; the suite finds the event by it.
+                let unhandled = scenario == "unhandled";
+                move |event| {
+                    if unhandled {
+                        println!("event_id={}", event.event_id.simple());
+                    }
+                    Some(event)
+                }
+            }),
     ));
     let m = marker.as_str();
     match scenario.as_str() {

@@ -46,8 +46,11 @@ public final class Main {
       o.setTracesSampleRate(1.0);
       o.addInAppInclude("conformance");
       o.setEnableAutoSessionTracking(scenario.equals("session") || scenario.equals("crash"));
-      o.setBeforeSend((event, hint) ->
-          event.getMessage() != null && String.valueOf(event.getMessage().getFormatted()).contains("drop-me") ? null : event);
+      o.setBeforeSend((event, hint) -> {
+        // An uncaught exception's id is known only here; the suite finds the event by it.
+        if (scenario.equals("unhandled")) System.out.println("event_id=" + event.getEventId());
+        return event.getMessage() != null && String.valueOf(event.getMessage().getFormatted()).contains("drop-me") ? null : event;
+      });
     });
     switch (scenario) {
       case "handled" -> report(Sentry.captureException(failDeep("handled")));

@@ -3,6 +3,9 @@ import type pg from 'pg';
 // Cron monitors and their check-ins, from the `check_in` rows the digest keeps as sent. There is no
 // monitor table: a monitor is a (project, monitor_slug) that has check-ins, its config the latest
 // monitor_config sent. All reads go through check_in_monitor (project_id, monitor_slug, received_at).
+// Measured with 20 monitors × 43,200 check-ins (one a minute for 30 days, 864k rows): the monitor
+// list 3 ms, their environments 410 ms (~20 ms a monitor: a sort of its 30 days), a page of 100
+// check-ins 100 ms.
 
 export interface MonitorRow {
   project_id: number;

@@ -58,23 +58,31 @@ export async function openBenchPg(log: (m: string) => void): Promise<BenchPg> {
     }
   };
   const suffix = randomBytes(3).toString('hex');
+  let template: string | null = null;
   setPostmaster(await admin(findPostmaster));
   return {
     adminUrl,
     embedded: !!embedded,
     async create(name) {
+      // every database is a copy of one migrated template (~50 ms instead of running the migrations)
+      if (!template) {
+        template = `ccbench_template_${suffix}`;
+        await admin((c) => c.query(`CREATE DATABASE ${template}`));
+        created.unshift(template);
+        const t = new pg.Client({ connectionString: withDb(adminUrl!, template) });
+        await t.connect();
+        try {
+          await migrate(t);
+        } finally {
+          await t.end();
+        }
+      }
       const db = `ccbench_${name}_${suffix}`;
-      await admin((c) => c.query(`CREATE DATABASE ${db}`));
+      await admin((c) => c.query(`CREATE DATABASE ${db} TEMPLATE ${template}`));
       created.push(db);
       const url = withDb(adminUrl!, db);
       const pool = new pg.Pool({ connectionString: url, max: 4 });
       pool.on('error', (e) => log(`bench database connection lost: ${e.message}`));
-      const c = await pool.connect();
-      try {
-        await migrate(c);
-      } finally {
-        c.release();
-      }
       const key = randomBytes(16).toString('hex');
       const { project } = await createProject(pool, { name: `bench ${name}`, key, platform: 'other' });
       return {

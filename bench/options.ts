@@ -21,7 +21,8 @@ export interface BenchOptions {
   /** issues per fixture in the mixed workload */
   groups: number;
   backlog: number;
-  digestWorkers: number;
+  /** worker process counts to drain a backlog with, one drain each */
+  digestWorkers: number[];
   /** seconds the drain may take; past it the rate is that of the part drained */
   digestTimeout: number;
   probes: number;
@@ -50,7 +51,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     processes: [1, 2],
     groups: 35, // 29 fixtures x 35 = ~1,000 issues
     backlog: quick ? 5_000 : 50_000,
-    digestWorkers: 1,
+    digestWorkers: quick ? [1] : [1, 2],
     digestTimeout: quick ? 15 : 300,
     probes: quick ? 3 : 20,
     profileDigestSecs: quick ? 3 : 10,
@@ -77,7 +78,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     if (v === undefined) throw new Error(`${a} needs a value`);
     const cur = o[name];
     if (typeof cur === 'number') (o as unknown as Record<string, unknown>)[name] = Number(v);
-    else if (Array.isArray(cur)) (o as unknown as Record<string, unknown>)[name] = v.split(',').filter(Boolean).map((x) => (name === 'processes' ? Number(x) : x));
+    else if (Array.isArray(cur)) (o as unknown as Record<string, unknown>)[name] = v.split(',').filter(Boolean).map((x) => (name === 'processes' || name === 'digestWorkers' ? Number(x) : x));
     else (o as unknown as Record<string, unknown>)[name] = v;
   }
   for (const p of o.phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p} (phases: ${PHASES.join(', ')})`);

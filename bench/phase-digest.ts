@@ -28,7 +28,7 @@ async function queued(p: Proc, db: BenchDb): Promise<{ queued: number; failed: n
   return { queued: await countRows(db, 'queue'), failed: await countRows(db, 'queue_error'), digested: 0 };
 }
 
-export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: number): Promise<DigestResult> {
+export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: number, nWorkers: number): Promise<DigestResult> {
   const { opts, log } = ctx;
   const front = await startCrashCache({ databaseUrl: db.url, args: ['--no-worker'] });
   try {
@@ -45,8 +45,8 @@ export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: numb
     await db.pool.query('DELETE FROM queue WHERE id > (SELECT id FROM queue ORDER BY id OFFSET $1 LIMIT 1)', [opts.backlog - 1]);
     const start = await queued(front, db);
     const backlog = start.queued;
-    log(`digest: draining ${backlog} queued payloads with ${opts.digestWorkers} worker process(es)`);
-    const workers = await Promise.all(Array.from({ length: opts.digestWorkers }, () => startCrashCache({ databaseUrl: db.url, args: ['worker'] })));
+    log(`digest: draining ${backlog} queued payloads with ${nWorkers} worker process(es)`);
+    const workers = await Promise.all(Array.from({ length: nWorkers }, () => startCrashCache({ databaseUrl: db.url, args: ['worker'] })));
     const mem = sampleMemory(workers);
     const t0 = performance.now();
     let now = start;
@@ -71,7 +71,7 @@ export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: numb
     if (!drained) log(`digest: not drained after ${timeoutSec} s (${now.queued} left)`);
     return {
       backlog,
-      workers: opts.digestWorkers,
+      workers: nWorkers,
       seconds: round(seconds, 2),
       eventsPerSec: round(done / seconds),
       digested: now.digested - start.digested,

@@ -18,7 +18,7 @@ export interface BenchResults {
   options: Partial<BenchOptions>;
   ceiling: CeilingResult[];
   ingest: IngestResult[];
-  digest: DigestResult | null;
+  digest: DigestResult[];
   latency: LatencyResult | null;
   disk: DiskResult[];
   query: QueryResult | null;
@@ -60,8 +60,7 @@ export function rows(r: BenchResults): Row[] {
       verdict: check(i.ratioToCeiling >= 0.5),
     });
   }
-  if (r.digest) {
-    const d = r.digest;
+  for (const d of r.digest) {
     out.push({
       what: `Digest, ${d.workers} worker process${d.workers > 1 ? 'es' : ''}`,
       measured: `${n0(d.eventsPerSec)} events/s (${n0(d.backlog)} queued, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues${cpu(d.memory, d.eventsPerSec)})`,
@@ -81,10 +80,10 @@ export function rows(r: BenchResults): Row[] {
   const mem = (what: string, peakEachMb: number, extra = '') =>
     out.push({ what: `Memory: ${what}`, measured: `${peakEachMb} MB peak RSS${extra}`, target: `≤ ${RSS_TARGET_MB} MB`, verdict: check(peakEachMb <= RSS_TARGET_MB) });
   for (const i of r.ingest) mem(`ingest, ${i.processes} process${i.processes > 1 ? 'es (each)' : ''}`, Math.max(...i.memory.serverHwmMb));
-  if (r.digest) mem('digest worker', Math.max(...r.digest.memory.serverHwmMb));
+  for (const d of r.digest) mem(`digest, ${d.workers} worker process${d.workers > 1 ? 'es (each)' : ''}`, Math.max(...d.memory.serverHwmMb));
   if (r.latency) mem('server + worker, latency phase', Math.max(...r.latency.memory.serverHwmMb));
   if (r.query) mem('server, query phase', Math.max(...r.query.memory.serverHwmMb));
-  const pgPeak = [...r.ingest.map((i) => i.memory), ...(r.digest ? [r.digest.memory] : [])];
+  const pgPeak = [...r.ingest.map((i) => i.memory), ...r.digest.map((d) => d.memory)];
   if (pgPeak.length) {
     const rss = Math.max(...pgPeak.map((m) => m.postgresRssMb));
     const pss = Math.max(...pgPeak.map((m) => m.postgresPssMb));

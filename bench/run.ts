@@ -38,7 +38,7 @@ const results: BenchResults = {
   options: { ...opts, outDir: undefined, markdown: undefined },
   ceiling: [] as CeilingResult[],
   ingest: [] as IngestResult[],
-  digest: null as DigestResult | null,
+  digest: [] as DigestResult[],
   latency: null as LatencyResult | null,
   disk: [] as DiskResult[],
   query: null as QueryResult | null,
@@ -63,7 +63,11 @@ try {
       log(`ingest: ${i.eventsPerSec} events/s accepted (${i.ratioToCeiling} of ceiling)`);
     }
   });
-  if (has('digest')) results.digest = await timed('digest', () => runDigest(ctx, main, opts.digestTimeout));
+  if (has('digest')) {
+    await timed('digest', async () => {
+      for (const n of opts.digestWorkers) results.digest.push(await runDigest(ctx, main, opts.digestTimeout, n));
+    });
+  }
   await main.drop();
   if (has('latency')) results.latency = await timed('latency', () => runLatency(ctx));
   // the two disk workloads side by side: they measure bytes, which sharing the CPU does not change

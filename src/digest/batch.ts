@@ -31,6 +31,8 @@ export class BatchError extends Error {
 }
 
 export interface BatchResult {
+  /** Decompressed bytes of the batch's payloads (estimated when ingest did not record them). */
+  bytes: number;
   claimed: number;
   failed: number;
   events: number;
@@ -62,10 +64,10 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     claimedIds = claimed.map((r) => r.id);
     if (!claimed.length) {
       await client.query('COMMIT');
-      return { claimed: 0, failed: 0, events: 0 };
+      return { claimed: 0, failed: 0, events: 0, bytes: 0 };
     }
-    const { rows: archives } = await client.query<ArchiveRow>(
-      `SELECT a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload
+    const { rows: archives } = await client.query<ArchiveRow & { raw_size: number | null }>(
+      `SELECT a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size
          FROM unnest($1::bigint[], $2::bigint[]) AS q(project_id, archive_id)
          JOIN archive a ON a.project_id = q.project_id AND a.id = q.archive_id`,
       [claimed.map((r) => r.project_id), claimed.map((r) => r.archive_id)]);
@@ -107,7 +109,9 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
       [Math.floor(Math.random() * 16), done.length]);
     await client.query('COMMIT');
     dims.commit();
-    return { claimed: claimed.length, failed: failed.length, events };
+    // Compressed payloads inflate ~4× (JSON, gzip level 1) when ingest did not record the size.
+    const bytes = archives.reduce((n, a) => n + (a.raw_size ?? (a.encoding === 'identity' ? a.payload.length : 4 * a.payload.length)), 0);
+    return { claimed: claimed.length, failed: failed.length, events, bytes };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw new BatchError(e as Error, claimedIds);

@@ -19,7 +19,9 @@ class Thread {
   worker: Worker;
   pending = new Map<number, Pending>();
   constructor(file: URL, onExit: (t: Thread) => void) {
-    this.worker = new Worker(file);
+    // A small young generation: parsing makes much short-lived garbage, and V8's default lets it
+    // pile up (peak RSS 238 MB → 178 MB with 2 MB semi-spaces on a mixed batch, same CPU).
+    this.worker = new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: 6 } });
     this.worker.unref();
     this.worker.on('message', (m: { id: number; result?: Prepared; error?: string }) => {
       const p = this.pending.get(m.id);

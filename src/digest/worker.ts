@@ -18,6 +18,9 @@ import { PreparePool } from './prepare-pool.js';
 // and threads + 1 "lanes" run batches side by side, each on its own connection: while one lane
 // waits for PostgreSQL, another one's batch is being prepared.
 
+/** Decompressed payload bytes aimed at per batch (see lane()). */
+const BATCH_BYTES = 2 * 1024 * 1024;
+
 export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<void> } {
   const { config, db, log } = ctx;
   const cache = new DimCache();
@@ -60,13 +63,19 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
   }
 
   async function lane(until: number): Promise<void> {
+    // Batches are sized by bytes as well as by count: at most WORKER_BATCH_SIZE payloads, and about
+    // BATCH_BYTES of decompressed payload. Measured per event: repeated 9 KB Node events cost
+    // 427 µs CPU in batches of 200 against 572 µs in batches of 50, while a mix averaging 31 KB
+    // (up to 150 KB) cost 3.1 ms at 200 and 2.2 ms at 50, with half the memory peak (136 MB, not 258).
+    let avgBytes = 0;
     while (!stopping && Date.now() < until) {
       const client = await db.pool.connect();
       let release: Error | boolean = false;
       try {
-        const size = singles > 0 ? 1 : config.workerBatchSize;
+        const size = singles > 0 ? 1 : avgBytes > 0 ? Math.max(10, Math.min(config.workerBatchSize, Math.floor(BATCH_BYTES / avgBytes))) : Math.min(config.workerBatchSize, 50);
         const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, cache, prepare });
         backoffMs = 0;
+        if (r.claimed) avgBytes = avgBytes ? 0.7 * avgBytes + 0.3 * (r.bytes / r.claimed) : r.bytes / r.claimed;
         if (singles > 0) singles -= r.claimed;
         if (r.failed) log.warn('payloads moved to queue_error', { count: r.failed });
         if (r.claimed === 0) return;

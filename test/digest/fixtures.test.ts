@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, vi, describe, expect, test } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
 import { digestBatch } from '../../src/digest/batch.js';
@@ -9,6 +9,9 @@ import { loadEvent } from '../../src/digest/load-event.js';
 import { loadAttachment } from '../../src/digest/attachments.js';
 import { parseEnvelope } from '../../src/protocol/envelope.js';
 import { enqueue, fixtureCorpus, FIXTURES, type Fixture } from './archive.js';
+
+// Generous limits: CI machines are shared and slow at times; nothing here waits on a clock.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 // The whole SDK corpus through the digest: every event fixture becomes a report carrying the
 // fields the fixture has; the other item types land in their tables; broken items and payloads
@@ -59,7 +62,7 @@ beforeAll(async () => {
   } finally {
     client.release();
   }
-});
+}, 120_000);
 afterAll(async () => {
   await db?.drop();
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, vi, expect, test } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli } from '../helpers/server.js';
 import { createProject, deleteProject } from '../../src/storage/projects.js';
@@ -6,6 +6,9 @@ import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { DERIVED_TABLES } from '../../src/digest/ruminate.js';
 import { enqueue, envelope } from './archive.js';
+
+// Generous limits: CI machines are shared and slow at times; nothing here waits on a clock.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 // Issue counters, retries, regressions, ruminate and project deletion, on real PostgreSQL.
 
@@ -42,7 +45,7 @@ const one = async (sql: string, p: unknown[] = []) => (await db.pool.query(sql, 
 beforeAll(async () => {
   db = await freshDatabase();
   projectId = (await createProject(db.pool, { name: 'issues' })).project.id;
-});
+}, 60_000);
 afterAll(async () => {
   await db?.drop();
 });
@@ -117,7 +120,7 @@ test('ruminate rebuilds the same reports, issues and statistics, keeping issue i
   const out = await cli(['ruminate', '--yes'], { DATABASE_URL: db.url });
   expect(out).toMatch(/re-enqueued/);
   expect(await snapshot()).toEqual(before);
-});
+}, 120_000);
 
 test('queue errors lists failed payloads with their reason; queue retry puts them back', async () => {
   const out = await cli(['queue', 'errors'], { DATABASE_URL: db.url });
@@ -126,7 +129,7 @@ test('queue errors lists failed payloads with their reason; queue retry puts the
   expect(retried).toMatch(/^1 payload\(s\) re-enqueued/);
   expect((await one('SELECT count(*)::int AS n FROM queue')).n).toBe(1);
   expect((await one('SELECT count(*)::int AS n FROM queue_error')).n).toBe(0);
-});
+}, 120_000);
 
 test('deleting a project removes its rows from every digest table', async () => {
   const other = (await createProject(db.pool, { name: 'doomed' })).project.id;
@@ -141,4 +144,4 @@ test('deleting a project removes its rows from every digest table', async () => 
   for (const t of ['report', 'issue', 'attachment', 'client_report_hourly', 'check_in', 'user_report', 'item_count_hourly', 'session_hourly', 'item_invalid', 'tag_value', 'project_dim']) expect(before[t], t).toBeGreaterThan(0);
   await deleteProject(db.pool, other);
   expect(Object.values(await counts()).every((n) => n === 0)).toBe(true);
-});
+}, 60_000);

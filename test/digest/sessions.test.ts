@@ -1,10 +1,13 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, vi, expect, test } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
 import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { releaseHealth } from '../../src/digest/health-query.js';
 import { enqueue, envelope } from './archive.js';
+
+// Generous limits: CI machines are shared and slow at times; nothing here waits on a clock.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 // Release health from individual session updates and aggregates, against counts worked out by hand.
 
@@ -65,7 +68,7 @@ beforeAll(async () => {
   ].map((body) => ({ kind: 'envelope' as const, body }));
   await enqueue(db.pool, projectId, payloads);
   await digestAll(3); // small batches: updates of one session span several batches
-});
+}, 60_000);
 afterAll(async () => {
   await db?.drop();
 });

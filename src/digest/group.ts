@@ -15,7 +15,9 @@ import type { NormalizedEvent } from '../protocol/event.js';
 
 export type Grouping = GroupingResult;
 
-const MAX_CACHE = 5000;
+/** A result holds the variants' component trees: 6–30 KB as JSON, several times that as objects
+ * (measured on the fixtures), so the cache is small and least-recently-used. */
+const MAX_CACHE = 300;
 const cache = new Map<string, Grouping>();
 
 const GROUPING_FIELDS = [
@@ -32,9 +34,14 @@ function keyOf(ev: NormalizedEvent): string {
 export function groupEvent(ev: NormalizedEvent): Grouping {
   const key = keyOf(ev);
   const hit = cache.get(key);
-  if (hit) return hit;
+  if (hit) {
+    // most recently used last
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
   const g = computeGrouping(ev);
-  if (cache.size >= MAX_CACHE) cache.clear();
+  if (cache.size >= MAX_CACHE) cache.delete(cache.keys().next().value!);
   cache.set(key, g);
   return g;
 }

@@ -39,6 +39,8 @@ export interface LoadResult {
   requests: number;
   /** non-2xx answers plus socket errors and timeouts */
   errors: number;
+  /** answers that were not 2xx (wrk: status ≥ 400); `requests - rejected` were accepted */
+  rejected: number;
   rps: number;
   latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
   /** times a sender ran out of distinct pre-built bodies and reused one (0 = every body distinct) */
@@ -128,6 +130,7 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
       durationSec,
       requests: r.requests!,
       errors: r.status_errors! + r.connect_errors! + r.read_errors! + r.write_errors! + r.timeouts!,
+      rejected: r.status_errors!,
       rps: r.requests! / durationSec,
       latencyMs: { mean: ms(r.lat_mean_us!), p50: ms(r.lat_p50_us!), p90: ms(r.lat_p90_us!), p99: ms(r.lat_p99_us!), max: ms(r.lat_max_us!) },
       poolWraps: r.pool_wraps!,
@@ -140,6 +143,7 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
 export interface NodeSenderResult {
   requests: number;
   errors: number;
+  rejected: number;
   statuses: Record<string, number>;
   durationMs: number;
   latenciesMs: number[];
@@ -189,6 +193,7 @@ export async function runNode(spec: LoadSpec): Promise<LoadResult & { statuses: 
     durationSec,
     requests,
     errors: parts.reduce((a, p) => a + p.errors, 0),
+    rejected: parts.reduce((a, p) => a + p.rejected, 0),
     rps: requests / durationSec,
     latencyMs: { mean: r2(lat.reduce((a, b) => a + b, 0) / (lat.length || 1)), p50: r2(pct(50)), p90: r2(pct(90)), p99: r2(pct(99)), max: r2(lat[lat.length - 1] ?? 0) },
     poolWraps: parts.reduce((a, p) => a + p.poolWraps, 0),

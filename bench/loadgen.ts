@@ -72,6 +72,7 @@ const latencies: number[] = [];
 const statuses: Record<string, number> = {};
 let requests = 0;
 let errors = 0;
+let rejected = 0;
 let started = 0;
 
 function send(k: number): Promise<void> {
@@ -87,7 +88,10 @@ function send(k: number): Promise<void> {
         requests++;
         const s = String(res.statusCode);
         statuses[s] = (statuses[s] ?? 0) + 1;
-        if (!res.statusCode || res.statusCode >= 300) errors++;
+        if (!res.statusCode || res.statusCode >= 300) {
+          errors++;
+          rejected++;
+        }
         resolve();
       });
     });
@@ -131,6 +135,7 @@ await (cfg.rate ? paced(cfg.rate) : closed());
 const result: NodeSenderResult = {
   requests,
   errors,
+  rejected,
   statuses,
   durationMs: performance.now() - begin,
   latenciesMs: latencies.map((x) => Math.round(x * 100) / 100),

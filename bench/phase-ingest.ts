@@ -63,7 +63,7 @@ export async function runIngest(ctx: BenchContext, db: BenchDb, processes: numbe
     const load = await runLoad(saturatingLoad(ctx, db, procs, ctx.opts.duration, expected), ctx.opts.generator);
     const memory = mem.stop();
     const committed = (await countRows(db, 'archive')) - before;
-    const accepted = load.requests - load.errors;
+    const accepted = load.requests - load.rejected;
     // wrk stops at the deadline with up to `connections` requests in flight, which commit
     // unanswered: committed may exceed accepted by that much, never fall short of it
     const lost = Math.max(0, accepted - committed);

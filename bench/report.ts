@@ -25,6 +25,8 @@ export interface BenchResults {
   profile: ProfileResult | null;
   seconds: number;
   phaseSeconds: Record<string, number>;
+  /** set when a phase failed: the results hold the phases before it */
+  error?: string;
 }
 
 type Verdict = 'ok' | 'MISS' | '';
@@ -114,7 +116,7 @@ export function rows(r: BenchResults): Row[] {
 
 function header(r: BenchResults): string {
   const m = r.machine;
-  return `${r.mode} run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.seconds} s; ${m.cpus} × ${m.cpuModel}; Node ${m.node}; PostgreSQL ${m.postgres}${m.embeddedPostgres ? ' (embedded)' : ''}; load generator ${r.ingest[0]?.generator ?? r.options.generator}, ${r.options.connections} connections, ${r.options.senders} sender threads`;
+  return `${r.error ? `FAILED (${r.error.split('\n')[0]!.slice(0, 200)}) ` : ''}${r.mode} run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.seconds} s; ${m.cpus} × ${m.cpuModel}; Node ${m.node}; PostgreSQL ${m.postgres}${m.embeddedPostgres ? ' (embedded)' : ''}; load generator ${r.ingest[0]?.generator ?? r.options.generator}, ${r.options.connections} connections, ${r.options.senders} sender threads`;
 }
 
 export function printTable(r: BenchResults): void {

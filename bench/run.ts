@@ -45,6 +45,7 @@ const results: BenchResults = {
   profile: null as ProfileResult | null,
   seconds: 0,
   phaseSeconds: {},
+  error: undefined as string | undefined,
 };
 
 let failed = false;
@@ -76,6 +77,7 @@ try {
   if (has('profile')) results.profile = await timed('profile', () => runProfile(ctx));
 } catch (e) {
   failed = true;
+  results.error = (e as Error).message;
   log(`FAILED: ${(e as Error).stack ?? String(e)}`);
   for (const m of unexpectedExits()) log(m);
 } finally {
@@ -85,5 +87,6 @@ results.seconds = Math.round((Date.now() - started) / 1000);
 results.phaseSeconds = phaseSeconds;
 log(`phase seconds: ${JSON.stringify(phaseSeconds)}`);
 printTable(results);
-if (!failed) writeResults(results, opts, log);
+// a failed run still writes what it measured, marked with its error (the smoke test fails on the exit code)
+writeResults(results, opts, log);
 process.exit(failed ? 1 : 0);

@@ -21,6 +21,7 @@ export interface Config {
   maxSessionItems: number;
   maxConcurrentCompressions: number;
   ingestCommitMaxBatch: number;
+  ingestCommitsInFlight: number;
   ingestKeyCacheMs: number;
   rateLimitGlobalPerSec: number;
   rateLimitPerIpPerSec: number;

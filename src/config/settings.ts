@@ -55,6 +55,8 @@ export const SETTINGS = [
     doc: 'Most bodies compressed or decompressed at once; others wait. Bounds CPU and memory under bursts.' },
   { name: 'INGEST_COMMIT_MAX_BATCH', kind: 'int', default: 500, min: 1, max: 10000,
     doc: 'Most payloads committed in one group-commit transaction (500-row inserts ran ~25k rows/s on PG 15).' },
+  { name: 'INGEST_COMMITS_IN_FLIGHT', kind: 'int', default: 1, min: 1, max: 16,
+    doc: 'Group-commit statements one process runs at once, each on its own connection (2: the next batch executes while the previous one commits). Smaller batches cost more per row; 1 measured best on a busy 2-core box.' },
   { name: 'INGEST_KEY_CACHE_MS', kind: 'int', default: 10000, min: 0, max: 3600000,
     doc: 'How long ingest trusts a cached project key lookup; a disabled or deleted key stops working within this time (0 = no cache).' },
 

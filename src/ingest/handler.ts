@@ -39,7 +39,7 @@ export class IngestHandler {
     this.codecs = new Semaphore(config.maxConcurrentCompressions);
     // Bounded wait for a commit: the connect timeout, plus the statement timeout (30 s when it is off).
     const maxWaitMs = config.dbConnectTimeoutMs + (config.dbStatementTimeoutMs || 30_000) + 1000;
-    this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake(), maxWaitMs);
+    this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake(), maxWaitMs, config.ingestCommitsInFlight);
   }
 
   /** `projectParam` null: POST /api/store/, where the key names the project. */

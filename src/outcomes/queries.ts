@@ -1,8 +1,9 @@
 import type pg from 'pg';
 
 // SQL of outcomes: the batched upsert the buffer flushes, and the reads for the API, the CLI and
-// /health. SDK client reports are kept by the digest in client_report_hourly (migration 0002);
-// reads add them as outcome 'client_discard' when that table exists.
+// /health. Two more sources are kept by the digest (migration 0002) inside its batch transactions,
+// so that a retried batch cannot count them twice: SDK client reports (client_report_hourly, read
+// as outcome 'client_discard') and items it found invalid (item_invalid, read as 'invalid').
 
 type Db = pg.Pool | pg.ClientBase;
 
@@ -44,10 +45,13 @@ export async function addOutcomes(db: Db, rows: OutcomeCount[]): Promise<void> {
   );
 }
 
-async function hasClientReports(db: Db): Promise<boolean> {
-  const { rows } = await db.query<{ t: string | null }>(`SELECT to_regclass('client_report_hourly')::text AS t`);
-  return rows[0]?.t != null;
-}
+/** Data category of an envelope item type (protocol notes §8), in SQL. */
+const ITEM_CATEGORY_SQL = `CASE item_type
+  WHEN 'event' THEN 'error' WHEN 'transaction' THEN 'transaction' WHEN 'attachment' THEN 'attachment'
+  WHEN 'session' THEN 'session' WHEN 'sessions' THEN 'session' WHEN 'check_in' THEN 'monitor'
+  WHEN 'feedback' THEN 'feedback' WHEN 'user_report' THEN 'user_report_v2' WHEN 'log' THEN 'log_item'
+  WHEN 'span' THEN 'span' WHEN 'profile' THEN 'profile' WHEN 'replay_event' THEN 'replay'
+  WHEN 'replay_recording' THEN 'replay' WHEN 'client_report' THEN 'internal' ELSE 'default' END`;
 
 export interface OutcomeFilter {
   projectId?: number;
@@ -59,12 +63,14 @@ export interface OutcomeFilter {
 export async function listOutcomes(db: Db, filter: OutcomeFilter = {}): Promise<OutcomeCount[]> {
   const params = [filter.projectId ?? null, filter.since ?? null];
   const where = `($1::bigint IS NULL OR project_id = $1) AND ($2::timestamptz IS NULL OR hour >= date_trunc('hour', $2::timestamptz))`;
-  let sql = `SELECT project_id, hour, outcome, reason, category, quantity FROM outcome WHERE ${where}`;
-  if (await hasClientReports(db)) {
-    sql += ` UNION ALL
-      SELECT project_id, hour, 'client_discard', reason, category, sum(quantity)::bigint
-        FROM client_report_hourly WHERE ${where} GROUP BY project_id, hour, reason, category`;
-  }
+  const invalidWhere = `($1::bigint IS NULL OR project_id = $1) AND ($2::timestamptz IS NULL OR received_at >= date_trunc('hour', $2::timestamptz))`;
+  const sql = `SELECT project_id, hour, outcome, reason, category, quantity FROM outcome WHERE ${where}
+    UNION ALL
+    SELECT project_id, hour, 'client_discard', reason, category, sum(quantity)::bigint
+      FROM client_report_hourly WHERE ${where} GROUP BY project_id, hour, reason, category
+    UNION ALL
+    SELECT project_id, date_trunc('hour', received_at), 'invalid', left(reason, 200), ${ITEM_CATEGORY_SQL}, count(*)::bigint
+      FROM item_invalid WHERE ${invalidWhere} GROUP BY 1, 2, 4, 5`;
   const { rows } = await db.query<{ project_id: number | null; hour: Date; outcome: string; reason: string; category: string; quantity: number }>(
     `SELECT * FROM (${sql}) u ORDER BY hour DESC, project_id NULLS FIRST, outcome, reason, category`,
     params,
@@ -74,11 +80,10 @@ export async function listOutcomes(db: Db, filter: OutcomeFilter = {}): Promise<
 
 /** Totals per outcome over the last `hours` hours, for /health: e.g. {rate_limited: 12, client_discard: 3}. */
 export async function outcomeTotals(db: Db, hours = 24): Promise<Record<string, number>> {
-  let sql = `SELECT outcome, sum(quantity)::bigint AS n FROM outcome WHERE hour >= date_trunc('hour', now()) - make_interval(hours => $1) GROUP BY outcome`;
-  if (await hasClientReports(db)) {
-    sql += ` UNION ALL SELECT 'client_discard', sum(quantity)::bigint FROM client_report_hourly
-             WHERE hour >= date_trunc('hour', now()) - make_interval(hours => $1) HAVING count(*) > 0`;
-  }
+  const since = `date_trunc('hour', now()) - make_interval(hours => $1)`;
+  const sql = `SELECT outcome, sum(quantity)::bigint AS n FROM outcome WHERE hour >= ${since} GROUP BY outcome
+    UNION ALL SELECT 'client_discard', sum(quantity)::bigint FROM client_report_hourly WHERE hour >= ${since} HAVING count(*) > 0
+    UNION ALL SELECT 'invalid', count(*)::bigint FROM item_invalid WHERE received_at >= ${since} HAVING count(*) > 0`;
   const { rows } = await db.query<{ outcome: string; n: number }>(sql, [hours]);
   const out: Record<string, number> = {};
   for (const r of rows) out[r.outcome] = (out[r.outcome] ?? 0) + Number(r.n);

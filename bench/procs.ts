@@ -116,6 +116,18 @@ export function benchEnv(o: ServerOptions, port: number): Record<string, string>
 
 /** Starts the built `bin/crash-cache` and waits until it answers /health (or, worker-only, until it is up). */
 export async function startCrashCache(o: ServerOptions): Promise<Proc> {
+  try {
+    return await startOnce(o);
+  } catch (e) {
+    // Seen twice in a day on a machine where other builds rewrote dist/ meanwhile: a process that
+    // exited 1 at start-up without a word. Once more, then give up.
+    if (!/exited with/.test((e as Error).message)) throw e;
+    process.stderr.write(`[bench] ${(e as Error).message.split('\n')[0]}; starting it again\n`);
+    return startOnce(o);
+  }
+}
+
+async function startOnce(o: ServerOptions): Promise<Proc> {
   const args = o.args ?? [];
   const workerOnly = args[0] === 'worker';
   const port = workerOnly ? 0 : await freePort();

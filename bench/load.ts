@@ -45,6 +45,8 @@ export interface LoadResult {
   latencyMs: { mean: number; p50: number; p90: number; p99: number; max: number };
   /** times a sender ran out of distinct pre-built bodies and reused one (0 = every body distinct) */
   poolWraps: number;
+  /** CPU seconds the generator itself used (all its threads or processes), building bodies included */
+  generatorCpuSec: number;
 }
 
 export type Generator = 'wrk' | 'node';
@@ -134,6 +136,7 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
       rps: r.requests! / durationSec,
       latencyMs: { mean: ms(r.lat_mean_us!), p50: ms(r.lat_p50_us!), p90: ms(r.lat_p90_us!), p99: ms(r.lat_p99_us!), max: ms(r.lat_max_us!) },
       poolWraps: r.pool_wraps!,
+      generatorCpuSec: r.cpu_s ?? 0,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -148,6 +151,7 @@ export interface NodeSenderResult {
   durationMs: number;
   latenciesMs: number[];
   poolWraps: number;
+  cpuSec: number;
 }
 
 /** Runs bench/loadgen.js in `spec.senders` processes, each with its share of connections and rate. */
@@ -197,6 +201,7 @@ export async function runNode(spec: LoadSpec): Promise<LoadResult & { statuses: 
     rps: requests / durationSec,
     latencyMs: { mean: r2(lat.reduce((a, b) => a + b, 0) / (lat.length || 1)), p50: r2(pct(50)), p90: r2(pct(90)), p99: r2(pct(99)), max: r2(lat[lat.length - 1] ?? 0) },
     poolWraps: parts.reduce((a, p) => a + p.poolWraps, 0),
+    generatorCpuSec: parts.reduce((a, p) => a + p.cpuSec, 0),
     statuses,
   };
 }

@@ -140,6 +140,10 @@ const result: NodeSenderResult = {
   durationMs: performance.now() - begin,
   latenciesMs: latencies.map((x) => Math.round(x * 100) / 100),
   poolWraps,
+  cpuSec: (() => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  })(),
 };
 process.stdout.write(JSON.stringify(result));
 for (const a of agents) a.destroy();

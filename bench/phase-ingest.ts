@@ -1,7 +1,7 @@
 import { round, saturatingLoad, type BenchContext } from './context.js';
 import { countRows, type BenchDb } from './db.js';
 import { runLoad, type LoadResult } from './load.js';
-import { sampleMemory, startCeiling, startCrashCache, type MemoryPeak, type Proc } from './procs.js';
+import { sampleMemory, startCeiling, startCrashCache, withGenerator, type MemoryPeak, type Proc } from './procs.js';
 
 // Ceiling and ingest, back to back under the same load generator and the same number of server
 // processes. Ingest runs with the digest worker off (--no-worker) so that it measures the fast path
@@ -39,7 +39,7 @@ async function measured(ctx: BenchContext, procs: Proc[], db: BenchDb, expectedR
   if (opts.warmup > 0) await runLoad(saturatingLoad(ctx, db, procs, opts.warmup, expectedRps), opts.generator);
   const mem = sampleMemory(procs);
   const load = await runLoad(saturatingLoad(ctx, db, procs, opts.duration, expectedRps), opts.generator);
-  return { load, memory: mem.stop() };
+  return { load, memory: withGenerator(mem.stop(), load.generatorCpuSec, load.durationSec) };
 }
 
 export async function runCeiling(ctx: BenchContext, db: BenchDb, processes: number): Promise<CeilingResult> {
@@ -61,7 +61,7 @@ export async function runIngest(ctx: BenchContext, db: BenchDb, processes: numbe
     const before = await countRows(db, 'archive');
     const mem = sampleMemory(procs);
     const load = await runLoad(saturatingLoad(ctx, db, procs, ctx.opts.duration, expected), ctx.opts.generator);
-    const memory = mem.stop();
+    const memory = withGenerator(mem.stop(), load.generatorCpuSec, load.durationSec);
     const committed = (await countRows(db, 'archive')) - before;
     const accepted = load.requests - load.rejected;
     // wrk stops at the deadline with up to `connections` requests in flight, which commit

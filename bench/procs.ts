@@ -193,7 +193,13 @@ export interface MemoryPeak {
   postgresPssMb: number;
   /** CPU used during the phase, in cores (CPU seconds ÷ wall seconds): the measured processes, the
    * bench's PostgreSQL, and everything else on the machine (the load generator, other work) */
-  cpu: { server: number; postgres: number; rest: number; idle: number };
+  cpu: { server: number; postgres: number; rest: number; idle: number; generator?: number };
+}
+
+/** Moves the load generator's own CPU (measured by itself) out of "rest". */
+export function withGenerator(m: MemoryPeak, generatorCpuSec: number, seconds: number): MemoryPeak {
+  const g = Math.round((100 * generatorCpuSec) / seconds) / 100;
+  return { ...m, cpu: { ...m.cpu, generator: g, rest: Math.max(0, Math.round(100 * (m.cpu.rest - g)) / 100) } };
 }
 
 /** utime + stime of a process, in seconds (clock ticks are 1/100 s on Linux). */

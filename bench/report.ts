@@ -46,9 +46,9 @@ export function rows(r: BenchResults): Row[] {
   const out: Row[] = [];
   // CPU in cores, and per event (µs): the per-event cost is what stays comparable when other work
   // on the machine takes a varying share of the cores
-  const cpu = (m: { cpu?: { server: number; postgres: number; rest: number; idle: number } }, rate: number) =>
+  const cpu = (m: { cpu?: { server: number; postgres: number; rest: number; idle: number; generator?: number } }, rate: number) =>
     m.cpu
-      ? `; cores: server ${m.cpu.server}, PostgreSQL ${m.cpu.postgres}, rest ${m.cpu.rest}, idle ${m.cpu.idle}` +
+      ? `; cores: server ${m.cpu.server}, PostgreSQL ${m.cpu.postgres}${m.cpu.generator !== undefined ? `, generator ${m.cpu.generator}` : ''}, rest ${m.cpu.rest}, idle ${m.cpu.idle}` +
         (rate > 0 ? `; CPU/event: server ${n0((m.cpu.server * 1e6) / rate)} µs, PostgreSQL ${n0((m.cpu.postgres * 1e6) / rate)} µs` : '')
       : '';
   for (const c of r.ceiling) {

@@ -132,10 +132,21 @@ function done(summary, latency, requests)
     sent = sent + (t:get("counter") or 0)
   end
   local e = summary.errors
+  -- wrk's own CPU time (all threads), so that the bench can tell whether the generator was the limit
+  local cpu = 0
+  local f = io.open("/proc/self/stat", "r")
+  if f then
+    local stat = f:read("*a")
+    f:close()
+    local rest = string.sub(stat, string.find(stat, ")", 1, true) + 2)
+    local fields = {}
+    for x in string.gmatch(rest, "%S+") do fields[#fields + 1] = x end
+    cpu = (tonumber(fields[12]) + tonumber(fields[13])) / 100
+  end
   io.write(string.format(
     'BENCH_RESULT {"duration_us":%d,"requests":%d,"sent":%d,"bytes":%d,"connect_errors":%d,"read_errors":%d,' ..
     '"write_errors":%d,"status_errors":%d,"timeouts":%d,"lat_mean_us":%.1f,"lat_p50_us":%d,"lat_p90_us":%d,' ..
-    '"lat_p99_us":%d,"lat_max_us":%d,"pool_wraps":%d}\n',
+    '"lat_p99_us":%d,"lat_max_us":%d,"pool_wraps":%d,"cpu_s":%.2f}\n',
     summary.duration, summary.requests, sent, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, w))
+    latency.mean, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, w, cpu))
 end

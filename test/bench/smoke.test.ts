@@ -36,7 +36,10 @@ describe('npm run bench -- --quick (tiny)', () => {
     const r = JSON.parse(readFileSync(join(out, files[0]!), 'utf8'));
     expect(r.mode).toBe('quick');
     expect(r.ceiling.map((c: { processes: number }) => c.processes)).toEqual([2]);
-    for (const c of r.ceiling) expect(c.rps).toBeGreaterThan(0);
+    for (const c of r.ceiling) {
+      expect(c.rps).toBeGreaterThan(0);
+      expect(c.memory.cpu.generator).toBeGreaterThan(0);
+    }
     for (const i of r.ingest) {
       expect(i.committed).toBeGreaterThan(0);
       // every acknowledged request is committed (distinct bodies: nothing deduplicated); a few more

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import { clean, DimRequest } from './dims.js';
 import { GLOBAL_DIMS, PROJECT_DIMS, type EventFields } from './event-fields.js';
+import { explainFromArchive } from './explain.js';
+import type { DigestGrouping } from './group.js';
 
 // Stage "store" for events: reports, issues, issue hashes, users and tag counts of one batch, with
 // a fixed number of statements per project per batch (not per event). Order and locking:
@@ -17,8 +19,8 @@ export interface EventWork {
   receivedAt: Date;
   /** What storing needs of the normalized event. */
   ev: { event_id: string; timestamp: number; type: string; level: string; platform: string; title: string; culprit: string; metadata: Record<string, unknown> };
-  /** Grouping result; `explanation` is the JSON stored with a new issue. */
-  grouping: { config: string; primaryHash: string; hashes: string[]; explanation: string };
+  /** Grouping result; `explanation` is the JSON stored with a new issue (null: came from the cache, rebuilt if needed). */
+  grouping: DigestGrouping;
   fields: EventFields;
 }
 
@@ -203,6 +205,8 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
       'UPDATE project SET next_short_id = next_short_id + $2 WHERE id = $1 RETURNING next_short_id - $2 AS first', [projectId, needShort]);
     nextShort = rows[0]!.first;
   }
+  const explanations: string[] = [];
+  for (const w of todo) explanations.push(w.grouping.explanation ?? await explainFromArchive(client, projectId, w.archiveId, w.itemIndex, w.grouping));
   const ids: (number | null)[] = [], shorts: number[] = [], status: string[] = [], sub: (string | null)[] = [], resolved: (Date | null)[] = [], changed: (Date | null)[] = [];
   for (const w of todo) {
     const k = keep.get(w.grouping.primaryHash);
@@ -228,7 +232,7 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
       status, sub, resolved, changed, todo.map((w) => w.grouping.primaryHash), todo.map((w) => w.grouping.config),
       todo.map((w) => w.ev.type), todo.map((w) => w.ev.level), todo.map((w) => w.ev.platform),
       todo.map((w) => clean(w.ev.title)), todo.map((w) => clean(w.ev.culprit)), todo.map((w) => json(w.ev.metadata)),
-      todo.map((w) => clean(w.grouping.explanation))]);
+      explanations.map(clean)]);
   for (const r of ins) out.set(r.primary_hash, r.id);
   todo = todo.filter((w) => !out.has(w.grouping.primaryHash));
   if (todo.length) {

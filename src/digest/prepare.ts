@@ -2,7 +2,7 @@ import { normalizeEvent, type NormalizedEvent } from '../protocol/event.js';
 import { eventFields } from './event-fields.js';
 import type { EventWork } from './events.js';
 import { addClientReport, addCount, newExtras, parseCheckIn, parseFeedback, parseUserReport, type Extras } from './extras.js';
-import { groupEvent, groupingExplanationJson } from './group.js';
+import { groupForDigest } from './group.js';
 import { fallbackEventId, parsePayload, PayloadError, type ArchiveRow, type Item, type ParsedPayload } from './payload.js';
 import { parseAggregates, parseSession, SessionError, type SessionAggregate, type SessionUpdate } from './sessions.js';
 
@@ -47,11 +47,11 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item)
         addCount(c.extras, row.project_id, row.received_at, 'transaction', item.payload.length);
         return;
       }
-      const g = groupEvent(ev);
+      const grouping = groupForDigest(ev);
       c.events.push({
         ...base,
         ev: { event_id: ev.event_id, timestamp: ev.timestamp, type: ev.type, level: ev.level, platform: ev.platform, title: ev.title, culprit: ev.culprit, metadata: ev.metadata },
-        grouping: { config: g.config, primaryHash: g.primaryHash, hashes: g.hashes, explanation: groupingExplanationJson(g) },
+        grouping,
         fields: eventFields(ev, p.envelopeHeaders.sdk),
       });
       return;

@@ -52,7 +52,9 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
 
   const listener: Listener = listenQueue(db.url, wake, (m) => log.warn(m));
   const pool = config.workerThreads > 0 && PreparePool.available() ? new PreparePool(config.workerThreads) : null;
-  const lanes = pool ? config.workerThreads + 1 : 1;
+  // Without threads, two lanes still overlap: one prepares its batch (synchronous CPU) while the
+  // other's statements run in PostgreSQL.
+  const lanes = pool ? config.workerThreads + 1 : 2;
   const prepare = pool ? pool.run.bind(pool) : undefined;
 
   async function tick(): Promise<void> {

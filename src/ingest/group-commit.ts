@@ -10,8 +10,11 @@ import { archiveInsertSql } from './archive-sql.js';
 // connections (each request resolves when its own batch commits; batch order does not matter).
 // Measured 1 vs 2 (100 concurrent submitters of 3 KB rows, no HTTP, embedded PG 18 with fsync
 // ~2.7 ms, load average 9–14 from other work on the 2 cores): median 3,250 vs 3,160 rows/s, and
-// 26 vs 37 µs of committer CPU per row (the batches halve). PostgreSQL is CPU-bound there, and
-// commits that NOTIFY serialize on the notify queue's lock anyway, so the default stays 1. Under load a commit carries many rows, so durability costs one fsync per batch, not
+// 26 vs 37 µs of committer CPU per row (the batches halve). End to end (bench, wrk, 100
+// connections, in a quiet minute with 0.3–0.5 cores idle) 2 in flight gave 6,009 events/s vs 6,515
+// with 1, and the idle share did not shrink: commits that NOTIFY serialize on the notify queue's
+// lock until they are durable, and PostgreSQL's share of the 2 cores is CPU, not fsync waits. So
+// the default stays 1; the setting is for machines where the commit latency is the disk's. Under load a commit carries many rows, so durability costs one fsync per batch, not
 // per event (PG 15 on 2 cores: ~3.8k single-row autocommits/s vs ~25k rows/s in 500-row INSERTs).
 // Idle, a lone request commits at once: there is no timer. Measured with the statement below
 // (2 KB payloads, embedded PG 18, on a 2-core box shared with other builds, load average ~12):

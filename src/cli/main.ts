@@ -39,7 +39,8 @@ export function dsn(config: Config, key: string, projectId: number): string {
   return `${u.protocol}//${key}@${u.host}${u.pathname.replace(/\/$/, '')}/${projectId}`;
 }
 
-async function confirm(question: string): Promise<boolean> {
+/** Asks a yes/no question on a terminal; without one (scripts, CI) the answer is no. */
+export async function confirm(question: string): Promise<boolean> {
   if (!process.stdin.isTTY) return false;
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {

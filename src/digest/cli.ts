@@ -1,7 +1,6 @@
-import { registerCommand, UsageError } from '../cli/main.js';
+import { confirm, registerCommand, UsageError } from '../cli/main.js';
 import { listErrors, requeueErrors } from '../queue/claim.js';
 import { drainQueue, resetDigest } from './ruminate.js';
-import { createInterface } from 'node:readline/promises';
 
 // CLI commands of the digest: inspect and retry failed payloads, rebuild from the archive.
 
@@ -18,16 +17,6 @@ registerCommand('queue retry', '  queue retry --all | <id>...                   
   const n = await requeueErrors(db.pool, flags.all ? 'all' : args.map(Number));
   out(`${n} payload(s) re-enqueued.`);
 });
-
-async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
-}
 
 registerCommand('ruminate', '  ruminate [--yes]                                          rebuild reports, issues, sessions from the archive (keeps issue statuses)', async ({ config, db, out }, _args, flags) => {
   if (!flags.yes && !(await confirm('Rebuild all reports, issues, sessions and statistics from the archive?'))) {

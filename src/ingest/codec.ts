@@ -9,8 +9,8 @@ import { decompressSync, DecompressionError, DecompressionLimitError, zstdDecode
 // SYNC_MAX_OUTPUT (~1 ms of inflate); when the output is larger the body is decompressed again on the
 // thread pool with the real limit. That cap, not the input size, bounds the time on the event loop,
 // so inputs up to 64 KB go the synchronous way (16 KB sent the bench's 20 KB gzip bodies, ~1% of
-// requests, to the pool: ~2.5% of ingest's busy time in callbacks). Synchronous work runs outside
-// the MAX_CONCURRENT_COMPRESSIONS semaphore: one thread does one at a time, so it cannot pile up.
+// requests, to the pool: ~2.5% of ingest's busy time in callbacks). The handler does synchronous
+// work at once when a MAX_CONCURRENT_COMPRESSIONS slot is free, without the semaphore's promises.
 // zstd (fzstd, pure JS: Node 20 has no zstd) cannot leave the event loop, so zstd bodies over 16 KB
 // are fed to the decoder ZSTD_STEP bytes at a time, yielding in between.
 

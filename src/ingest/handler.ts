@@ -137,7 +137,7 @@ export class IngestHandler {
 
     // Store what the client sent when it compressed; compress it ourselves when it did not.
     const [stored, storedEncoding]: [Buffer, Encoding] =
-      encoding === 'identity' ? [compressSmallForStorage(raw) ?? (await this.codecs.run(() => compressForStorage(raw))), STORAGE_ENCODING] : [body, encoding];
+      encoding === 'identity' ? [(this.codecs.free ? compressSmallForStorage(raw) : null) ?? (await this.codecs.run(() => compressForStorage(raw))), STORAGE_ENCODING] : [body, encoding];
 
     const meta: Record<string, unknown> = { ip, sentry_client: auth!.client ?? header(req, 'user-agent') ?? null };
     if (contentType) meta.content_type = contentType;
@@ -256,7 +256,8 @@ export class IngestHandler {
 
   private async decompress(body: Buffer, encoding: Encoding, limit: number, setting: string): Promise<Buffer> {
     try {
-      return decompressSmall(body, encoding, limit) ?? (await this.codecs.run(() => decompressBounded(body, encoding, limit)));
+      // Synchronous when a MAX_CONCURRENT_COMPRESSIONS slot is free (no promise hops), else in turn.
+      return (encoding === 'identity' || this.codecs.free ? decompressSmall(body, encoding, limit) : null) ?? (await this.codecs.run(() => decompressBounded(body, encoding, limit)));
     } catch (e) {
       if (e instanceof DecompressionLimitError) throw new Refusal('payload_too_large', `${encoding === 'identity' ? 'body' : 'decompressed body'} exceeds ${setting} (${limit} bytes)`, setting);
       if (e instanceof DecompressionError) throw new Refusal('invalid_request', `body could not be decompressed: ${e.message}`, 'invalid_compression');

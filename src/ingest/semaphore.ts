@@ -23,4 +23,12 @@ export class Semaphore {
   get inUse(): number {
     return this.active;
   }
+
+  /**
+   * Whether a slot is free now. Synchronous work done at once when one is counts within the bound
+   * without taking the slot: nothing else runs until it returns.
+   */
+  get free(): boolean {
+    return this.active < this.max;
+  }
 }

@@ -4,6 +4,7 @@ import { DimCache, DimRequest } from './dims.js';
 import { requestDims, storeEvents } from './events.js';
 import { storeExtras } from './extras.js';
 import type { ArchiveRow } from './payload.js';
+import { numArray } from './pg-array.js';
 import { prepareBatch, type Prepared } from './prepare.js';
 import { requestSessionDims, storeSessions } from './sessions.js';
 
@@ -70,7 +71,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
       `SELECT a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size
          FROM unnest($1::bigint[], $2::bigint[]) AS q(project_id, archive_id)
          JOIN archive a ON a.project_id = q.project_id AND a.id = q.archive_id`,
-      [claimed.map((r) => r.project_id), claimed.map((r) => r.archive_id)]);
+      [numArray(claimed.map((r) => r.project_id)), numArray(claimed.map((r) => r.archive_id))]);
     const byKey = new Map(archives.map((a) => [`${a.project_id}/${a.id}`, a]));
     // Received order, so that session updates and "first event" of an issue follow arrival.
     claimed.sort((a, b) => a.archive_id - b.archive_id);

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { clean, DimRequest } from './dims.js';
 import { GLOBAL_DIMS, PROJECT_DIMS, type EventFields } from './event-fields.js';
 import { explainFromArchive } from './explain.js';
+import { numArray, textArray } from './pg-array.js';
 import type { DigestGrouping } from './group.js';
 
 // Stage "store" for events: reports, issues, issue hashes, users and tag counts of one batch, with
@@ -42,7 +43,7 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
   // --- 1. issue of each event: a known hash (any of its hashes) or a new issue keyed by the primary hash
   const allHashes = [...new Set(works.flatMap((w) => w.grouping.hashes))];
   const { rows: known } = await client.query<{ hash: string; issue_id: number }>(
-    'SELECT hash, issue_id FROM issue_hash WHERE project_id = $1 AND hash = ANY($2::text[])', [projectId, allHashes]);
+    'SELECT hash, issue_id FROM issue_hash WHERE project_id = $1 AND hash = ANY($2::text[])', [projectId, textArray(allHashes)]);
   const hashIssue = new Map(known.map((r) => [r.hash, r.issue_id]));
   const issueOf = new Map<EventWork, number>();
   const newByHash = new Map<string, EventWork>();
@@ -67,23 +68,23 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
     await client.query(
       `INSERT INTO issue_hash (project_id, hash, issue_id, grouping_config)
        SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[]) ON CONFLICT DO NOTHING`,
-      [projectId, hs, hs.map((h) => hashRows.get(h)![0]), hs.map((h) => hashRows.get(h)![1])]);
+      [projectId, textArray(hs), numArray(hs.map((h) => hashRows.get(h)![0])), textArray(hs.map((h) => hashRows.get(h)![1]))]);
   }
 
   // --- 2. reports
-  const cols: unknown[][] = [
-    works.map((w) => issueOf.get(w)),
-    works.map((w) => w.archiveId),
-    works.map((w) => w.ev.timestamp),
-    works.map((w) => w.receivedAt.getTime() / 1000),
-    works.map((w) => w.ev.event_id),
-    works.map((w) => w.itemIndex),
-    works.map((w) => w.fields.handled),
-    ...GLOBAL_DIMS.map((k) => works.map((w) => gid(dims, k, w.fields.global[k]))),
-    ...PROJECT_DIMS.map((k) => works.map((w) => pid(dims, projectId, k, w.fields.project[k]))),
-    works.map((w) => `{${w.fields.tags.map(([k, v]) => dims.id(DimRequest.tkey(projectId, k, v))).filter((x) => x !== null).join(',')}}`),
-    works.map((w) => w.fields.message),
-    works.map((w) => w.fields.exceptionValue),
+  const cols: string[] = [
+    numArray(works.map((w) => issueOf.get(w))),
+    numArray(works.map((w) => w.archiveId)),
+    numArray(works.map((w) => w.ev.timestamp)),
+    numArray(works.map((w) => w.receivedAt.getTime() / 1000)),
+    textArray(works.map((w) => w.ev.event_id)),
+    numArray(works.map((w) => w.itemIndex)),
+    numArray(works.map((w) => w.fields.handled)),
+    ...GLOBAL_DIMS.map((k) => numArray(works.map((w) => gid(dims, k, w.fields.global[k])))),
+    ...PROJECT_DIMS.map((k) => numArray(works.map((w) => pid(dims, projectId, k, w.fields.project[k])))),
+    textArray(works.map((w) => `{${w.fields.tags.map(([k, v]) => dims.id(DimRequest.tkey(projectId, k, v))).filter((x) => x !== null).join(',')}}`)),
+    textArray(works.map((w) => w.fields.message)),
+    textArray(works.map((w) => w.fields.exceptionValue)),
   ];
   const dimCols = [...GLOBAL_DIMS, ...PROJECT_DIMS].map((k) => `${k}_id`);
   const types = ['bigint', 'bigint', 'float8', 'float8', 'uuid', 'smallint', 'boolean', ...dimCols.map(() => 'int'), 'text', 'text', 'text'];
@@ -130,7 +131,7 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
   }
   const issueIds = [...agg.keys()].sort((a, b) => a - b);
   // Lock the issue rows in id order before anything else touches them in this batch.
-  await client.query('SELECT 1 FROM issue WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE', [projectId, issueIds]);
+  await client.query('SELECT 1 FROM issue WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE', [projectId, numArray(issueIds)]);
 
   const newUsers = new Map<number, number>();
   const uIssue: number[] = [], uUser: number[] = [];
@@ -138,7 +139,7 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
   if (uIssue.length) {
     const { rows } = await client.query<{ issue_id: number }>(
       `INSERT INTO issue_user (project_id, issue_id, user_id) SELECT $1, * FROM unnest($2::bigint[], $3::int[])
-       ON CONFLICT DO NOTHING RETURNING issue_id`, [projectId, uIssue, uUser]);
+       ON CONFLICT DO NOTHING RETURNING issue_id`, [projectId, numArray(uIssue), numArray(uUser)]);
     for (const r of rows) newUsers.set(r.issue_id, (newUsers.get(r.issue_id) ?? 0) + 1);
   }
 
@@ -156,7 +157,7 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
        SELECT $1, i, t, n, to_timestamp(f), to_timestamp(l) FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::float8[], $6::float8[]) AS v(i, t, n, f, l)
        ON CONFLICT (project_id, issue_id, tag_value_id) DO UPDATE SET count = issue_tag.count + EXCLUDED.count,
          first_seen = least(issue_tag.first_seen, EXCLUDED.first_seen), last_seen = greatest(issue_tag.last_seen, EXCLUDED.last_seen)`,
-      [projectId, tIssue, tVal, tN, tFirst, tLast]);
+      [projectId, numArray(tIssue), numArray(tVal), numArray(tN), numArray(tFirst), numArray(tLast)]);
   }
 
   const as = issueIds.map((id) => agg.get(id)!);
@@ -173,7 +174,7 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
             resolved_at = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN NULL ELSE i.resolved_at END
        FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::uuid[]) AS v(id, n, u, f, l, r, e)
       WHERE i.project_id = $1 AND i.id = v.id`,
-    [projectId, issueIds, as.map((a) => a.n), issueIds.map((id) => newUsers.get(id) ?? 0), as.map((a) => a.first), as.map((a) => a.last), as.map((a) => a.received), as.map((a) => a.lastEvent)]);
+    [projectId, numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), numArray(as.map((a) => a.received)), textArray(as.map((a) => a.lastEvent))]);
   return news.length;
 }
 

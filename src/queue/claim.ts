@@ -26,7 +26,8 @@ export async function claimBatch(client: pg.ClientBase, limit: number): Promise<
 
 /** Removes digested rows (inside the batch transaction). */
 export async function deleteQueueRows(client: pg.ClientBase, ids: number[]): Promise<void> {
-  if (ids.length) await client.query('DELETE FROM queue WHERE id = ANY($1::bigint[])', [ids]);
+  // The literal built here: pg would quote and regex-escape every element (see src/digest/pg-array.ts).
+  if (ids.length) await client.query('DELETE FROM queue WHERE id = ANY($1::bigint[])', [`{${ids.join(',')}}`]);
 }
 
 /** Moves payloads that cannot be processed to queue_error with their reason (inside the batch transaction). */

@@ -3,7 +3,9 @@
 // that were inserted, bump the 'ingested' counter, and NOTIFY the digest workers. One statement is
 // one transaction: either all of it commits or none. Rows use one parameter each (not unnest arrays)
 // because pg sends top-level Buffers as binary bytea, while arrays of Buffers go as hex text —
-// twice the bytes and CPU for every payload.
+// twice the bytes and CPU for every payload. Measured (100 rows of 3.4 KB, PG 18, busy 2 cores):
+// 9 parameters per row 5.3 ms per statement and 9.5 µs of client CPU per row; unnest of 9 arrays
+// 10.0 ms and 21.8 µs.
 
 export const COLUMNS = ['project_id', 'sha256', 'kind', 'encoding', 'event_id', 'stored_size', 'raw_size', 'meta', 'payload'] as const;
 

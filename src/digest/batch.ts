@@ -13,6 +13,8 @@ import { requestSessionDims, storeSessions } from './sessions.js';
 // multi-row statements, move unusable payloads to queue_error, delete the claimed rows and bump the
 // `digested` counter. COMMIT makes all of it visible at once; any failure before COMMIT leaves
 // nothing behind and the rows are claimed again later.
+// The statements run every batch are named (prepared once per connection): PostgreSQL then skips
+// parsing and planning them, 177–183 → 164–165 µs of PostgreSQL CPU per event on the bench mix.
 
 /** Workers hold this advisory lock shared per batch; `ruminate` takes it exclusively. */
 export const DIGEST_LOCK = 7_310_224_002;
@@ -54,8 +56,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
   let dims: DimRequest | null = null;
   let claimedIds: number[] = [];
   try {
-    const { rows: st } = await client.query<{ generation: number }>(
-      'SELECT pg_advisory_xact_lock_shared($1), (SELECT generation FROM digest_state) AS generation', [DIGEST_LOCK]);
+    const { rows: st } = await client.query<{ generation: number }>({ name: 'digest-lock', text: 'SELECT pg_advisory_xact_lock_shared($1), (SELECT generation FROM digest_state) AS generation', values: [DIGEST_LOCK] });
     // ruminate rebuilt the dimension tables: ids we remember are gone.
     if (st[0]!.generation !== opts.cache.generation) {
       opts.cache.clear();
@@ -67,11 +68,9 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
       await client.query('COMMIT');
       return { claimed: 0, failed: 0, events: 0, bytes: 0 };
     }
-    const { rows: archives } = await client.query<ArchiveRow & { raw_size: number | null }>(
-      `SELECT a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size
+    const { rows: archives } = await client.query<ArchiveRow & { raw_size: number | null }>({ name: 'digest-archive-read', text: `SELECT a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size
          FROM unnest($1::bigint[], $2::bigint[]) AS q(project_id, archive_id)
-         JOIN archive a ON a.project_id = q.project_id AND a.id = q.archive_id`,
-      [numArray(claimed.map((r) => r.project_id)), numArray(claimed.map((r) => r.archive_id))]);
+         JOIN archive a ON a.project_id = q.project_id AND a.id = q.archive_id`, values: [numArray(claimed.map((r) => r.project_id)), numArray(claimed.map((r) => r.archive_id))] });
     const byKey = new Map(archives.map((a) => [`${a.project_id}/${a.id}`, a]));
     // Received order, so that session updates and "first event" of an issue follow arrival.
     claimed.sort((a, b) => a.archive_id - b.archive_id);
@@ -104,10 +103,8 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     await storeExtras(client, c.extras);
     await failQueueRows(client, failed);
     await deleteQueueRows(client, done);
-    await client.query(
-      `INSERT INTO counter (name, slot, value) VALUES ('digested', $1, $2)
-       ON CONFLICT (name, slot) DO UPDATE SET value = counter.value + EXCLUDED.value`,
-      [Math.floor(Math.random() * 16), done.length]);
+    await client.query({ name: 'digest-counter', text: `INSERT INTO counter (name, slot, value) VALUES ('digested', $1, $2)
+       ON CONFLICT (name, slot) DO UPDATE SET value = counter.value + EXCLUDED.value`, values: [Math.floor(Math.random() * 16), done.length] });
     await client.query('COMMIT');
     dims.commit();
     // Compressed payloads inflate ~4× (JSON, gzip level 1) when ingest did not record the size.

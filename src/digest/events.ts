@@ -42,8 +42,7 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
 
   // --- 1. issue of each event: a known hash (any of its hashes) or a new issue keyed by the primary hash
   const allHashes = [...new Set(works.flatMap((w) => w.grouping.hashes))];
-  const { rows: known } = await client.query<{ hash: string; issue_id: number }>(
-    'SELECT hash, issue_id FROM issue_hash WHERE project_id = $1 AND hash = ANY($2::text[])', [projectId, textArray(allHashes)]);
+  const { rows: known } = await client.query<{ hash: string; issue_id: number }>({ name: 'digest-hash-lookup', text: 'SELECT hash, issue_id FROM issue_hash WHERE project_id = $1 AND hash = ANY($2::text[])', values: [projectId, textArray(allHashes)] });
   const hashIssue = new Map(known.map((r) => [r.hash, r.issue_id]));
   const issueOf = new Map<EventWork, number>();
   const newByHash = new Map<string, EventWork>();
@@ -65,10 +64,8 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
   for (const w of works) for (const h of w.grouping.hashes) if (!hashIssue.has(h) && !hashRows.has(h)) hashRows.set(h, [issueOf.get(w)!, w.grouping.config]);
   if (hashRows.size) {
     const hs = [...hashRows.keys()].sort();
-    await client.query(
-      `INSERT INTO issue_hash (project_id, hash, issue_id, grouping_config)
-       SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[]) ON CONFLICT DO NOTHING`,
-      [projectId, textArray(hs), numArray(hs.map((h) => hashRows.get(h)![0])), textArray(hs.map((h) => hashRows.get(h)![1]))]);
+    await client.query({ name: 'digest-hash-insert', text: `INSERT INTO issue_hash (project_id, hash, issue_id, grouping_config)
+       SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[]) ON CONFLICT DO NOTHING`, values: [projectId, textArray(hs), numArray(hs.map((h) => hashRows.get(h)![0])), textArray(hs.map((h) => hashRows.get(h)![1]))] });
   }
 
   // --- 2. reports
@@ -89,13 +86,11 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
   const dimCols = [...GLOBAL_DIMS, ...PROJECT_DIMS].map((k) => `${k}_id`);
   const types = ['bigint', 'bigint', 'float8', 'float8', 'uuid', 'smallint', 'boolean', ...dimCols.map(() => 'int'), 'text', 'text', 'text'];
   const names = ['issue_id', 'archive_id', 'ts', 'received', 'event_id', 'item_index', 'handled', ...dimCols, 'tag_ids', 'message', 'exception_value'];
-  const { rows: inserted } = await client.query<{ event_id: string }>(
-    `INSERT INTO report (project_id, issue_id, archive_id, timestamp, received_at, event_id, item_index, handled, ${dimCols.join(', ')}, tag_ids, message, exception_value)
+  const { rows: inserted } = await client.query<{ event_id: string }>({ name: 'digest-report-insert', text: `INSERT INTO report (project_id, issue_id, archive_id, timestamp, received_at, event_id, item_index, handled, ${dimCols.join(', ')}, tag_ids, message, exception_value)
      SELECT $1, issue_id, archive_id, to_timestamp(ts), to_timestamp(received), event_id, item_index, handled, ${dimCols.join(', ')}, tag_ids::int[], message, exception_value
        FROM unnest(${types.map((t, i) => `$${i + 2}::${t}[]`).join(', ')}) AS v(${names.join(', ')})
      ON CONFLICT (project_id, event_id) DO NOTHING
-     RETURNING event_id`,
-    [projectId, ...cols]);
+     RETURNING event_id`, values: [projectId, ...cols] });
   const fresh = new Set(inserted.map((r) => r.event_id.replace(/-/g, '')));
   const news = works.filter((w) => fresh.has(w.ev.event_id));
   if (!news.length) return 0;
@@ -131,15 +126,14 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
   }
   const issueIds = [...agg.keys()].sort((a, b) => a - b);
   // Lock the issue rows in id order before anything else touches them in this batch.
-  await client.query('SELECT 1 FROM issue WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE', [projectId, numArray(issueIds)]);
+  await client.query({ name: 'digest-issue-lock', text: 'SELECT 1 FROM issue WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE', values: [projectId, numArray(issueIds)] });
 
   const newUsers = new Map<number, number>();
   const uIssue: number[] = [], uUser: number[] = [];
   for (const id of issueIds) for (const u of [...agg.get(id)!.users].sort((a, b) => a - b)) (uIssue.push(id), uUser.push(u));
   if (uIssue.length) {
-    const { rows } = await client.query<{ issue_id: number }>(
-      `INSERT INTO issue_user (project_id, issue_id, user_id) SELECT $1, * FROM unnest($2::bigint[], $3::int[])
-       ON CONFLICT DO NOTHING RETURNING issue_id`, [projectId, numArray(uIssue), numArray(uUser)]);
+    const { rows } = await client.query<{ issue_id: number }>({ name: 'digest-issue-user', text: `INSERT INTO issue_user (project_id, issue_id, user_id) SELECT $1, * FROM unnest($2::bigint[], $3::int[])
+       ON CONFLICT DO NOTHING RETURNING issue_id`, values: [projectId, numArray(uIssue), numArray(uUser)] });
     for (const r of rows) newUsers.set(r.issue_id, (newUsers.get(r.issue_id) ?? 0) + 1);
   }
 
@@ -152,18 +146,15 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
     }
   }
   if (tIssue.length) {
-    await client.query(
-      `INSERT INTO issue_tag (project_id, issue_id, tag_value_id, count, first_seen, last_seen)
+    await client.query({ name: 'digest-issue-tag', text: `INSERT INTO issue_tag (project_id, issue_id, tag_value_id, count, first_seen, last_seen)
        SELECT $1, i, t, n, to_timestamp(f), to_timestamp(l) FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::float8[], $6::float8[]) AS v(i, t, n, f, l)
        ON CONFLICT (project_id, issue_id, tag_value_id) DO UPDATE SET count = issue_tag.count + EXCLUDED.count,
-         first_seen = least(issue_tag.first_seen, EXCLUDED.first_seen), last_seen = greatest(issue_tag.last_seen, EXCLUDED.last_seen)`,
-      [projectId, numArray(tIssue), numArray(tVal), numArray(tN), numArray(tFirst), numArray(tLast)]);
+         first_seen = least(issue_tag.first_seen, EXCLUDED.first_seen), last_seen = greatest(issue_tag.last_seen, EXCLUDED.last_seen)`, values: [projectId, numArray(tIssue), numArray(tVal), numArray(tN), numArray(tFirst), numArray(tLast)] });
   }
 
   const as = issueIds.map((id) => agg.get(id)!);
   // A new event received after the issue was resolved reopens it as a regression.
-  await client.query(
-    `UPDATE issue i SET event_count = i.event_count + v.n, user_count = i.user_count + v.u,
+  await client.query({ name: 'digest-issue-update', text: `UPDATE issue i SET event_count = i.event_count + v.n, user_count = i.user_count + v.u,
             first_seen = least(i.first_seen, to_timestamp(v.f)),
             last_event_id = CASE WHEN to_timestamp(v.l) >= i.last_seen THEN v.e ELSE i.last_event_id END,
             last_seen = greatest(i.last_seen, to_timestamp(v.l)),
@@ -173,8 +164,7 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
             status_changed_at = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN to_timestamp(v.r) ELSE i.status_changed_at END,
             resolved_at = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN NULL ELSE i.resolved_at END
        FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::uuid[]) AS v(id, n, u, f, l, r, e)
-      WHERE i.project_id = $1 AND i.id = v.id`,
-    [projectId, numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), numArray(as.map((a) => a.received)), textArray(as.map((a) => a.lastEvent))]);
+      WHERE i.project_id = $1 AND i.id = v.id`, values: [projectId, numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), numArray(as.map((a) => a.received)), textArray(as.map((a) => a.lastEvent))] });
   return news.length;
 }
 

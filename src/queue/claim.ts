@@ -13,21 +13,18 @@ export interface QueueRow {
 
 /** Locks up to `limit` ready queue rows for the current transaction, oldest first. */
 export async function claimBatch(client: pg.ClientBase, limit: number): Promise<QueueRow[]> {
-  const { rows } = await client.query<QueueRow>(
-    `SELECT id, project_id, archive_id, attempts FROM queue
+  const { rows } = await client.query<QueueRow>({ name: 'queue-claim', text: `SELECT id, project_id, archive_id, attempts FROM queue
       WHERE run_after <= now()
       ORDER BY run_after, id
       LIMIT $1
-      FOR UPDATE SKIP LOCKED`,
-    [limit],
-  );
+      FOR UPDATE SKIP LOCKED`, values: [limit] });
   return rows;
 }
 
 /** Removes digested rows (inside the batch transaction). */
 export async function deleteQueueRows(client: pg.ClientBase, ids: number[]): Promise<void> {
   // The literal built here: pg would quote and regex-escape every element (see src/digest/pg-array.ts).
-  if (ids.length) await client.query('DELETE FROM queue WHERE id = ANY($1::bigint[])', [`{${ids.join(',')}}`]);
+  if (ids.length) await client.query({ name: 'queue-delete', text: 'DELETE FROM queue WHERE id = ANY($1::bigint[])', values: [`{${ids.join(',')}}`] });
 }
 
 /** Moves payloads that cannot be processed to queue_error with their reason (inside the batch transaction). */

@@ -39,8 +39,10 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
     pending = true;
     wakeSleep?.();
   };
+  // Also ends at stop(): a stop() that lands while idleMs() queries, before this sleep has set
+  // wakeSleep, must not leave the loop asleep for up to WORKER_INTERVAL_SECS (shutdown would hang).
   const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
+    Promise.race([stopped, new Promise<void>((resolve) => {
       wakeSleep = () => {
         if (sleepTimer) clearTimeout(sleepTimer);
         sleepTimer = null;
@@ -48,7 +50,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         resolve();
       };
       sleepTimer = setTimeout(() => wakeSleep?.(), ms);
-    });
+    })]);
 
   const listener: Listener = listenQueue(db.url, wake, (m) => log.warn(m));
   const pool = config.workerThreads > 0 && PreparePool.available() ? new PreparePool(config.workerThreads) : null;

@@ -78,6 +78,11 @@ export async function main(argv: string[]): Promise<void> {
     log.info('stopped');
     process.exit(0);
   };
+  // A promise nobody awaited that rejects is a bug to fix, not a reason to drop every in-flight request:
+  // log it with its stack and keep serving (Node's default would exit with code 1).
+  process.on('unhandledRejection', (reason) => {
+    log.error('unhandled promise rejection', { error: (reason as Error)?.stack ?? String(reason) });
+  });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }

@@ -1,34 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
-import { createProject } from '../../src/storage/projects.js';
+import { startApp, type TestApp } from '../helpers/app.js';
 
 // Grouping through the real pipeline: events sent over HTTP to a running server, digested by its
 // worker, and the resulting issues read back from the database.
 
-let db: TestDatabase;
-let server: RunningServer;
-let projectId: number;
-let key: string;
+let app: TestApp;
 
 beforeAll(async () => {
-  db = await freshDatabase();
-  const p = await createProject(db.pool, { name: 'grouping' });
-  projectId = p.project.id;
-  key = p.key.public_key;
-  server = await startServer({ DATABASE_URL: db.url, RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' });
+  app = await startApp('grouping');
 });
 afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  await app?.close();
 });
 
 async function send(event: Record<string, unknown>): Promise<string> {
   const id = randomUUID().replace(/-/g, '');
-  const r = await fetch(`${server.url}/api/${projectId}/store/`, {
+  const r = await fetch(`${app.server.url}/api/${app.projectId}/store/`, {
     method: 'POST',
-    headers: { 'x-sentry-auth': `Sentry sentry_key=${key}, sentry_version=7`, 'content-type': 'application/json' },
+    headers: { 'x-sentry-auth': app.auth, 'content-type': 'application/json' },
     body: JSON.stringify({ event_id: id, platform: 'python', level: 'error', ...event }),
   });
   expect(r.status).toBe(200);
@@ -38,9 +28,9 @@ async function send(event: Record<string, unknown>): Promise<string> {
 /** The issue id of each event, once the worker has digested them all. */
 async function issuesOf(ids: string[]): Promise<number[]> {
   for (let i = 0; i < 300; i++) {
-    const { rows } = await db.pool.query<{ id: string; issue_id: number }>(
+    const { rows } = await app.db.pool.query<{ id: string; issue_id: number }>(
       "SELECT replace(event_id::text, '-', '') AS id, issue_id FROM report WHERE project_id = $1 AND event_id = ANY($2::uuid[])",
-      [projectId, ids],
+      [app.projectId, ids],
     );
     if (rows.length === ids.length) {
       const byId = new Map(rows.map((r) => [r.id, r.issue_id]));
@@ -108,7 +98,7 @@ describe('grouping through the pipeline', () => {
     const b = await send({ fingerprint: ['database-down'], ...exception('InterfaceError', 'closed', [{ function: 'q2', lineno: 9 }]) });
     const [ia, ib] = await issuesOf([a, b]);
     expect(ia).toBe(ib);
-    const { rows } = await db.pool.query<{ event_count: number }>('SELECT event_count::int AS event_count FROM issue WHERE id = $1', [ia]);
+    const { rows } = await app.db.pool.query<{ event_count: number }>('SELECT event_count::int AS event_count FROM issue WHERE id = $1', [ia]);
     expect(rows[0]!.event_count).toBe(2);
   });
 });

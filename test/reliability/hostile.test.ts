@@ -2,9 +2,7 @@ import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
-import { createProject } from '../../src/storage/projects.js';
+import { startApp, type TestApp } from '../helpers/app.js';
 import { hostileCorpus, type HostileRequest } from './hostile-corpus.js';
 
 // ≥ 10,000 malformed requests against a running server: each must get a 4xx JSON answer naming the
@@ -12,28 +10,13 @@ import { hostileCorpus, type HostileRequest } from './hostile-corpus.js';
 
 const COUNT = Number(process.env.HOSTILE_COUNT ?? 10_500);
 const MAX_COMPRESSED = 512 * 1024;
-let db: TestDatabase;
-let server: RunningServer;
-let projectId: number;
-let key: string;
+let app: TestApp;
 
 beforeAll(async () => {
-  db = await freshDatabase();
-  const p = await createProject(db.pool, { name: 'hostile' });
-  projectId = p.project.id;
-  key = p.key.public_key;
-  server = await startServer({
-    DATABASE_URL: db.url,
-    MAX_COMPRESSED_BODY_BYTES: String(MAX_COMPRESSED),
-    MAX_ENVELOPE_BYTES: String(4 * 1024 * 1024),
-    RATE_LIMIT_GLOBAL_PER_SEC: '0',
-    RATE_LIMIT_PER_IP_PER_SEC: '0',
-    RATE_LIMIT_PER_PROJECT_PER_SEC: '0',
-  });
+  app = await startApp('hostile', { MAX_COMPRESSED_BODY_BYTES: String(MAX_COMPRESSED), MAX_ENVELOPE_BYTES: String(4 * 1024 * 1024) });
 });
 afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
+  await app?.close();
 });
 
 interface Answer { status: number; body: string; contentType: string }
@@ -73,7 +56,7 @@ function rssKb(pid: number): { rss: number; hwm: number } {
 describe('hostile input', () => {
   it(`answers ${COUNT} malformed requests with 4xx JSON, stays up, memory bounded`, async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 16 });
-    const corpus = [...hostileCorpus({ projectId, key, maxCompressed: MAX_COMPRESSED, count: COUNT })];
+    const corpus = [...hostileCorpus({ projectId: app.projectId, key: app.key, maxCompressed: MAX_COMPRESSED, count: COUNT })];
     expect(corpus.length).toBe(COUNT);
     const failures: string[] = [];
     const statuses = new Map<number, number>();
@@ -81,7 +64,7 @@ describe('hostile input', () => {
     const workers = Array.from({ length: 16 }, async () => {
       while (next < corpus.length) {
         const r = corpus[next++]!;
-        const a = await send(agent, server.port, r);
+        const a = await send(agent, app.server.port, r);
         statuses.set(a.status, (statuses.get(a.status) ?? 0) + 1);
         let detail: unknown;
         try {
@@ -100,24 +83,24 @@ describe('hostile input', () => {
     await Promise.all(workers);
     agent.destroy();
     const raw = [
-      await rawExchange(server.port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
-      await rawExchange(server.port, 'NOT HTTP AT ALL\r\n\r\n'),
-      await rawExchange(server.port, `POST /api/${projectId}/store/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`),
+      await rawExchange(app.server.port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`),
+      await rawExchange(app.server.port, 'NOT HTTP AT ALL\r\n\r\n'),
+      await rawExchange(app.server.port, `POST /api/${app.projectId}/store/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n`),
     ];
     for (const text of raw) {
       expect(text).toMatch(/^HTTP\/1\.1 4\d\d /);
       expect(text).toMatch(/"detail":/);
     }
-    const mem = rssKb(server.proc.pid!);
+    const mem = rssKb(app.server.proc.pid!);
     console.log(`hostile corpus: ${COUNT} requests, statuses ${JSON.stringify(Object.fromEntries(statuses))}, server RSS ${(mem.rss / 1024).toFixed(0)} MB, peak ${(mem.hwm / 1024).toFixed(0)} MB`);
     expect(failures, failures.join('\n')).toEqual([]);
-    expect(server.proc.exitCode).toBeNull();
+    expect(app.server.proc.exitCode).toBeNull();
     // Bombs are 64 MiB decompressed against 1–4 MiB limits: peak memory must stay far below that × concurrency.
     expect(mem.hwm / 1024).toBeLessThan(400);
 
-    const ok = await fetch(`${server.url}/api/${projectId}/store/`, {
+    const ok = await fetch(`${app.server.url}/api/${app.projectId}/store/`, {
       method: 'POST',
-      headers: { 'x-sentry-auth': `Sentry sentry_key=${key}, sentry_version=7`, 'content-type': 'application/json' },
+      headers: { 'x-sentry-auth': app.auth, 'content-type': 'application/json' },
       body: JSON.stringify({ event_id: 'b'.repeat(32), message: 'still alive', level: 'error', platform: 'node' }),
     });
     expect(ok.status).toBe(200);

@@ -45,6 +45,16 @@ function checkFrames(cx, event, value) {
   return `${frames.length} frames${where === 'thread' ? ' (on the thread)' : ''}, ${ours.function} in-app${frameHasContext(ours) ? ' with context lines' : ''}`;
 }
 
+/** The health data of this run's release, as a user reads it from the releases list. */
+async function releaseHealth(cx) {
+  const list = await cx.api.get(`/organizations/${cx.api.org}/releases/?health=1&project=${cx.projectId}`);
+  const r = list.find((x) => x.version === cx.release);
+  expect(r, `release ${cx.release} not in the releases list (${list.length} releases)`);
+  const h = r.healthData ?? r.projects?.find((p) => String(p.id) === String(cx.projectId))?.healthData;
+  expect(h, `release ${cx.release} has no healthData`);
+  return h;
+}
+
 export const CHECKS = {
   // The project allows 1 request/s (bucket of 10 s); the app sends 25 events one after another. After
   // the first 429, the SDK must send nothing during the retry_after of X-Sentry-Rate-Limits (client
@@ -125,11 +135,7 @@ export const CHECKS = {
   },
   async session(cx) {
     return eventually(async () => {
-      const list = await cx.api.get(`/organizations/${cx.api.org}/releases/?health=1&project=${cx.projectId}`);
-      const r = list.find((x) => x.version === cx.release);
-      expect(r, `release ${cx.release} not in the releases list (${list.length} releases)`);
-      const h = r.healthData ?? r.projects?.find((p) => String(p.id) === String(cx.projectId))?.healthData;
-      expect(h, `release ${cx.release} has no healthData`);
+      const h = await releaseHealth(cx);
       expect(h.totalSessions >= 1, `healthData.totalSessions is ${h.totalSessions}`);
       expect(h.sessionsErrored >= 1, `healthData.sessionsErrored is ${h.sessionsErrored} after a captured error`);
       expect(typeof h.crashFreeSessions === 'number', `crashFreeSessions is ${h.crashFreeSessions}`);
@@ -138,11 +144,7 @@ export const CHECKS = {
   },
   async crash(cx) {
     return eventually(async () => {
-      const list = await cx.api.get(`/organizations/${cx.api.org}/releases/?health=1&project=${cx.projectId}`);
-      const r = list.find((x) => x.version === cx.release);
-      expect(r, `release ${cx.release} not in the releases list (${list.length} releases)`);
-      const h = r.healthData ?? r.projects?.find((p) => String(p.id) === String(cx.projectId))?.healthData;
-      expect(h, `release ${cx.release} has no healthData`);
+      const h = await releaseHealth(cx);
       expect(h.totalSessions >= 1, `healthData.totalSessions is ${h.totalSessions}: the session with the unhandled error was not counted`);
       if (cx.sdk.unhandledSessionStatus === 'unhandled') {
         expect(h.sessionsErrored >= 1, `healthData.sessionsErrored is ${h.sessionsErrored} for a session ended "unhandled"`);

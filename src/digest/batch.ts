@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { claimBatch, deleteQueueRows, failQueueRows, type QueueRow } from '../queue/claim.js';
 import { DimCache, DimRequest } from './dims.js';
-import { requestDims, storeEvents } from './events.js';
+import { requestDims, storeEvents, type IssueCounts } from './events.js';
 import { storeExtras } from './extras.js';
 import type { ArchiveRow } from './payload.js';
 import { numArray } from './pg-array.js';
@@ -46,6 +46,8 @@ export interface BatchOptions {
   /** Largest decompressed payload (MAX_ENVELOPE_BYTES). */
   maxBytes: number;
   cache: DimCache;
+  /** Slot of the `digested` counter this caller adds to (0–15; default random): lanes of one process use different slots, so they never wait on each other's uncommitted row. */
+  counterSlot?: number;
   /** Runs prepareBatch elsewhere (a worker thread); default: here. */
   prepare?: (rows: ArchiveRow[], maxBytes: number) => Promise<Prepared>;
 }
@@ -96,16 +98,19 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     for (const a of c.aggregates) requestSessionDims(dims, a);
     await dims.resolve(client);
 
-    let events = 0;
     const projects = [...new Set(c.events.map((w) => w.projectId))].sort((a, b) => a - b);
-    for (const pid of projects) events += await storeEvents(client, dims, pid, c.events.filter((w) => w.projectId === pid));
+    const counts: IssueCounts[] = [];
+    for (const pid of projects) counts.push(await storeEvents(client, dims, pid, c.events.filter((w) => w.projectId === pid)));
     if (c.sessions.length || c.aggregates.length) await storeSessions(client, dims, c.sessions, c.aggregates);
     await storeExtras(client, c.extras);
     await failQueueRows(client, failed);
     await deleteQueueRows(client, done);
     await client.query({ name: 'digest-counter', text: `INSERT INTO counter (name, slot, value) VALUES ('digested', $1, $2)
-       ON CONFLICT (name, slot) DO UPDATE SET value = counter.value + EXCLUDED.value`, values: [Math.floor(Math.random() * 16), done.length] });
+       ON CONFLICT (name, slot) DO UPDATE SET value = counter.value + EXCLUDED.value`, values: [opts.counterSlot ?? Math.floor(Math.random() * 16), done.length] });
+    // Last: the rows every batch of the same issues writes (see storeEvents).
+    for (const k of counts) await k.run(client);
     await client.query('COMMIT');
+    const events = counts.reduce((n, k) => n + k.fresh, 0);
     dims.commit();
     // Compressed payloads inflate ~4× (JSON, gzip level 1) when ingest did not record the size.
     const bytes = archives.reduce((n, a) => n + (a.raw_size ?? (a.encoding === 'identity' ? a.payload.length : 4 * a.payload.length)), 0);

@@ -33,16 +33,32 @@ export function requestDims(req: DimRequest, w: EventWork): void {
 
 const json = (v: unknown): string => clean(JSON.stringify(v ?? null));
 
-/** Stores the events of one project. Returns how many were new reports. */
-export async function storeEvents(client: pg.ClientBase, dims: DimRequest, projectId: number, all: EventWork[]): Promise<number> {
+/** What a batch still has to count once everything else is written (see countIssues). */
+export interface IssueCounts {
+  projectId: number;
+  /** new reports */
+  fresh: number;
+  run(client: pg.ClientBase): Promise<void>;
+}
+
+/**
+ * Stores the events of one project: issues, hashes and reports. The counters of the issues (issue
+ * rows, issue_tag, issue_user) are returned to be written last, just before COMMIT: those rows are
+ * shared by every batch with an event of the same issue, and a row a transaction wrote stays locked
+ * until it commits, so writing them last keeps two lanes (or workers) from queueing behind each
+ * other for the whole batch. (Measured on the bench mix: the issue lock waited 7.9 ms per batch
+ * when taken in the middle of the batch.)
+ */
+export async function storeEvents(client: pg.ClientBase, dims: DimRequest, projectId: number, all: EventWork[]): Promise<IssueCounts> {
+  const none: IssueCounts = { projectId, fresh: 0, run: async () => {} };
   // One report per event id: within the batch the first occurrence wins (later ones are retries).
   const seen = new Set<string>();
   const works = all.filter((w) => (seen.has(w.ev.event_id) ? false : (seen.add(w.ev.event_id), true)));
-  if (!works.length) return 0;
+  if (!works.length) return none;
 
   // --- 1. issue of each event: a known hash (any of its hashes) or a new issue keyed by the primary hash
   const allHashes = [...new Set(works.flatMap((w) => w.grouping.hashes))];
-  const { rows: known } = await client.query<{ hash: string; issue_id: number }>({ name: 'digest-hash-lookup', text: 'SELECT hash, issue_id FROM issue_hash WHERE project_id = $1 AND hash = ANY($2::text[])', values: [projectId, textArray(allHashes)] });
+  const { rows: known } = await client.query<{ hash: string; issue_id: number }>({ name: 'digest-hash-lookup', text: 'SELECT h.hash, h.issue_id FROM unnest($2::text[]) AS v(hash) JOIN issue_hash h ON h.project_id = $1 AND h.hash = v.hash', values: [projectId, textArray(allHashes)] });
   const hashIssue = new Map(known.map((r) => [r.hash, r.issue_id]));
   const issueOf = new Map<EventWork, number>();
   const newByHash = new Map<string, EventWork>();
@@ -93,10 +109,9 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
      RETURNING event_id`, values: [projectId, ...cols] });
   const fresh = new Set(inserted.map((r) => r.event_id.replace(/-/g, '')));
   const news = works.filter((w) => fresh.has(w.ev.event_id));
-  if (!news.length) return 0;
+  if (!news.length) return none;
 
   // --- 3. counters, from the new reports only
-  interface Agg { n: number; first: number; last: number; lastEvent: string; received: number; users: Set<number>; tags: Map<number, { n: number; first: number; last: number }> }
   const agg = new Map<number, Agg>();
   for (const w of news) {
     const id = issueOf.get(w)!;
@@ -125,9 +140,13 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
     }
   }
   const issueIds = [...agg.keys()].sort((a, b) => a - b);
-  // Lock the issue rows in id order before anything else touches them in this batch.
-  await client.query({ name: 'digest-issue-lock', text: 'SELECT 1 FROM issue WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR UPDATE', values: [projectId, numArray(issueIds)] });
+  return { projectId, fresh: news.length, run: (c) => countIssues(c, projectId, issueIds, agg) };
+}
 
+interface Agg { n: number; first: number; last: number; lastEvent: string; received: number; users: Set<number>; tags: Map<number, { n: number; first: number; last: number }> }
+
+/** The hot rows of a batch, in a fixed order (users, tags, issues; each sorted by key) so that two transactions never wait on each other in opposite orders. */
+async function countIssues(client: pg.ClientBase, projectId: number, issueIds: number[], agg: Map<number, Agg>): Promise<void> {
   const newUsers = new Map<number, number>();
   const uIssue: number[] = [], uUser: number[] = [];
   for (const id of issueIds) for (const u of [...agg.get(id)!.users].sort((a, b) => a - b)) (uIssue.push(id), uUser.push(u));
@@ -154,7 +173,9 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
 
   const as = issueIds.map((id) => agg.get(id)!);
   // A new event received after the issue was resolved reopens it as a regression.
-  await client.query({ name: 'digest-issue-update', text: `UPDATE issue i SET event_count = i.event_count + v.n, user_count = i.user_count + v.u,
+  // The rows are locked in id order first (the join of the UPDATE may visit them in any order).
+  await client.query({ name: 'digest-issue-update', text: `WITH locked AS (SELECT id FROM issue WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR NO KEY UPDATE)
+     UPDATE issue i SET event_count = i.event_count + v.n, user_count = i.user_count + v.u,
             first_seen = least(i.first_seen, to_timestamp(v.f)),
             last_event_id = CASE WHEN to_timestamp(v.l) >= i.last_seen THEN v.e ELSE i.last_event_id END,
             last_seen = greatest(i.last_seen, to_timestamp(v.l)),
@@ -163,9 +184,9 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
             substatus = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN 'regressed' ELSE i.substatus END,
             status_changed_at = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN to_timestamp(v.r) ELSE i.status_changed_at END,
             resolved_at = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN NULL ELSE i.resolved_at END
-       FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::uuid[]) AS v(id, n, u, f, l, r, e)
-      WHERE i.project_id = $1 AND i.id = v.id`, values: [projectId, numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), numArray(as.map((a) => a.received)), textArray(as.map((a) => a.lastEvent))] });
-  return news.length;
+       FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::uuid[]) AS v(id, n, u, f, l, r, e),
+            locked
+      WHERE i.project_id = $1 AND i.id = v.id AND locked.id = v.id`, values: [projectId, numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), numArray(as.map((a) => a.received)), textArray(as.map((a) => a.lastEvent))] });
 }
 
 function gid(dims: DimRequest, kind: string, value: string | null): number | null {

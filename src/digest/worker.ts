@@ -58,15 +58,16 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
   // other's statements run in PostgreSQL.
   const lanes = pool ? config.workerThreads + 1 : 2;
   const prepare = pool ? pool.run.bind(pool) : undefined;
+  const slotBase = Math.floor(Math.random() * 16);
 
   async function tick(): Promise<void> {
     const until = Date.now() + config.workerBudgetSecs * 1000;
-    await Promise.all(Array.from({ length: lanes }, () => lane(until)));
+    await Promise.all(Array.from({ length: lanes }, (_, i) => lane(until, (slotBase + i) % 16)));
     // Budget used up (or queue empty): the loop decides whether to run again.
     if (Date.now() >= until) pending = true;
   }
 
-  async function lane(until: number): Promise<void> {
+  async function lane(until: number, counterSlot: number): Promise<void> {
     // Batches are sized by bytes as well as by count: at most WORKER_BATCH_SIZE payloads, and about
     // BATCH_BYTES of decompressed payload. Measured per event: repeated 9 KB Node events cost
     // 427 µs CPU in batches of 200 against 572 µs in batches of 50, while a mix averaging 31 KB
@@ -77,7 +78,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       let release: Error | boolean = false;
       try {
         const size = singles > 0 ? 1 : avgBytes > 0 ? Math.max(10, Math.min(config.workerBatchSize, Math.floor(BATCH_BYTES / avgBytes))) : Math.min(config.workerBatchSize, 50);
-        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, cache, prepare });
+        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, cache, prepare, counterSlot });
         backoffMs = 0;
         if (r.claimed) avgBytes = avgBytes ? 0.7 * avgBytes + 0.3 * (r.bytes / r.claimed) : r.bytes / r.claimed;
         if (singles > 0) singles -= r.claimed;

@@ -210,3 +210,41 @@ export function readFingerprint(event: Json): string[] | null {
   }
   return out.length ? out : null;
 }
+
+// --- The digest's grouping cache key (src/digest/group.ts) ---------------------------------------
+// Everything grouping may read of an event, without what it never reads: of a frame only the fields
+// readFrame() reads (not vars, pre/post context, addresses: most of a frame's bytes), of an
+// exception its type, value, module, mechanism and stack trace, of a thread crashed/current and its
+// stack trace. Other top-level fields grouping reads are kept whole. A field readFrame() starts to
+// read must be added here too (test/grouping/input-key.test.ts checks the ones it reads now).
+
+function frameKey(f: unknown): unknown {
+  if (!isObj(f)) return null;
+  const d = isObj(f.data) ? f.data : null;
+  return [f.function, f.raw_function, f.module, f.filename, f.abs_path, f.package, f.platform, f.context_line, f.lineno, f.colno, f.in_app,
+    d ? d.orig_in_app : undefined, d ? d.sourcemap !== undefined && d.sourcemap !== null : false];
+}
+
+function stacktraceKey(st: unknown): unknown {
+  if (!isObj(st)) return st ?? null;
+  return Array.isArray(st.frames) ? st.frames.map(frameKey) : st.frames ?? null;
+}
+
+function valuesKey(v: unknown, item: (x: Json) => unknown): unknown {
+  const list = Array.isArray(v) ? v : isObj(v) && Array.isArray(v.values) ? v.values : null;
+  if (!list) return isObj(v) ? item(v) : v ?? null;
+  return [Array.isArray(v) ? 'l' : 'v', list.map((x) => (isObj(x) ? item(x) : x))];
+}
+
+const exceptionKey = (e: Json): unknown => [e.type, e.value, e.module, e.mechanism, stacktraceKey(e.stacktrace ?? e['sentry.interfaces.Stacktrace'])];
+const threadKey = (t: Json): unknown => [t.crashed, t.current, stacktraceKey(t.stacktrace)];
+
+/** The parts of `event` that grouping reads, as a value whose JSON is a cache key. */
+export function groupingInput(event: Json, others: readonly string[]): unknown[] {
+  return [
+    valuesKey(iface(event, 'exception', 'sentry.interfaces.Exception'), exceptionKey),
+    valuesKey(iface(event, 'threads', 'sentry.interfaces.Threads'), threadKey),
+    stacktraceKey(iface(event, 'stacktrace', 'sentry.interfaces.Stacktrace')),
+    ...others.map((k) => event[k] ?? null),
+  ];
+}

@@ -28,6 +28,10 @@ export interface BenchOptions {
   probes: number;
   /** seconds the profiled worker drains */
   profileDigestSecs: number;
+  /** directory to copy the raw .cpuprofile files to, for reading them in DevTools ('' = do not keep) */
+  profileKeep: string;
+  /** extra Node/V8 flags for the server and worker processes, e.g. '--max-semi-space-size=8' (experiments) */
+  nodeFlags: string;
   backgroundRate: number;
   diskEvents: number;
   queryEvents: number;
@@ -55,6 +59,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     digestTimeout: quick ? 15 : 300,
     probes: quick ? 3 : 20,
     profileDigestSecs: quick ? 3 : 10,
+    profileKeep: '',
+    nodeFlags: '',
     backgroundRate: 100,
     diskEvents: quick ? 500 : 10_000,
     queryEvents: quick ? 30_000 : 1_000_000,

@@ -127,11 +127,23 @@ export async function startCrashCache(o: ServerOptions): Promise<Proc> {
   }
 }
 
+/** Node flags the server runs with: those of bin/crash-cache's `#!/usr/bin/env -S node ...` line (run
+ * as a command, as users do, it gets them; `node bin/crash-cache` would not), plus `--nodeFlags`. */
+let extraNodeFlags: string[] = [];
+export function setNodeFlags(flags: string): void {
+  extraNodeFlags = flags.split(/\s+/).filter(Boolean);
+}
+function shebangFlags(): string[] {
+  const first = readFileSync(join(PACKAGE_ROOT, 'bin', 'crash-cache'), 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S node\s+(.*)$/.exec(first);
+  return m ? m[1]!.split(/\s+/).filter(Boolean) : [];
+}
+
 async function startOnce(o: ServerOptions): Promise<Proc> {
   const args = o.args ?? [];
   const workerOnly = args[0] === 'worker';
   const port = workerOnly ? 0 : await freePort();
-  const flags = o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [];
+  const flags = [...shebangFlags(), ...extraNodeFlags, ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [])];
   const env = benchEnv(o, port);
   if (workerOnly) env.LOG_LEVEL = 'info'; // its "worker running" line tells that it is up
   const proc = spawn(process.execPath, [...flags, join(PACKAGE_ROOT, 'bin', 'crash-cache'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });

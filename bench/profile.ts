@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -137,6 +137,7 @@ export async function runProfile(ctx: BenchContext): Promise<ProfileResult> {
     return { ingest, digest };
   } finally {
     await db.drop();
+    if (ctx.opts.profileKeep) cpSync(dir, ctx.opts.profileKeep, { recursive: true });
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -9,13 +9,14 @@ import { runDisk, type DiskResult } from './phase-disk.js';
 import { runQuery, type QueryResult } from './phase-query.js';
 import { runProfile, type ProfileResult } from './profile.js';
 import { printTable, writeResults, type BenchResults } from './report.js';
-import { unexpectedExits } from './procs.js';
+import { setNodeFlags, unexpectedExits } from './procs.js';
 
 // `npm run bench [-- --quick]`: starts its own PostgreSQL (or uses DATABASE_URL) and its own server
 // processes, runs the phases, prints a table, writes bench/results/<date>.json and updates
 // BENCHMARKS.md. See BENCHMARKS.md for what each number means.
 
 const opts = parseOptions(process.argv.slice(2));
+setNodeFlags(opts.nodeFlags);
 const log = (m: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const started = Date.now();
 const pg = await openBenchPg(log);

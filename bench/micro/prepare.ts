@@ -1,0 +1,37 @@
+import { gzipSync } from 'node:zlib';
+import { compressSmallForStorage } from '../../src/ingest/codec.js';
+import type { ArchiveRow } from '../../src/digest/payload.js';
+import { prepareBatch } from '../../src/digest/prepare.js';
+import { buildTemplates, eventId, groupTag, newNonce, render, schedule } from '../workload.js';
+
+// Micro-benchmark of the digest's CPU half alone (no database, one thread): the bench mix stored the
+// way ingest stores it, prepared in batches of 200. `node dist/bench/micro/prepare.js [events] [rounds]`.
+// Prints µs per event per round; the first rounds include the grouping cache filling (one miss per group).
+
+const events = Number(process.argv[2] ?? 20_000);
+const rounds = Number(process.argv[3] ?? 5);
+const templates = buildTemplates({ projectId: 1, key: 'a'.repeat(32) }, { kind: 'mix', groups: 35 });
+const order = schedule(templates);
+const nonce = newNonce();
+const rows: ArchiveRow[] = [];
+for (let i = 0; i < events; i++) {
+  const t = templates[order[i % order.length]!]!;
+  const raw = render(t, eventId(nonce, 0, i), groupTag(i % t.groups));
+  const kind = t.path.includes('/store/') ? 'store' : 'envelope';
+  const stored = t.encoding === 'gzip' ? { encoding: 'gzip' as const, payload: gzipSync(raw, { level: 6 }) } : { encoding: 'br' as const, payload: compressSmallForStorage(raw)! };
+  rows.push({ project_id: 1, id: i + 1, kind, encoding: stored.encoding, event_id: null, received_at: new Date(), meta: {}, payload: stored.payload });
+}
+for (let r = 0; r < rounds; r++) {
+  const t0 = process.hrtime.bigint();
+  let n = 0;
+  let failed = 0, invalid = 0;
+  for (let i = 0; i < rows.length; i += 200) {
+    const p = prepareBatch(rows.slice(i, i + 200), 20 * 1024 * 1024);
+    n += p.events.length;
+    failed += p.failed.length;
+    invalid += p.extras.invalid.length;
+    if (r === 0 && i === 0 && p.failed.length) console.log(p.failed[0]);
+  }
+  const us = Number(process.hrtime.bigint() - t0) / 1000;
+  console.log(`round ${r}: ${(us / rows.length).toFixed(1)} µs/payload (${n} events, ${failed} failed, ${invalid} invalid)`);
+}

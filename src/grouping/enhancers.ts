@@ -40,7 +40,7 @@ const KEY_ALIASES: Record<string, MatcherKey> = {
   type: 'type', value: 'value', mechanism: 'mechanism',
 };
 
-interface FrameMatcher {
+export interface FrameMatcher {
   key: MatcherKey;
   pattern: string;
   negated: boolean;
@@ -51,7 +51,7 @@ interface FrameMatcher {
   families?: Set<string>;
   appRef?: boolean | null;
 }
-interface Matcher { kind: 'frame' | 'caller' | 'callee'; m: FrameMatcher }
+export interface Matcher { kind: 'frame' | 'caller' | 'callee'; m: FrameMatcher }
 export interface FlagAction { kind: 'flag'; key: string; flag: boolean; range: 'up' | 'down' | null }
 export interface VarAction { kind: 'var'; name: string; value: string }
 export interface Rule {
@@ -222,12 +222,17 @@ function positiveMatch(m: FrameMatcher, f: MatchFrame, ex: ExceptionData | null)
   }
 }
 
-function matchesAt(m: FrameMatcher, frames: MatchFrame[], idx: number, ex: ExceptionData | null): boolean {
-  const r = positiveMatch(m, frames[idx]!, ex);
+/** Whether one matcher (negation included) holds for a frame (or, for error.* keys, for `ex`). */
+export function matcherHolds(m: FrameMatcher, f: MatchFrame | undefined, ex: ExceptionData | null): boolean {
+  const r = positiveMatch(m, f!, ex);
   return m.negated ? !r : r;
 }
 
-const EXCEPTION_KEYS = new Set<MatcherKey>(['type', 'value', 'mechanism']);
+function matchesAt(m: FrameMatcher, frames: MatchFrame[], idx: number, ex: ExceptionData | null): boolean {
+  return matcherHolds(m, frames[idx], ex);
+}
+
+export const EXCEPTION_KEYS: ReadonlySet<string> = new Set<MatcherKey>(['type', 'value', 'mechanism']);
 
 /** Indices of frames matched by the rule (all matchers hold for the frame / its neighbours). */
 export function matchingFrames(rule: Rule, frames: MatchFrame[], ex: ExceptionData | null): number[] {
@@ -255,23 +260,28 @@ export function sliceRange<T>(seq: T[], idx: number, range: FlagAction['range'])
   return range === 'down' ? seq.slice(0, idx) : seq.slice(idx + 1);
 }
 
+/** The classification actions (in-app flags, categories) of one rule on its matched frames. */
+export function applyClassification(rule: Rule, frames: MatchFrame[], hits: readonly number[]): void {
+  for (const idx of hits) {
+    for (const a of rule.actions) {
+      if (a.kind === 'flag' && a.key === 'app') {
+        for (const f of sliceRange(frames, idx, a.range)) f.inApp = a.flag;
+      } else if (a.kind === 'var' && a.name === 'category') {
+        frames[idx]!.category = a.value;
+      }
+    }
+  }
+}
+
 /**
- * Classification pass: returns the in-app flag and category of every frame after all rules
- * ran. `inApp` starts from the client's value.
+ * Classification pass, interpreted rule by rule: sets the in-app flag and category of every
+ * frame as all rules leave them (`inApp` starts from the client's value). The engine runs the
+ * compiled form (compiled-rules.ts); this is its reference, checked against it by the tests.
  */
 export function classifyFrames(rules: Rule[], frames: MatchFrame[], ex: ExceptionData | null): void {
   if (!frames.length) return;
   for (const rule of rules) {
     if (!rule.classifies) continue;
-    const hits = matchingFrames(rule, frames, ex);
-    for (const idx of hits) {
-      for (const a of rule.actions) {
-        if (a.kind === 'flag' && a.key === 'app') {
-          for (const f of sliceRange(frames, idx, a.range)) f.inApp = a.flag;
-        } else if (a.kind === 'var' && a.name === 'category') {
-          frames[idx]!.category = a.value;
-        }
-      }
-    }
+    applyClassification(rule, frames, matchingFrames(rule, frames, ex));
   }
 }

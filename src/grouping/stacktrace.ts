@@ -7,18 +7,20 @@ import { component, update, type GroupingComponent } from './components.js';
 import { frameComponent, hasUrlOrigin } from './frames.js';
 import { behaviorFamily } from './platform.js';
 import { trimFunctionName } from './functions.js';
+import type { ExceptionData, MatchFrame } from './enhancers.js';
 import {
-  classifyFrames, matchingFrames,
-  type ExceptionData, type MatchFrame, type Rule,
-} from './enhancers.js';
+  classifyCompiled, contributionHits, stackCandidates,
+  type CompiledRules, type RuleHits, type StackCandidates,
+} from './compiled-rules.js';
 import type { Frame, Stacktrace } from './event.js';
 
 export interface RuleContext {
-  rules: Rule[];
+  rules: CompiledRules;
   platform: string | null;
 }
 
-const matchFramesOf = new WeakMap<Stacktrace, MatchFrame[]>();
+interface Classified { frames: MatchFrame[]; lists: StackCandidates }
+const classifiedOf = new WeakMap<Stacktrace, Classified>();
 
 function toMatchFrame(f: Frame, eventPlatform: string | null): MatchFrame {
   const platform = f.platform || eventPlatform;
@@ -38,12 +40,15 @@ function toMatchFrame(f: Frame, eventPlatform: string | null): MatchFrame {
 }
 
 /** Classification pass: applies in-app / category rules to the frames (once per stack trace). */
-export function classifyStacktrace(st: Stacktrace, ctx: RuleContext, ex: ExceptionData | null): void {
-  if (matchFramesOf.has(st)) return;
+export function classifyStacktrace(st: Stacktrace, ctx: RuleContext, ex: ExceptionData | null): Classified {
+  let c = classifiedOf.get(st);
+  if (c) return c;
   const mf = st.frames.map((f) => toMatchFrame(f, ctx.platform));
-  classifyFrames(ctx.rules, mf, ex);
+  const lists = stackCandidates(ctx.rules, mf);
+  classifyCompiled(ctx.rules, mf, lists, ex);
   st.frames.forEach((f, i) => (f.inApp = mf[i]!.inApp));
-  matchFramesOf.set(st, mf);
+  classifiedOf.set(st, (c = { frames: mf, lists }));
+  return c;
 }
 
 const RECURSION_FIELDS = ['absPath', 'package', 'module', 'filename', 'function', 'lineno', 'colno'] as const;
@@ -56,7 +61,7 @@ function singleVariant(
   st: Stacktrace,
   variant: 'app' | 'system',
   ctx: RuleContext,
-  ex: ExceptionData | null,
+  ruleHits: RuleHits[],
 ): GroupingComponent {
   const frames = st.frames;
   const comps = frames.map((f, i) => {
@@ -74,15 +79,13 @@ function singleVariant(
     update(comps[0]!, { contributes: false, hint: 'ignored single non-URL JavaScript frame' });
   }
 
-  // Contribution pass of the stack-trace rules.
-  const mf = matchFramesOf.get(st) ?? frames.map((f) => toMatchFrame(f, ctx.platform));
+  // Contribution pass of the stack-trace rules (matched once for both variants).
   const contributes = comps.map((c) => c.contributes);
   const hints: Array<string | null> = comps.map(() => null);
   let maxFrames = 0;
   let minFrames = 0;
-  for (const rule of ctx.rules) {
-    if (!rule.contributes) continue;
-    for (const idx of matchingFrames(rule, mf, ex)) {
+  for (const { rule, hits } of ruleHits) {
+    for (const idx of hits) {
       for (const a of rule.actions) {
         if (a.kind === 'flag' && a.key === 'group') {
           const [from, to] = a.range === null ? [idx, idx + 1] : a.range === 'down' ? [0, idx] : [idx + 1, comps.length];
@@ -134,9 +137,10 @@ export function stacktraceVariants(
   ctx: RuleContext,
   ex: ExceptionData | null,
 ): Record<string, GroupingComponent> {
-  classifyStacktrace(st, ctx, ex);
-  const app = singleVariant(st, 'app', ctx, ex);
-  const system = singleVariant(st, 'system', ctx, ex);
+  const c = classifyStacktrace(st, ctx, ex);
+  const ruleHits = contributionHits(ctx.rules, c.frames, c.lists, ex);
+  const app = singleVariant(st, 'app', ctx, ruleHits);
+  const system = singleVariant(st, 'system', ctx, ruleHits);
   let inApp = 0;
   let contributing = 0;
   let inAppContributing = 0;

@@ -3,7 +3,8 @@
 import { iterValues, type GroupingComponent } from './components.js';
 import { hashValues } from './hash.js';
 import { checksumVariants } from './checksum.js';
-import { getDefaultRules, parseRules, type Rule } from './enhancers.js';
+import { getDefaultRules, parseRules } from './enhancers.js';
+import { compileRules, type CompiledRules } from './compiled-rules.js';
 import {
   findFingerprintRule, fingerprintType, getBuiltinFingerprintRules, isDefaultVariable,
   parseFingerprintRules, type FingerprintRule,
@@ -16,18 +17,19 @@ import {
 } from './event.js';
 import type { GroupingOptions, GroupingVariant } from './index.js';
 
-const projectRuleCache = new Map<string, Rule[]>();
-function rulesFor(enhancements: string | undefined): Rule[] {
-  const defaults = getDefaultRules();
+let defaultCompiled: CompiledRules | null = null;
+const projectRuleCache = new Map<string, CompiledRules>();
+function rulesFor(enhancements: string | undefined): CompiledRules {
+  const defaults = (defaultCompiled ??= compileRules(getDefaultRules()));
   if (!enhancements || !enhancements.trim()) return defaults;
-  let project = projectRuleCache.get(enhancements);
-  if (!project) {
+  let compiled = projectRuleCache.get(enhancements);
+  if (!compiled) {
     // Invalid project rule lines are skipped rather than failing the event.
-    project = parseRules(enhancements, true);
+    compiled = compileRules([...getDefaultRules(), ...parseRules(enhancements, true)]);
     if (projectRuleCache.size > 100) projectRuleCache.clear();
-    projectRuleCache.set(enhancements, project);
+    projectRuleCache.set(enhancements, compiled);
   }
-  return [...defaults, ...project];
+  return compiled;
 }
 
 function prepare(event: Json, ctx: RuleContext): { prepared: PreparedEvent; stacktraces: Stacktrace[] } {

@@ -1,10 +1,9 @@
 import type pg from 'pg';
-import { claimBatch, deleteQueueRows, failQueueRows, type QueueRow } from '../queue/claim.js';
+import { claimBatch, failQueueRows, finishQueueRows, type QueueRow } from '../queue/claim.js';
 import { DimCache, DimRequest } from './dims.js';
 import { requestDims, storeEvents, type IssueCounts } from './events.js';
 import { storeExtras } from './extras.js';
 import type { ArchiveRow } from './payload.js';
-import { numArray } from './pg-array.js';
 import { prepareBatch, type Prepared } from './prepare.js';
 import { requestSessionDims, storeSessions } from './sessions.js';
 
@@ -54,34 +53,36 @@ export interface BatchOptions {
 
 /** Runs one batch on `client` (no transaction open). Returns what it did; throws on database errors (rolled back). */
 export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Promise<BatchResult> {
-  await client.query('BEGIN');
+  // One round trip opens the batch: its transaction, the shared lock ruminate waits for, and the
+  // generation of the dimension tables. The batch commits without waiting for the WAL flush: if
+  // PostgreSQL crashes before the flush, the whole batch (queue deletions included) is lost
+  // together and digested again — the same outcome as a crash before COMMIT — while the ingest,
+  // whose answer promises durability, keeps synchronous commits.
   let dims: DimRequest | null = null;
   let claimedIds: number[] = [];
   try {
-    const { rows: st } = await client.query<{ generation: number }>({ name: 'digest-lock', text: 'SELECT pg_advisory_xact_lock_shared($1), (SELECT generation FROM digest_state) AS generation', values: [DIGEST_LOCK] });
+    const begun = (await client.query(`BEGIN; SET LOCAL synchronous_commit TO off;
+      SELECT pg_advisory_xact_lock_shared(${DIGEST_LOCK}), (SELECT generation FROM digest_state) AS generation`)) as unknown as pg.QueryResult<{ generation: number }>[];
+    const generation = begun[begun.length - 1]!.rows[0]!.generation;
     // ruminate rebuilt the dimension tables: ids we remember are gone.
-    if (st[0]!.generation !== opts.cache.generation) {
+    if (generation !== opts.cache.generation) {
       opts.cache.clear();
-      opts.cache.generation = st[0]!.generation;
+      opts.cache.generation = generation;
     }
-    const claimed = await claimBatch(client, opts.batchSize);
+    const batch = await claimBatch<ArchiveRow & { raw_size: number | null }>(client, opts.batchSize,
+      'a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size');
+    const claimed = batch.map((b) => b.queue);
     claimedIds = claimed.map((r) => r.id);
     if (!claimed.length) {
       await client.query('COMMIT');
       return { claimed: 0, failed: 0, events: 0, bytes: 0 };
     }
-    const { rows: archives } = await client.query<ArchiveRow & { raw_size: number | null }>({ name: 'digest-archive-read', text: `SELECT a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size
-         FROM unnest($1::bigint[], $2::bigint[]) AS q(project_id, archive_id)
-         JOIN archive a ON a.project_id = q.project_id AND a.id = q.archive_id`, values: [numArray(claimed.map((r) => r.project_id)), numArray(claimed.map((r) => r.archive_id))] });
-    const byKey = new Map(archives.map((a) => [`${a.project_id}/${a.id}`, a]));
     // Received order, so that session updates and "first event" of an issue follow arrival.
+    batch.sort((a, b) => a.queue.archive_id - b.queue.archive_id);
     claimed.sort((a, b) => a.archive_id - b.archive_id);
-    const rows: ArchiveRow[] = [];
-    for (const q of claimed) {
-      const row = byKey.get(`${q.project_id}/${q.archive_id}`);
-      // A missing archive row (deleted project or retention) leaves nothing to digest.
-      if (row) rows.push(row);
-    }
+    const archives = batch.flatMap((b) => (b.archive ? [b.archive] : []));
+    // A missing archive row (deleted project or retention) leaves nothing to digest.
+    const rows: ArchiveRow[] = archives;
     const c = opts.prepare ? await opts.prepare(rows, opts.maxBytes) : prepareBatch(rows, opts.maxBytes);
     const failedKeys = new Map(c.failed.map((f) => [`${f.projectId}/${f.archiveId}`, f.error]));
     const failed: { row: QueueRow; error: string }[] = [];
@@ -104,9 +105,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     if (c.sessions.length || c.aggregates.length) await storeSessions(client, dims, c.sessions, c.aggregates);
     await storeExtras(client, c.extras);
     await failQueueRows(client, failed);
-    await deleteQueueRows(client, done);
-    await client.query({ name: 'digest-counter', text: `INSERT INTO counter (name, slot, value) VALUES ('digested', $1, $2)
-       ON CONFLICT (name, slot) DO UPDATE SET value = counter.value + EXCLUDED.value`, values: [opts.counterSlot ?? Math.floor(Math.random() * 16), done.length] });
+    await finishQueueRows(client, done, opts.counterSlot ?? Math.floor(Math.random() * 16));
     // Last: the rows every batch of the same issues writes (see storeEvents).
     for (const k of counts) await k.run(client);
     await client.query('COMMIT');

@@ -33,7 +33,7 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item)
     case 'feedback': {
       let ev: NormalizedEvent;
       try {
-        ev = normalizeEvent(item.json, { receivedAt: row.received_at, eventId: p.eventId, fallbackId: fallbackEventId(row, item.index), skipBreadcrumbs: true });
+        ev = normalizeEvent(item.json, { receivedAt: row.received_at, eventId: p.eventId, fallbackId: () => fallbackEventId(row, item.index), skipBreadcrumbs: true });
       } catch (e) {
         return invalid(`${item.type}: ${(e as Error).message}`);
       }

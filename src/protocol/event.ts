@@ -12,7 +12,7 @@ export interface NormalizeOptions {
   eventId?: string | null;
   /** Id to use when the event has none (derive it from where the payload is stored, so that
    * normalizing the same payload again gives the same id). Random when not given. */
-  fallbackId?: string;
+  fallbackId?: string | (() => string);
   /** Leave breadcrumbs as sent (the digest does not read them; parsing their timestamps cost
    * ~10 % of normalizing a typical event). */
   skipBreadcrumbs?: boolean;
@@ -294,7 +294,7 @@ export function normalizeEvent(raw: unknown, opts: NormalizeOptions): Normalized
   }
 
   const id = (opts.eventId ?? normalizeId(ev.event_id)) || null;
-  ev.event_id = id ?? opts.fallbackId ?? randomHex32();
+  ev.event_id = id ?? (typeof opts.fallbackId === 'function' ? opts.fallbackId() : opts.fallbackId) ?? randomHex32();
 
   let ts = parseTimestamp(ev.timestamp);
   if (ts === null || ts > received + MAX_FUTURE_SECS || ts < received - MAX_PAST_SECS) ts = received;

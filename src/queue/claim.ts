@@ -11,20 +11,43 @@ export interface QueueRow {
   attempts: number;
 }
 
-/** Locks up to `limit` ready queue rows for the current transaction, oldest first. */
-export async function claimBatch(client: pg.ClientBase, limit: number): Promise<QueueRow[]> {
-  const { rows } = await client.query<QueueRow>({ name: 'queue-claim', text: `SELECT id, project_id, archive_id, attempts FROM queue
-      WHERE run_after <= now()
-      ORDER BY run_after, id
-      LIMIT $1
-      FOR UPDATE SKIP LOCKED`, values: [limit] });
-  return rows;
+/** A claimed queue row with its archive row (null when the archive row is gone: deleted project or retention). */
+export interface ClaimedRow<A> {
+  queue: QueueRow;
+  archive: A | null;
+}
+
+/**
+ * Locks up to `limit` ready queue rows for the current transaction, oldest first, and reads their
+ * archive rows in the same statement (one round trip instead of two). `archiveColumns` are
+ * columns of `archive a`.
+ */
+export async function claimBatch<A>(client: pg.ClientBase, limit: number, archiveColumns: string): Promise<ClaimedRow<A>[]> {
+  const { rows } = await client.query<{ q_id: number; q_project_id: number; q_archive_id: number; q_attempts: number; a_found: boolean } & A>({ name: 'queue-claim', text: `WITH q AS (
+        SELECT id, project_id, archive_id, attempts FROM queue
+         WHERE run_after <= now()
+         ORDER BY run_after, id
+         LIMIT $1
+           FOR UPDATE SKIP LOCKED)
+      SELECT q.id AS q_id, q.project_id AS q_project_id, q.archive_id AS q_archive_id, q.attempts AS q_attempts, a.id IS NOT NULL AS a_found, ${archiveColumns}
+        FROM q LEFT JOIN archive a ON a.project_id = q.project_id AND a.id = q.archive_id`, values: [limit] });
+  return rows.map((r) => ({ queue: { id: r.q_id, project_id: r.q_project_id, archive_id: r.q_archive_id, attempts: r.q_attempts }, archive: r.a_found ? r : null }));
 }
 
 /** Removes digested rows (inside the batch transaction). */
 export async function deleteQueueRows(client: pg.ClientBase, ids: number[]): Promise<void> {
   // The literal built here: pg would quote and regex-escape every element (see src/digest/pg-array.ts).
   if (ids.length) await client.query({ name: 'queue-delete', text: 'DELETE FROM queue WHERE id = ANY($1::bigint[])', values: [`{${ids.join(',')}}`] });
+}
+
+/**
+ * Removes digested rows and adds them to the `digested` counter (its slot 0–15), in one statement
+ * (inside the batch transaction).
+ */
+export async function finishQueueRows(client: pg.ClientBase, ids: number[], slot: number): Promise<void> {
+  await client.query({ name: 'queue-finish', text: `WITH gone AS (DELETE FROM queue WHERE id = ANY($1::bigint[]))
+     INSERT INTO counter (name, slot, value) VALUES ('digested', $2, $3)
+     ON CONFLICT (name, slot) DO UPDATE SET value = counter.value + EXCLUDED.value`, values: [`{${ids.join(',')}}`, slot, ids.length] });
 }
 
 /** Moves payloads that cannot be processed to queue_error with their reason (inside the batch transaction). */

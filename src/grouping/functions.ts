@@ -71,9 +71,30 @@ export function splitFuncTokens(s: string): string[] {
   return rv.map((b) => b.join(''));
 }
 
+// Trimmed native names, per distinct symbol: each native frame needs its name twice (rules, then
+// the function component) and the same symbols come back in event after event; trimming one costs
+// ~2-5 µs. 4,096 entries of names ≤ 256 characters (key and value ≤ ~1 KB as UTF-16, plus map
+// overhead): at most ~5 MB, ~0.5 MB with typical 60-character symbols. Oldest entries go first.
+const MAX_NAMES = 4096;
+const MAX_NAME = 256;
+const nativeNames = new Map<string, string>();
+
+function cachedNativeName(fn: string, platform: string | null): string {
+  if (fn.length > MAX_NAME) return trimNativeFunctionName(fn, platform);
+  // The platform only matters for Swift / Cocoa closures.
+  const key = (platform === 'cocoa' || platform === 'swift' ? 's' : 'n') + fn;
+  let v = nativeNames.get(key);
+  if (v === undefined) {
+    v = trimNativeFunctionName(fn, platform);
+    if (nativeNames.size >= MAX_NAMES) nativeNames.delete(nativeNames.keys().next().value!);
+    nativeNames.set(key, v);
+  }
+  return v;
+}
+
 export function trimFunctionName(fn: string, platform: string | null): string {
   if (platform === 'csharp') return fn.split(' (')[0]!;
-  if (behaviorFamily(platform) === 'native') return trimNativeFunctionName(fn, platform);
+  if (behaviorFamily(platform) === 'native') return cachedNativeName(fn, platform);
   return fn;
 }
 

@@ -9,6 +9,7 @@ import {
   type ExceptionData, type MatchFrame, type Rule,
 } from '../../src/grouping/enhancers.js';
 import { classifyCompiled, compileRules, contributionHits, stackCandidates } from '../../src/grouping/compiled-rules.js';
+import { trimFunctionName, trimNativeFunctionName } from '../../src/grouping/functions.js';
 
 const PROJECT_RULES = parseRules(`
 stack.function:runApp -app -group
@@ -93,5 +94,19 @@ describe('compiled stack-trace rules', () => {
     const frames: MatchFrame[] = [{ category: null, family: 'other', function: 'a', inApp: null, module: null, package: null, path: null }];
     classifyCompiled(cr, frames, stackCandidates(cr, frames), null);
     expect(frames[0]!.inApp).toBe(true);
+  });
+});
+
+describe('cached native function names', () => {
+  it('are trimmed as without the cache, per platform, first and again', () => {
+    const names = ['thunk for @escaping @callee_guaranteed () -> ()', 'std::vector<int>::push_back(int const&) const', 'foo @bar', 'x'.repeat(300) + '(int)'];
+    for (let round = 0; round < 2; round++) {
+      for (const n of names) {
+        for (const platform of ['swift', 'cocoa', 'native', 'c']) expect(trimFunctionName(n, platform)).toBe(trimNativeFunctionName(n, platform));
+      }
+    }
+    // the platform matters for Swift closures, so the cache must keep them apart
+    expect(trimFunctionName(names[0]!, 'swift')).toBe('thunk for closure');
+    expect(trimFunctionName(names[0]!, 'native')).toBe('@callee_guaranteed');
   });
 });

@@ -52,9 +52,16 @@ export function classifyStacktrace(st: Stacktrace, ctx: RuleContext, ex: Excepti
 }
 
 const RECURSION_FIELDS = ['absPath', 'package', 'module', 'filename', 'function', 'lineno', 'colno'] as const;
+/** Same JSON: identical values, or (line/column numbers of odd types) equal JSON text. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'string' && typeof b === 'string') return false;
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
 function isRecursion(f: Frame, prev: Frame | undefined): boolean {
   if (!prev) return false;
-  return RECURSION_FIELDS.every((k) => JSON.stringify(f[k] ?? null) === JSON.stringify(prev[k] ?? null));
+  for (const k of RECURSION_FIELDS) if (!sameJson(f[k], prev[k])) return false;
+  return true;
 }
 
 function singleVariant(

@@ -49,12 +49,14 @@ export function update(
   if (contributes !== undefined) c.contributes = contributes;
 }
 
-export function* iterValues(c: GroupingComponent): Generator<Leaf> {
-  if (!c.contributes) return;
+/** The contributing leaf values of a tree, in order (what its hash is made of). */
+export function iterValues(c: GroupingComponent, out: Leaf[] = []): Leaf[] {
+  if (!c.contributes) return out;
   for (const v of c.values) {
-    if (isComponent(v)) yield* iterValues(v);
-    else yield v;
+    if (isComponent(v)) iterValues(v, out);
+    else out.push(v);
   }
+  return out;
 }
 
 export function componentHash(c: GroupingComponent): string | null {

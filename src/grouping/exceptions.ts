@@ -21,12 +21,11 @@ export function singleException(ex: SingleException, ctx: RuleContext): ByVarian
     : { '!app': component('stacktrace') };
 
   const out: ByVariant = {};
+  // normalized once for all variants (parameterizing is ~10 regexes over the message)
+  const normalized = ex.value !== null ? normalizeMessage(ex.value) : null;
   for (const [name, st] of Object.entries(stVariants)) {
     const value = component('value');
-    if (ex.value !== null) {
-      const normalized = normalizeMessage(ex.value);
-      if (normalized) update(value, { values: [normalized], hint: normalized !== ex.value ? 'stripped event-specific values' : null });
-    }
+    if (normalized) update(value, { values: [normalized], hint: normalized !== ex.value ? 'stripped event-specific values' : null });
     if (st.contributes && value.contributes) update(value, { contributes: false, hint: 'ignored because stacktrace takes precedence' });
     if (nsError?.contributes && value.contributes) update(value, { contributes: false, hint: 'ignored because ns-error info takes precedence' });
     const values = nsError ? [st, type, nsError, value] : [st, type, value];

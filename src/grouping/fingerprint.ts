@@ -242,13 +242,24 @@ function positive(m: FingerprintRule['matchers'][number], v: Values): boolean {
   return globMatch(s(value), pattern, { ignoreCase: ci });
 }
 
-export function ruleMatches(rule: FingerprintRule, d: FingerprintEventData): boolean {
-  const groups = new Map<string, FingerprintRule['matchers']>();
-  for (const m of rule.matchers) {
-    const k = matchKind(m.key);
-    groups.set(k, [...(groups.get(k) ?? []), m]);
+// A rule's matchers grouped by the kind of values they read, in order of first appearance (grouped
+// once per rule, not per event).
+const groupsOf = new WeakMap<FingerprintRule, Map<string, FingerprintRule['matchers']>>();
+function matcherGroups(rule: FingerprintRule): Map<string, FingerprintRule['matchers']> {
+  let groups = groupsOf.get(rule);
+  if (!groups) {
+    groups = new Map();
+    for (const m of rule.matchers) {
+      const k = matchKind(m.key);
+      groups.set(k, [...(groups.get(k) ?? []), m]);
+    }
+    groupsOf.set(rule, groups);
   }
-  for (const [kind, matchers] of groups) {
+  return groups;
+}
+
+export function ruleMatches(rule: FingerprintRule, d: FingerprintEventData): boolean {
+  for (const [kind, matchers] of matcherGroups(rule)) {
     const ok = valuesFor(kind, d).some((v) => matchers.every((m) => positive(m, v) !== m.negated));
     if (!ok) return false;
   }

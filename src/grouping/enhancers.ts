@@ -11,7 +11,7 @@
 // while assembling a stack-trace component: `+group`/`-group` switch frames on or off.
 // Frames are ordered oldest call first; `^` acts on frames after the match (towards the crash),
 // `v` on frames before it. Within a rule, all matching frames are found before any action runs.
-import { globToRegExp, pathLikeMatch } from './glob.js';
+import { globToRegExp } from './glob.js';
 import { DEFAULT_ENHANCEMENTS } from './default-rules.js';
 
 export interface MatchFrame {
@@ -45,7 +45,7 @@ export interface FrameMatcher {
   pattern: string;
   negated: boolean;
   text: string;
-  /** compiled pattern and memoized results per value (values repeat a lot across frames) */
+  /** compiled pattern; results per category name (categories are tested on every frame) */
   re?: RegExp;
   memo?: Map<string, boolean>;
   families?: Set<string>;
@@ -187,18 +187,20 @@ const PATH_LIKE = new Set<MatcherKey>(['path', 'package']);
  * directories) and also match a relative value as if it started with `/`.
  */
 function globTest(m: FrameMatcher, value: string): boolean {
-  const memo = (m.memo ??= new Map());
-  const hit = memo.get(value);
-  if (hit !== undefined) return hit;
-  let r: boolean;
   if (PATH_LIKE.has(m.key)) {
-    r = pathLikeMatch(value, m.pattern);
-  } else {
-    m.re ??= globToRegExp(m.pattern, false, true);
-    r = m.re.test(value);
+    // pathLikeMatch with the pattern compiled once: backslashes count as slashes, and a value not
+    // starting with `/` is tried again with one.
+    m.re ??= globToRegExp(m.pattern.replace(/\\/g, '/'), true, false);
+    const v = value.includes('\\') ? value.replace(/\\/g, '/') : value;
+    return m.re.test(v) || (!value.startsWith('/') && m.re.test('/' + v));
   }
-  if (memo.size > 2000) memo.clear();
-  memo.set(value, r);
+  m.re ??= globToRegExp(m.pattern, false, true);
+  // Only categories are memoized: their values are the few names the rules assign. Frame fields
+  // are matched once per distinct frame (compiled-rules.ts caches the outcome).
+  if (m.key !== 'category') return m.re.test(value);
+  const memo = (m.memo ??= new Map());
+  let r = memo.get(value);
+  if (r === undefined) memo.set(value, (r = m.re.test(value)));
   return r;
 }
 

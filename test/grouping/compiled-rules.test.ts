@@ -10,6 +10,7 @@ import {
 } from '../../src/grouping/enhancers.js';
 import { classifyCompiled, compileRules, contributionHits, stackCandidates } from '../../src/grouping/compiled-rules.js';
 import { trimFunctionName, trimNativeFunctionName } from '../../src/grouping/functions.js';
+import { pathLikeMatch } from '../../src/grouping/glob.js';
 
 const PROJECT_RULES = parseRules(`
 stack.function:runApp -app -group
@@ -108,5 +109,24 @@ describe('cached native function names', () => {
     // the platform matters for Swift closures, so the cache must keep them apart
     expect(trimFunctionName(names[0]!, 'swift')).toBe('thunk for closure');
     expect(trimFunctionName(names[0]!, 'native')).toBe('@callee_guaranteed');
+  });
+});
+
+describe('path and package matchers', () => {
+  it('match like pathLikeMatch (backslashes as slashes, relative values also tried with a leading slash)', () => {
+    let matched = 0;
+    for (const rule of getDefaultRules()) {
+      for (const { m } of rule.matchers) {
+        if (m.key !== 'path' && m.key !== 'package') continue;
+        const single = parseRules(`${m.key}:"${m.pattern}" -app`)[0]!;
+        for (const v of [...pools[m.key]!].slice(0, 40).flatMap((x) => [x, x.replace(/\//g, '\\'), x.replace(/^\/+/, ''), `\\${x}`])) {
+          const frame: MatchFrame = { category: null, family: 'native', function: 'f', inApp: null, module: null, package: v, path: v };
+          const want = pathLikeMatch(v, m.pattern);
+          if (want) matched++;
+          expect(matchingFrames(single, [frame], null).length === 1, `${m.pattern} ~ ${v}`).toBe(want);
+        }
+      }
+    }
+    expect(matched).toBeGreaterThan(50);
   });
 });

@@ -36,7 +36,20 @@ export interface CompiledRules {
   /** plans with no static matcher: every frame is a candidate */
   always: number[];
   /** per frame family: plans with static matchers whose family matchers accept that family */
-  byFamily: Map<string, Int32Array>;
+  byFamily: Map<string, FamilyPlans>;
+}
+
+/**
+ * The plans to test for a frame of one family. A plan whose function or module pattern starts
+ * with a literal ASCII character can only match a value starting with that character (rules
+ * match case-insensitively, and no non-ASCII character matches an ASCII one case-insensitively),
+ * so it is filed under that character, upper-cased: a native frame is tested against a handful of
+ * its 138 native rules.
+ */
+interface FamilyPlans {
+  other: number[];
+  byFunction: Map<string, number[]>;
+  byModule: Map<string, number[]>;
 }
 
 /** Hits of one rule in a stack trace (frame indices, oldest call first). */
@@ -67,18 +80,41 @@ export function compileRules(rules: readonly Rule[]): CompiledRules {
   return { id: nextId++, rules, plans, always, byFamily: new Map() };
 }
 
-function plansForFamily(cr: CompiledRules, family: string): Int32Array {
-  let list = cr.byFamily.get(family);
-  if (!list) {
-    const out: number[] = [];
-    cr.plans.forEach((p, i) => {
-      if (!p.statics.length && !p.families) return;
-      if (p.families && !p.families.every((f) => f.has('all') || f.has(family))) return;
-      out.push(i);
-    });
-    cr.byFamily.set(family, (list = Int32Array.from(out)));
+const WILD = new Set(['*', '?', '[', '\\']);
+function literalFirst(m: FrameMatcher): string | null {
+  const c = m.pattern.charAt(0);
+  return !m.negated && c && c.charCodeAt(0) < 128 && !WILD.has(c) ? c.toUpperCase() : null;
+}
+
+function plansForFamily(cr: CompiledRules, family: string): FamilyPlans {
+  let fp = cr.byFamily.get(family);
+  if (!fp) {
+    fp = { other: [], byFunction: new Map(), byModule: new Map() };
+    for (let i = 0; i < cr.plans.length; i++) {
+      const p = cr.plans[i]!;
+      if (!p.statics.length && !p.families) continue;
+      if (p.families && !p.families.every((f) => f.has('all') || f.has(family))) continue;
+      const fn = p.statics.find((m) => m.key === 'function' && literalFirst(m));
+      const mod = fn ? undefined : p.statics.find((m) => m.key === 'module' && literalFirst(m));
+      const by = fn ? fp.byFunction : mod ? fp.byModule : null;
+      if (!by) fp.other.push(i);
+      else {
+        const c = literalFirst((fn ?? mod)!)!;
+        let l = by.get(c);
+        if (!l) by.set(c, (l = []));
+        l.push(i);
+      }
+    }
+    cr.byFamily.set(family, fp);
   }
-  return list;
+  return fp;
+}
+
+/** The plans filed under the first character of `value` (none for a non-ASCII or empty start). */
+function filed(by: Map<string, number[]>, value: string | null): number[] | undefined {
+  if (!value) return undefined;
+  const c = value.charAt(0);
+  return c.charCodeAt(0) < 128 ? by.get(c.toUpperCase()) : undefined;
 }
 
 // Static candidates per distinct frame. 4,096 entries; keys longer than 512 characters (very long
@@ -98,13 +134,23 @@ function candidates(cr: CompiledRules, f: MatchFrame): Int32Array {
   const key = `${cr.id}|${f.family}|${field(f.function)}${field(f.module)}${field(f.package)}${field(f.path)}`;
   const hit = frameCache.get(key);
   if (hit) return hit;
+  const fp = plansForFamily(cr, f.family);
   const out: number[] = [];
-  for (const i of plansForFamily(cr, f.family)) {
-    const statics = cr.plans[i]!.statics;
-    let ok = true;
-    for (let j = 0; j < statics.length && ok; j++) ok = matcherHolds(statics[j]!, f, null);
-    if (ok) out.push(i);
-  }
+  const test = (plans: number[] | undefined) => {
+    if (!plans) return;
+    for (const i of plans) {
+      const statics = cr.plans[i]!.statics;
+      let ok = true;
+      for (let j = 0; j < statics.length && ok; j++) ok = matcherHolds(statics[j]!, f, null);
+      if (ok) out.push(i);
+    }
+  };
+  test(fp.other);
+  const byFn = filed(fp.byFunction, f.function);
+  const byMod = filed(fp.byModule, f.module);
+  test(byFn);
+  test(byMod);
+  if (byFn || byMod) out.sort((a, b) => a - b); // rule order
   const list = out.length ? Int32Array.from(out) : NONE;
   if (key.length <= MAX_KEY) {
     if (frameCache.size >= MAX_FRAMES) frameCache.delete(frameCache.keys().next().value!);

@@ -29,7 +29,11 @@ family:all stack.package:libfoo* +app +group
 function valuesFor(pattern: string): string[] {
   const base = pattern.replace(/\[\[\]/g, '[').replace(/\[!?[^\]]*\]/g, 'a');
   const filled = base.replace(/\*\*/g, 'lib/x').replace(/\*/g, 'Xy').replace(/\?/g, '-');
-  return [filled, filled.toUpperCase(), filled.slice(0, -1), `${filled}/tail`, `/${filled}`];
+  // characters that case-fold to ASCII letters outside regular expressions (long s, Kelvin sign,
+  // dotless i, dotted capital I) must not match an ASCII pattern
+  const lookalike: Record<string, string> = { s: '\u017f', S: '\u017f', k: '\u212a', K: '\u212a', i: '\u0131', I: '\u0130' };
+  const first = lookalike[filled.charAt(0)];
+  return [filled, filled.toUpperCase(), filled.slice(0, -1), `${filled}/tail`, `/${filled}`, ...(first ? [first + filled.slice(1)] : [])];
 }
 
 const pools: Record<string, Set<string>> = { function: new Set(['<unknown>', 'main', 'handle', 'deep1', 'runApp']), module: new Set(['app.views']), package: new Set(), path: new Set() };

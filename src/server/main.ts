@@ -3,6 +3,7 @@ import { createLogger } from '../log.js';
 import { openDatabase } from '../storage/db.js';
 import { startWorker } from '../digest/worker.js';
 import { createHttpService } from './http.js';
+import { tuneHeap } from './heap.js';
 import type { AppContext } from './context.js';
 import { createOutcomes } from '../outcomes/index.js';
 import { createRateLimiter } from '../ratelimit/index.js';
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
+  tuneHeap();
   const workerOnly = argv[0] === 'worker';
   const noWorker = argv.includes('--no-worker');
   const unknown = argv.filter((a) => a !== 'worker' && a !== '--no-worker');

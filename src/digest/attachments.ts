@@ -27,12 +27,14 @@ export async function listAttachments(pool: pg.Pool | pg.ClientBase, projectId: 
 export async function loadAttachment(pool: pg.Pool | pg.ClientBase, projectId: number, id: number): Promise<{ meta: AttachmentRow; data: Buffer } | null> {
   const { rows } = await pool.query<AttachmentRow & { item_index: number; archive: ArchiveRow }>(
     `SELECT t.id, t.project_id, replace(t.event_id::text, '-', '') AS event_id, t.filename, t.content_type, t.attachment_type, t.size, t.received_at, t.item_index,
-            a.project_id AS a_project_id, a.id AS a_id, a.kind, a.encoding, a.event_id AS a_event_id, a.received_at AS a_received_at, a.meta, a.payload
+            a.project_id AS a_project_id, a.id AS a_id, a.kind, a.encoding, a.event_id AS a_event_id, a.received_at AS a_received_at, a.meta, a.payload,
+            a.dict_id, d.bytes AS dict
        FROM attachment t JOIN archive a ON a.project_id = t.project_id AND a.id = t.archive_id
+       LEFT JOIN archive_dict d ON d.project_id = a.project_id AND d.id = a.dict_id
       WHERE t.project_id = $1 AND t.id = $2`, [projectId, id]);
   const r = rows[0] as unknown as Record<string, unknown> | undefined;
   if (!r) return null;
-  const archive = { project_id: r.a_project_id, id: r.a_id, kind: r.kind, encoding: r.encoding, event_id: r.a_event_id, received_at: r.a_received_at, meta: r.meta, payload: r.payload } as ArchiveRow;
+  const archive = { project_id: r.a_project_id, id: r.a_id, kind: r.kind, encoding: r.encoding, event_id: r.a_event_id, received_at: r.a_received_at, meta: r.meta, payload: r.payload, dict_id: r.dict_id, dict: r.dict } as ArchiveRow;
   const parsed = parsePayload(archive, MAX_BYTES);
   const item = parsed.items.find((i) => i.index === r.item_index && i.type === 'attachment');
   if (!item) return null;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { claimBatch, failQueueRows, finishQueueRows, type QueueRow } from '../queue/claim.js';
+import { attachDictionaries } from './dictionaries.js';
 import { DimCache, DimRequest } from './dims.js';
 import { requestDims, storeEvents, type IssueCounts } from './events.js';
 import { storeExtras } from './extras.js';
@@ -70,7 +71,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
       opts.cache.generation = generation;
     }
     const batch = await claimBatch<ArchiveRow & { raw_size: number | null }>(client, opts.batchSize,
-      'a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size');
+      'a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size, a.dict_id');
     const claimed = batch.map((b) => b.queue);
     claimedIds = claimed.map((r) => r.id);
     if (!claimed.length) {
@@ -81,6 +82,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     batch.sort((a, b) => a.queue.archive_id - b.queue.archive_id);
     claimed.sort((a, b) => a.archive_id - b.archive_id);
     const archives = batch.flatMap((b) => (b.archive ? [b.archive] : []));
+    await attachDictionaries(client, archives);
     // A missing archive row (deleted project or retention) leaves nothing to digest.
     const rows: ArchiveRow[] = archives;
     const c = opts.prepare ? await opts.prepare(rows, opts.maxBytes) : prepareBatch(rows, opts.maxBytes);

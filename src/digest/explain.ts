@@ -16,7 +16,9 @@ const MAX_BYTES = 100 * 1024 * 1024;
 export async function explainFromArchive(client: pg.ClientBase, projectId: number, archiveId: number, itemIndex: number, g: DigestGrouping): Promise<string> {
   const fallback = () => JSON.stringify({ config: g.config, primary_hash: g.primaryHash, hashes: g.hashes, variants: {} });
   const { rows } = await client.query<ArchiveRow>(
-    'SELECT project_id, id, kind, encoding, event_id, received_at, meta, payload FROM archive WHERE project_id = $1 AND id = $2',
+    `SELECT a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.dict_id, d.bytes AS dict
+       FROM archive a LEFT JOIN archive_dict d ON d.project_id = a.project_id AND d.id = a.dict_id
+      WHERE a.project_id = $1 AND a.id = $2`,
     [projectId, archiveId]);
   const row = rows[0];
   if (!row) return fallback();

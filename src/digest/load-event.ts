@@ -19,8 +19,9 @@ export async function loadEvent(pool: pg.Pool | pg.ClientBase, projectId: number
   const id = uuidOf(eventId);
   if (!id) return null;
   const { rows } = await pool.query<ArchiveRow & { item_index: number }>(
-    `SELECT a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, r.item_index
+    `SELECT a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.dict_id, d.bytes AS dict, r.item_index
        FROM report r JOIN archive a ON a.project_id = r.project_id AND a.id = r.archive_id
+       LEFT JOIN archive_dict d ON d.project_id = a.project_id AND d.id = a.dict_id
       WHERE r.project_id = $1 AND r.event_id = $2`,
     [projectId, id]);
   const row = rows[0];

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { decompressSync, type Encoding } from '../protocol/compression.js';
+import { decompressStored, type StoredEncoding } from '../protocol/compression.js';
 import { parseEnvelope, normalizeEventId, type EnvelopeItemHeaders } from '../protocol/envelope.js';
 import { isObj, type Json } from '../protocol/event.js';
 import { securityReportToEvent } from './security.js';
@@ -13,11 +13,15 @@ export interface ArchiveRow {
   project_id: number;
   id: number;
   kind: 'envelope' | 'store' | 'security' | 'minidump';
-  encoding: Encoding;
+  encoding: StoredEncoding;
   event_id: string | null;
   received_at: Date;
   meta: Json;
   payload: Buffer;
+  /** archive_dict row of a 'deflate-dict' payload (migrations/0010); null otherwise. */
+  dict_id?: number | null;
+  /** Its bytes, set by the reader (attachDictionaries in dictionaries.ts, or a join) before decoding. */
+  dict?: Uint8Array | null;
 }
 
 export class PayloadError extends Error {}
@@ -52,7 +56,7 @@ function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false; err
 
 export function decodePayload(row: ArchiveRow, limit: number): Buffer {
   try {
-    return decompressSync(row.payload, row.encoding, limit);
+    return decompressStored(row.payload, row.encoding, limit, row.dict);
   } catch (e) {
     throw new PayloadError(`cannot decompress (${row.encoding}): ${(e as Error).message}`);
   }

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type pg from 'pg';
+import type { StoredEncoding } from '../protocol/compression.js';
 import { HttpError, isDatabaseUnavailable } from '../http/errors.js';
 import type { Logger } from '../log.js';
 import { archiveInsertSql } from './archive-sql.js';
@@ -25,19 +26,21 @@ import { archiveInsertSql } from './archive-sql.js';
 // (each later batch would only wait out the same connect timeout again).
 
 const MAX_PENDING_BATCHES = 20;
-// PostgreSQL's wire protocol allows 65535 parameters per statement; a row takes 9.
-const MAX_ROWS_PER_STATEMENT = 7000;
+// PostgreSQL's wire protocol allows 65535 parameters per statement; a row takes 10.
+const MAX_ROWS_PER_STATEMENT = 6500;
 const MAX_PENDING_BYTES = 256 * 1024 * 1024;
 
 export interface ArchiveRow {
   projectId: number;
   sha256: Buffer;
   kind: 'envelope' | 'store' | 'security' | 'minidump';
-  encoding: 'identity' | 'gzip' | 'deflate' | 'br' | 'zstd';
+  encoding: StoredEncoding;
   eventId: string | null;
   rawSize: number | null;
   meta: Record<string, unknown>;
   payload: Buffer;
+  /** The archive_dict row `payload` was compressed against ('deflate-dict'), committed already. */
+  dictId?: number | null;
 }
 
 interface Pending {
@@ -152,7 +155,7 @@ export class GroupCommitter {
     });
     const params: unknown[] = [];
     for (const r of unique) {
-      params.push(r.projectId, r.sha256, r.kind, r.encoding, r.eventId, r.payload.length, r.rawSize, JSON.stringify(r.meta), r.payload);
+      params.push(r.projectId, r.sha256, r.kind, r.encoding, r.eventId, r.payload.length, r.rawSize, JSON.stringify(r.meta), r.payload, r.dictId ?? null);
     }
     params.push(randomInt(16));
     await this.pool.query(archiveInsertSql(unique.length), params);

@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authFromDsn, AuthError, extractHttpAuth, isWellFormedKey, type ClientAuth } from '../protocol/auth.js';
-import { DecompressionError, DecompressionLimitError, parseContentEncoding, type Encoding } from '../protocol/compression.js';
+import { DecompressionError, DecompressionLimitError, parseContentEncoding, type Encoding, type StoredEncoding } from '../protocol/compression.js';
 import { clientIp, rateLimitHeaders } from '../ratelimit/index.js';
 import type { AppContext } from '../server/context.js';
 import { readBody } from './body.js';
 import { compressForStorage, compressSmallForStorage, decompressBounded, decompressSmall, STORAGE_ENCODING } from './codec.js';
 import { corsHeaders } from './cors.js';
+import { ArchiveDictionaries, DICT_MAX_INPUT } from './dictionaries.js';
 import { GroupCommitter } from './group-commit.js';
 import { KeyCache, type ProjectAuth } from './keys.js';
 import { PIXEL, pixelBody } from './pixel.js';
@@ -34,6 +35,7 @@ interface RequestState {
 export class IngestHandler {
   readonly keys: KeyCache;
   readonly committer: GroupCommitter;
+  readonly dictionaries: ArchiveDictionaries;
   private readonly codecs: Semaphore;
   private readonly authCache = new Map<string, ClientAuth | AuthError | null>();
 
@@ -41,6 +43,7 @@ export class IngestHandler {
     const { config, db, log } = ctx;
     this.keys = new KeyCache(db.pool, config.ingestKeyCacheMs);
     this.codecs = new Semaphore(config.maxConcurrentCompressions);
+    this.dictionaries = new ArchiveDictionaries(db.pool, log);
     // Bounded wait for a commit: the connect timeout, plus the statement timeout (30 s when it is off).
     const maxWaitMs = config.dbConnectTimeoutMs + (config.dbStatementTimeoutMs || 30_000) + 1000;
     this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake(), maxWaitMs, config.ingestCommitsInFlight);
@@ -135,11 +138,10 @@ export class IngestHandler {
       }
     }
 
-    // Store what the client sent when it compressed; compress it ourselves when it did not.
-    const [stored, storedEncoding]: [Buffer, Encoding] =
-      encoding === 'identity' ? [(this.codecs.free ? compressSmallForStorage(raw) : null) ?? (await this.codecs.run(() => compressForStorage(raw))), STORAGE_ENCODING] : [body, encoding];
+    const client = auth!.client ?? header(req, 'user-agent') ?? null;
+    const [stored, storedEncoding, dictId] = await this.storedForm(project!.projectId, kind, client, v.category, raw, body, encoding);
 
-    const meta: Record<string, unknown> = { ip, sentry_client: auth!.client ?? header(req, 'user-agent') ?? null };
+    const meta: Record<string, unknown> = { ip, sentry_client: client };
     if (contentType) meta.content_type = contentType;
     const ua = header(req, 'user-agent');
     if (ua && ua !== meta.sentry_client) meta.user_agent = ua;
@@ -149,15 +151,19 @@ export class IngestHandler {
       meta.query = q;
     }
 
+    const sha256 = createHash('sha256').update(stored);
+    // The dictionary's id is part of what the bytes mean (migrations/0010).
+    if (dictId !== null) sha256.update(dictIdBytes(dictId));
     await this.committer.submit({
       projectId: project!.projectId,
-      sha256: createHash('sha256').update(stored).digest(),
+      sha256: sha256.digest(),
       kind,
       encoding: storedEncoding,
       eventId: v.eventId,
       rawSize: raw.length,
       meta: hasNul(meta) ? (sanitize(meta) as Record<string, unknown>) : meta,
       payload: stored,
+      dictId,
     });
 
     if (pixel) {
@@ -254,6 +260,24 @@ export class IngestHandler {
     return project;
   }
 
+  /**
+   * The bytes to archive: compressed against the project's dictionary for this SDK, endpoint and
+   * category (dictionaries.ts) when that is smaller than what was stored before: the client's own
+   * compressed body as sent, or brotli quality 1 of an uncompressed one.
+   */
+  private async storedForm(projectId: number, kind: IngestKind, client: string | null, category: string, raw: Buffer, body: Buffer, encoding: Encoding): Promise<[Buffer, StoredEncoding, number | null]> {
+    let dc = raw.length <= DICT_MAX_INPUT ? this.dictionaries.compress(projectId, ArchiveDictionaries.key(projectId, kind, client, category), raw) : null;
+    if (dc instanceof Promise) dc = await dc;
+    // The client's bytes are kept as sent unless the dictionary saves a tenth of them: on data it
+    // does not help with (already random) raw deflate would win by its missing gzip header alone.
+    if (encoding !== 'identity') return dc && dc.stored.length * 10 <= body.length * 9 ? [dc.stored, 'deflate-dict', dc.dict.id] : [body, encoding, null];
+    // A payload that fits its dictionary (≤ 1/8 of its size) is not tried with brotli too: brotli
+    // quality 1 stores 21.5 % of the raw size on average on the fixtures.
+    if (dc && dc.stored.length * 8 <= raw.length) return [dc.stored, 'deflate-dict', dc.dict.id];
+    const br = (this.codecs.free ? compressSmallForStorage(raw) : null) ?? (await this.codecs.run(() => compressForStorage(raw)));
+    return dc && dc.stored.length < br.length ? [dc.stored, 'deflate-dict', dc.dict.id] : [br, STORAGE_ENCODING, null];
+  }
+
   private async decompress(body: Buffer, encoding: Encoding, limit: number, setting: string): Promise<Buffer> {
     try {
       // Synchronous when a MAX_CONCURRENT_COMPRESSIONS slot is free (no promise hops), else in turn.
@@ -275,6 +299,13 @@ export class MinidumpDropped extends Error {
   constructor(readonly reason: string) {
     super('minidump dropped by rate limit');
   }
+}
+
+/** A dictionary id as 8 bytes big-endian. */
+function dictIdBytes(id: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeBigUInt64BE(BigInt(id));
+  return b;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

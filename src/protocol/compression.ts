@@ -8,6 +8,12 @@ import { Decompress as ZstdDecompress } from 'fzstd';
 
 export type Encoding = 'identity' | 'gzip' | 'deflate' | 'br' | 'zstd';
 
+/**
+ * How an archived payload is stored: a Content-Encoding, or 'deflate-dict' — raw deflate (RFC 1951)
+ * against a preset dictionary stored in `archive_dict` (migrations/0010). Never a Content-Encoding.
+ */
+export type StoredEncoding = Encoding | 'deflate-dict';
+
 export class DecompressionLimitError extends Error {
   constructor(readonly limit: number) {
     super(`decompressed body exceeds ${limit} bytes`);
@@ -51,6 +57,21 @@ export function decompressSync(buf: Buffer, encoding: Encoding, limit: number): 
     if (e instanceof DecompressionLimitError) throw e;
     if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new DecompressionLimitError(limit);
     throw new DecompressionError(`invalid ${encoding} data: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Decompresses an archived payload. 'deflate-dict' needs its dictionary's bytes (a Uint8Array too:
+ * rows cross to worker threads by postMessage). Errors as decompressSync.
+ */
+export function decompressStored(buf: Buffer, encoding: StoredEncoding, limit: number, dictionary?: Uint8Array | null): Buffer {
+  if (encoding !== 'deflate-dict') return decompressSync(buf, encoding, limit);
+  if (!dictionary) throw new DecompressionError('invalid deflate-dict data: its dictionary was not loaded');
+  try {
+    return inflateRawSync(buf, { maxOutputLength: limit, dictionary });
+  } catch (e) {
+    if (e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new DecompressionLimitError(limit);
+    throw new DecompressionError(`invalid deflate-dict data: ${(e as Error).message}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { startServer, type RunningServer } from '../helpers/server.js';
 import { createProject } from '../../src/storage/projects.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { send } from './http.js';
+import { rawOf, storedBytes } from './stored.js';
 
 // Every payload of the SDK corpus (../shared/fixtures/sdk-payloads, see its MANIFEST.md) sent the way
 // its SDK sends it — the recorded request (path, headers, encoding) where a *.request.json sidecar
@@ -146,6 +148,7 @@ describe('SDK payload corpus', () => {
 
   it('accepts every payload the way its SDK sends it, except the documented broken ones', async () => {
     let accepted = 0;
+    const distinct = new Set<string>();
     const failures: string[] = [];
     for (const e of entries) {
       const [path, headers, body] = request(e);
@@ -160,14 +163,23 @@ describe('SDK payload corpus', () => {
         continue;
       }
       accepted++;
+      distinct.add(createHash('sha256').update(rawOf(body, headers['content-encoding'])).digest('hex'));
       if (/store|envelope/.test(path) && r.json && Object.keys(r.json).length) expect(r.json.id, e.file).toMatch(/^[0-9a-f]{32}$/);
       if (path.includes('/minidump/')) expect(r.text).toMatch(/^[0-9a-f]{32}$/);
     }
     expect(failures).toEqual([]);
     expect(accepted).toBe(entries.length - Object.values(BROKEN).filter((b) => b.status !== 200).length);
-    // Every accepted payload is archived and queued once (no two fixtures are byte-identical as stored).
+    // Every accepted payload is archived and queued once. Four fixtures are the same bytes sent once
+    // plain and once gzipped: both are stored compressed against the same dictionary, so as one row.
     const { rows } = await db.pool.query(`SELECT count(*)::int AS archived, (SELECT count(*) FROM queue)::int AS queued FROM archive`);
-    expect(rows[0]).toEqual({ archived: accepted, queued: accepted });
+    expect(distinct.size).toBe(accepted - 4);
+    expect(rows[0]).toEqual({ archived: distinct.size, queued: distinct.size });
+    // Each stored row decompresses to exactly one of the payloads sent; most against a dictionary.
+    const stored = (await db.pool.query(`SELECT project_id, encoding, payload, dict_id FROM archive`)).rows;
+    const decoded = new Set<string>();
+    for (const r of stored) decoded.add(createHash('sha256').update(await storedBytes(db.pool, r)).digest('hex'));
+    expect([...decoded].sort()).toEqual([...distinct].sort());
+    expect(stored.filter((r) => r.encoding === 'deflate-dict').length).toBeGreaterThan(stored.length / 2);
     const kinds = (await db.pool.query(`SELECT kind, count(*)::int AS n FROM archive GROUP BY kind ORDER BY kind`)).rows;
     expect(kinds.map((k) => k.kind)).toEqual(['envelope', 'minidump', 'security', 'store']);
   });

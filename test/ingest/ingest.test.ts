@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
@@ -6,10 +6,10 @@ import { startServer, type RunningServer } from '../helpers/server.js';
 import { createProject } from '../../src/storage/projects.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decompressSync } from '../../src/protocol/compression.js';
 import { parseEnvelope } from '../../src/protocol/envelope.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { send } from './http.js';
+import { storedBytes } from './stored.js';
 
 // The ingest endpoints over real HTTP against the built server (without its digest worker, so the
 // queue holds what ingest put there) and a real PostgreSQL: what is
@@ -52,7 +52,7 @@ const envelope = (id: string, extra = '') =>
 
 async function archived(eventId: string) {
   const { rows } = await db.pool.query(
-    `SELECT a.id, a.kind, a.encoding, a.raw_size, a.stored_size, a.meta, a.payload, a.sha256,
+    `SELECT a.project_id, a.id, a.dict_id, a.kind, a.encoding, a.raw_size, a.stored_size, a.meta, a.payload, a.sha256,
             (SELECT count(*) FROM queue q WHERE q.archive_id = a.id)::int AS queued
        FROM archive a WHERE a.event_id = $1`,
     [eventId],
@@ -89,13 +89,16 @@ describe('accepting', () => {
     expect(row.queued).toBe(1);
     expect(row.raw_size).toBe(Buffer.byteLength(body));
     expect(row.stored_size).toBe(row.payload.length);
-    expect(Buffer.compare(row.sha256, createHash('sha256').update(row.payload).digest())).toBe(0);
-    expect(decompressSync(row.payload, row.encoding, 1 << 20).toString()).toBe(body);
+    // The bytes as stored, followed by the dictionary's id when there is one (migrations/0010).
+    const dictId = Buffer.alloc(8);
+    if (row.dict_id !== null) dictId.writeBigUInt64BE(BigInt(row.dict_id));
+    expect(Buffer.compare(row.sha256, createHash('sha256').update(row.dict_id === null ? row.payload : Buffer.concat([row.payload, dictId])).digest())).toBe(0);
+    expect((await storedBytes(db.pool, row)).toString()).toBe(body);
     expect(row.meta.sentry_client).toBe('sentry.javascript.node/11.12.0');
     expect(row.meta.ip).toMatch(/127\.0\.0\.1/);
   });
 
-  it('keeps the client compression as sent: gzip, deflate (zlib and raw), br, and an empty Content-Encoding', async () => {
+  it('keeps the client compression as sent (gzip, deflate, br, empty Content-Encoding) unless its dictionary does better', async () => {
     for (const [enc, fn] of [
       ['gzip', gzipSync],
       ['deflate', deflateSync],
@@ -107,11 +110,19 @@ describe('accepting', () => {
       const r = await send(envUrl(), { body: compressed, headers: { 'content-encoding': enc, 'content-length': String(compressed.length) } });
       expect(r.status, `${enc}: ${r.text}`).toBe(200);
       const [row] = await archived(id);
-      if (enc) {
-        expect(row.encoding).toBe(enc);
-        expect(Buffer.compare(row.payload, compressed)).toBe(0);
-      } else expect(row.encoding).not.toBe('identity');
+      expect((await storedBytes(db.pool, row)).toString()).toBe(envelope(id, enc));
+      if (row.encoding !== 'deflate-dict') {
+        expect(row.encoding).toBe(enc || 'br');
+        if (enc) expect(Buffer.compare(row.payload, compressed)).toBe(0);
+      } else expect(row.payload.length * 10).toBeLessThanOrEqual(compressed.length * 9);
     }
+    // A body the dictionary does not help (random bytes in the event) stays as the client sent it.
+    const id = hex();
+    const noise = gzipSync(Buffer.from(envelope(id, randomBytes(3000).toString('base64'))));
+    expect((await send(envUrl(), { body: noise, headers: { 'content-encoding': 'gzip' } })).status).toBe(200);
+    const [row] = await archived(id);
+    expect(row.encoding).toBe('gzip');
+    expect(Buffer.compare(row.payload, noise)).toBe(0);
   });
 
   it('accepts zstd bodies (small: inline; large: decoded in steps), refuses a truncated one', async () => {
@@ -122,8 +133,8 @@ describe('accepting', () => {
       expect(r.status, `${file}: ${r.text}`).toBe(200);
       expect(r.json).toEqual({ id });
       const [row] = await archived(id);
-      expect(row.encoding).toBe('zstd');
-      expect(parseEnvelope(decompressSync(row.payload, 'zstd', 1 << 20)).headers.event_id).toBe(id);
+      expect(['zstd', 'deflate-dict']).toContain(row.encoding);
+      expect(parseEnvelope(await storedBytes(db.pool, row)).headers.event_id).toBe(id);
     }
     const large = readFileSync(join(dir, 'zstd-large.envelope.zst'));
     expectRefused(await send(envUrl(), { body: large.subarray(0, large.length - 1000), headers: { 'content-encoding': 'zstd' } }), 400, /zstd/);
@@ -230,7 +241,7 @@ describe('accepting', () => {
     expect(m.text).toMatch(/^[0-9a-f]{32}$/);
     const [row] = await archived(m.text);
     expect(row.kind).toBe('minidump');
-    expect(Buffer.compare(decompressSync(row.payload, row.encoding, 1 << 20), dump)).toBe(0);
+    expect(Buffer.compare(await storedBytes(db.pool, row), dump)).toBe(0);
     const bad = await send(`${server.url}/api/${projectId}/minidump/?sentry_key=${key}`, { body: 'not a dump', headers: { 'content-type': 'application/octet-stream' } });
     expectRefused(bad, 400, /MDMP/);
   });

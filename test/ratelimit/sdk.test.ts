@@ -6,7 +6,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { createProject } from '../../src/storage/projects.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
-import { decompressSync } from '../../src/protocol/compression.js';
+import { storedBytes } from '../ingest/stored.js';
 import { createToken } from '../../src/api/tokens.js';
 import { listOutcomes } from '../../src/outcomes/index.js';
 
@@ -83,8 +83,9 @@ describe('@sentry/node against rate limits', () => {
     const end = Date.now() + 15_000;
     while ((await limitedOutcomes()) < refused.length && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
     expect(await limitedOutcomes()).toBe(refused.length);
-    const { rows: payloads } = await db.pool.query(`SELECT encoding, payload FROM archive WHERE project_id = $1 AND event_id IS NULL`, [projectId]);
-    const texts = payloads.map((p: { encoding: string; payload: Buffer }) => decompressSync(p.payload, p.encoding as never, 64 * 1024 * 1024).toString('utf8'));
+    const { rows: payloads } = await db.pool.query(`SELECT project_id, encoding, payload, dict_id FROM archive WHERE project_id = $1 AND event_id IS NULL`, [projectId]);
+    const texts: string[] = [];
+    for (const p of payloads) texts.push((await storedBytes(db.pool, p)).toString('utf8'));
     expect(texts.some((t: string) => t.includes('"type":"client_report"') && t.includes('ratelimit_backoff'))).toBe(true);
 
     // The digest turns the client report into counts; listOutcomes shows them as client_discard.

@@ -35,6 +35,13 @@ export function component(
   };
 }
 
+/** A deep copy (the same tree, to be updated independently). */
+export function cloneComponent(c: GroupingComponent): GroupingComponent {
+  const values: GroupingComponent['values'] = [];
+  for (const v of c.values) values.push(isComponent(v) ? cloneComponent(v) : v);
+  return { id: c.id, contributes: c.contributes, hint: c.hint, values };
+}
+
 /** Mirrors the update semantics: new values re-derive `contributes` unless it is given. */
 export function update(
   c: GroupingComponent,

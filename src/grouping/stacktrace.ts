@@ -3,7 +3,7 @@
 //  - a frame identical to the one before it (same path, module, function, line...) is a
 //    recursion and is ignored;
 //  - stack-trace rules then switch frames on/off (`+group`/`-group`, ranges, max/min-frames).
-import { component, update, type GroupingComponent } from './components.js';
+import { cloneComponent, component, update, type GroupingComponent } from './components.js';
 import { frameComponent, hasUrlOrigin } from './frames.js';
 import { behaviorFamily } from './platform.js';
 import { trimFunctionName } from './functions.js';
@@ -64,17 +64,25 @@ function isRecursion(f: Frame, prev: Frame | undefined): boolean {
   return true;
 }
 
+/** The frame components of a stack trace, recursion marked: built once, copied for the second variant. */
+function baseFrameComponents(frames: Frame[], platform: string | null): GroupingComponent[] {
+  return frames.map((f, i) => {
+    const c = frameComponent(f, platform);
+    if (isRecursion(f, frames[i - 1])) update(c, { contributes: false, hint: 'ignored due to recursion' });
+    return c;
+  });
+}
+
 function singleVariant(
   st: Stacktrace,
   variant: 'app' | 'system',
   ctx: RuleContext,
   ruleHits: RuleHits[],
+  base: GroupingComponent[],
 ): GroupingComponent {
   const frames = st.frames;
-  const comps = frames.map((f, i) => {
-    const c = frameComponent(f, ctx.platform);
-    if (isRecursion(f, frames[i - 1])) update(c, { contributes: false, hint: 'ignored due to recursion' });
-    if (variant === 'app' && !f.inApp) update(c, { contributes: false, hint: 'non app frame' });
+  const comps = base.map((c, i) => {
+    if (variant === 'app' && !frames[i]!.inApp) update(c, { contributes: false, hint: 'non app frame' });
     return c;
   });
   const f0 = frames[0];
@@ -146,8 +154,9 @@ export function stacktraceVariants(
 ): Record<string, GroupingComponent> {
   const c = classifyStacktrace(st, ctx, ex);
   const ruleHits = contributionHits(ctx.rules, c.frames, c.lists, ex);
-  const app = singleVariant(st, 'app', ctx, ruleHits);
-  const system = singleVariant(st, 'system', ctx, ruleHits);
+  const base = baseFrameComponents(st.frames, ctx.platform);
+  const app = singleVariant(st, 'app', ctx, ruleHits, base.map(cloneComponent));
+  const system = singleVariant(st, 'system', ctx, ruleHits, base);
   let inApp = 0;
   let contributing = 0;
   let inAppContributing = 0;

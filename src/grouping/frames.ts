@@ -51,7 +51,8 @@ function moduleComponent(frame: Frame, platform: string | null): GroupingCompone
       update(c, { values: ['sun.reflect.GeneratedMethodAccessor'], hint: 'removed reflection marker' });
     } else if (mod.startsWith('jdk.internal.reflect.GeneratedMethodAccessor')) {
       update(c, { values: ['jdk.internal.reflect.GeneratedMethodAccessor'], hint: 'removed reflection marker' });
-    } else {
+    } else if (mod.includes('$') || mod.includes('sun.reflect.Generated')) {
+      // every pattern below needs one of these
       const cleaned = mod
         .replace(JAVA_REFLECT, '$1<auto>')
         .replace(JAVA_CGLIB, '$1<auto>')

@@ -24,6 +24,8 @@ interface Plan {
   dynamics: FrameMatcher[];
   /** a category matcher must hold: frames without a category cannot match (most frames) */
   needsCategory: boolean;
+  /** the wildcard-free pattern of such a matcher: only categories identical to it or of its length can match */
+  category: string | null;
   exception: FrameMatcher[];
   caller: FrameMatcher[];
   callee: FrameMatcher[];
@@ -64,7 +66,7 @@ export function compileRules(rules: readonly Rule[]): CompiledRules {
   for (const rule of rules) {
     // Rules that neither classify nor contribute (+prefix, +sentinel, ...) never change a result.
     if (!rule.classifies && !rule.contributes) continue;
-    const plan: Plan = { rule, statics: [], families: null, dynamics: [], needsCategory: false, exception: [], caller: [], callee: [] };
+    const plan: Plan = { rule, statics: [], families: null, dynamics: [], needsCategory: false, category: null, exception: [], caller: [], callee: [] };
     for (const { kind, m } of rule.matchers) {
       if (kind === 'caller') plan.caller.push(m);
       else if (kind === 'callee') plan.callee.push(m);
@@ -73,7 +75,9 @@ export function compileRules(rules: readonly Rule[]): CompiledRules {
       else if (STATIC_KEYS.has(m.key)) plan.statics.push(m);
       else plan.dynamics.push(m);
     }
-    plan.needsCategory = plan.dynamics.some((m) => m.key === 'category' && !m.negated);
+    const cat = plan.dynamics.find((m) => m.key === 'category' && !m.negated);
+    plan.needsCategory = cat !== undefined;
+    if (cat && !/[*?[\\]/.test(cat.pattern)) plan.category = cat.pattern;
     if (!plan.statics.length && !plan.families) always.push(plans.length);
     plans.push(plan);
   }
@@ -175,11 +179,14 @@ export function stackCandidates(cr: CompiledRules, frames: MatchFrame[]): StackC
 
 function planHits(plan: Plan, frames: MatchFrame[], list: number[], ex: ExceptionData | null): number[] {
   for (const m of plan.exception) if (!matcherHolds(m, frames[0], ex)) return [];
-  const { dynamics, caller, callee, needsCategory } = plan;
+  const { dynamics, caller, callee, needsCategory, category } = plan;
   const out: number[] = [];
   const last = frames.length - 1;
   for (const idx of list) {
-    if (needsCategory && frames[idx]!.category === null) continue;
+    if (needsCategory) {
+      const c = frames[idx]!.category;
+      if (c === null || (category !== null && c !== category && c.length !== category.length)) continue;
+    }
     let ok = true;
     for (let j = 0; j < dynamics.length && ok; j++) ok = matcherHolds(dynamics[j]!, frames[idx], ex);
     for (let j = 0; j < caller.length && ok; j++) ok = idx > 0 && matcherHolds(caller[j]!, frames[idx - 1], ex);

@@ -49,6 +49,8 @@ export interface FrameMatcher {
   re?: RegExp;
   memo?: Map<string, boolean>;
   families?: Set<string>;
+  /** the pattern when it has no wildcard (category matchers) */
+  literal?: string | null;
   appRef?: boolean | null;
 }
 export interface Matcher { kind: 'frame' | 'caller' | 'callee'; m: FrameMatcher }
@@ -204,13 +206,27 @@ function globTest(m: FrameMatcher, value: string): boolean {
   return r;
 }
 
+/**
+ * Categories are tested on most frames of JVM and native stack traces by ~40 rules. A pattern
+ * without wildcards matches the identical name, and only names of its length (each pattern
+ * character matches one character, case-insensitively): most tests end there.
+ */
+function categoryTest(m: FrameMatcher, value: string): boolean {
+  if (m.literal === undefined) m.literal = /[*?[\\]/.test(m.pattern) ? null : m.pattern;
+  if (m.literal !== null) {
+    if (value === m.literal) return true;
+    if (value.length !== m.literal.length) return false;
+  }
+  return globTest(m, value);
+}
+
 function positiveMatch(m: FrameMatcher, f: MatchFrame, ex: ExceptionData | null): boolean {
   switch (m.key) {
     case 'path': return f.path !== null && globTest(m, f.path);
     case 'package': return f.package !== null && globTest(m, f.package);
     case 'function': return globTest(m, f.function);
     case 'module': return f.module !== null && globTest(m, f.module);
-    case 'category': return f.category !== null && globTest(m, f.category);
+    case 'category': return f.category !== null && categoryTest(m, f.category);
     case 'family': {
       const flags = (m.families ??= new Set(m.pattern.split(',')));
       return flags.has('all') || flags.has(f.family);

@@ -6,7 +6,6 @@ import { trimFunctionName } from './functions.js';
 import type { Frame } from './event.js';
 
 const RUBY_ERB_FUNC = /__\d{4,}_\d{4,}$/;
-const BASENAME_SPLIT = /[/\\]/;
 // JVM code generators and proxies: keep the marker, drop the generated suffix.
 const JAVA_REFLECT = /(sun\.reflect\.Generated(?:Serialization)?ConstructorAccessor)\d+/g;
 const JAVA_CGLIB = /(\$\$[\w_]+?CGLIB\$\$)[a-fA-F0-9]+(_[0-9]+)?/g;
@@ -27,13 +26,15 @@ export function hasUrlOrigin(path: string | null, filesCountAsUrls: boolean): bo
 
 function filenameComponent(frame: Frame, platform: string | null): GroupingComponent {
   if (frame.filename === null) return component('filename');
-  const name = frame.filename.split(BASENAME_SPLIT).pop()!.toLowerCase();
+  const f = frame.filename;
+  // the part after the last / or \ (what split(/[/\\]/).pop() gives, without the array)
+  const name = f.slice(Math.max(f.lastIndexOf('/'), f.lastIndexOf('\\')) + 1).toLowerCase();
   const c = component('filename', [name]);
   if (hasUrlOrigin(frame.absPath, false)) update(c, { contributes: false, hint: 'ignored because frame points to a URL' });
   else if (name === '<anonymous>') update(c, { contributes: false, hint: 'ignored because filename is anonymous' });
   else if (name === '[native code]') update(c, { contributes: false, hint: 'ignored because filename suggests native code' });
   else if (platform === 'java') {
-    const cleaned = name.replace(JAVA_ASSIST, '$1<auto>');
+    const cleaned = name.includes('$$_javassist') ? name.replace(JAVA_ASSIST, '$1<auto>') : name;
     if (cleaned !== name) update(c, { values: [cleaned], hint: 'cleaned javassist parts' });
   }
   return c;

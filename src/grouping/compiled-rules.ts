@@ -33,7 +33,6 @@ interface Plan {
 
 export interface CompiledRules {
   id: number;
-  rules: readonly Rule[];
   plans: Plan[];
   /** plans with no static matcher: every frame is a candidate */
   always: number[];
@@ -60,9 +59,13 @@ export interface RuleHits { rule: Rule; hits: number[] }
 const STATIC_KEYS = new Set(['path', 'package', 'function', 'module', 'family']);
 let nextId = 0;
 
-export function compileRules(rules: readonly Rule[]): CompiledRules {
-  const plans: Plan[] = [];
-  const always: number[] = [];
+/**
+ * Compiles rules, after those of `base` when given (project rules after the built-in ones share
+ * the built-in plans: a compiled project rule set costs a few KB, not ~100).
+ */
+export function compileRules(rules: readonly Rule[], base?: CompiledRules): CompiledRules {
+  const plans: Plan[] = base ? [...base.plans] : [];
+  const always: number[] = base ? [...base.always] : [];
   for (const rule of rules) {
     // Rules that neither classify nor contribute (+prefix, +sentinel, ...) never change a result.
     if (!rule.classifies && !rule.contributes) continue;
@@ -81,7 +84,7 @@ export function compileRules(rules: readonly Rule[]): CompiledRules {
     if (!plan.statics.length && !plan.families) always.push(plans.length);
     plans.push(plan);
   }
-  return { id: nextId++, rules, plans, always, byFamily: new Map() };
+  return { id: nextId++, plans, always, byFamily: new Map() };
 }
 
 const WILD = new Set(['*', '?', '[', '\\']);

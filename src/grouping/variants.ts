@@ -25,8 +25,9 @@ function rulesFor(enhancements: string | undefined): CompiledRules {
   let compiled = projectRuleCache.get(enhancements);
   if (!compiled) {
     // Invalid project rule lines are skipped rather than failing the event.
-    compiled = compileRules([...getDefaultRules(), ...parseRules(enhancements, true)]);
-    if (projectRuleCache.size > 100) projectRuleCache.clear();
+    compiled = compileRules(parseRules(enhancements, true), defaults);
+    // 100 rule sets of a few KB each (plus their text); the oldest goes first.
+    if (projectRuleCache.size >= 100) projectRuleCache.delete(projectRuleCache.keys().next().value!);
     projectRuleCache.set(enhancements, compiled);
   }
   return compiled;

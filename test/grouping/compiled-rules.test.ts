@@ -75,9 +75,15 @@ function compiled(cr: ReturnType<typeof compileRules>, frames: MatchFrame[], ex:
 }
 
 describe('compiled stack-trace rules', () => {
-  const sets: Array<[string, Rule[]]> = [['built-in rules', getDefaultRules()], ['built-in and project rules', [...getDefaultRules(), ...PROJECT_RULES]]];
-  it.each(sets)('%s: same classification and contribution hits as the interpreter', (_name, rules) => {
-    const cr = compileRules(rules);
+  const all = [...getDefaultRules(), ...PROJECT_RULES];
+  const sets: Array<[string, Rule[], () => ReturnType<typeof compileRules>]> = [
+    ['built-in rules', getDefaultRules(), () => compileRules(getDefaultRules())],
+    ['built-in and project rules', all, () => compileRules(all)],
+    // as the engine compiles a project's rules: on top of the compiled built-in ones
+    ['project rules after compiled built-in rules', all, () => compileRules(PROJECT_RULES, compileRules(getDefaultRules()))],
+  ];
+  it.each(sets)('%s: same classification and contribution hits as the interpreter', (_name, rules, compile) => {
+    const cr = compile();
     let fired = 0;
     fc.assert(
       fc.property(fc.array(frameArb, { maxLength: 12 }), exArb, (frames, ex) => {

@@ -10,7 +10,7 @@ import { linkHeader, offsetPage, pageLinks, parseCursor, parseLimit } from './pa
 import { parsePeriod, statsBuckets } from './period.js';
 import {
   deleteIssues, getIssue, ISSUE_SORTS, issueStats, listIssues, matchingIssueIds, requireIssue, setIssueStatus,
-  type IssueRow, type IssueSort, type IssueStatus,
+  type IssueRow, type IssueSort, type IssueStatus, type Snooze,
 } from './queries/issues.js';
 import { issueTagKeys, issueTagValues, tagLabel } from './queries/tags.js';
 import { parseSearch, type ParsedSearch } from './search.js';
@@ -85,41 +85,73 @@ export const list: H = async (ctx, _req, res, params, url) => {
 };
 
 /** Reads a status change from a PUT body, as Sentry's group update accepts it. */
-function statusChange(body: Record<string, unknown>): { status: IssueStatus; substatus: string | null; details: Record<string, unknown> } | null {
+function statusChange(body: Record<string, unknown>): { status: IssueStatus; substatus: string | null; details: Record<string, unknown>; snooze: Snooze | null } | null {
   const raw = body.status;
   const details = (typeof body.statusDetails === 'object' && body.statusDetails) || {};
   if (raw === undefined) {
     const d = details as Record<string, unknown>;
-    if (d.inNextRelease || d.inRelease || d.inCommit) return { status: 'resolved', substatus: null, details: d };
+    if (d.inNextRelease || d.inRelease || d.inCommit) return { status: 'resolved', substatus: null, details: d, snooze: null };
     return null;
   }
   switch (raw) {
     case 'resolved':
-      return { status: 'resolved', substatus: null, details: details as Record<string, unknown> };
+      return { status: 'resolved', substatus: null, details: details as Record<string, unknown>, snooze: null };
     case 'resolvedInNextRelease':
-      return { status: 'resolved', substatus: null, details: { inNextRelease: true } };
+      return { status: 'resolved', substatus: null, details: { inNextRelease: true }, snooze: null };
     case 'unresolved':
-      return { status: 'unresolved', substatus: 'ongoing', details: {} };
+      return { status: 'unresolved', substatus: 'ongoing', details: {}, snooze: null };
     case 'ignored':
     case 'archived':
     case 'muted': {
-      // Snooze conditions (for a duration, until N more events) are accepted, but the issue stays
-      // ignored until someone unresolves it: no timer or counter watches the condition.
-      const d = details as Record<string, unknown>;
-      const conditional = ['ignoreDuration', 'ignoreCount', 'ignoreUserCount', 'ignoreWindow', 'snoozeDuration'].some((k) => body[k] !== undefined || d[k] !== undefined);
-      const sub = typeof body.substatus === 'string' ? body.substatus : conditional ? 'archived_until_condition_met' : 'archived_forever';
-      return { status: 'ignored', substatus: sub, details: d };
+      const snooze = snoozeOf({ ...body, ...(details as Record<string, unknown>) });
+      const sub = typeof body.substatus === 'string' ? body.substatus : snooze ? 'archived_until_condition_met' : 'archived_forever';
+      return { status: 'ignored', substatus: sub, details: snooze?.details ?? (details as Record<string, unknown>), snooze };
     }
     default:
       throw new HttpError('invalid_request', `status must be resolved, resolvedInNextRelease, unresolved or ignored, got ${JSON.stringify(raw)}`);
   }
 }
 
+/** A positive whole number from a snooze field, or null when absent. */
+function count(d: Record<string, unknown>, k: string): number | null {
+  const v = d[k];
+  if (v === undefined || v === null) return null;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0 || n > 1e12) throw new HttpError('invalid_request', `${k} must be a positive whole number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/**
+ * The conditions under which an ignored issue comes back (Sentry's "ignore for / until"): for
+ * ignoreDuration (or snoozeDuration) minutes or until ignoreUntil; until ignoreCount more events
+ * (within ignoreWindow minutes when given); until ignoreUserCount more users. Null when none given.
+ */
+function snoozeOf(d: Record<string, unknown>): Snooze | null {
+  const minutes = count(d, 'ignoreDuration') ?? count(d, 'snoozeDuration');
+  let until = minutes !== null ? new Date(Date.now() + minutes * 60_000) : null;
+  if (until === null && d.ignoreUntil !== undefined && d.ignoreUntil !== null) {
+    until = typeof d.ignoreUntil === 'string' ? new Date(d.ignoreUntil) : null;
+    if (!until || Number.isNaN(until.getTime())) throw new HttpError('invalid_request', `ignoreUntil must be an ISO 8601 time, got ${JSON.stringify(d.ignoreUntil)}`);
+  }
+  const events = count(d, 'ignoreCount');
+  const window = events !== null ? count(d, 'ignoreWindow') : null;
+  const users = count(d, 'ignoreUserCount');
+  if (until === null && events === null && users === null) return null;
+  return {
+    until,
+    count: events,
+    windowMinutes: window,
+    users,
+    // Users are counted since the snooze; a user window (ignoreUserWindow) is not applied.
+    details: { ignoreCount: events, ignoreUntil: until?.toISOString() ?? null, ignoreUserCount: users, ignoreUserWindow: null, ignoreWindow: window },
+  };
+}
+
 async function applyChange(ctx: AppContext, ids: number[], body: Record<string, unknown>): Promise<Record<string, unknown>> {
   const change = statusChange(body);
   if (!change) return {};
-  const { substatus } = await setIssueStatus(ctx.db.pool, ids, change.status, change.substatus);
-  return { status: change.status, statusDetails: change.details, substatus, inbox: null };
+  const { substatus } = await setIssueStatus(ctx.db.pool, ids, change.status, change.substatus, change.snooze);
+  return { status: change.status, statusDetails: change.snooze ? { ...change.details, actor: null } : change.details, substatus, inbox: null };
 }
 
 function idsOf(url: URL): number[] | null {

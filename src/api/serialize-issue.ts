@@ -12,6 +12,7 @@ export function issuePermalink(config: Config, id: number): string {
 
 function statusDetails(row: IssueRow): Record<string, unknown> {
   if (row.status === 'ignored' && row.substatus === 'archived_until_escalating') return { ignoreUntilEscalating: true };
+  if (row.status === 'ignored' && row.snooze_details) return { ...row.snooze_details, actor: null };
   return {};
 }
 

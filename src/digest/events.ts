@@ -172,18 +172,19 @@ async function countIssues(client: pg.ClientBase, projectId: number, issueIds: n
   }
 
   const as = issueIds.map((id) => agg.get(id)!);
-  // A new event received after the issue was resolved reopens it as a regression.
-  // The rows are locked in id order first (the join of the UPDATE may visit them in any order).
+  // A new event received after the issue was resolved reopens it as a regression; one that meets
+  // the conditions of an ignored issue's snooze brings it back as escalating.
   await client.query({ name: 'digest-issue-update', text: `WITH locked AS (SELECT id FROM issue WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR NO KEY UPDATE)
      UPDATE issue i SET event_count = i.event_count + v.n, user_count = i.user_count + v.u,
             first_seen = least(i.first_seen, to_timestamp(v.f)),
             last_event_id = CASE WHEN to_timestamp(v.l) >= i.last_seen THEN v.e ELSE i.last_event_id END,
             last_seen = greatest(i.last_seen, to_timestamp(v.l)),
             last_received = greatest(i.last_received, to_timestamp(v.r)),
-            status = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN 'unresolved' ELSE i.status END,
-            substatus = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN 'regressed' ELSE i.substatus END,
-            status_changed_at = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN to_timestamp(v.r) ELSE i.status_changed_at END,
-            resolved_at = CASE WHEN i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity') THEN NULL ELSE i.resolved_at END
+            status = CASE WHEN ${REGRESSED} OR ${WAKES} THEN 'unresolved' ELSE i.status END,
+            substatus = CASE WHEN ${REGRESSED} THEN 'regressed' WHEN ${WAKES} THEN 'escalating' ELSE i.substatus END,
+            status_changed_at = CASE WHEN ${REGRESSED} OR ${WAKES} THEN to_timestamp(v.r) ELSE i.status_changed_at END,
+            resolved_at = CASE WHEN ${REGRESSED} THEN NULL ELSE i.resolved_at END,
+            snooze_until = CASE WHEN ${WAKES} THEN NULL ELSE i.snooze_until END
        FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::uuid[]) AS v(id, n, u, f, l, r, e),
             locked
       WHERE i.project_id = $1 AND i.id = v.id AND locked.id = v.id`, values: [projectId, numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), numArray(as.map((a) => a.received)), textArray(as.map((a) => a.lastEvent))] });
@@ -196,6 +197,18 @@ function pid(dims: DimRequest, projectId: number, kind: string, value: string | 
   return value === null ? null : dims.id(DimRequest.pkey(projectId, kind, value));
 }
 
+// Conditions of the issue update above, on the row before the update (i) and the batch's counts (v).
+const REGRESSED = "(i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity'))";
+// An ignored issue's snooze (migrations/0011_issue_snooze.sql) is over: its time has come, or enough
+// events (since the snooze, or within the window — counted from the reports, this batch's included),
+// or enough new users. CASE, not OR, so the count of reports runs only for such issues.
+const WAKES = `(CASE WHEN i.status <> 'ignored' THEN false
+   WHEN i.snooze_until <= now() THEN true
+   WHEN i.snooze_users IS NOT NULL AND i.user_count + v.u - i.snooze_base_users >= i.snooze_users THEN true
+   WHEN i.snooze_count IS NULL THEN false
+   WHEN i.snooze_window IS NULL THEN i.event_count + v.n - i.snooze_base_events >= i.snooze_count
+   ELSE (SELECT count(*) FROM report r WHERE r.project_id = i.project_id AND r.issue_id = i.id AND r.timestamp > now() - i.snooze_window) >= i.snooze_count END)`;
+
 /** Inserts issues for hashes never seen in this project; returns primary hash → issue id. */
 async function createIssues(client: pg.ClientBase, projectId: number, firsts: EventWork[]): Promise<Map<string, number>> {
   firsts.sort((a, b) => (a.grouping.primaryHash < b.grouping.primaryHash ? -1 : 1));
@@ -207,7 +220,7 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
   let todo = firsts.filter((w) => !out.has(w.grouping.primaryHash));
   if (!todo.length) return out;
   // Issues rebuilt by `ruminate` get their id, short id and status back.
-  const { rows: kept } = await client.query<{ primary_hash: string; id: number; short_id: number; status: string; substatus: string | null; resolved_at: Date | null; status_changed_at: Date | null }>(
+  const { rows: kept } = await client.query<{ primary_hash: string; id: number; short_id: number; status: string; substatus: string | null; resolved_at: Date | null; status_changed_at: Date | null; snooze: unknown }>(
     'SELECT * FROM issue_keep WHERE project_id = $1 AND primary_hash = ANY($2::text[])', [projectId, todo.map((w) => w.grouping.primaryHash)]);
   const keep = new Map(kept.map((k) => [k.primary_hash, k]));
   const needShort = todo.filter((w) => !keep.has(w.grouping.primaryHash)).length;
@@ -246,6 +259,18 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
       todo.map((w) => clean(w.ev.title)), todo.map((w) => clean(w.ev.culprit)), todo.map((w) => json(w.ev.metadata)),
       explanations.map(clean)]);
   for (const r of ins) out.set(r.primary_hash, r.id);
+  // A kept issue that was ignored with conditions (a snooze) gets them back too.
+  const snoozed = kept.filter((k) => k.snooze).map((k) => k.primary_hash);
+  if (snoozed.length) {
+    await client.query(
+      `UPDATE issue i SET snooze_until = (k.snooze->>'until')::timestamptz, snooze_count = (k.snooze->>'count')::bigint,
+              snooze_window = (k.snooze->>'window')::interval, snooze_users = (k.snooze->>'users')::bigint,
+              snooze_base_events = (k.snooze->>'base_events')::bigint, snooze_base_users = (k.snooze->>'base_users')::bigint,
+              snooze_details = k.snooze->'details'
+         FROM issue_keep k
+        WHERE k.project_id = $1 AND k.primary_hash = ANY($2::text[]) AND i.project_id = k.project_id AND i.id = k.id AND i.status = 'ignored'`,
+      [projectId, snoozed]);
+  }
   todo = todo.filter((w) => !out.has(w.grouping.primaryHash));
   if (todo.length) {
     // Created by a concurrent worker after our first look (its short id number is simply skipped).

@@ -4,6 +4,7 @@ import { retryLater } from '../queue/claim.js';
 import { BatchError, digestBatch } from './batch.js';
 import { DimCache } from './dims.js';
 import { PreparePool } from './prepare-pool.js';
+import { nextSnoozeMs, wakeSnoozedIssues } from './snooze.js';
 import { prepareBatch } from './prepare.js';
 import type { ArchiveRow } from './payload.js';
 
@@ -19,6 +20,9 @@ import type { ArchiveRow } from './payload.js';
 // With WORKER_THREADS ≥ 1, payloads are prepared (parsed, normalized, grouped) in worker threads
 // and threads + 1 "lanes" run batches side by side, each on its own connection: while one lane
 // waits for PostgreSQL, another one's batch is being prepared.
+
+/** Ignored issues whose snooze time has come are looked for at most this often per process. */
+const SNOOZE_CHECK_MS = 5000;
 
 /** Decompressed payload bytes aimed at per batch (see lane()). */
 const BATCH_BYTES = 2 * 1024 * 1024;
@@ -65,8 +69,14 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
   const prepare = pool ? (rows: ArchiveRow[], maxBytes: number) => (pool.idle() ? pool.run(rows, maxBytes) : Promise.resolve(prepareBatch(rows, maxBytes))) : undefined;
   const slotBase = Math.floor(Math.random() * 16);
 
+  let snoozeCheckedAt = 0;
   async function tick(): Promise<void> {
     const until = Date.now() + config.workerBudgetSecs * 1000;
+    if (Date.now() - snoozeCheckedAt >= SNOOZE_CHECK_MS) {
+      snoozeCheckedAt = Date.now();
+      const woken = await wakeSnoozedIssues(db.pool).catch((e) => (log.warn('cannot wake snoozed issues', { error: String(e) }), 0));
+      if (woken) log.info('ignored issues back after their snooze', { issues: woken });
+    }
     await Promise.all(Array.from({ length: lanes }, (_, i) => lane(until, (slotBase + i) % 16)));
     // Budget used up (or queue empty): the loop decides whether to run again.
     if (Date.now() >= until) pending = true;
@@ -133,14 +143,17 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
     }
   })();
 
-  /** How long to sleep: until the earliest queued row that waits for a retry, at most the interval. */
+  /** How long to sleep: until the earliest queued row that waits for a retry or the earliest snooze end, at most the interval. */
   async function idleMs(): Promise<number> {
     const max = config.workerIntervalSecs * 1000;
     try {
       const { rows } = await db.pool.query<{ ms: number | null }>(
         'SELECT (extract(epoch FROM min(run_after) - now()) * 1000)::float8 AS ms FROM queue');
-      const ms = rows[0]?.ms;
-      return ms === null || ms === undefined ? max : Math.min(max, Math.max(50, ms));
+      const snooze = await nextSnoozeMs(db.pool);
+      // A snooze end is handled by the next tick's check (at most every SNOOZE_CHECK_MS).
+      const due = [rows[0]?.ms, snooze === null ? null : Math.max(snooze, SNOOZE_CHECK_MS - (Date.now() - snoozeCheckedAt))]
+        .filter((x): x is number => typeof x === 'number');
+      return due.length ? Math.min(max, Math.max(50, ...[Math.min(...due)])) : max;
     } catch {
       return max;
     }

@@ -27,18 +27,20 @@ async function issueOr404(ctx: AppContext, id: string): Promise<IssueRow> {
 }
 
 function statusForms(issue: IssueRow, session: Session): Html {
-  const button = (status: IssueStatus, label: string, primary = false) =>
-    html`<form method="post" action="/issues/${issue.id}/status">${csrfField(session)}<input type="hidden" name="status" value="${status}"><button type="submit"${primary ? html` class="primary"` : ''}>${label}</button></form>`;
+  const button = (status: IssueStatus, label: string, primary = false, minutes = 0) =>
+    html`<form method="post" action="/issues/${issue.id}/status">${csrfField(session)}<input type="hidden" name="status" value="${status}">${minutes ? html`<input type="hidden" name="minutes" value="${String(minutes)}">` : ''}<button type="submit"${primary ? html` class="primary"` : ''}>${label}</button></form>`;
   const forms: Html[] = [];
   if (issue.status !== 'resolved') forms.push(button('resolved', 'Resolve', true));
-  if (issue.status !== 'ignored') forms.push(button('ignored', 'Ignore'));
+  if (issue.status !== 'ignored') forms.push(button('ignored', 'Ignore'), button('ignored', 'Ignore for 1 hour', false, 60), button('ignored', 'Ignore for 24 hours', false, 1440));
   if (issue.status !== 'unresolved') forms.push(button('unresolved', 'Unresolve'));
   return html`<div class="actions">${forms}</div>`;
 }
 
 function statusText(issue: IssueRow): Html {
   const s = issue.status === 'unresolved' && issue.substatus === 'regressed' ? 'regressed' : issue.status;
-  return html`<span class="status status-${s}" id="issue-status">${s}</span>${issue.status === 'resolved' && issue.resolved_at ? html` <span class="muted">since ${isoTime(issue.resolved_at)}</span>` : ''}`;
+  const until = issue.status === 'ignored' && typeof issue.snooze_details?.ignoreUntil === 'string' ? new Date(issue.snooze_details.ignoreUntil) : null;
+  const more = issue.status === 'ignored' && typeof issue.snooze_details?.ignoreCount === 'number' ? issue.snooze_details.ignoreCount : null;
+  return html`<span class="status status-${s}" id="issue-status">${s}</span>${issue.status === 'resolved' && issue.resolved_at ? html` <span class="muted">since ${isoTime(issue.resolved_at)}</span>` : ''}${until ? html` <span class="muted">until ${isoTime(until)}</span>` : ''}${more !== null ? html` <span class="muted">until ${String(more)} more events</span>` : ''}`;
 }
 
 function eventNav(issue: IssueRow, report: ReportRow, nb: { previous: string | null; next: string | null }): Html {
@@ -112,6 +114,11 @@ export async function postIssueStatus(ctx: AppContext, req: IncomingMessage, res
   const issue = await issueOr404(ctx, id);
   const status = form.get('status');
   if (status !== 'resolved' && status !== 'ignored' && status !== 'unresolved') throw new HttpError('invalid_request', 'status must be resolved, ignored or unresolved');
-  await setIssueStatus(ctx.db.pool, [issue.id], status);
+  const minutes = Number(form.get('minutes') ?? 0);
+  if (status === 'ignored' && Number.isInteger(minutes) && minutes > 0 && minutes <= 525_600) {
+    const until = new Date(Date.now() + minutes * 60_000);
+    await setIssueStatus(ctx.db.pool, [issue.id], status, null,
+      { until, count: null, windowMinutes: null, users: null, details: { ignoreCount: null, ignoreUntil: until.toISOString(), ignoreUserCount: null, ignoreUserWindow: null, ignoreWindow: null } });
+  } else await setIssueStatus(ctx.db.pool, [issue.id], status);
   redirect(res, `/issues/${issue.id}`);
 }

@@ -236,6 +236,28 @@ describe('one issue and its workflow', () => {
     await api(`/api/0/issues/${ids.zero}/`, { method: 'PUT', body: JSON.stringify({ status: 'unresolved' }) });
   });
 
+  it('ignores an issue for a while or until it happens again, and shows the conditions', async () => {
+    const before = Date.now();
+    let r = await api(`/api/0/issues/${ids.zero}/`, { method: 'PUT', body: JSON.stringify({ status: 'ignored', statusDetails: { ignoreDuration: 30, ignoreCount: 100, ignoreWindow: 60 } }) });
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { statusDetails: { ignoreUntil: string } };
+    expect(body).toMatchObject({ status: 'ignored', substatus: 'archived_until_condition_met', statusDetails: { ignoreCount: 100, ignoreWindow: 60, ignoreUserCount: null, actor: null } });
+    const until = Date.parse(body.statusDetails.ignoreUntil);
+    expect(until).toBeGreaterThanOrEqual(before + 30 * 60_000);
+    expect(until).toBeLessThan(Date.now() + 30 * 60_000 + 1000);
+    // the issue itself shows them too
+    expect(await (await api(`/api/0/issues/${ids.zero}/`)).json()).toMatchObject({ status: 'ignored', statusDetails: { ignoreCount: 100, ignoreUntil: body.statusDetails.ignoreUntil } });
+    const { rows } = await db.pool.query('SELECT snooze_count::int, extract(epoch FROM snooze_window)::int AS window FROM issue WHERE id = $1', [ids.zero]);
+    expect(rows[0]).toEqual({ snooze_count: 100, window: 3600 });
+    for (const bad of [{ ignoreCount: -1 }, { ignoreDuration: 'soon' }, { ignoreUntil: 'tomorrow' }]) {
+      r = await api(`/api/0/issues/${ids.zero}/`, { method: 'PUT', body: JSON.stringify({ status: 'ignored', statusDetails: bad }) });
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { detail: string }).detail).toMatch(/ignore(Count|Duration|Until)/);
+    }
+    r = await api(`/api/0/issues/${ids.zero}/`, { method: 'PUT', body: JSON.stringify({ status: 'unresolved' }) });
+    expect(await r.json()).toMatchObject({ status: 'unresolved', statusDetails: {} });
+  });
+
   it('changes many issues at once by id or by query, answering the change', async () => {
     let r = await api(`/api/0/projects/acme/web/issues/?id=${ids.key}&id=${ids.type}`, { method: 'PUT', body: JSON.stringify({ status: 'resolved' }) });
     expect(r.status).toBe(200);

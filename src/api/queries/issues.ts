@@ -44,6 +44,8 @@ export interface IssueRow {
   last_event_id: string | null;
   status: 'unresolved' | 'resolved' | 'ignored';
   substatus: string | null;
+  /** conditions of an ignored issue's snooze, as the API gave them (null: none) */
+  snooze_details: Record<string, unknown> | null;
   primary_hash: string;
   grouping_config: string;
   type: string;
@@ -62,7 +64,7 @@ export interface IssueRow {
 }
 
 const ISSUE_COLUMNS = `i.project_id, i.id, i.short_id, i.first_seen, i.last_seen, i.event_count, i.user_count,
-  i.resolved_at, i.status_changed_at, i.first_event_id, i.last_event_id, i.status, i.substatus, i.primary_hash,
+  i.resolved_at, i.status_changed_at, i.first_event_id, i.last_event_id, i.status, i.substatus, i.snooze_details, i.primary_hash,
   i.grouping_config, i.type, i.level, i.platform, i.title, i.culprit, i.metadata,
   p.slug AS project_slug, p.name AS project_name, p.platform AS project_platform,
   coalesce((SELECT r.handled = false FROM report r WHERE r.project_id = i.project_id AND r.issue_id = i.id
@@ -182,6 +184,17 @@ export async function issueStats(pool: pg.Pool, issues: { project_id: number; id
 
 export type IssueStatus = 'resolved' | 'unresolved' | 'ignored';
 
+/** When an ignored issue comes back by itself (see migrations/0011_issue_snooze.sql). */
+export interface Snooze {
+  until: Date | null;
+  count: number | null;
+  /** minutes `count` is counted in; null = since the snooze */
+  windowMinutes: number | null;
+  users: number | null;
+  /** as Sentry's statusDetails show them */
+  details: Record<string, unknown>;
+}
+
 const SUBSTATUS_FOR_IGNORED = new Set(['archived_until_escalating', 'archived_forever', 'archived_until_condition_met']);
 
 /**
@@ -189,20 +202,26 @@ const SUBSTATUS_FOR_IGNORED = new Set(['archived_until_escalating', 'archived_fo
  * digest compares with new events' receive time to reopen the issue as a regression. Returns the
  * ids changed and the substatus set.
  */
-export async function setIssueStatus(pool: pg.Pool | pg.ClientBase, ids: number[], status: IssueStatus, substatus?: string | null): Promise<{ ids: number[]; substatus: string | null }> {
+export async function setIssueStatus(pool: pg.Pool | pg.ClientBase, ids: number[], status: IssueStatus, substatus?: string | null, snooze?: Snooze | null): Promise<{ ids: number[]; substatus: string | null }> {
   let sub: string | null;
   if (status === 'resolved') sub = null;
   else if (status === 'unresolved') sub = 'ongoing';
-  else sub = substatus && SUBSTATUS_FOR_IGNORED.has(substatus) ? substatus : 'archived_forever';
+  else sub = substatus && SUBSTATUS_FOR_IGNORED.has(substatus) ? substatus : snooze ? 'archived_until_condition_met' : 'archived_forever';
   if (!ids.length) return { ids: [], substatus: sub };
+  // Any status change replaces the snooze conditions (ignored with conditions) or clears them.
+  const z = status === 'ignored' ? snooze ?? null : null;
   const { rows } = await pool.query<{ id: number }>(
     `UPDATE issue SET status = $2, substatus = $3,
             resolved_at = CASE WHEN $2 = 'resolved' THEN now() ELSE NULL END,
-            status_changed_at = now()
+            status_changed_at = now(),
+            snooze_until = $4, snooze_count = $5, snooze_window = make_interval(mins => $6), snooze_users = $7,
+            snooze_base_events = CASE WHEN $5::bigint IS NULL THEN NULL ELSE event_count END,
+            snooze_base_users = CASE WHEN $7::bigint IS NULL THEN NULL ELSE user_count END,
+            snooze_details = $8
       -- lock in id order, as the digest does, so the two never wait on each other in a cycle
       WHERE id IN (SELECT id FROM issue WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)
       RETURNING id`,
-    [ids, status, sub],
+    [ids, status, sub, z?.until ?? null, z?.count ?? null, z?.windowMinutes ?? null, z?.users ?? null, z ? JSON.stringify(z.details) : null],
   );
   return { ids: rows.map((r) => r.id), substatus: sub };
 }

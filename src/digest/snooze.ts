@@ -1,0 +1,23 @@
+import type pg from 'pg';
+
+// Ignored issues whose snooze time has come (migrations/0011_issue_snooze.sql) come back even when no
+// new event arrives: every worker runs this now and then (worker.ts wakes for the earliest one). Rows
+// are locked in id order, as the digest locks them, and skipped when a digest batch holds them (that
+// batch's update brings them back itself).
+
+/** Brings back the issues whose snooze ended; returns how many. */
+export async function wakeSnoozedIssues(pool: pg.Pool): Promise<number> {
+  const { rowCount } = await pool.query(
+    `UPDATE issue i SET status = 'unresolved', substatus = 'escalating', status_changed_at = now(), snooze_until = NULL
+      WHERE (i.project_id, i.id) IN (SELECT project_id, id FROM issue
+                                      WHERE snooze_until <= now() AND status = 'ignored'
+                                      ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)`);
+  return rowCount ?? 0;
+}
+
+/** Milliseconds until the earliest snooze ends (null: none). */
+export async function nextSnoozeMs(pool: pg.Pool): Promise<number | null> {
+  const { rows } = await pool.query<{ ms: number | null }>(
+    'SELECT (extract(epoch FROM min(snooze_until) - now()) * 1000)::float8 AS ms FROM issue WHERE snooze_until IS NOT NULL');
+  return rows[0]?.ms ?? null;
+}

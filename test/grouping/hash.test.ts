@@ -18,6 +18,8 @@ describe('hashValues', () => {
     // a surrogate pair split across two leaves: each half alone is U+FFFD, not the joined 😀
     [['a\ud83d', '\ude00b']],
     [['\ud83d', '\ude00']],
+    // lone surrogates inside leaves (hashed joined): each becomes U+FFFD either way
+    [['\ude00\ud83dx', 'y\ud83d\ude00', '\ude00']],
     [new Set(['x', '\ud83d', '\ude00'])],
   ])('%j', (values) => {
     expect(hashValues(values)).toBe(leafByLeaf(values));

@@ -5,7 +5,8 @@
 //   event.ts        read exceptions / threads / stack trace / message, tolerating odd shapes
 //   checksum.ts     a legacy client checksum short-circuits everything
 //   enhancers.ts    stack-trace rules (default-rules.ts + project rules) classify frames:
-//                   in-app or not, category (thread base, internals, ...)
+//                   in-app or not, category (thread base, internals, ...); compiled-rules.ts
+//                   runs them with the rules each distinct frame can match cached
 //   fingerprint.ts  server fingerprint rules (project, then built-in) may replace the client's
 //   strategies.ts   strategies, strongest first: exception (exceptions.ts) > threads >
 //                   stack trace (stacktrace.ts, frames.ts, functions.ts) > template >
@@ -22,6 +23,13 @@
 // verbatim in a `checksum` variant; it is not a hash, so it is never picked and is left out
 // of `hashes`. `hashes` lists every distinct real hash of the event (primary first) so that
 // issues created under the older "match on any variant hash" policy can still be found.
+//
+// Memory: the engine keeps bounded caches across events, all pure functions of their keys —
+// rule candidates per distinct frame (compiled-rules.ts, ≤ ~5 MB), trimmed native function names
+// (functions.ts, ≤ ~5 MB), compiled project rule sets (variants.ts, 100 sets of a few KB plus
+// their text), compiled globs (glob.ts, 5,000 patterns from rule texts).
+// Cost (CPU per call, 2-core machine, 80 reference inputs / 58 SDK events in a loop): 163-185 /
+// 342 µs before the rules were compiled and cached, ~36-40 / ~55-65 µs after.
 import { buildVariants } from './variants.js';
 import { hashValues } from './hash.js';
 import { isObj } from './event.js';

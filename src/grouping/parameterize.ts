@@ -115,6 +115,8 @@ function regexFor(text: string): RegExp {
   if (!re) {
     const parts = PARAMETERIZATION_PATTERNS.filter((_, i) => mask & (1 << i)).map(([n, p]) => `(?<${n}>${p})`);
     re = new RegExp(parts.join('|'), 'g');
+    // A few combinations occur in practice; 2^16 could in theory, so the map is bounded.
+    if (compiled.size >= 256) compiled.clear();
     compiled.set(mask, re);
   }
   return re;

@@ -33,26 +33,35 @@ function rulesFor(enhancements: string | undefined): CompiledRules {
   return compiled;
 }
 
-function prepare(event: Json, ctx: RuleContext): { prepared: PreparedEvent; stacktraces: Stacktrace[] } {
+function prepare(event: Json, ctx: RuleContext): { prepared: PreparedEvent; stacktraces: () => Stacktrace[] } {
   const exceptions = readExceptions(event);
   const threads = readThreads(event);
   const stacktrace = readTopStacktrace(event);
-  const stacktraces: Stacktrace[] = [];
-  // Stack-trace rules classify frames (in-app, category) before anything else looks at them.
-  for (const ex of exceptions ?? []) {
-    if (!ex.stacktrace) continue;
-    classifyStacktrace(ex.stacktrace, ctx, { type: ex.type, value: ex.value, mechanism: ex.mechanism ? { type: ex.mechanism.type } : null });
-    stacktraces.push(ex.stacktrace);
-  }
-  if (stacktrace) {
-    classifyStacktrace(stacktrace, ctx, null);
-    stacktraces.push(stacktrace);
-  }
-  for (const t of threads ?? []) {
-    if (!t.stacktrace) continue;
-    classifyStacktrace(t.stacktrace, ctx, null);
-    stacktraces.push(t.stacktrace);
-  }
+  // Stack-trace rules classify frames (in-app, category) before anything looks at them. The
+  // strategies classify the stack traces they use (each exception's, the top one, the one thread
+  // the threads strategy picks); all of them are classified only when a fingerprint rule reads
+  // frames. A crash report's other threads (8 of 9, 55 of 65 frames on the Cocoa fixture) are
+  // not classified for nothing.
+  let all: Stacktrace[] | null = null;
+  const stacktraces = (): Stacktrace[] => {
+    if (all) return all;
+    all = [];
+    for (const ex of exceptions ?? []) {
+      if (!ex.stacktrace) continue;
+      classifyStacktrace(ex.stacktrace, ctx, { type: ex.type, value: ex.value, mechanism: ex.mechanism ? { type: ex.mechanism.type } : null });
+      all.push(ex.stacktrace);
+    }
+    if (stacktrace) {
+      classifyStacktrace(stacktrace, ctx, null);
+      all.push(stacktrace);
+    }
+    for (const t of threads ?? []) {
+      if (!t.stacktrace) continue;
+      classifyStacktrace(t.stacktrace, ctx, null);
+      all.push(t.stacktrace);
+    }
+    return all;
+  };
   return {
     prepared: { raw: event, platform: ctx.platform, exceptions, threads, stacktrace, message: readMessage(event) },
     stacktraces,
@@ -75,7 +84,10 @@ export function buildVariants(event: Json, options: GroupingOptions): Record<str
     ...getBuiltinFingerprintRules(),
   ];
   const matched = findFingerprintRule(serverRules, {
-    event, platform: ctx.platform, exceptions: prepared.exceptions, stacktraces, threads: prepared.threads,
+    event, platform: ctx.platform, exceptions: prepared.exceptions, threads: prepared.threads,
+    get stacktraces() {
+      return stacktraces();
+    },
     messageFormatted: prepared.message?.formatted ?? null,
   });
   if (matched) {

@@ -141,3 +141,24 @@ describe('fingerprint rule matchers', () => {
     expect(computeGrouping(ev, { fingerprintingRules: 'thread.name:worker -> no' }).primaryHash).not.toBe(hashValues(['no']));
   });
 });
+
+describe('fingerprint rules on frames of threads no strategy uses', () => {
+  it('see the in-app flags the stack-trace rules gave those frames', () => {
+    // Two threads, none crashed or current: the threads strategy uses neither, but a fingerprint
+    // rule reads their frames, after the rules made the node_modules frame not in-app.
+    const ev = {
+      platform: 'node',
+      exception: { values: [{ type: 'E', value: 'v', stacktrace: { frames: [{ function: 'main', filename: '/srv/app/main.js', in_app: true }] } }] },
+      threads: {
+        values: [
+          { id: 1, stacktrace: { frames: [{ function: 'poll', filename: '/srv/app/node_modules/lib/poll.js' }] } },
+          { id: 2, stacktrace: { frames: [{ function: 'idle', filename: '/srv/app/idle.js' }] } },
+        ],
+      },
+    };
+    const rules = (app: string) => JSON.stringify([{ matchers: [['stack.function', 'poll'], ['app', app]], fingerprint: ['poller'] }]);
+    const notInApp = computeGrouping(ev, { fingerprintingRules: rules('no') });
+    expect(notInApp.variants['custom-fingerprint']?.values).toEqual(['poller']);
+    expect(computeGrouping(ev, { fingerprintingRules: rules('yes') }).variants['custom-fingerprint']).toBeUndefined();
+  });
+});

@@ -1,3 +1,4 @@
+import { projectRules } from '../digest/project-rules.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadEvent } from '../digest/load-event.js';
 import { groupEvent } from '../digest/group.js';
@@ -84,7 +85,7 @@ async function fullEvent(ctx: AppContext, r: ReportRow, issue: IssueRow | null) 
   };
   let grouping = null;
   if (ev) {
-    const g = groupEvent(ev);
+    const g = groupEvent(ev, (await projectRules(ctx.db.pool, [r.project_id]))[r.project_id]);
     const contributing = Object.values(g.variants).find((v) => v.contributes && v.hash === g.primaryHash);
     grouping = { config: g.config, primaryHash: g.primaryHash, hashes: g.hashes, contributingVariant: contributing?.name ?? null, hint: contributing?.hint ?? null };
   }
@@ -181,7 +182,7 @@ export const eventGroupingInfo: H = async (ctx, _req, res, params) => {
   const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
   const ev = await loadEvent(ctx.db.pool, p.id, params.eventId!);
   if (!ev) throw new HttpError('not_found', NOT_FOUND);
-  const g = groupEvent(ev);
+  const g = groupEvent(ev, (await projectRules(ctx.db.pool, [p.id]))[p.id]);
   sendJson(res, 200, groupingJson(g.config, g.primaryHash, g.variants));
 };
 

@@ -30,6 +30,7 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
   add('GET', '/organizations/:org/projects/?', org.projects);
   add('GET', '/projects/?', org.projects);
   add('GET', '/projects/:org/:project/?', org.project);
+  add('PUT', '/projects/:org/:project/?', org.updateProject);
   add('GET', '/projects/:org/:project/keys/?', org.projectKeys);
 
   for (const base of ['/projects/:org/:project/issues/?', '/organizations/:org/issues/?']) {

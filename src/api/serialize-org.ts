@@ -1,3 +1,4 @@
+import { GROUPING_CONFIG } from '../grouping/index.js';
 import type { Config } from '../config/index.js';
 import type { ProjectKeyRow, ProjectRow } from '../storage/projects.js';
 
@@ -67,7 +68,14 @@ export function serializeProject(config: Config, p: ProjectRow, facts: ProjectFa
 
 /** Project detail: the list shape plus its organization, as Sentry's ProjectDetails does. */
 export function serializeProjectDetail(config: Config, p: ProjectRow, facts?: ProjectFacts) {
-  return { ...serializeProject(config, p, facts), organization: serializeOrganization(config) };
+  return {
+    ...serializeProject(config, p, facts),
+    organization: serializeOrganization(config),
+    // the project's grouping settings, as Sentry's project details name them
+    groupingConfig: GROUPING_CONFIG,
+    groupingEnhancements: p.grouping_enhancements ?? '',
+    fingerprintingRules: p.fingerprinting_rules ?? '',
+  };
 }
 
 export function keyDsn(config: Config, publicKey: string, projectId: number): string {

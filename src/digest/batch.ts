@@ -6,6 +6,7 @@ import { requestDims, storeEvents, type IssueCounts } from './events.js';
 import { storeExtras } from './extras.js';
 import type { ArchiveRow } from './payload.js';
 import { prepareBatch, type Prepared } from './prepare.js';
+import { projectRules, type ProjectRules } from './project-rules.js';
 import { requestSessionDims, storeSessions } from './sessions.js';
 
 // One digest batch, inside one transaction: claim queue rows (SKIP LOCKED), read their archive
@@ -49,7 +50,7 @@ export interface BatchOptions {
   /** Slot of the `digested` counter this caller adds to (0–15; default random): lanes of one process use different slots, so they never wait on each other's uncommitted row. */
   counterSlot?: number;
   /** Runs prepareBatch elsewhere (a worker thread); default: here. */
-  prepare?: (rows: ArchiveRow[], maxBytes: number) => Promise<Prepared>;
+  prepare?: (rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules>) => Promise<Prepared>;
 }
 
 /** Runs one batch on `client` (no transaction open). Returns what it did; throws on database errors (rolled back). */
@@ -85,7 +86,8 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     await attachDictionaries(client, archives);
     // A missing archive row (deleted project or retention) leaves nothing to digest.
     const rows: ArchiveRow[] = archives;
-    const c = opts.prepare ? await opts.prepare(rows, opts.maxBytes) : prepareBatch(rows, opts.maxBytes);
+    const rules = await projectRules(client, [...new Set(rows.map((r) => r.project_id))]);
+    const c = opts.prepare ? await opts.prepare(rows, opts.maxBytes, rules) : prepareBatch(rows, opts.maxBytes, rules);
     const failedKeys = new Map(c.failed.map((f) => [`${f.projectId}/${f.archiveId}`, f.error]));
     const failed: { row: QueueRow; error: string }[] = [];
     const done: number[] = [];

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ArchiveRow } from './payload.js';
+import type { ProjectRules } from './project-rules.js';
 import type { Prepared } from './prepare.js';
 
 // Worker threads for the CPU half of the digest (decompress, parse, normalize, group: ~0.3–0.5 ms
@@ -68,13 +69,13 @@ export class PreparePool {
     return this.threads.some((t) => t.pending.size === 0);
   }
 
-  run(rows: ArchiveRow[], maxBytes: number): Promise<Prepared> {
+  run(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}): Promise<Prepared> {
     // The least busy thread.
     const t = this.threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       t.pending.set(id, { resolve, reject });
-      t.worker.postMessage({ id, rows, maxBytes });
+      t.worker.postMessage({ id, rows, maxBytes, rules });
     });
   }
 

@@ -3,6 +3,7 @@ import { eventFields } from './event-fields.js';
 import type { EventWork } from './events.js';
 import { addClientReport, addCount, newExtras, parseCheckIn, parseFeedback, parseUserReport, type Extras } from './extras.js';
 import { groupForDigest } from './group.js';
+import type { ProjectRules } from './project-rules.js';
 import { fallbackEventId, parsePayload, PayloadError, type ArchiveRow, type Item, type ParsedPayload } from './payload.js';
 import { parseAggregates, parseSession, SessionError, type SessionAggregate, type SessionUpdate } from './sessions.js';
 
@@ -22,7 +23,7 @@ export interface Prepared {
 
 type Collected = Prepared;
 
-function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item): void {
+function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item, rules: ProjectRules | undefined): void {
   const invalid = (reason: string): void => {
     c.extras.invalid.push({ projectId: row.project_id, archiveId: row.id, itemIndex: item.index, receivedAt: row.received_at, type: item.type, reason });
   };
@@ -47,7 +48,7 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item)
         addCount(c.extras, row.project_id, row.received_at, 'transaction', item.payload.length);
         return;
       }
-      const grouping = groupForDigest(ev);
+      const grouping = groupForDigest(ev, rules);
       c.events.push({
         ...base,
         ev: { event_id: ev.event_id, timestamp: ev.timestamp, type: ev.type, level: ev.level, platform: ev.platform, title: ev.title, culprit: ev.culprit, metadata: ev.metadata },
@@ -107,7 +108,7 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item)
 }
 
 /** Prepares archive rows (in received order) for storing. Never touches the database. */
-export function prepareBatch(rows: ArchiveRow[], maxBytes: number): Prepared {
+export function prepareBatch(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}): Prepared {
   const c: Prepared = { events: [], sessions: [], aggregates: [], extras: newExtras(), failed: [] };
   for (const row of rows) {
     let parsed: ParsedPayload;
@@ -120,7 +121,7 @@ export function prepareBatch(rows: ArchiveRow[], maxBytes: number): Prepared {
       }
       throw e;
     }
-    for (const item of parsed.items) handleItem(c, row, parsed, item);
+    for (const item of parsed.items) handleItem(c, row, parsed, item, rules[row.project_id]);
   }
   return c;
 }

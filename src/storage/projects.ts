@@ -8,6 +8,9 @@ export interface ProjectRow {
   platform: string | null;
   disabled: boolean;
   rate_limit_per_sec: number | null;
+  /** the project's own grouping rules (migrations/0013); '' = none */
+  grouping_enhancements: string;
+  fingerprinting_rules: string;
   created_at: Date;
 }
 

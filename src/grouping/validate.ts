@@ -1,0 +1,39 @@
+import { parseRule } from './enhancers.js';
+import { parseFingerprintRules } from './fingerprint.js';
+import type { GroupingOptions } from './index.js';
+
+// Checks a project's grouping rules before they are stored: the engine skips nothing silently at
+// digest time (an unparseable fingerprint rule text would send every event to the fallback group),
+// so a bad line is refused when it is written, with its line number.
+
+/** Null when both rule texts parse; else what is wrong, naming the field and the line. */
+export function groupingOptionsError(o: GroupingOptions): string | null {
+  if (o.enhancements) {
+    const lines = o.enhancements.split(/\r\n|\r|\n/);
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!.replace(/(^|\s)#.*$/, '').trim();
+      if (!line) continue;
+      try {
+        parseRule(line);
+      } catch (e) {
+        return `groupingEnhancements line ${i + 1}: ${(e as Error).message}`;
+      }
+    }
+  }
+  const fp = o.fingerprintingRules?.trim() ?? '';
+  if (fp.startsWith('[') || fp.startsWith('{')) {
+    try {
+      JSON.parse(fp);
+    } catch (e) {
+      return `fingerprintingRules: not valid JSON: ${(e as Error).message}`;
+    }
+  } else if (fp) {
+    // The rule parser skips lines it cannot read (as the digest must); here each line must be a rule.
+    const lines = o.fingerprintingRules!.split(/\r\n|\r|\n/);
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!.replace(/(^|\s)#.*$/, '').trim();
+      if (line && parseFingerprintRules(line).length !== 1) return `fingerprintingRules line ${i + 1}: expected "matcher:value ... -> fingerprint" (e.g. error.type:DatabaseError -> database), got ${JSON.stringify(line.slice(0, 100))}`;
+    }
+  }
+  return null;
+}

@@ -27,6 +27,9 @@ export interface Config {
   rateLimitPerIpPerSec: number;
   rateLimitPerProjectPerSec: number;
   rateLimitBurstSecs: number;
+  loginMaxFailuresPerAccount: number;
+  loginMaxFailuresPerIp: number;
+  loginFailureWindowSecs: number;
   workerIntervalSecs: number;
   workerBudgetSecs: number;
   workerBatchSize: number;

@@ -67,6 +67,14 @@ export const SETTINGS = [
   { name: 'RATE_LIMIT_BURST_SECS', kind: 'int', default: 10, min: 1,
     doc: 'Bucket size in seconds of the rate: a quiet client may send this many seconds of its rate at once.' },
 
+  // --- web UI login (failed attempts counted in the database, shared by every process; 0 = off) ---
+  { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', kind: 'int', default: 5, min: 0,
+    doc: 'Failed web UI logins for one e-mail address (known or not) per LOGIN_FAILURE_WINDOW_SECS; further attempts for it get 429 without the password being checked, until the window ends. A successful login clears it (0 = unlimited).' },
+  { name: 'LOGIN_MAX_FAILURES_PER_IP', kind: 'int', default: 20, min: 0,
+    doc: 'Failed web UI logins from one client address (IPv6: its /64) per LOGIN_FAILURE_WINDOW_SECS, whatever the accounts; further attempts from it get 429. Above the per-account limit because an office behind one NAT shares it (0 = unlimited).' },
+  { name: 'LOGIN_FAILURE_WINDOW_SECS', kind: 'int', default: 900, min: 1, max: 7 * 86400,
+    doc: 'Window of the login failure counts, from the first failure: the longest an address or account stays refused. 5 per account per 15 min lets a guesser try 480 passwords a day.' },
+
   // --- digest worker ---
   { name: 'WORKER_INTERVAL_SECS', kind: 'int', default: 60, min: 1, doc: 'Longest the worker sleeps when idle (it also wakes within ~100 ms of new work).' },
   { name: 'WORKER_BUDGET_SECS', kind: 'int', default: 50, min: 1, doc: 'Longest the worker works in one tick before yielding.' },

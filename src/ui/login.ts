@@ -5,6 +5,7 @@ import { LOGIN_CSRF_COOKIE, SESSION_COOKIE, currentSession, loginCsrf, postSessi
 import { html } from './html.js';
 import { cookie, parseCookies, readForm, redirect, safeNext, sendHtml } from './http.js';
 import { layout } from './layout.js';
+import { chargeAttempt, loginKeys, loginSucceeded, refundAttempt } from './login-throttle.js';
 import { SESSION_IDLE_DAYS, createSession, deleteSession } from './sessions.js';
 import { authenticate } from './users.js';
 
@@ -42,13 +43,33 @@ export async function postLogin(ctx: AppContext, req: IncomingMessage, res: Serv
   }
   const email = form.get('email') ?? '';
   const next = safeNext(form.get('next'));
-  const user = email ? await authenticate(ctx.db.pool, email, form.get('password') ?? '') : null;
-  if (!user) {
-    ctx.log.info('login failed', { email: email.slice(0, 254) });
+  const again = (status: number, error: string, headers: Record<string, string> = {}) => {
     const { token, setCookie } = loginCsrf(ctx, req);
-    sendHtml(res, 401, loginPage(token, next, email, 'Wrong e-mail or password.'), setCookie ? { 'set-cookie': setCookie } : {});
-    return;
+    sendHtml(res, status, loginPage(token, next, email, error), setCookie ? { ...headers, 'set-cookie': setCookie } : headers);
+  };
+  // No e-mail, no password check: nothing to guess, nothing to count.
+  if (!email) return again(401, 'Wrong e-mail or password.');
+  const keys = loginKeys(req, ctx.config, email);
+  const refused = await chargeAttempt(ctx.db.pool, ctx.config, keys, ctx.log);
+  if (refused) {
+    ctx.log.warn('login refused', { limit: refused.scope, ip: keys.ip, email: email.slice(0, 254), retry_after: refused.retryAfterSecs });
+    const wait = refused.retryAfterSecs < 120 ? `${refused.retryAfterSecs} seconds` : `${Math.ceil(refused.retryAfterSecs / 60)} minutes`;
+    const who = refused.scope === 'ip' ? 'from your address' : 'for this e-mail address';
+    return again(429, `Too many failed log-ins ${who}. Try again in ${wait}.`, { 'retry-after': String(refused.retryAfterSecs) });
   }
+  let user;
+  try {
+    user = await authenticate(ctx.db.pool, email, form.get('password') ?? '');
+  } catch (e) {
+    // Not a wrong password (too many checks waiting, the database): this attempt does not count.
+    await refundAttempt(ctx.db.pool, ctx.config, keys).catch(() => {});
+    throw e;
+  }
+  if (!user) {
+    ctx.log.info('login failed', { email: email.slice(0, 254), ip: keys.ip });
+    return again(401, 'Wrong e-mail or password.');
+  }
+  await loginSucceeded(ctx.db.pool, ctx.config, keys);
   const { token } = await createSession(ctx.db.pool, user.id);
   const secure = secureCookies(ctx);
   redirect(res, next, {

@@ -3,7 +3,7 @@ import { sendJson } from '../http/respond.js';
 import type { AppContext } from '../server/context.js';
 import type { Params } from '../http/router.js';
 import type { TokenRow } from './tokens.js';
-import { getProject, listProjects } from '../storage/projects.js';
+import { getProject, listProjects, setProjectGrouping } from '../storage/projects.js';
 import { HttpError } from '../http/errors.js';
 import { groupingOptionsError } from '../grouping/validate.js';
 import { readJsonBody } from './body.js';
@@ -73,11 +73,10 @@ export const updateProject: H = async (ctx, req, res, params) => {
   if (name !== undefined && !name.trim()) throw new HttpError('invalid_request', 'name must not be empty');
   const problem = groupingOptionsError({ enhancements, fingerprintingRules: fingerprinting });
   if (problem) throw new HttpError('invalid_request', problem);
-  await ctx.db.pool.query(
-    `UPDATE project SET grouping_enhancements = coalesce($2, grouping_enhancements), fingerprinting_rules = coalesce($3, fingerprinting_rules),
-            name = coalesce($4, name), platform = coalesce($5, platform)
-      WHERE id = $1`,
-    [p.id, enhancements ?? null, fingerprinting ?? null, name?.trim() ?? null, platform ?? null]);
+  await setProjectGrouping(ctx.db.pool, p.id, { enhancements, fingerprintingRules: fingerprinting });
+  if (name !== undefined || platform !== undefined) {
+    await ctx.db.pool.query('UPDATE project SET name = coalesce($2, name), platform = coalesce($3, platform) WHERE id = $1', [p.id, name?.trim() ?? null, platform ?? null]);
+  }
   const updated = (await getProject(ctx.db.pool, p.id))!;
   const facts = await projectFacts(ctx.db.pool, p.id);
   sendJson(res, 200, serializeProjectDetail(ctx.config, updated, facts.get(p.id)));

@@ -67,6 +67,12 @@ export async function getProject(db: pg.Pool | pg.ClientBase, idOrSlug: string |
   return rows[0] ?? null;
 }
 
+/** Sets a project's own grouping rules (checked by the caller: src/grouping/validate.ts); undefined leaves one as it is. */
+export async function setProjectGrouping(db: pg.Pool | pg.ClientBase, id: number, rules: { enhancements?: string; fingerprintingRules?: string }): Promise<void> {
+  await db.query('UPDATE project SET grouping_enhancements = coalesce($2, grouping_enhancements), fingerprinting_rules = coalesce($3, fingerprinting_rules) WHERE id = $1',
+    [id, rules.enhancements ?? null, rules.fingerprintingRules ?? null]);
+}
+
 export async function deleteProject(db: pg.Pool | pg.ClientBase, id: number): Promise<boolean> {
   const r = await db.query('DELETE FROM project WHERE id = $1', [id]);
   return (r.rowCount ?? 0) > 0;

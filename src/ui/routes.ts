@@ -6,6 +6,7 @@ import { getIssuePage, postIssueStatus } from './issue-page.js';
 import { getIssues } from './issues-page.js';
 import { getLogin, postLogin, postLogout } from './login.js';
 import { getOutcomes } from './outcomes-page.js';
+import { getGrouping, postGrouping } from './grouping-page.js';
 import { getProjects } from './projects-page.js';
 import { getReleases } from './releases-page.js';
 import { serveStatic } from './static.js';
@@ -25,5 +26,7 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   router.add('GET', '/issues/:id/events/:eventId/?', (req, res, p, url) => getIssuePage(ctx, req, res, url, p.id!, p.eventId!));
   router.add('POST', '/issues/:id/status/?', (req, res, p) => postIssueStatus(ctx, req, res, p.id!));
   router.add('GET', '/projects/:slug/releases/?', (req, res, p, url) => getReleases(ctx, req, res, url, p.slug!));
+  router.add('GET', '/projects/:slug/grouping/?', (req, res, p, url) => getGrouping(ctx, req, res, url, p.slug!));
+  router.add('POST', '/projects/:slug/grouping/?', (req, res, p) => postGrouping(ctx, req, res, p.slug!));
   router.add('GET', '/projects/:slug/outcomes/?', (req, res, p, url) => getOutcomes(ctx, req, res, url, p.slug!));
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
-import { getPage, logIn } from './web.js';
+import { getPage, hidden, logIn, postForm } from './web.js';
 
 // Pages whose numbers come from aggregate tables, checked against numbers worked out by hand from
 // rows put there with SQL (the digest and the outcome buffer fill them in production).
@@ -170,5 +170,25 @@ describe('outcomes page', () => {
     const again = await getPage(server, '/projects/health-check/outcomes', cookie);
     expect(again).toContain('<td class="mono">transaction</td><td class="num">3</td><td class="num">4,096</td>');
     expect(again).toContain('<td class="mono">event</td><td>not JSON: &lt;unexpected end&gt;</td>');
+  });
+});
+
+describe('grouping page', () => {
+  it('saves a project\'s rules, and refuses a line it cannot read without saving anything', async () => {
+    const page = await getPage(server, '/projects/health-check/grouping', cookie);
+    const csrf = hidden(page, '_csrf');
+    const bad = await postForm(server, '/projects/health-check/grouping', { _csrf: csrf, fingerprinting: 'error.type:Timeout -> timeouts\nnot a rule', enhancements: '' }, cookie);
+    expect(bad.status).toBe(400);
+    const badPage = await bad.text();
+    expect(badPage).toContain('fingerprintingRules line 2');
+    // what was typed is kept in the form
+    expect(badPage).toContain('error.type:Timeout -&gt; timeouts');
+    const rules = async () => (await db.pool.query('SELECT fingerprinting_rules, grouping_enhancements FROM project WHERE id = $1', [projectId])).rows[0];
+    expect(await rules()).toEqual({ fingerprinting_rules: '', grouping_enhancements: '' });
+    const ok = await postForm(server, '/projects/health-check/grouping', { _csrf: csrf, fingerprinting: 'error.type:Timeout -> timeouts', enhancements: 'module:app.logging -group' }, cookie);
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toBe('/projects/health-check/grouping?saved=1');
+    expect(await rules()).toEqual({ fingerprinting_rules: 'error.type:Timeout -> timeouts', grouping_enhancements: 'module:app.logging -group' });
+    expect(await getPage(server, '/projects/health-check/grouping?saved=1', cookie)).toContain('module:app.logging -group</textarea>');
   });
 });

@@ -33,6 +33,7 @@ export interface Config {
   workerIntervalSecs: number;
   workerBudgetSecs: number;
   workerBatchSize: number;
+  workerBatchBytes: number;
   workerMaxAttempts: number;
   workerThreads: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';

@@ -78,7 +78,9 @@ export const SETTINGS = [
   // --- digest worker ---
   { name: 'WORKER_INTERVAL_SECS', kind: 'int', default: 60, min: 1, doc: 'Longest the worker sleeps when idle (it also wakes within ~100 ms of new work).' },
   { name: 'WORKER_BUDGET_SECS', kind: 'int', default: 50, min: 1, doc: 'Longest the worker works in one tick before yielding.' },
-  { name: 'WORKER_BATCH_SIZE', kind: 'int', default: 200, min: 1, max: 10000, doc: 'Most queued payloads claimed and committed together by one worker (fewer when payloads are large: ~2 MiB per batch).' },
+  { name: 'WORKER_BATCH_SIZE', kind: 'int', default: 200, min: 1, max: 10000, doc: 'Most queued payloads claimed and committed together by one worker (fewer when payloads are large: see WORKER_BATCH_BYTES).' },
+  { name: 'WORKER_BATCH_BYTES', kind: 'int', default: 2 * MiB, min: 64 * 1024, max: 256 * MiB,
+    doc: 'Decompressed payload bytes a worker aims at per batch: larger batches cost PostgreSQL less per event, and the worker more memory (each of its threads + 1 batches in flight holds about this much, several times over once parsed).' },
   { name: 'WORKER_THREADS', kind: 'int', default: 1, min: 0, max: 16,
     doc: 'Threads per worker process that parse, normalize and group payloads; with ≥ 1 a worker keeps threads + 1 batches in flight. 0 = all on the main thread.' },
   { name: 'WORKER_MAX_ATTEMPTS', kind: 'int', default: 10, min: 1, doc: 'Transient failures tolerated per payload before it is moved to queue_error.' },

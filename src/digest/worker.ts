@@ -25,8 +25,6 @@ import type { ProjectRules } from './project-rules.js';
 /** Ignored issues whose snooze time has come are looked for at most this often per process. */
 const SNOOZE_CHECK_MS = 5000;
 
-/** Decompressed payload bytes aimed at per batch (see lane()). */
-const BATCH_BYTES = 2 * 1024 * 1024;
 
 export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<void> } {
   const { config, db, log } = ctx;
@@ -85,7 +83,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
 
   async function lane(until: number, counterSlot: number): Promise<void> {
     // Batches are sized by bytes as well as by count: at most WORKER_BATCH_SIZE payloads, and about
-    // BATCH_BYTES of decompressed payload. Measured per event: repeated 9 KB Node events cost
+    // WORKER_BATCH_BYTES of decompressed payload. Measured per event: repeated 9 KB Node events cost
     // 427 µs CPU in batches of 200 against 572 µs in batches of 50, while a mix averaging 31 KB
     // (up to 150 KB) cost 3.1 ms at 200 and 2.2 ms at 50, with half the memory peak (136 MB, not 258).
     let avgBytes = 0;
@@ -93,7 +91,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       const client = await db.pool.connect();
       let release: Error | boolean = false;
       try {
-        const size = singles > 0 ? 1 : avgBytes > 0 ? Math.max(10, Math.min(config.workerBatchSize, Math.floor(BATCH_BYTES / avgBytes))) : Math.min(config.workerBatchSize, 50);
+        const size = singles > 0 ? 1 : avgBytes > 0 ? Math.max(10, Math.min(config.workerBatchSize, Math.floor(config.workerBatchBytes / avgBytes))) : Math.min(config.workerBatchSize, 50);
         const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, cache, prepare, counterSlot });
         backoffMs = 0;
         if (r.claimed) avgBytes = avgBytes ? 0.7 * avgBytes + 0.3 * (r.bytes / r.claimed) : r.bytes / r.claimed;

@@ -166,16 +166,28 @@ function safeText(v: unknown): string {
   }
 }
 
+/**
+ * A thread whose stack trace is read when first asked for: grouping uses one thread's (at most),
+ * and a crash report may carry dozens of threads with dozens of frames each.
+ */
+function lazyThread(t: Json): Thread {
+  let st: Stacktrace | null | undefined;
+  return {
+    crashed: bool(t.crashed),
+    current: bool(t.current),
+    get stacktrace() {
+      if (st === undefined) st = readStacktrace(t.stacktrace);
+      return st;
+    },
+  };
+}
+
 export function readThreads(event: Json): Thread[] | null {
   const raw = iface(event, 'threads', 'sentry.interfaces.Threads');
   if (raw === undefined) return null;
   const list = Array.isArray(raw) ? raw : isObj(raw) && Array.isArray(raw.values) ? raw.values : null;
   if (!list) return null;
-  const threads = list.filter(isObj).map((t) => ({
-    crashed: bool(t.crashed),
-    current: bool(t.current),
-    stacktrace: readStacktrace(t.stacktrace),
-  }));
+  const threads = list.filter(isObj).map(lazyThread);
   return threads.length ? threads : null;
 }
 

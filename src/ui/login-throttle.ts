@@ -142,6 +142,11 @@ export async function refundAttempt(db: pg.Pool, config: Readonly<Config>, keys:
   if (c.scopes.length) await db.query(REFUND_SQL, [c.scopes, c.keys]);
 }
 
+/** A new password set by an administrator unlocks the account at once (users.ts `setPassword`). */
+export async function clearAccount(db: pg.ClientBase, email: string): Promise<void> {
+  await db.query(`DELETE FROM login_throttle WHERE scope = 'account' AND key = $1`, [accountKey(email)]);
+}
+
 /** The right password: the account's failures are forgotten, the address is not charged. */
 export async function loginSucceeded(db: pg.Pool, config: Readonly<Config>, keys: LoginKeys): Promise<void> {
   const l = limitsOf(config);

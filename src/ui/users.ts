@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { clearAccount } from './login-throttle.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
 
 // Web UI users (table ui_user, migrations/0005_ui.sql). The first user created is the admin.
@@ -56,7 +57,10 @@ export async function listUsers(db: pg.Pool): Promise<(UserRow & { sessions: num
   return rows;
 }
 
-/** Sets a new password and ends every session of the user (whoever knew the old one is logged out). */
+/**
+ * Sets a new password and ends every session of the user (whoever knew the old one is logged out);
+ * failed log-ins counted for the account are forgotten, so an administrator can unlock it at once.
+ */
 export async function setPassword(db: pg.Pool, email: string, password: string): Promise<boolean> {
   if (password.length < 8) throw new Error('a password has at least 8 characters');
   const hash = await hashPassword(password);
@@ -65,6 +69,7 @@ export async function setPassword(db: pg.Pool, email: string, password: string):
     await client.query('BEGIN');
     const { rows } = await client.query<{ id: number }>('UPDATE ui_user SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING id', [email.trim(), hash]);
     if (rows[0]) await client.query('DELETE FROM ui_session WHERE user_id = $1', [rows[0].id]);
+    if (rows[0]) await clearAccount(client, email);
     await client.query('COMMIT');
     return rows.length > 0;
   } catch (e) {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { cli, startServer, type RunningServer } from '../helpers/server.js';
 import { dummyHash, hashPassword, verifyPassword } from '../../src/ui/password.js';
 import { cookiesOf, loginForm } from './web.js';
 
@@ -137,6 +137,13 @@ describe('login throttling', () => {
     expect((await attempt(one, ip, 'e@example.com', 'wrong')).status).toBe(401);
     expect((await attempt(two, ip, 'e@example.com', PASSWORD)).status).toBe(429);
     expect((await attempt(one, '192.0.2.21', 'e@example.com', PASSWORD)).status).toBe(429);
+  });
+
+  it('unlocks an account when an administrator sets a new password', async () => {
+    expect((await attempt(one, '192.0.2.22', 'e@example.com', PASSWORD)).status).toBe(429);
+    await cli(['user', 'password', '--email', 'E@example.com', '--password', 'a brand new password'], { DATABASE_URL: db.url });
+    expect(await failures('account', 'e@example.com')).toBeUndefined();
+    expect((await attempt(two, '192.0.2.22', 'e@example.com', 'a brand new password')).status).toBe(303);
   });
 
   it('deletes rows whose window has ended', async () => {

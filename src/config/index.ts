@@ -23,6 +23,7 @@ export interface Config {
   ingestCommitMaxBatch: number;
   ingestCommitsInFlight: number;
   ingestKeyCacheMs: number;
+  archiveRecompressClientBodies: boolean;
   rateLimitGlobalPerSec: number;
   rateLimitPerIpPerSec: number;
   rateLimitPerProjectPerSec: number;

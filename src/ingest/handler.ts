@@ -266,7 +266,11 @@ export class IngestHandler {
    * compressed body as sent, or brotli quality 1 of an uncompressed one.
    */
   private async storedForm(projectId: number, kind: IngestKind, client: string | null, category: string, raw: Buffer, body: Buffer, encoding: Encoding): Promise<[Buffer, StoredEncoding, number | null]> {
-    let dc = raw.length <= DICT_MAX_INPUT ? this.dictionaries.compress(projectId, ArchiveDictionaries.key(projectId, kind, client, category), raw) : null;
+    // Client-compressed bodies only when ARCHIVE_RECOMPRESS_CLIENT_BODIES: deflating them again cost
+    // ~40-55 µs of ingest CPU per event on the bench mix (A/B, 3 runs each: server 128-182 →
+    // 186-226 µs/event), the dictionary alone on the bodies ingest compresses anyway ~±13 µs (noise).
+    const dictFor = encoding === 'identity' || this.ctx.config.archiveRecompressClientBodies;
+    let dc = dictFor && raw.length <= DICT_MAX_INPUT ? this.dictionaries.compress(projectId, ArchiveDictionaries.key(projectId, kind, client, category), raw) : null;
     if (dc instanceof Promise) dc = await dc;
     // The client's bytes are kept as sent unless the dictionary saves a tenth of them: on data it
     // does not help with (already random) raw deflate would win by its missing gzip header alone.

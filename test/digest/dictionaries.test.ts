@@ -33,7 +33,8 @@ const NO_LIMITS = { RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '
 beforeAll(async () => {
   db = await freshDatabase();
   projectId = (await createProject(db.pool, { name: 'dict', key: KEY, platform: 'node' })).project.id;
-  env = { DATABASE_URL: db.url, ORGANIZATION_SLUG: 'acme', ...NO_LIMITS };
+  // Client-compressed bodies too (ARCHIVE_RECOMPRESS_CLIENT_BODIES), so the gzip store bodies use a dictionary.
+  env = { DATABASE_URL: db.url, ORGANIZATION_SLUG: 'acme', ARCHIVE_RECOMPRESS_CLIENT_BODIES: 'true', ...NO_LIMITS };
 });
 afterAll(async () => {
   await worker?.stop();

@@ -84,6 +84,15 @@ export function* iterSubcomponents(
   }
 }
 
+/** Whether a contributing sub-component with this id exists, reached through contributing ones only. */
+export function hasContributing(c: GroupingComponent, id: string): boolean {
+  for (const v of c.values) {
+    if (!isComponent(v) || !v.contributes) continue;
+    if (v.id === id || hasContributing(v, id)) return true;
+  }
+  return false;
+}
+
 /** A stable text form of a tree (ids, flags, hints, values), used to compare components for equality. */
 export function describe(c: GroupingComponent): string {
   const inner = c.values.map((v) => (isComponent(v) ? describe(v) : JSON.stringify(v))).join(',');

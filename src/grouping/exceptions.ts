@@ -1,7 +1,7 @@
 // Exception components: a single exception is [stacktrace, type, (ns-error), value] — the
 // order in which this grouping config hashes them. Chained exceptions wrap one component per
 // exception; exception groups are first reduced to their distinct leaf exceptions.
-import { component, describe, update, iterSubcomponents, type GroupingComponent } from './components.js';
+import { component, describe, update, hasContributing, type GroupingComponent } from './components.js';
 import { normalizeMessage } from './parameterize.js';
 import { stacktraceVariants, type RuleContext } from './stacktrace.js';
 import type { SingleException } from './event.js';
@@ -144,7 +144,7 @@ export function removeNonStacktraceVariants(variants: ByVariant): ByVariant {
   const without: GroupingComponent[] = [];
   for (const n of names) {
     const c = variants[n]!;
-    const has = iterSubcomponents(c, 'stacktrace', true).next().done === false;
+    const has = hasContributing(c, 'stacktrace');
     if (has) withSt.push(n);
     else without.push(c);
   }

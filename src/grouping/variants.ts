@@ -33,6 +33,20 @@ function rulesFor(enhancements: string | undefined): CompiledRules {
   return compiled;
 }
 
+// A project's fingerprint rules (then the built-in ones), parsed once per rule text rather than
+// once per event: 100 texts (the oldest goes first), each a few rules.
+const fingerprintRuleCache = new Map<string, FingerprintRule[]>();
+function fingerprintRulesFor(text: string | undefined): FingerprintRule[] {
+  if (!text) return getBuiltinFingerprintRules();
+  let rules = fingerprintRuleCache.get(text);
+  if (!rules) {
+    rules = [...parseFingerprintRules(text), ...getBuiltinFingerprintRules()];
+    if (fingerprintRuleCache.size >= 100) fingerprintRuleCache.delete(fingerprintRuleCache.keys().next().value!);
+    fingerprintRuleCache.set(text, rules);
+  }
+  return rules;
+}
+
 function prepare(event: Json, ctx: RuleContext): { prepared: PreparedEvent; stacktraces: () => Stacktrace[] } {
   const exceptions = readExceptions(event);
   const threads = readThreads(event);
@@ -79,10 +93,7 @@ export function buildVariants(event: Json, options: GroupingOptions): Record<str
   let fingerprint = readFingerprint(event);
   const info: Record<string, unknown> = {};
   if (fingerprint && !(fingerprint.length === 1 && isDefaultVariable(fingerprint[0]!))) info.client_fingerprint = fingerprint;
-  const serverRules: FingerprintRule[] = [
-    ...(options.fingerprintingRules ? parseFingerprintRules(options.fingerprintingRules) : []),
-    ...getBuiltinFingerprintRules(),
-  ];
+  const serverRules = fingerprintRulesFor(options.fingerprintingRules);
   const matched = findFingerprintRule(serverRules, {
     event, platform: ctx.platform, exceptions: prepared.exceptions, threads: prepared.threads,
     get stacktraces() {

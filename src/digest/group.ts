@@ -8,8 +8,9 @@ import type { NormalizedEvent } from '../protocol/event.js';
 // never throws; what the digest keeps of it: the config name, the primary hash (issue key), all
 // hashes (issue_hash rows) and the variants (the explanation stored with a new issue).
 //
-// Grouping is the digest's costliest step (0.3–3 ms per event: stack-trace rules are matched
-// against every frame), while most events repeat an error already seen. So results are cached
+// Grouping costs ~40–200 µs per event once the process is warm (up to ~0.5 ms for an event whose
+// frames are all new, ~1.7 ms in a process's first hundred calls), while most events repeat an error
+// already seen — against ~10 µs for the key below. So results are cached
 // by a hash of every field grouping may read (exception, threads, stack trace, message,
 // fingerprint and the fields fingerprint variables name): only the event id and times are left
 // out, and those never influence grouping. The key is the SHA-1 of that JSON: a Map keyed by the

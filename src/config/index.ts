@@ -37,6 +37,10 @@ export interface Config {
   workerBatchBytes: number;
   workerMaxAttempts: number;
   workerThreads: number;
+  alertTimeoutMs: number;
+  alertRetrySecs: number;
+  alertMaxAttempts: number;
+  alertRetentionDays: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 

@@ -87,6 +87,16 @@ export const SETTINGS = [
     doc: 'Threads per worker process that parse, normalize and group payloads; with ≥ 1 a worker keeps threads + 1 batches in flight. 0 = all on the main thread.' },
   { name: 'WORKER_MAX_ATTEMPTS', kind: 'int', default: 10, min: 1, doc: 'Transient failures tolerated per payload before it is moved to queue_error.' },
 
+  // --- alerts (webhooks of a project: crash-cache-cli alert add) ---
+  { name: 'ALERT_TIMEOUT_MS', kind: 'int', default: 10000, min: 100, max: 300000,
+    doc: 'How long a webhook POST may take (connect, send, answer) before it counts as failed and is retried.' },
+  { name: 'ALERT_RETRY_SECS', kind: 'int', default: 60, min: 0, max: 86400,
+    doc: 'Wait before the first retry of a failed webhook POST; each further retry waits 5 times longer (1 min, 5 min, 25 min, ~2 h), at most 6 h.' },
+  { name: 'ALERT_MAX_ATTEMPTS', kind: 'int', default: 8, min: 1, max: 100,
+    doc: 'POSTs of one alert before it is given up (status failed, last error kept). 8 with the default retry wait: about 20 h.' },
+  { name: 'ALERT_RETENTION_DAYS', kind: 'int', default: 7, min: 1, max: 3650,
+    doc: 'Delivered and given-up alerts are deleted this many days after they finished (crash-cache-cli alert deliveries lists them until then).' },
+
   // --- misc ---
   { name: 'LOG_LEVEL', kind: 'string', default: 'info', doc: 'error, warn, info or debug.' },
 ] as const satisfies readonly Setting[];

@@ -3,6 +3,7 @@ import { clean, DimRequest } from './dims.js';
 import { GLOBAL_DIMS, PROJECT_DIMS, type EventFields } from './event-fields.js';
 import { explainFromArchive } from './explain.js';
 import { numArray, textArray } from './pg-array.js';
+import { queueIssueAlerts } from '../alerts/queue.js';
 import type { DigestGrouping } from './group.js';
 
 // Stage "store" for events: reports, issues, issue hashes, users and tag counts of one batch, with
@@ -174,7 +175,7 @@ async function countIssues(client: pg.ClientBase, projectId: number, issueIds: n
   const as = issueIds.map((id) => agg.get(id)!);
   // A new event received after the issue was resolved reopens it as a regression; one that meets
   // the conditions of an ignored issue's snooze brings it back as escalating.
-  await client.query({ name: 'digest-issue-update', text: `WITH locked AS (SELECT id FROM issue WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR NO KEY UPDATE)
+  const { rows: updated } = await client.query<{ id: number; substatus: string | null; changed: boolean }>({ name: 'digest-issue-update', text: `WITH locked AS (SELECT id FROM issue WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR NO KEY UPDATE)
      UPDATE issue i SET event_count = i.event_count + v.n, user_count = i.user_count + v.u,
             first_seen = least(i.first_seen, to_timestamp(v.f)),
             last_event_id = CASE WHEN to_timestamp(v.l) >= i.last_seen THEN v.e ELSE i.last_event_id END,
@@ -187,7 +188,13 @@ async function countIssues(client: pg.ClientBase, projectId: number, issueIds: n
             snooze_until = CASE WHEN ${WAKES} THEN NULL ELSE i.snooze_until END
        FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::uuid[]) AS v(id, n, u, f, l, r, e),
             locked
-      WHERE i.project_id = $1 AND i.id = v.id AND locked.id = v.id`, values: [projectId, numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), numArray(as.map((a) => a.received)), textArray(as.map((a) => a.lastEvent))] });
+      WHERE i.project_id = $1 AND i.id = v.id AND locked.id = v.id
+     RETURNING i.id, i.substatus, i.status_changed_at = to_timestamp(v.r) AS changed`, values: [projectId, numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), numArray(as.map((a) => a.received)), textArray(as.map((a) => a.lastEvent))] });
+  // Reopened by this batch (a batch with the same receive time finds the same change: queued once).
+  for (const kind of ['regression', 'escalating'] as const) {
+    const ids = updated.filter((r) => r.changed && r.substatus === (kind === 'regression' ? 'regressed' : 'escalating')).map((r) => r.id);
+    if (ids.length) await queueIssueAlerts(client, projectId, kind, ids);
+  }
 }
 
 function gid(dims: DimRequest, kind: string, value: string | null): number | null {
@@ -259,6 +266,7 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
       todo.map((w) => clean(w.ev.title)), todo.map((w) => clean(w.ev.culprit)), todo.map((w) => json(w.ev.metadata)),
       explanations.map(clean)]);
   for (const r of ins) out.set(r.primary_hash, r.id);
+  await queueIssueAlerts(client, projectId, 'new', ins.filter((r) => !keep.has(r.primary_hash)).map((r) => r.id));
   // A kept issue that was ignored with conditions (a snooze) gets them back too.
   const snoozed = kept.filter((k) => k.snooze).map((k) => k.primary_hash);
   if (snoozed.length) {

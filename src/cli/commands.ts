@@ -4,4 +4,5 @@ import '../api/cli.js';
 import '../digest/cli.js';
 import '../ui/cli.js';
 import '../ratelimit/cli.js';
+import '../alerts/cli.js';
 export {};

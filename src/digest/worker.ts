@@ -1,6 +1,7 @@
 import type { AppContext } from '../server/context.js';
 import { listenQueue, type Listener } from '../queue/listen.js';
 import { retryLater } from '../queue/claim.js';
+import { startAlertSender } from '../alerts/sender.js';
 import { BatchError, digestBatch } from './batch.js';
 import { DimCache } from './dims.js';
 import { PreparePool } from './prepare-pool.js';
@@ -58,6 +59,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
     })]);
 
   const listener: Listener = listenQueue(db.url, wake, (m) => log.warn(m));
+  const alerts = startAlertSender(ctx);
   const pool = config.workerThreads > 0 && PreparePool.available() ? new PreparePool(config.workerThreads) : null;
   // Without threads, two lanes still overlap: one prepares its batch (synchronous CPU) while the
   // other's statements run in PostgreSQL.
@@ -165,6 +167,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       onStop();
       wakeSleep?.();
       await loop;
+      await alerts.stop();
       await listener.close();
       await pool?.close();
     },

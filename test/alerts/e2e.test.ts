@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+import { startApp, type TestApp } from '../helpers/app.js';
+import { cli } from '../helpers/server.js';
+import { PACKAGE_ROOT } from '../../src/paths.js';
+import { until } from '../digest/worker-process.js';
+import { startReceiver, type Receiver } from './receiver.js';
+
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
+
+// End to end: a webhook added with the CLI, a real event from the official @sentry/node SDK through
+// the running server's ingest and digest, and the server's own alert sender POSTing to a real local
+// receiver. Then a regression, the CLI's test notification, the deliveries list and removal.
+
+const run = promisify(execFile);
+let app: TestApp;
+let receiver: Receiver;
+let env: Record<string, string>;
+
+const q = async (sql: string, values: unknown[] = []) => (await app.db.pool.query(sql, values)).rows;
+
+beforeAll(async () => {
+  receiver = await startReceiver();
+  app = await startApp('Checkout', { PUBLIC_URL: 'http://crash.example', ALERT_RETRY_SECS: '0' });
+  env = { DATABASE_URL: app.db.url, PUBLIC_URL: 'http://crash.example' };
+});
+afterAll(async () => {
+  await app?.close();
+  await receiver?.close();
+});
+
+async function sendWithSdk(): Promise<void> {
+  const dsn = `http://${app.key}@127.0.0.1:${app.server.port}/${app.projectId}`;
+  const { stdout } = await run(process.execPath, [join(PACKAGE_ROOT, 'test', 'api', 'sdk-app.mjs')], { cwd: PACKAGE_ROOT, env: { ...process.env, DSN: dsn, ONLY_EXCEPTION: '1' }, timeout: 30_000 });
+  expect(JSON.parse(stdout.trim().split('\n').pop()!).flushed).toBe(true);
+}
+
+test('crash-cache-cli alert add / list validate and store the webhook', async () => {
+  await expect(cli(['alert', 'add', String(app.projectId), '--webhook', 'ftp://example.com/hook'], env)).rejects.toThrow(/exited with 2.*http or https/s);
+  await expect(cli(['alert', 'add', String(app.projectId), '--webhook', receiver.url, '--kinds', 'new,sometimes'], env)).rejects.toThrow(/unknown alert kind "sometimes"/);
+  expect(await cli(['alert', 'add', 'checkout', '--webhook', receiver.url, '--kinds', 'new,regression'], env))
+    .toMatch(new RegExp(`^Alert \\d+ added: project checkout \\(new, regression\\) → ${receiver.url}`));
+  const list = await cli(['alert', 'list'], env);
+  expect(list).toContain(`\tcheckout\tnew,regression\t${receiver.url}`);
+});
+
+test('a new issue from a real SDK event: one "new" notification; a second event of it: none', async () => {
+  await sendWithSdk();
+  await until(async () => receiver.received.length >= 1, 30_000, 'the webhook POST');
+  const [{ id }] = await q('SELECT id::int FROM issue WHERE project_id = $1', [app.projectId]);
+  const { body, headers } = receiver.received[0]!;
+  expect(headers['user-agent']).toBe('crash-cache');
+  expect(body).toMatchObject({
+    kind: 'new',
+    project: { slug: 'checkout', name: 'Checkout' },
+    issue: { id: String(id), short_id: 'CHECKOUT-1', title: 'TypeError: card declined for 42', level: 'error', status: 'unresolved', substatus: 'new', url: `http://crash.example/issues/${id}` },
+  });
+  expect(body.text).toMatch(/^\[checkout\] New issue CHECKOUT-1: TypeError: card declined for 42 in .*chargeCustomerCard.* http:\/\/crash\.example\/issues\/\d+$/);
+  await until(async () => (await q("SELECT status FROM alert_outbox"))[0]?.status === 'delivered', 30_000, 'the delivery to be recorded');
+
+  await sendWithSdk();
+  await until(async () => (await q('SELECT event_count::int AS n FROM issue WHERE id = $1', [id]))[0].n === 2, 30_000, 'the second event');
+  expect(await q('SELECT kind, status FROM alert_outbox')).toEqual([{ kind: 'new', status: 'delivered' }]);
+  expect(receiver.received).toHaveLength(1);
+});
+
+test('the issue resolved, then a new event: one "regression"', async () => {
+  const [{ id }] = await q('SELECT id::int FROM issue WHERE project_id = $1', [app.projectId]);
+  await q("UPDATE issue SET status = 'resolved', substatus = NULL, resolved_at = now(), status_changed_at = now() WHERE id = $1", [id]);
+  await sendWithSdk();
+  await until(async () => receiver.received.length >= 2, 30_000, 'the regression POST');
+  expect(receiver.received[1]!.body).toMatchObject({ kind: 'regression', issue: { id: String(id), status: 'unresolved', substatus: 'regressed', count: 3 } });
+});
+
+test('alert test sends a test notification now; alert deliveries lists them all; alert remove', async () => {
+  const [{ id: ruleId }] = await q('SELECT id::int FROM alert_rule');
+  expect(await cli(['alert', 'test', String(ruleId)], env)).toBe('Test notification delivered (HTTP 200).\n');
+  expect(receiver.received.at(-1)!.body).toMatchObject({ kind: 'test', project: { slug: 'checkout' }, issue: null });
+  expect(receiver.received.at(-1)!.body.text).toBe('[checkout] Test notification from crash-cache (http://crash.example)');
+
+  receiver.respond = () => 404;
+  await expect(cli(['alert', 'test', String(ruleId)], env)).rejects.toThrow(/Test notification failed: HTTP 404: receiver says no/);
+  const out = await cli(['alert', 'deliveries', '--project', 'checkout'], env);
+  const lines = out.trim().split('\n').slice(1).map((l) => l.split('\t'));
+  expect(lines.map((l) => [l[3], l[6], l[7], l[9]])).toEqual([
+    ['test', 'failed', '1', 'HTTP 404: receiver says no'],
+    ['test', 'delivered', '1', '-'],
+    ['regression', 'delivered', '1', '-'],
+    ['new', 'delivered', '1', '-'],
+  ]);
+  expect(await cli(['alert', 'remove', String(ruleId)], env)).toBe(`Alert ${ruleId} removed.\n`);
+  expect(await cli(['alert', 'list'], env)).toMatch(/^No alerts\./);
+  expect(await q('SELECT count(*)::int AS n FROM alert_outbox')).toEqual([{ n: 0 }]);
+});

@@ -8,6 +8,8 @@ export interface Received {
   path: string;
   headers: IncomingMessage['headers'];
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** what the receiver answered (null: it hung) */
+  status: number | null;
 }
 
 export interface Receiver {
@@ -40,11 +42,12 @@ export async function startReceiver(): Promise<Receiver> {
       } catch {
         body = Buffer.concat(chunks).toString('utf8');
       }
-      const got: Received = { path: req.url ?? '', headers: req.headers, body };
+      const got: Received = { path: req.url ?? '', headers: req.headers, body, status: null };
       const n = r.received.length;
       r.received.push(got);
       const answer = r.respond(got, n);
       if (answer === 'hang') return void hanging.push(res);
+      got.status = answer;
       res.writeHead(answer, { 'content-type': 'text/plain' });
       res.end(answer >= 300 ? 'receiver says no' : 'ok');
     });

@@ -16,10 +16,14 @@ export interface AttachmentRow {
   received_at: Date;
 }
 
+/**
+ * An event's attachments in the order they were received (archive row, then item). Not by id: two
+ * digest lanes may insert the attachments of two payloads in either order.
+ */
 export async function listAttachments(pool: pg.Pool | pg.ClientBase, projectId: number, eventId: string): Promise<AttachmentRow[]> {
   const { rows } = await pool.query<AttachmentRow>(
     `SELECT id, project_id, replace(event_id::text, '-', '') AS event_id, filename, content_type, attachment_type, size, received_at
-       FROM attachment WHERE project_id = $1 AND event_id = $2::uuid ORDER BY id`, [projectId, eventId.replace(/-/g, '')]);
+       FROM attachment WHERE project_id = $1 AND event_id = $2::uuid ORDER BY archive_id, item_index, id`, [projectId, eventId.replace(/-/g, '')]);
   return rows;
 }
 

@@ -45,6 +45,7 @@ export function startAlertSender(ctx: AppContext): AlertSender {
   const inFlight = new Set<Promise<void>>();
   let wakeUp: (() => void) | null = null;
   let prunedAt = 0;
+  let failing = false;
 
   const sleep = (ms: number) => new Promise<void>((resolve) => {
     const t = setTimeout(() => (wakeUp = null, resolve()), ms);
@@ -80,8 +81,12 @@ export function startAlertSender(ctx: AppContext): AlertSender {
           claimed = rows.length;
           for (const a of rows) send(a);
         }
+        if (failing) log.info('alert sender reaches the database again');
+        failing = false;
       } catch (e) {
-        log.warn('alert sender cannot reach the database', { error: String(e) });
+        // once per outage, not once per poll
+        if (!failing) log.warn('alert sender cannot reach the database; retrying every second', { error: String(e) });
+        failing = true;
       }
       if (stopping) break;
       // Claimed a full set: look again as soon as a slot frees; otherwise poll.

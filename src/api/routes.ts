@@ -10,6 +10,7 @@ import * as events from './routes-events.js';
 import * as attachments from './routes-attachments.js';
 import * as feedback from './routes-feedback.js';
 import * as monitors from './routes-monitors.js';
+import * as hooks from '../alerts/routes.js';
 
 // The read API under /api/0/, in Sentry's Web API shapes. Every route authenticates with a Bearer
 // token first. Handlers only parse parameters and call query functions (queries/*) and serializers
@@ -32,6 +33,11 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
   add('GET', '/projects/:org/:project/?', org.project);
   add('PUT', '/projects/:org/:project/?', org.updateProject);
   add('GET', '/projects/:org/:project/keys/?', org.projectKeys);
+  add('GET', '/projects/:org/:project/hooks/?', hooks.listHooks);
+  add('POST', '/projects/:org/:project/hooks/?', hooks.createHook);
+  add('GET', '/projects/:org/:project/hooks/:hookId/?', hooks.getHook);
+  add('PUT', '/projects/:org/:project/hooks/:hookId/?', hooks.updateHook);
+  add('DELETE', '/projects/:org/:project/hooks/:hookId/?', hooks.deleteHook);
 
   for (const base of ['/projects/:org/:project/issues/?', '/organizations/:org/issues/?']) {
     add('GET', base, issues.list);

@@ -94,3 +94,24 @@ test('alert test sends a test notification now; alert deliveries lists them all;
   expect(await cli(['alert', 'list'], env)).toMatch(/^No alerts\./);
   expect(await q('SELECT count(*)::int AS n FROM alert_outbox')).toEqual([{ n: 0 }]);
 });
+
+test('the API manages webhooks as Sentry-style service hooks (/projects/{org}/{project}/hooks/)', async () => {
+  const token = /^([0-9a-f]{64})$/m.exec(await cli(['token', 'create', '--name', 'hooks'], env))![1]!;
+  const api = (path: string, method = 'GET', body?: unknown) =>
+    fetch(`${app.server.url}/api/0/projects/crash-cache/checkout/hooks/${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const bad = await api('', 'POST', { url: 'javascript:alert(1)' });
+  expect([bad.status, await bad.json()]).toEqual([400, { detail: 'a webhook must be http or https, got javascript' }]);
+  expect((await api('', 'POST', { url: receiver.url, events: ['new', 'never'] })).status).toBe(400);
+
+  const created = await api('', 'POST', { url: receiver.url, events: ['escalating'] });
+  expect(created.status).toBe(201);
+  const hook = await created.json() as { id: string };
+  expect(hook).toMatchObject({ url: receiver.url, status: 'active', events: ['escalating'] });
+  expect(await (await api('')).json()).toEqual([hook]);
+  const put = await api(`${hook.id}/`, 'PUT', { events: ['new', 'regression'] });
+  expect(await put.json()).toMatchObject({ id: hook.id, url: receiver.url, events: ['new', 'regression'] });
+  expect(await cli(['alert', 'list'], env)).toContain(`${hook.id}\tcheckout\tnew,regression\t${receiver.url}`);
+  expect((await api(`${hook.id}/`, 'DELETE')).status).toBe(204);
+  expect((await api(`${hook.id}/`)).status).toBe(404);
+  expect((await fetch(`${app.server.url}/api/0/projects/crash-cache/checkout/hooks/`)).status).toBe(401);
+});

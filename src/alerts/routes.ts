@@ -1,0 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from '../http/errors.js';
+import { sendJson } from '../http/respond.js';
+import type { Params } from '../http/router.js';
+import type { AppContext } from '../server/context.js';
+import { readJsonBody } from '../api/body.js';
+import { requireProject } from '../api/lookup.js';
+import { ALERT_KINDS } from './queue.js';
+import { addAlertRule, checkWebhookUrl, getAlertRule, listAlertRules, parseKinds, removeAlertRule, type AlertRule } from './rules.js';
+
+// A project's webhooks in the API, shaped like Sentry's service hooks
+// (/api/0/projects/{org}/{project}/hooks/: id, url, status, events, dateCreated). `events` names our
+// alert kinds (new, regression, escalating), not Sentry's event.alert / event.created.
+
+type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params) => Promise<void>;
+
+function serializeHook(r: AlertRule): Record<string, unknown> {
+  return { id: String(r.id), url: r.webhook_url, status: 'active', events: r.kinds, dateCreated: r.created_at.toISOString() };
+}
+
+function parseBody(body: Record<string, unknown>, partial: boolean): { url?: string; kinds?: ReturnType<typeof parseKinds> } {
+  const out: { url?: string; kinds?: ReturnType<typeof parseKinds> } = {};
+  try {
+    if (body.url !== undefined || !partial) {
+      if (typeof body.url !== 'string') throw new Error('url must be a string');
+      out.url = checkWebhookUrl(body.url);
+    }
+    if (body.events !== undefined) {
+      if (!Array.isArray(body.events) || !body.events.every((e) => typeof e === 'string')) throw new Error(`events must be a list of ${ALERT_KINDS.join(', ')}`);
+      out.kinds = parseKinds(body.events.join(','));
+    }
+  } catch (e) {
+    throw new HttpError('invalid_request', (e as Error).message);
+  }
+  return out;
+}
+
+async function hookOf(ctx: AppContext, params: Params): Promise<AlertRule> {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+  const id = params.hookId!;
+  const rule = /^\d{1,15}$/.test(id) ? await getAlertRule(ctx.db.pool, Number(id)) : null;
+  if (!rule || rule.project_id !== p.id) throw new HttpError('not_found', 'The requested resource does not exist');
+  return rule;
+}
+
+export const listHooks: H = async (ctx, _req, res, params) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+  sendJson(res, 200, (await listAlertRules(ctx.db.pool, p.id)).map(serializeHook));
+};
+
+export const createHook: H = async (ctx, req, res, params) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+  const b = parseBody(await readJsonBody(req), false);
+  sendJson(res, 201, serializeHook(await addAlertRule(ctx.db.pool, p.id, b.url!, b.kinds)));
+};
+
+export const getHook: H = async (ctx, _req, res, params) => {
+  sendJson(res, 200, serializeHook(await hookOf(ctx, params)));
+};
+
+export const updateHook: H = async (ctx, req, res, params) => {
+  const rule = await hookOf(ctx, params);
+  const b = parseBody(await readJsonBody(req), true);
+  await ctx.db.pool.query('UPDATE alert_rule SET webhook_url = coalesce($2, webhook_url), kinds = coalesce($3, kinds) WHERE id = $1', [rule.id, b.url ?? null, b.kinds ?? null]);
+  sendJson(res, 200, serializeHook((await getAlertRule(ctx.db.pool, rule.id))!));
+};
+
+export const deleteHook: H = async (ctx, _req, res, params) => {
+  const rule = await hookOf(ctx, params);
+  await removeAlertRule(ctx.db.pool, rule.id);
+  res.writeHead(204).end();
+};

@@ -1,18 +1,33 @@
 import type pg from 'pg';
+import { queueIssueAlerts } from '../alerts/queue.js';
 
 // Ignored issues whose snooze time has come (migrations/0011_issue_snooze.sql) come back even when no
 // new event arrives: every worker runs this now and then (worker.ts wakes for the earliest one). Rows
 // are locked in id order, as the digest locks them, and skipped when a digest batch holds them (that
 // batch's update brings them back itself).
 
-/** Brings back the issues whose snooze ended; returns how many. */
+/** Brings back the issues whose snooze ended, and queues their 'escalating' alerts in the same transaction; returns how many. */
 export async function wakeSnoozedIssues(pool: pg.Pool): Promise<number> {
-  const { rowCount } = await pool.query(
-    `UPDATE issue i SET status = 'unresolved', substatus = 'escalating', status_changed_at = now(), snooze_until = NULL
-      WHERE (i.project_id, i.id) IN (SELECT project_id, id FROM issue
-                                      WHERE snooze_until <= now() AND status = 'ignored'
-                                      ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)`);
-  return rowCount ?? 0;
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ project_id: number; id: number }>(
+      `UPDATE issue i SET status = 'unresolved', substatus = 'escalating', status_changed_at = now(), snooze_until = NULL
+        WHERE (i.project_id, i.id) IN (SELECT project_id, id FROM issue
+                                        WHERE snooze_until <= now() AND status = 'ignored'
+                                        ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)
+        RETURNING i.project_id, i.id`);
+    const byProject = new Map<number, number[]>();
+    for (const r of rows) byProject.set(Number(r.project_id), [...(byProject.get(Number(r.project_id)) ?? []), Number(r.id)]);
+    for (const [projectId, ids] of byProject) await queueIssueAlerts(client, projectId, 'escalating', ids);
+    await client.query('COMMIT');
+    return rows.length;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw e;
+  } finally {
+    client.release();
+  }
 }
 
 /** Milliseconds until the earliest snooze ends (null: none). */

@@ -95,8 +95,12 @@ test('ignored for a while: back when the time has come, with or without new even
   expect((await issue('TimeError')).status).toBe('ignored');
   // an hour later (the clock cannot be moved: the snooze is moved back instead)
   await db.pool.query(`UPDATE issue SET snooze_until = now() - interval '1 second' WHERE id = $1`, [id]);
+  // a webhook of the project hears of it, in the same transaction
+  await db.pool.query(`INSERT INTO alert_rule (project_id, webhook_url, kinds) VALUES ($1, 'http://127.0.0.1:9/hook', '{escalating}')`, [projectId]);
   expect(await wakeSnoozedIssues(db.pool)).toBe(1);
   expect(await issue('TimeError')).toMatchObject({ status: 'unresolved', substatus: 'escalating', snooze_until: null });
+  expect((await db.pool.query(`SELECT kind, issue_id::int FROM alert_outbox`)).rows).toEqual([{ kind: 'escalating', issue_id: id }]);
+  await db.pool.query('DELETE FROM alert_rule');
   expect(await nextSnoozeMs(db.pool)).toBeNull();
   // and by an event, when the worker's check has not run yet
   await setIssueStatus(db.pool, [id], 'ignored', null, snooze({ until: new Date(Date.now() - 1000) }));

@@ -64,11 +64,6 @@ export class PreparePool {
     this.threads.push(t);
   }
 
-  /** Whether a thread has nothing to do right now. */
-  idle(): boolean {
-    return this.threads.some((t) => t.pending.size === 0);
-  }
-
   run(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}): Promise<Prepared> {
     // The least busy thread.
     const t = this.threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));

@@ -6,9 +6,6 @@ import { BatchError, digestBatch } from './batch.js';
 import { DimCache } from './dims.js';
 import { PreparePool } from './prepare-pool.js';
 import { nextSnoozeMs, wakeSnoozedIssues } from './snooze.js';
-import { prepareBatch } from './prepare.js';
-import type { ArchiveRow } from './payload.js';
-import type { ProjectRules } from './project-rules.js';
 
 // The digest loop of one process. It runs a tick when woken (in-process `wake()` after an ingest
 // commit, or a NOTIFY crash_cache_queue from another process — typically within a few ms), when
@@ -64,10 +61,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
   // Without threads, two lanes still overlap: one prepares its batch (synchronous CPU) while the
   // other's statements run in PostgreSQL.
   const lanes = pool ? config.workerThreads + 1 : 2;
-  // A batch goes to a thread that is idle, else it is prepared here: the prepare thread was the
-  // bottleneck (0.68 cores on the bench mix) while this thread, which only builds statements, used
-  // 0.25, so waiting for the busy thread left a quarter of the machine idle.
-  const prepare = pool ? (rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules>) => (pool.idle() ? pool.run(rows, maxBytes, rules) : Promise.resolve(prepareBatch(rows, maxBytes, rules))) : undefined;
+  const prepare = pool ? pool.run.bind(pool) : undefined;
   const slotBase = Math.floor(Math.random() * 16);
 
   let snoozeCheckedAt = 0;

@@ -1,3 +1,4 @@
+import { transaction } from '../storage/transaction.js';
 import type pg from 'pg';
 import { QUEUE_CHANNEL } from '../queue/listen.js';
 import { BatchError, DIGEST_LOCK, digestBatch } from './batch.js';
@@ -16,9 +17,7 @@ export const DERIVED_TABLES = [
 
 /** Empties the derived tables and re-enqueues the archive. Returns the number of payloads queued. */
 export async function resetDigest(pool: pg.Pool): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return transaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [DIGEST_LOCK]);
     await client.query('DELETE FROM issue_keep');
     await client.query(
@@ -36,14 +35,8 @@ export async function resetDigest(pool: pg.Pool): Promise<number> {
     const { rowCount } = await client.query('INSERT INTO queue (project_id, archive_id) SELECT project_id, id FROM archive ORDER BY received_at, id');
     await client.query('UPDATE digest_state SET generation = generation + 1');
     await client.query(`NOTIFY ${QUEUE_CHANNEL}`);
-    await client.query('COMMIT');
     return rowCount ?? 0;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Digests until the queue has no ready rows; calls `progress(remaining)` after each batch. */

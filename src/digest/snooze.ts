@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { queueIssueAlerts } from '../alerts/queue.js';
+import { transaction } from '../storage/transaction.js';
 
 // Ignored issues whose snooze time has come (migrations/0011_issue_snooze.sql) come back even when no
 // new event arrives: every worker runs this now and then (worker.ts wakes for the earliest one). Rows
@@ -8,9 +9,7 @@ import { queueIssueAlerts } from '../alerts/queue.js';
 
 /** Brings back the issues whose snooze ended, and queues their 'escalating' alerts in the same transaction; returns how many. */
 export async function wakeSnoozedIssues(pool: pg.Pool): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return transaction(pool, async (client) => {
     const { rows } = await client.query<{ project_id: number; id: number }>(
       `UPDATE issue i SET status = 'unresolved', substatus = 'escalating', status_changed_at = now(), snooze_until = NULL
         WHERE (i.project_id, i.id) IN (SELECT project_id, id FROM issue
@@ -18,16 +17,14 @@ export async function wakeSnoozedIssues(pool: pg.Pool): Promise<number> {
                                         ORDER BY id FOR NO KEY UPDATE SKIP LOCKED)
         RETURNING i.project_id, i.id`);
     const byProject = new Map<number, number[]>();
-    for (const r of rows) byProject.set(Number(r.project_id), [...(byProject.get(Number(r.project_id)) ?? []), Number(r.id)]);
+    for (const r of rows) {
+      const ids = byProject.get(Number(r.project_id)) ?? [];
+      ids.push(Number(r.id));
+      byProject.set(Number(r.project_id), ids);
+    }
     for (const [projectId, ids] of byProject) await queueIssueAlerts(client, projectId, 'escalating', ids);
-    await client.query('COMMIT');
     return rows.length;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Milliseconds until the earliest snooze ends (null: none). */

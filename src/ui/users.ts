@@ -1,3 +1,4 @@
+import { transaction } from '../storage/transaction.js';
 import type pg from 'pg';
 import { clearAccount } from './login-throttle.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
@@ -64,20 +65,12 @@ export async function listUsers(db: pg.Pool): Promise<(UserRow & { sessions: num
 export async function setPassword(db: pg.Pool, email: string, password: string): Promise<boolean> {
   if (password.length < 8) throw new Error('a password has at least 8 characters');
   const hash = await hashPassword(password);
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
+  return transaction(db, async (client) => {
     const { rows } = await client.query<{ id: number }>('UPDATE ui_user SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING id', [email.trim(), hash]);
     if (rows[0]) await client.query('DELETE FROM ui_session WHERE user_id = $1', [rows[0].id]);
     if (rows[0]) await clearAccount(client, email);
-    await client.query('COMMIT');
     return rows.length > 0;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 export async function deleteUser(db: pg.Pool, email: string): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { transaction } from '../../storage/transaction.js';
 import type pg from 'pg';
 import { HttpError } from '../../http/errors.js';
 import type { Cursor } from '../pagination.js';
@@ -248,21 +249,13 @@ export async function matchingIssueIds(pool: pg.Pool, projects: { id: number; sl
  */
 export async function deleteIssues(pool: pg.Pool, ids: number[]): Promise<number> {
   if (!ids.length) return 0;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return transaction(pool, async (client) => {
     const { rows } = await client.query<{ project_id: number; id: number }>('SELECT project_id, id FROM issue WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE', [ids]);
     const pids = rows.map((r) => r.project_id);
     const iids = rows.map((r) => r.id);
     const pairs = `(project_id, issue_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`;
     for (const t of ['report', 'issue_tag', 'issue_user', 'issue_hash']) await client.query(`DELETE FROM ${t} WHERE ${pairs}`, [pids, iids]);
     await client.query('DELETE FROM issue WHERE (project_id, id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))', [pids, iids]);
-    await client.query('COMMIT');
     return rows.length;
-  } catch (e) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw e;
-  } finally {
-    client.release();
-  }
+  });
 }

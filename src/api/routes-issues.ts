@@ -15,6 +15,7 @@ import {
 import { issueTagKeys, issueTagValues, tagLabel } from './queries/tags.js';
 import { parseSearch, type ParsedSearch } from './search.js';
 import { serializeIssue, serializeIssueDetail } from './serialize-issue.js';
+import { snoozeOf } from './snooze.js';
 import { publicRequestUrl } from './routes-org.js';
 
 // Issue list (search, sort, pages), one issue, status changes (single and bulk), deletion, tags.
@@ -110,41 +111,6 @@ function statusChange(body: Record<string, unknown>): { status: IssueStatus; sub
     default:
       throw new HttpError('invalid_request', `status must be resolved, resolvedInNextRelease, unresolved or ignored, got ${JSON.stringify(raw)}`);
   }
-}
-
-/** A positive whole number from a snooze field, or null when absent. */
-function count(d: Record<string, unknown>, k: string): number | null {
-  const v = d[k];
-  if (v === undefined || v === null) return null;
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0 || n > 1e12) throw new HttpError('invalid_request', `${k} must be a positive whole number, got ${JSON.stringify(v)}`);
-  return n;
-}
-
-/**
- * The conditions under which an ignored issue comes back (Sentry's "ignore for / until"): for
- * ignoreDuration (or snoozeDuration) minutes or until ignoreUntil; until ignoreCount more events
- * (within ignoreWindow minutes when given); until ignoreUserCount more users. Null when none given.
- */
-function snoozeOf(d: Record<string, unknown>): Snooze | null {
-  const minutes = count(d, 'ignoreDuration') ?? count(d, 'snoozeDuration');
-  let until = minutes !== null ? new Date(Date.now() + minutes * 60_000) : null;
-  if (until === null && d.ignoreUntil !== undefined && d.ignoreUntil !== null) {
-    until = typeof d.ignoreUntil === 'string' ? new Date(d.ignoreUntil) : null;
-    if (!until || Number.isNaN(until.getTime())) throw new HttpError('invalid_request', `ignoreUntil must be an ISO 8601 time, got ${JSON.stringify(d.ignoreUntil)}`);
-  }
-  const events = count(d, 'ignoreCount');
-  const window = events !== null ? count(d, 'ignoreWindow') : null;
-  const users = count(d, 'ignoreUserCount');
-  if (until === null && events === null && users === null) return null;
-  return {
-    until,
-    count: events,
-    windowMinutes: window,
-    users,
-    // Users are counted since the snooze; a user window (ignoreUserWindow) is not applied.
-    details: { ignoreCount: events, ignoreUntil: until?.toISOString() ?? null, ignoreUserCount: users, ignoreUserWindow: null, ignoreWindow: window },
-  };
 }
 
 async function applyChange(ctx: AppContext, ids: number[], body: Record<string, unknown>): Promise<Record<string, unknown>> {

@@ -1,3 +1,4 @@
+import { snoozeOf } from '../api/snooze.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { eventNeighbours, getReport, issueEventAt, listIssueEvents, type ReportRow } from '../api/queries/events.js';
 import { getIssue, issueStats, setIssueStatus, type IssueRow, type IssueStatus } from '../api/queries/issues.js';
@@ -116,9 +117,7 @@ export async function postIssueStatus(ctx: AppContext, req: IncomingMessage, res
   if (status !== 'resolved' && status !== 'ignored' && status !== 'unresolved') throw new HttpError('invalid_request', 'status must be resolved, ignored or unresolved');
   const minutes = Number(form.get('minutes') ?? 0);
   if (status === 'ignored' && Number.isInteger(minutes) && minutes > 0 && minutes <= 525_600) {
-    const until = new Date(Date.now() + minutes * 60_000);
-    await setIssueStatus(ctx.db.pool, [issue.id], status, null,
-      { until, count: null, windowMinutes: null, users: null, details: { ignoreCount: null, ignoreUntil: until.toISOString(), ignoreUserCount: null, ignoreUserWindow: null, ignoreWindow: null } });
+    await setIssueStatus(ctx.db.pool, [issue.id], status, null, snoozeOf({ ignoreDuration: minutes }));
   } else await setIssueStatus(ctx.db.pool, [issue.id], status);
   redirect(res, `/issues/${issue.id}`);
 }

@@ -59,15 +59,16 @@ export const project: H = async (ctx, _req, res, params) => {
 export const updateProject: H = async (ctx, req, res, params) => {
   const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
   const body = await readJsonBody(req);
-  const text = (k: string, max: number): string | undefined => {
+  const text = (k: string, max = Infinity): string | undefined => {
     const v = body[k];
     if (v === undefined) return undefined;
     if (typeof v !== 'string') throw new HttpError('invalid_request', `${k} must be a string`);
     if (v.length > max) throw new HttpError('invalid_request', `${k} is longer than ${max} characters`);
     return v;
   };
-  const enhancements = text('groupingEnhancements', MAX_RULES_CHARS);
-  const fingerprinting = text('fingerprintingRules', MAX_RULES_CHARS);
+  // Rule texts: length and every line checked by groupingOptionsError below.
+  const enhancements = text('groupingEnhancements');
+  const fingerprinting = text('fingerprintingRules');
   const name = text('name', 200);
   const platform = text('platform', 64);
   if (name !== undefined && !name.trim()) throw new HttpError('invalid_request', 'name must not be empty');
@@ -81,9 +82,6 @@ export const updateProject: H = async (ctx, req, res, params) => {
   const facts = await projectFacts(ctx.db.pool, p.id);
   sendJson(res, 200, serializeProjectDetail(ctx.config, updated, facts.get(p.id)));
 };
-
-/** Longest rule text accepted per field (Sentry allows ~64 KB; a few hundred rules). */
-const MAX_RULES_CHARS = 64 * 1024;
 
 export const projectKeys: H = async (ctx, _req, res, params, url) => {
   const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { computeGrouping } from '../grouping/index.js';
 import { normalizeEvent } from '../protocol/event.js';
 import { groupingExplanationJson, type DigestGrouping } from './group.js';
-import { projectRules } from './project-rules.js';
+import { optionsOf, projectRules } from './project-rules.js';
 import { fallbackEventId, parsePayload, type ArchiveRow } from './payload.js';
 
 // The grouping explanation of an event whose grouping came from the digest's cache (group.ts keeps
@@ -28,8 +28,7 @@ export async function explainFromArchive(client: pg.ClientBase, projectId: numbe
     const item = parsed.items.find((i) => i.index === itemIndex);
     if (!item || item.json === undefined) return fallback();
     const ev = normalizeEvent(item.json, { receivedAt: row.received_at, eventId: parsed.eventId, fallbackId: fallbackEventId(row, itemIndex), skipBreadcrumbs: true });
-    const rules = (await projectRules(client, [projectId]))[projectId];
-    return groupingExplanationJson(computeGrouping(ev, rules ? { enhancements: rules.enhancements, fingerprintingRules: rules.fingerprintingRules } : {}));
+    return groupingExplanationJson(computeGrouping(ev, optionsOf((await projectRules(client, [projectId]))[projectId])));
   } catch {
     return fallback();
   }

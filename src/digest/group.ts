@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
-import { computeGrouping, type GroupingOptions, type GroupingResult } from '../grouping/index.js';
-import type { ProjectRules } from './project-rules.js';
+import { computeGrouping, type GroupingResult } from '../grouping/index.js';
+import { optionsOf, type ProjectRules } from './project-rules.js';
 import { groupingInput } from '../grouping/event.js';
 import type { NormalizedEvent } from '../protocol/event.js';
 
@@ -68,11 +68,6 @@ function touch<V>(m: Map<string, V>, key: string, max: number, value?: V): V | u
   if (m.size >= max) m.delete(m.keys().next().value!);
   m.set(key, value);
   return value;
-}
-
-/** The project's rules as the engine takes them (none: the built-in rules alone). */
-function optionsOf(rules: ProjectRules | undefined): GroupingOptions {
-  return rules ? { enhancements: rules.enhancements, fingerprintingRules: rules.fingerprintingRules } : {};
 }
 
 /** The whole grouping result, variants included (for the API's grouping info). */

@@ -16,6 +16,11 @@ export interface ProjectRules extends GroupingOptions {
 
 const cache = new Map<number, { at: number; rules: ProjectRules | null }>();
 
+/** The project's rules as the grouping engine takes them (none: the built-in rules alone). */
+export function optionsOf(rules: ProjectRules | undefined): GroupingOptions {
+  return rules ? { enhancements: rules.enhancements, fingerprintingRules: rules.fingerprintingRules } : {};
+}
+
 /** Rules of each project that has any (projects without rules are left out). */
 export async function projectRules(client: pg.Pool | pg.ClientBase, projectIds: number[], now = Date.now()): Promise<Record<number, ProjectRules>> {
   const stale = projectIds.filter((id) => (cache.get(id)?.at ?? -Infinity) < now - RULES_TTL_MS);

@@ -6,8 +6,14 @@ import type { GroupingOptions } from './index.js';
 // digest time (an unparseable fingerprint rule text would send every event to the fallback group),
 // so a bad line is refused when it is written, with its line number.
 
+/** Longest rule text accepted per field (Sentry allows ~64 KB; a few hundred rules). */
+export const MAX_RULES_CHARS = 64 * 1024;
+
 /** Null when both rule texts parse; else what is wrong, naming the field and the line. */
 export function groupingOptionsError(o: GroupingOptions): string | null {
+  for (const [field, text] of [['groupingEnhancements', o.enhancements], ['fingerprintingRules', o.fingerprintingRules]] as const) {
+    if (text && text.length > MAX_RULES_CHARS) return `${field} is longer than ${MAX_RULES_CHARS} characters`;
+  }
   if (o.enhancements) {
     const lines = o.enhancements.split(/\r\n|\r|\n/);
     for (let i = 0; i < lines.length; i++) {

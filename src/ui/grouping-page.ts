@@ -12,9 +12,6 @@ import type { Session } from './sessions.js';
 // A project's own grouping rules (the same settings as PUT /api/0/projects/{org}/{project}/): edited
 // as text, checked line by line before they are saved, applied to events digested from then on.
 
-/** Longest rule text accepted per field, as the API. */
-const MAX_RULES_CHARS = 64 * 1024;
-
 function page(session: Session, project: ProjectRow, values: { enhancements: string; fingerprinting: string }, message: { error?: string; saved?: boolean }) {
   return layout({ title: `Grouping · ${project.name}`, session, project, section: 'grouping', body: html`<h1>Grouping rules</h1>
 <p>Events with the same fingerprint are one issue. These rules come before the built-in ones and apply to events that
@@ -46,9 +43,7 @@ export async function postGrouping(ctx: AppContext, req: IncomingMessage, res: S
   const { session, form } = await postSession(ctx, req);
   const project = await projectBySlug(ctx, slug);
   const values = { enhancements: form.get('enhancements') ?? '', fingerprinting: form.get('fingerprinting') ?? '' };
-  const error = values.enhancements.length > MAX_RULES_CHARS || values.fingerprinting.length > MAX_RULES_CHARS
-    ? `rules are limited to ${MAX_RULES_CHARS} characters per field`
-    : groupingOptionsError({ enhancements: values.enhancements, fingerprintingRules: values.fingerprinting });
+  const error = groupingOptionsError({ enhancements: values.enhancements, fingerprintingRules: values.fingerprinting });
   if (error) {
     sendHtml(res, 400, page(session, project, values, { error }));
     return;

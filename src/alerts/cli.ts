@@ -1,4 +1,4 @@
-import { registerCommand, UsageError } from '../cli/main.js';
+import { projectFlag, registerCommand, UsageError } from '../cli/main.js';
 import { getProject } from '../storage/projects.js';
 import { listDeliveries } from './deliveries.js';
 import { addAlertRule, checkWebhookUrl, listAlertRules, parseKinds, removeAlertRule } from './rules.js';
@@ -37,12 +37,7 @@ registerCommand(
   'alert list',
   '  alert list [--project ID]                                 webhooks of every project (or one)',
   async ({ db, out }, _args, flags) => {
-    let projectId: number | undefined;
-    if (flags.project !== undefined) {
-      const p = typeof flags.project === 'string' ? await getProject(db.pool, flags.project) : null;
-      if (!p) throw new UsageError(`--project: no project ${JSON.stringify(flags.project)}`);
-      projectId = p.id;
-    }
+    const projectId = await projectFlag(db, flags);
     const rules = await listAlertRules(db.pool, projectId);
     if (flags.json) return void out(JSON.stringify(rules));
     if (!rules.length) return void out('No alerts. Add one with: crash-cache-cli alert add <project> --webhook URL');
@@ -86,12 +81,7 @@ registerCommand(
   'alert deliveries',
   '  alert deliveries [--project ID] [--status pending|delivered|failed] [--limit 50]   recent notifications and their last error',
   async ({ db, out }, _args, flags) => {
-    let projectId: number | undefined;
-    if (flags.project !== undefined) {
-      const p = typeof flags.project === 'string' ? await getProject(db.pool, flags.project) : null;
-      if (!p) throw new UsageError(`--project: no project ${JSON.stringify(flags.project)}`);
-      projectId = p.id;
-    }
+    const projectId = await projectFlag(db, flags);
     const status = flags.status === undefined ? undefined : String(flags.status);
     if (status !== undefined && !['pending', 'delivered', 'failed'].includes(status)) throw new UsageError('--status must be pending, delivered or failed');
     const limit = flags.limit === undefined ? 50 : Number(flags.limit);

@@ -95,6 +95,14 @@ const EXTRA_HELP: string[] = [];
 
 export class UsageError extends Error {}
 
+/** The project a `--project ID|slug` flag names (undefined without the flag); a usage error when there is none. */
+export async function projectFlag(db: Database, flags: Flags): Promise<number | undefined> {
+  if (flags.project === undefined) return undefined;
+  const p = typeof flags.project === 'string' ? await getProject(db.pool, flags.project) : null;
+  if (!p) throw new UsageError(`--project: no project ${JSON.stringify(flags.project)}`);
+  return p.id;
+}
+
 export async function main(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<void> {
   await import('./commands.js');
   const { args, flags } = parseArgs(argv);

@@ -1,5 +1,4 @@
-import { registerCommand, UsageError } from '../cli/main.js';
-import { getProject } from '../storage/projects.js';
+import { projectFlag, registerCommand, UsageError } from '../cli/main.js';
 import { listOutcomes } from '../outcomes/queries.js';
 import { setProjectRateLimit } from './queries.js';
 import { parseSince } from './since.js';
@@ -37,12 +36,7 @@ registerCommand(
   'outcomes',
   '  outcomes [--project ID] [--since 24h]                     counts of refused, filtered and client-dropped items per hour',
   async ({ db, out }, _args, flags) => {
-    let projectId: number | undefined;
-    if (flags.project !== undefined) {
-      const p = typeof flags.project === 'string' ? await getProject(db.pool, flags.project) : null;
-      if (!p) throw new UsageError(`--project: no project ${JSON.stringify(flags.project)}`);
-      projectId = p.id;
-    }
+    const projectId = await projectFlag(db, flags);
     const since = parseSince(typeof flags.since === 'string' ? flags.since : '24h');
     if (!since) throw new UsageError(`--since must look like 90m, 24h or 7d, got ${JSON.stringify(flags.since)}`);
     const rows = await listOutcomes(db.pool, { projectId, since });

@@ -73,21 +73,19 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     }
     const batch = await claimBatch<ArchiveRow & { raw_size: number | null }>(client, opts.batchSize,
       'a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size, a.dict_id');
+    // Received order, so that session updates and "first event" of an issue follow arrival.
+    batch.sort((a, b) => a.queue.archive_id - b.queue.archive_id);
     const claimed = batch.map((b) => b.queue);
     claimedIds = claimed.map((r) => r.id);
     if (!claimed.length) {
       await client.query('COMMIT');
       return { claimed: 0, failed: 0, events: 0, bytes: 0 };
     }
-    // Received order, so that session updates and "first event" of an issue follow arrival.
-    batch.sort((a, b) => a.queue.archive_id - b.queue.archive_id);
-    claimed.sort((a, b) => a.archive_id - b.archive_id);
+    // A missing archive row (deleted project or retention) leaves nothing to digest.
     const archives = batch.flatMap((b) => (b.archive ? [b.archive] : []));
     await attachDictionaries(client, archives);
-    // A missing archive row (deleted project or retention) leaves nothing to digest.
-    const rows: ArchiveRow[] = archives;
-    const rules = await projectRules(client, [...new Set(rows.map((r) => r.project_id))]);
-    const c = opts.prepare ? await opts.prepare(rows, opts.maxBytes, rules) : prepareBatch(rows, opts.maxBytes, rules);
+    const rules = await projectRules(client, [...new Set(archives.map((r) => r.project_id))]);
+    const c = opts.prepare ? await opts.prepare(archives, opts.maxBytes, rules) : prepareBatch(archives, opts.maxBytes, rules);
     const failedKeys = new Map(c.failed.map((f) => [`${f.projectId}/${f.archiveId}`, f.error]));
     const failed: { row: QueueRow; error: string }[] = [];
     const done: number[] = [];

@@ -146,9 +146,9 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         'SELECT (extract(epoch FROM min(run_after) - now()) * 1000)::float8 AS ms FROM queue');
       const snooze = await nextSnoozeMs(db.pool);
       // A snooze end is handled by the next tick's check (at most every SNOOZE_CHECK_MS).
-      const due = [rows[0]?.ms, snooze === null ? null : Math.max(snooze, SNOOZE_CHECK_MS - (Date.now() - snoozeCheckedAt))]
-        .filter((x): x is number => typeof x === 'number');
-      return due.length ? Math.min(max, Math.max(50, ...[Math.min(...due)])) : max;
+      const retry = rows[0]?.ms ?? Infinity;
+      const wake = snooze === null ? Infinity : Math.max(snooze, SNOOZE_CHECK_MS - (Date.now() - snoozeCheckedAt));
+      return Math.min(max, Math.max(50, Math.min(retry, wake)));
     } catch {
       return max;
     }

@@ -3,9 +3,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type pg from 'pg';
+import { digestBatch } from '../../src/digest/batch.js';
+import { DimCache } from '../../src/digest/dims.js';
 
-// Test helpers: put payloads into archive + queue exactly as ingest does (migrations/0001), and
-// read the shared SDK fixture corpus as (kind, bytes) pairs.
+// Test helpers: put payloads into archive + queue exactly as ingest does (migrations/0001), digest
+// them with the worker's own batch function, and read the shared SDK fixture corpus as (kind, bytes) pairs.
 
 export const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures');
 
@@ -72,4 +74,14 @@ export function fixtureCorpus(): Fixture[] {
     }
   }
   return out;
+}
+
+/** Digests batch after batch on one connection until the queue has nothing ready. */
+export async function digestAll(pool: pg.Pool, cache = new DimCache(), batchSize = 100): Promise<void> {
+  const client = await pool.connect();
+  try {
+    while ((await digestBatch(client, { batchSize, maxBytes: 1 << 20, cache })).claimed);
+  } finally {
+    client.release();
+  }
 }

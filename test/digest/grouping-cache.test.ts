@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, vi, expect, test } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
-import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
-import { enqueue } from './archive.js';
+import { enqueue, digestAll as digestAllWith } from './archive.js';
 
 // Generous limits: CI machines are shared and slow at times; nothing here waits on a clock.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -24,14 +23,7 @@ const event = (n: number, type = 'KeyError') => ({
   })),
 });
 
-async function digestAll(): Promise<void> {
-  const client = await db.pool.connect();
-  try {
-    while ((await digestBatch(client, { batchSize: 100, maxBytes: 1 << 20, cache })).claimed);
-  } finally {
-    client.release();
-  }
-}
+const digestAll = () => digestAllWith(db.pool, cache);
 const issues = async () => (await db.pool.query<{ id: number; event_count: number; grouping: { primary_hash: string; variants: Record<string, { component?: unknown }> } }>(
   'SELECT id, event_count::int, grouping FROM issue WHERE project_id = $1 ORDER BY id', [projectId])).rows;
 

@@ -2,10 +2,9 @@ import { afterAll, beforeAll, vi, expect, test } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli } from '../helpers/server.js';
 import { createProject, deleteProject } from '../../src/storage/projects.js';
-import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { DERIVED_TABLES } from '../../src/digest/ruminate.js';
-import { enqueue, envelope } from './archive.js';
+import { enqueue, envelope, digestAll as digestAllWith } from './archive.js';
 
 // Generous limits: CI machines are shared and slow at times; nothing here waits on a clock.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -32,14 +31,7 @@ function errorEvent(n: number, opts: { user?: string; ts?: number | string; type
 }
 const store = (ev: unknown) => ({ kind: 'store' as const, body: Buffer.from(JSON.stringify(ev)) });
 
-async function digestAll(): Promise<void> {
-  const client = await db.pool.connect();
-  try {
-    while ((await digestBatch(client, { batchSize: 100, maxBytes: 1 << 20, cache })).claimed);
-  } finally {
-    client.release();
-  }
-}
+const digestAll = () => digestAllWith(db.pool, cache);
 const one = async (sql: string, p: unknown[] = []) => (await db.pool.query(sql, p)).rows[0];
 
 beforeAll(async () => {

@@ -1,10 +1,9 @@
 import { afterAll, beforeAll, vi, expect, test } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
-import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { releaseHealth } from '../../src/digest/health-query.js';
-import { enqueue, envelope } from './archive.js';
+import { enqueue, envelope, digestAll as digestAllWith } from './archive.js';
 
 // Generous limits: CI machines are shared and slow at times; nothing here waits on a clock.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -21,14 +20,7 @@ function session(n: number, did: string | null, update: Record<string, unknown>)
   return envelope({ sent_at: new Date().toISOString() }, [[{ type: 'session' }, { sid: sid(n), ...(did ? { did } : {}), started, timestamp: started, attrs, ...update }]]);
 }
 
-async function digestAll(batchSize: number) {
-  const client = await db.pool.connect();
-  try {
-    while ((await digestBatch(client, { batchSize, maxBytes: 1 << 20, cache: new DimCache() })).claimed);
-  } finally {
-    client.release();
-  }
-}
+const digestAll = (batchSize: number) => digestAllWith(db.pool, new DimCache(), batchSize);
 
 beforeAll(async () => {
   db = await freshDatabase();

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, vi, expect, test } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
-import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { nextSnoozeMs, wakeSnoozedIssues } from '../../src/digest/snooze.js';
 import { setIssueStatus, type Snooze } from '../../src/api/queries/issues.js';
-import { enqueue } from './archive.js';
+import { enqueue, digestAll as digestAllWith } from './archive.js';
 import { cli } from '../helpers/server.js';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -29,14 +28,7 @@ function event(type: string, user?: string, ts = new Date().toISOString()) {
     })),
   };
 }
-async function digestAll(): Promise<void> {
-  const client = await db.pool.connect();
-  try {
-    while ((await digestBatch(client, { batchSize: 100, maxBytes: 1 << 20, cache })).claimed);
-  } finally {
-    client.release();
-  }
-}
+const digestAll = () => digestAllWith(db.pool, cache);
 async function send(...events: ReturnType<typeof event>[]): Promise<void> {
   await enqueue(db.pool, projectId, events);
   await digestAll();

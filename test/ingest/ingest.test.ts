@@ -89,10 +89,8 @@ describe('accepting', () => {
     expect(row.queued).toBe(1);
     expect(row.raw_size).toBe(Buffer.byteLength(body));
     expect(row.stored_size).toBe(row.payload.length);
-    // The bytes as stored, followed by the dictionary's id when there is one (migrations/0010).
-    const dictId = Buffer.alloc(8);
-    if (row.dict_id !== null) dictId.writeBigUInt64BE(BigInt(row.dict_id));
-    expect(Buffer.compare(row.sha256, createHash('sha256').update(row.dict_id === null ? row.payload : Buffer.concat([row.payload, dictId])).digest())).toBe(0);
+    // The dedup key: the body as the client sent it, after its content encoding and a NUL (migrations/0015).
+    expect(Buffer.compare(row.sha256, createHash('sha256').update('identity\0').update(body).digest())).toBe(0);
     expect((await storedBytes(db.pool, row)).toString()).toBe(body);
     expect(row.meta.sentry_client).toBe('sentry.javascript.node/11.12.0');
     expect(row.meta.ip).toMatch(/127\.0\.0\.1/);

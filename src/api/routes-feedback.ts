@@ -23,7 +23,7 @@ function page(url: URL) {
 }
 
 function links(ctx: AppContext, url: URL, rows: FeedbackRow[], cursor: ReturnType<typeof parseCursor>, more: boolean) {
-  return { link: linkHeader(publicRequestUrl(ctx, url), pageLinks(rows, (r) => ({ value: 0, id: r.id }), cursor, more)) };
+  return { link: linkHeader(publicRequestUrl(ctx, url), pageLinks(rows, (r) => ({ value: Number(r.archive_id), id: Number(r.id) }), cursor, more)) };
 }
 
 /** projects/{org}/{project}/user-feedback/: with `issue` (Sentry's group JSON) when the event is known. */

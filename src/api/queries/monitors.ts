@@ -87,7 +87,9 @@ export interface CheckInRow {
 /**
  * A monitor's check-ins, newest first: the rows sent for one check_in_id (in_progress, then ok or
  * error) are one check-in, created when the first arrived, with the latest status and duration. A
- * row with the all-zero id updates the monitor's latest in-progress check-in before it. Rows older
+ * row with the all-zero id updates the monitor's latest in-progress check-in before it. "Before" and
+ * "latest" follow arrival (archive row, then item), not the row id: two digest lanes may insert rows
+ * of different payloads in either order (test/api/extras.test.ts saw it). Rows older
  * than `days` days are not read; pages are keyset positions on the first row's id.
  */
 export async function listCheckIns(
@@ -97,20 +99,21 @@ export async function listCheckIns(
   const back = q.afterId !== null;
   const { rows } = await pool.query<CheckInRow>(
     `WITH r AS (
-       SELECT c.id, c.received_at, c.status, c.duration, c.environment, c.monitor_config,
+       SELECT c.id, c.archive_id, c.item_index, c.received_at, c.status, c.duration, c.environment, c.monitor_config,
               CASE WHEN c.check_in_id = '00000000-0000-0000-0000-000000000000' THEN
                 (SELECT p.check_in_id::text FROM check_in p WHERE p.project_id = c.project_id AND p.monitor_slug = c.monitor_slug
-                    AND p.status = 'in_progress' AND p.id < c.id AND p.check_in_id <> '00000000-0000-0000-0000-000000000000'
-                  ORDER BY p.id DESC LIMIT 1)
+                    AND p.status = 'in_progress' AND (p.archive_id, p.item_index) < (c.archive_id, c.item_index)
+                    AND p.check_in_id <> '00000000-0000-0000-0000-000000000000'
+                  ORDER BY p.archive_id DESC, p.item_index DESC LIMIT 1)
               ELSE c.check_in_id::text END AS k
          FROM check_in c
         WHERE c.project_id = $1 AND c.monitor_slug = $2 AND c.received_at >= now() - make_interval(days => $3)
      )
      SELECT replace(k, '-', '') AS check_in_id, min(id) AS first_id, min(received_at) AS created, max(received_at) AS updated,
-            (array_agg(status ORDER BY id DESC))[1] AS status,
-            (array_agg(duration ORDER BY id DESC) FILTER (WHERE duration IS NOT NULL AND status <> 'in_progress'))[1] AS duration,
-            (array_agg(environment ORDER BY id) FILTER (WHERE environment IS NOT NULL))[1] AS environment,
-            (array_agg(monitor_config ORDER BY id DESC) FILTER (WHERE monitor_config IS NOT NULL))[1] AS config,
+            (array_agg(status ORDER BY archive_id DESC, item_index DESC))[1] AS status,
+            (array_agg(duration ORDER BY archive_id DESC, item_index DESC) FILTER (WHERE duration IS NOT NULL AND status <> 'in_progress'))[1] AS duration,
+            (array_agg(environment ORDER BY archive_id, item_index) FILTER (WHERE environment IS NOT NULL))[1] AS environment,
+            (array_agg(monitor_config ORDER BY archive_id DESC, item_index DESC) FILTER (WHERE monitor_config IS NOT NULL))[1] AS config,
             bool_or(status = 'in_progress') AS has_progress
        FROM r GROUP BY coalesce(k, 'row ' || id), k
      HAVING ($4::bigint IS NULL OR min(id) < $4) AND ($5::bigint IS NULL OR min(id) > $5)

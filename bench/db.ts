@@ -127,6 +127,7 @@ export interface Health {
   ingested?: number;
   digested?: number;
   queued?: number;
+  counters_pending?: number;
   failed?: number;
   raw: unknown;
 }
@@ -139,7 +140,7 @@ export async function health(port: number): Promise<Health> {
   const walk = (v: unknown) => {
     if (!v || typeof v !== 'object') return;
     for (const [k, x] of Object.entries(v)) {
-      if (typeof x === 'number' && (k === 'ingested' || k === 'digested' || k === 'queued' || k === 'failed')) out[k] ??= x;
+      if (typeof x === 'number' && (k === 'ingested' || k === 'digested' || k === 'queued' || k === 'counters_pending' || k === 'failed')) out[k] ??= x;
       else walk(x);
     }
   };

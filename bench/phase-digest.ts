@@ -22,10 +22,11 @@ export interface DigestResult {
   memory: MemoryPeak;
 }
 
-async function queued(p: Proc, db: BenchDb): Promise<{ queued: number; failed: number; digested: number }> {
+/** `pending`: issue counters digested but not yet folded (src/digest/fold.ts); the drain ends when they are folded too. */
+async function queued(p: Proc, db: BenchDb): Promise<{ queued: number; pending: number; failed: number; digested: number }> {
   const h = await health(p.port).catch(() => null);
-  if (h && h.queued !== undefined) return { queued: h.queued, failed: h.failed ?? 0, digested: h.digested ?? 0 };
-  return { queued: await countRows(db, 'queue'), failed: await countRows(db, 'queue_error'), digested: 0 };
+  if (h && h.queued !== undefined) return { queued: h.queued, pending: h.counters_pending ?? 0, failed: h.failed ?? 0, digested: h.digested ?? 0 };
+  return { queued: await countRows(db, 'queue'), pending: await countRows(db, 'issue_delta'), failed: await countRows(db, 'queue_error'), digested: 0 };
 }
 
 export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: number, nWorkers: number): Promise<DigestResult> {
@@ -70,7 +71,7 @@ export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: numb
         const waitMs = rate > 0 ? Math.min(1000, Math.max(100, (100 * now.queued) / rate)) : 500;
         await new Promise((r) => setTimeout(r, waitMs));
         now = await queued(front, db);
-        if (now.queued === 0) {
+        if (now.queued === 0 && now.pending === 0) {
           drained = true;
           break;
         }

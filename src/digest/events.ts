@@ -11,8 +11,9 @@ import type { DigestGrouping } from './group.js';
 //   1. issues that do not exist yet are inserted (ON CONFLICT DO NOTHING: no lock on existing rows);
 //   2. reports are inserted ON CONFLICT (project_id, event_id) DO NOTHING — RETURNING tells which
 //      events are new, so a retried event is neither a second report nor counted twice;
-//   3. only the new reports are counted: issue_user / issue_tag upserts, then one UPDATE per issue
-//      after locking the issue rows in id order (two workers never lock them in opposite orders).
+//   3. only the new reports are counted: issue_user rows (new users), then one issue_delta row per
+//      issue with its events, users, times and tag counts, which src/digest/fold.ts folds into the
+//      issue and issue_tag rows.
 
 export interface EventWork {
   projectId: number;
@@ -43,12 +44,11 @@ export interface IssueCounts {
 }
 
 /**
- * Stores the events of one project: issues, hashes and reports. The counters of the issues (issue
- * rows, issue_tag, issue_user) are returned to be written last, just before COMMIT: those rows are
- * shared by every batch with an event of the same issue, and a row a transaction wrote stays locked
- * until it commits, so writing them last keeps two lanes (or workers) from queueing behind each
- * other for the whole batch. (Measured on the bench mix: the issue lock waited 7.9 ms per batch
- * when taken in the middle of the batch.)
+ * Stores the events of one project: issues, hashes and reports. The counts (issue_user rows, the
+ * issues' deltas) are returned to be written last, just before COMMIT: issue_user rows are shared by
+ * every batch with the same user of the same issue, and a row a transaction inserted keeps others
+ * that insert it waiting until it commits. The issue and issue_tag rows themselves are written by
+ * the fold (src/digest/fold.ts), one transaction at a time.
  */
 export async function storeEvents(client: pg.ClientBase, dims: DimRequest, projectId: number, all: EventWork[]): Promise<IssueCounts> {
   const none: IssueCounts = { projectId, fresh: 0, run: async () => {} };
@@ -146,7 +146,7 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
 
 interface Agg { n: number; first: number; last: number; lastEvent: string; received: number; users: Set<number>; tags: Map<number, { n: number; first: number; last: number }> }
 
-/** The hot rows of a batch, in a fixed order (users, tags, issues; each sorted by key) so that two transactions never wait on each other in opposite orders. */
+/** The batch's counts: issue_user rows (sorted by key, so two transactions never wait on each other in opposite orders), then the issues' deltas. */
 async function countIssues(client: pg.ClientBase, projectId: number, issueIds: number[], agg: Map<number, Agg>): Promise<void> {
   const newUsers = new Map<number, number>();
   const uIssue: number[] = [], uUser: number[] = [];
@@ -157,44 +157,23 @@ async function countIssues(client: pg.ClientBase, projectId: number, issueIds: n
     for (const r of rows) newUsers.set(r.issue_id, (newUsers.get(r.issue_id) ?? 0) + 1);
   }
 
-  const tIssue: number[] = [], tVal: number[] = [], tN: number[] = [], tFirst: number[] = [], tLast: number[] = [];
+  // One delta row per issue (src/digest/fold.ts folds them into issue and issue_tag): tag counts as
+  // per-issue array literals, like report.tag_ids.
+  const lit = (xs: number[]) => `{${xs.join(',')}}`;
+  const tIds: string[] = [], tN: string[] = [], tFirst: string[] = [], tLast: string[] = [];
   for (const id of issueIds) {
     const tags = agg.get(id)!.tags;
-    for (const t of [...tags.keys()].sort((a, b) => a - b)) {
-      const e = tags.get(t)!;
-      tIssue.push(id), tVal.push(t), tN.push(e.n), tFirst.push(e.first), tLast.push(e.last);
-    }
+    const keys = [...tags.keys()];
+    tIds.push(lit(keys));
+    tN.push(lit(keys.map((t) => tags.get(t)!.n)));
+    tFirst.push(lit(keys.map((t) => tags.get(t)!.first)));
+    tLast.push(lit(keys.map((t) => tags.get(t)!.last)));
   }
-  if (tIssue.length) {
-    await client.query({ name: 'digest-issue-tag', text: `INSERT INTO issue_tag (project_id, issue_id, tag_value_id, count, first_seen, last_seen)
-       SELECT $1, i, t, n, to_timestamp(f), to_timestamp(l) FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::float8[], $6::float8[]) AS v(i, t, n, f, l)
-       ON CONFLICT (project_id, issue_id, tag_value_id) DO UPDATE SET count = issue_tag.count + EXCLUDED.count,
-         first_seen = least(issue_tag.first_seen, EXCLUDED.first_seen), last_seen = greatest(issue_tag.last_seen, EXCLUDED.last_seen)`, values: [projectId, numArray(tIssue), numArray(tVal), numArray(tN), numArray(tFirst), numArray(tLast)] });
-  }
-
   const as = issueIds.map((id) => agg.get(id)!);
-  // A new event received after the issue was resolved reopens it as a regression; one that meets
-  // the conditions of an ignored issue's snooze brings it back as escalating.
-  const { rows: updated } = await client.query<{ id: number; substatus: string | null; changed: boolean }>({ name: 'digest-issue-update', text: `WITH locked AS (SELECT id FROM issue WHERE project_id = $1 AND id = ANY($2::bigint[]) ORDER BY id FOR NO KEY UPDATE)
-     UPDATE issue i SET event_count = i.event_count + v.n, user_count = i.user_count + v.u,
-            first_seen = least(i.first_seen, to_timestamp(v.f)),
-            last_event_id = CASE WHEN to_timestamp(v.l) >= i.last_seen THEN v.e ELSE i.last_event_id END,
-            last_seen = greatest(i.last_seen, to_timestamp(v.l)),
-            last_received = greatest(i.last_received, to_timestamp(v.r)),
-            status = CASE WHEN ${REGRESSED} OR ${WAKES} THEN 'unresolved' ELSE i.status END,
-            substatus = CASE WHEN ${REGRESSED} THEN 'regressed' WHEN ${WAKES} THEN 'escalating' ELSE i.substatus END,
-            status_changed_at = CASE WHEN ${REGRESSED} OR ${WAKES} THEN to_timestamp(v.r) ELSE i.status_changed_at END,
-            resolved_at = CASE WHEN ${REGRESSED} THEN NULL ELSE i.resolved_at END,
-            snooze_until = CASE WHEN ${WAKES} THEN NULL ELSE i.snooze_until END
-       FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::uuid[]) AS v(id, n, u, f, l, r, e),
-            locked
-      WHERE i.project_id = $1 AND i.id = v.id AND locked.id = v.id
-     RETURNING i.id, i.substatus, i.status_changed_at = to_timestamp(v.r) AS changed`, values: [projectId, numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), numArray(as.map((a) => a.received)), textArray(as.map((a) => a.lastEvent))] });
-  // Reopened by this batch (a batch with the same receive time finds the same change: queued once).
-  for (const kind of ['regression', 'escalating'] as const) {
-    const ids = updated.filter((r) => r.changed && r.substatus === (kind === 'regression' ? 'regressed' : 'escalating')).map((r) => r.id);
-    if (ids.length) await queueIssueAlerts(client, projectId, kind, ids);
-  }
+  await client.query({ name: 'digest-issue-delta', text: `INSERT INTO issue_delta (project_id, issue_id, events, users, first_seen, last_seen, last_event_id, last_received, tag_ids, tag_counts, tag_first, tag_last)
+     SELECT $1, i, n, u, f, l, e, r, t::int[], tn::int[], tf::float8[], tl::float8[]
+       FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::float8[], $6::float8[], $7::uuid[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::text[]) AS v(i, n, u, f, l, e, r, t, tn, tf, tl)`,
+  values: [projectId, numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), textArray(as.map((a) => a.lastEvent)), numArray(as.map((a) => a.received)), textArray(tIds), textArray(tN), textArray(tFirst), textArray(tLast)] });
 }
 
 function gid(dims: DimRequest, kind: string, value: string | null): number | null {
@@ -203,18 +182,6 @@ function gid(dims: DimRequest, kind: string, value: string | null): number | nul
 function pid(dims: DimRequest, projectId: number, kind: string, value: string | null): number | null {
   return value === null ? null : dims.id(DimRequest.pkey(projectId, kind, value));
 }
-
-// Conditions of the issue update above, on the row before the update (i) and the batch's counts (v).
-const REGRESSED = "(i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity'))";
-// An ignored issue's snooze (migrations/0011_issue_snooze.sql) is over: its time has come, or enough
-// events (since the snooze, or within the window — counted from the reports, this batch's included),
-// or enough new users. CASE, not OR, so the count of reports runs only for such issues.
-const WAKES = `(CASE WHEN i.status <> 'ignored' THEN false
-   WHEN i.snooze_until <= now() THEN true
-   WHEN i.snooze_users IS NOT NULL AND i.user_count + v.u - i.snooze_base_users >= i.snooze_users THEN true
-   WHEN i.snooze_count IS NULL THEN false
-   WHEN i.snooze_window IS NULL THEN i.event_count + v.n - i.snooze_base_events >= i.snooze_count
-   ELSE (SELECT count(*) FROM report r WHERE r.project_id = i.project_id AND r.issue_id = i.id AND r.timestamp > now() - i.snooze_window) >= i.snooze_count END)`;
 
 /** Inserts issues for hashes never seen in this project; returns primary hash → issue id. */
 async function createIssues(client: pg.ClientBase, projectId: number, firsts: EventWork[]): Promise<Map<string, number>> {

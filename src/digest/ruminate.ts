@@ -11,7 +11,7 @@ import { DimCache } from './dims.js';
 // their dimension caches). Then digest the queue here, alongside any running workers.
 
 export const DERIVED_TABLES = [
-  'report', 'issue', 'issue_hash', 'issue_user', 'issue_tag', 'session_state', 'session_hourly', 'session_user_hourly',
+  'report', 'issue', 'issue_hash', 'issue_user', 'issue_tag', 'issue_delta', 'session_state', 'session_hourly', 'session_user_hourly',
   'client_report_hourly', 'item_count_hourly', 'item_invalid', 'user_report', 'attachment', 'check_in', 'dim', 'project_dim', 'tag_value',
 ];
 

@@ -2,8 +2,9 @@ import type { AppContext } from '../server/context.js';
 import { listenQueue, type Listener } from '../queue/listen.js';
 import { retryLater } from '../queue/claim.js';
 import { startAlertSender } from '../alerts/sender.js';
-import { BatchError, digestBatch } from './batch.js';
+import { BatchError, DIGEST_LOCK, digestBatch } from './batch.js';
 import { DimCache } from './dims.js';
+import { FOLD_EVERY_MS, foldNow } from './fold.js';
 import { PreparePool } from './prepare-pool.js';
 import { nextSnoozeMs, wakeSnoozedIssues } from './snooze.js';
 
@@ -27,6 +28,8 @@ const SNOOZE_CHECK_MS = 5000;
 export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<void> } {
   const { config, db, log } = ctx;
   const cache = new DimCache();
+  // Issue counters are folded by a batch that drains the queue, and during a backlog every FOLD_EVERY_MS by one of this process's lanes.
+  const fold = { lastAt: 0, everyMs: FOLD_EVERY_MS };
   let stopping = false;
   let pending = true;
   let sleepTimer: NodeJS.Timeout | null = null;
@@ -95,6 +98,11 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         if (r.failed) log.warn('payloads moved to queue_error', { count: r.failed });
         if (r.claimed === 0) return;
         log.debug('digested', { payloads: r.claimed, events: r.events });
+        // A full batch did not fold (see batch.ts): during a backlog, one lane folds every FOLD_EVERY_MS.
+        if (r.claimed === size && Date.now() - fold.lastAt >= fold.everyMs) {
+          fold.lastAt = Date.now();
+          await foldNow(client, DIGEST_LOCK);
+        }
       } catch (e) {
         const be = e instanceof BatchError ? e : new BatchError(e as Error, []);
         if (be.transient || !be.claimedIds.length) {

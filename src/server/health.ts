@@ -13,6 +13,7 @@ const COUNTS_SQL = `
   SELECT (SELECT coalesce(sum(value), 0) FROM counter WHERE name = 'ingested')::bigint AS ingested,
          (SELECT coalesce(sum(value), 0) FROM counter WHERE name = 'digested')::bigint AS digested,
          (SELECT count(*) FROM queue)::bigint AS queued,
+         (SELECT count(*) FROM issue_delta)::bigint AS counters_pending,
          (SELECT count(*) FROM queue_error)::bigint AS failed`;
 
 export function registerHealthRoute(router: Router, ctx: AppContext, extra: () => Record<string, unknown> = () => ({})): void {
@@ -24,7 +25,7 @@ export function registerHealthRoute(router: Router, ctx: AppContext, extra: () =
     });
     // Outcomes of the last 24 h by kind (rate_limited, invalid, too_large, client_discard, …): what
     // was refused or dropped, next to what was taken.
-    const query = Promise.all([ctx.db.pool.query<{ ingested: number; digested: number; queued: number; failed: number }>(COUNTS_SQL), outcomeTotals(ctx.db.pool)]);
+    const query = Promise.all([ctx.db.pool.query<{ ingested: number; digested: number; queued: number; counters_pending: number; failed: number }>(COUNTS_SQL), outcomeTotals(ctx.db.pool)]);
     query.catch(() => {}); // may settle after the timeout won
     try {
       const [{ rows }, outcomes] = await Promise.race([query, timeout]);

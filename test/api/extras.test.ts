@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { freshDatabase, UNDIGESTED_SQL, type TestDatabase } from '../helpers/db.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
 import { send } from '../ingest/http.js';
 import { parseEnvelope } from '../../src/protocol/envelope.js';
@@ -53,7 +53,7 @@ async function postEnvelope(body: Buffer | string) {
 
 /** Waits until nothing is queued: every payload sent so far has been digested. */
 async function digested() {
-  await until('the digest to drain the queue', async () => (await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM queue')).rows[0]!.n, (n) => n === 0);
+  await until('the digest to drain the queue', async () => (await db.pool.query<{ n: number }>(UNDIGESTED_SQL)).rows[0]!.n, (n) => n === 0);
 }
 
 const EVENT_WITH_ATTACHMENT = fixture('node/node11_exception_with_attachment.envelope');

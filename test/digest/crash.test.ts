@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import pg from 'pg';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { freshDatabase, UNDIGESTED_SQL, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
 import { enqueue, envelope, type Payload } from './archive.js';
 import { spawnWorker, until, type WorkerProcess } from './worker-process.js';
@@ -34,18 +34,18 @@ test('a worker killed mid-batch leaves nothing behind, and the batch is digested
   }));
   await enqueue(db.pool, project.id, payloads);
 
-  // Hold a lock that the batch needs after it has inserted issues and reports (issue_tag comes later).
+  // Hold a lock that the batch needs after it has inserted issues and reports (its issue_delta rows come later).
   const blocker = new pg.Client({ connectionString: db.url });
   await blocker.connect();
   await blocker.query('BEGIN');
-  await blocker.query('LOCK TABLE issue_tag IN EXCLUSIVE MODE');
+  await blocker.query('LOCK TABLE issue_delta IN EXCLUSIVE MODE');
   const env = { DATABASE_URL: db.url, WORKER_BATCH_SIZE: '100' };
   const first = await spawnWorker(env);
   running.push(first);
   let backend = 0;
   await until(async () => {
     const { rows } = await db.pool.query(
-      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%issue_tag%'`);
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO issue_delta%'`);
     backend = rows[0]?.pid ?? 0;
     return backend !== 0;
   }, 60_000, 'the worker to block inside its batch');
@@ -68,7 +68,7 @@ test('a worker killed mid-batch leaves nothing behind, and the batch is digested
 
   const second = await spawnWorker(env);
   running.push(second);
-  await until(async () => (await one('SELECT count(*)::int AS n FROM queue')).n === 0, 120_000, 'an empty queue');
+  await until(async () => (await one(UNDIGESTED_SQL)).n === 0, 120_000, 'an empty queue');
   expect(await one(`SELECT (SELECT count(*)::int FROM report) AS reports, (SELECT sum(event_count)::int FROM issue) AS events,
                            (SELECT count(*)::int FROM issue) AS issues, (SELECT sum(user_count)::int FROM issue) AS users,
                            (SELECT sum(total)::int FROM session_hourly) AS sessions,

@@ -7,7 +7,7 @@ import { decodePayload, PayloadError, type ArchiveRow } from '../../src/digest/p
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { parseEnvelope } from '../../src/protocol/envelope.js';
 import { createProject } from '../../src/storage/projects.js';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { freshDatabase, UNDIGESTED_SQL, type TestDatabase } from '../helpers/db.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
 import { send } from '../ingest/http.js';
 import { spawnWorker, until, type WorkerProcess } from './worker-process.js';
@@ -82,7 +82,7 @@ describe('archive dictionaries, end to end', () => {
 
   it('a worker in another process, with an empty cache, digests them', async () => {
     worker = await spawnWorker({ DATABASE_URL: db.url, WORKER_INTERVAL_SECS: '1' });
-    await until(async () => (await db.pool.query('SELECT count(*)::int AS n FROM queue')).rows[0].n === 0, 60_000, 'an empty queue');
+    await until(async () => (await db.pool.query(UNDIGESTED_SQL)).rows[0].n === 0, 60_000, 'an empty queue');
     await worker.stop();
     worker = null;
     expect((await db.pool.query('SELECT error FROM queue_error')).rows).toEqual([]);

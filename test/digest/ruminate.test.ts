@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { freshDatabase, UNDIGESTED_SQL, type TestDatabase } from '../helpers/db.js';
 import { cli } from '../helpers/server.js';
 import { createProject } from '../../src/storage/projects.js';
 import { enqueue, envelope, type Payload } from './archive.js';
@@ -36,7 +36,7 @@ test('ruminate with a running worker rebuilds the same data', async () => {
   worker = await spawnWorker({ DATABASE_URL: db.url, WORKER_BATCH_SIZE: '50' });
   await enqueue(db.pool, project.id, payloads);
   await db.pool.query('NOTIFY crash_cache_queue');
-  const queued = async () => (await db.pool.query('SELECT count(*)::int AS n FROM queue')).rows[0].n as number;
+  const queued = async () => (await db.pool.query(UNDIGESTED_SQL)).rows[0].n as number;
   await until(async () => (await queued()) === 0, 120_000, 'the first digest');
   await db.pool.query(`UPDATE issue SET status = 'ignored', substatus = 'archived_forever' WHERE title LIKE 'E3%'`);
   // Which event of a batch is an issue's first depends on how concurrent workers split the queue,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { freshDatabase, UNDIGESTED_SQL, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
 import { enqueue, envelope, type Payload } from './archive.js';
 import { spawnWorker, until, type WorkerProcess } from './worker-process.js';
@@ -53,7 +53,7 @@ test('two workers digest 10,000 payloads with no loss and no double count', asyn
   }
   console.log(`enqueued in ${Date.now() - tq} ms`);
   const t0 = Date.now();
-  await until(async () => (await db.pool.query('SELECT count(*)::int AS n FROM queue')).rows[0].n === 0, 120_000, 'an empty queue');
+  await until(async () => (await db.pool.query(UNDIGESTED_SQL)).rows[0].n === 0, 120_000, 'an empty queue');
   console.log(`queue drained ${Date.now() - t0} ms after the last enqueue`);
 
   const one = async (sql: string) => (await db.pool.query(sql)).rows[0];

@@ -53,3 +53,6 @@ export async function freshDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** Work the digest has left: queued payloads plus issue counters not yet folded (src/digest/fold.ts). 0 = drained. */
+export const UNDIGESTED_SQL = 'SELECT ((SELECT count(*) FROM queue) + (SELECT count(*) FROM issue_delta))::int AS n';

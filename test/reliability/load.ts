@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import type pg from 'pg';
+import { UNDIGESTED_SQL } from '../helpers/db.js';
 
 // Load helpers for the reliability tests: unique store events from a fixed set of error kinds, sent
 // by concurrent clients that remember which event ids were acknowledged with a 200.
@@ -90,11 +91,11 @@ export function runLoad(target: () => string | null, projectId: number, key: str
   };
 }
 
-/** Waits until the queue is empty (digest drained), failing after `timeoutMs`. */
+/** Waits until the digest has drained the queue and folded its issue counters, failing after `timeoutMs`. */
 export async function waitForDrain(pool: pg.Pool, timeoutMs = 120_000): Promise<void> {
   const t0 = Date.now();
   for (;;) {
-    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM queue');
+    const { rows } = await pool.query<{ n: number }>(UNDIGESTED_SQL);
     if (rows[0]!.n === 0) return;
     if (Date.now() - t0 > timeoutMs) throw new Error(`queue not drained after ${timeoutMs} ms: ${rows[0]!.n} left`);
     await new Promise((r) => setTimeout(r, 200));

@@ -2,7 +2,7 @@
 -- issues' rows and issue_tag rows itself: it inserts one row here per issue it counted (events,
 -- new users, first/last seen, tag value counts), and a fold moves them into issue and issue_tag —
 -- in the same transaction when the batch drained the queue (what a user sees is exact at commit,
--- as before), otherwise at most every second. Measured on the bench mix (~160 issues per batch of
+-- as before), otherwise every few seconds (src/digest/fold.ts). Measured on the bench mix (~160 issues per batch of
 -- 200 events): writing issue and issue_tag per batch cost ~90 µs of PostgreSQL per event, half of
 -- the digest's PostgreSQL time; during a backlog most of an issue's updates are now one per second.
 -- Append-only between folds, no indexes and no foreign keys, so a batch's insert is cheap; a fold

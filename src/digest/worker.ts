@@ -28,8 +28,6 @@ const SNOOZE_CHECK_MS = 5000;
 export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<void> } {
   const { config, db, log } = ctx;
   const cache = new DimCache();
-  // Issue counters are folded by a batch that drains the queue, and during a backlog every FOLD_EVERY_MS by one of this process's lanes.
-  const fold = { lastAt: 0, everyMs: FOLD_EVERY_MS };
   let stopping = false;
   let pending = true;
   let sleepTimer: NodeJS.Timeout | null = null;
@@ -75,9 +73,35 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       const woken = await wakeSnoozedIssues(db.pool).catch((e) => (log.warn('cannot wake snoozed issues', { error: String(e) }), 0));
       if (woken) log.info('ignored issues back after their snooze', { issues: woken });
     }
+    let finished!: () => void;
+    const folding = folder(new Promise<void>((r) => (finished = r)));
     await Promise.all(Array.from({ length: lanes }, (_, i) => lane(until, (slotBase + i) % 16)));
+    finished();
+    await folding;
     // Budget used up (or queue empty): the loop decides whether to run again.
     if (Date.now() >= until) pending = true;
+  }
+
+  // Full batches leave their issue counters in issue_delta (see fold.ts); while the lanes run, this
+  // folds them every FOLD_EVERY_MS on a connection of its own, so that no lane waits for a fold
+  // (a fold of the bench mix's ~780 issues takes 100–200 ms). If another process is folding it skips
+  // its turn. The lanes' last (empty) batches fold whatever is left before the tick ends.
+  async function folder(lanesDone: Promise<void>): Promise<void> {
+    const done = lanesDone.then(() => true);
+    for (;;) {
+      if (await Promise.race([done, pause(FOLD_EVERY_MS).then(() => false)]) || stopping) return;
+      const client = await db.pool.connect().catch(() => null);
+      if (!client) continue;
+      let broken: Error | undefined;
+      try {
+        await foldNow(client, DIGEST_LOCK, { wait: false });
+      } catch (e) {
+        broken = e as Error;
+        log.warn('issue counter fold failed; retried in a second', { error: String(e) });
+      } finally {
+        client.release(broken);
+      }
+    }
   }
 
   async function lane(until: number, counterSlot: number): Promise<void> {
@@ -98,11 +122,6 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         if (r.failed) log.warn('payloads moved to queue_error', { count: r.failed });
         if (r.claimed === 0) return;
         log.debug('digested', { payloads: r.claimed, events: r.events });
-        // A full batch did not fold (see batch.ts): during a backlog, one lane folds every FOLD_EVERY_MS.
-        if (r.claimed === size && Date.now() - fold.lastAt >= fold.everyMs) {
-          fold.lastAt = Date.now();
-          await foldNow(client, DIGEST_LOCK);
-        }
       } catch (e) {
         const be = e instanceof BatchError ? e : new BatchError(e as Error, []);
         if (be.transient || !be.claimedIds.length) {

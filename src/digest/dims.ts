@@ -65,6 +65,47 @@ export class DimRequest {
     return `t${SEP}${pid}${SEP}${key}${SEP}${value}`;
   }
 
+  // References: the same values as add*(), numbered per batch so that storing reads ids from an
+  // array instead of building and hashing a key string per event and column again. Scopes are
+  // nested maps (project → kind or tag key → value), so a value the batch has already seen costs
+  // lookups but no string building. (Bench mix: ~35 values per event, each looked up 3 times by
+  // key string before: ~14 µs of the main thread per event.)
+  private refKeys: string[] = [];
+  private refIds: (number | null)[] | null = null;
+  private dimScopes = new Map<number, Map<string, Map<string, number>>>();
+  private tagScopes = new Map<number, Map<string, Map<string, number>>>();
+
+  private ref(scopes: Map<number, Map<string, Map<string, number>>>, pid: number, scope: string, value: string, key: () => string, add: (k: string) => void): number {
+    let byScope = scopes.get(pid);
+    if (!byScope) scopes.set(pid, (byScope = new Map()));
+    let byValue = byScope.get(scope);
+    if (!byValue) byScope.set(scope, (byValue = new Map()));
+    let r = byValue.get(value);
+    if (r === undefined) {
+      const k = key();
+      r = this.refKeys.push(k) - 1;
+      byValue.set(value, r);
+      if (!this.known(k)) add(k);
+    }
+    return r;
+  }
+  /** A global dimension value's reference (-1 for null). */
+  refGlobal(kind: string, value: string | null): number {
+    return value === null ? -1 : this.ref(this.dimScopes, 0, kind, value, () => DimRequest.gkey(kind, value), (k) => this.global.set(k, [kind, value]));
+  }
+  refProject(pid: number, kind: string, value: string | null): number {
+    return value === null ? -1 : this.ref(this.dimScopes, pid, kind, value, () => DimRequest.pkey(pid, kind, value), (k) => this.project.set(k, [pid, kind, value]));
+  }
+  refTag(pid: number, key: string, value: string): number {
+    return this.ref(this.tagScopes, pid, key, value, () => DimRequest.tkey(pid, key, value), (k) => this.tags.set(k, [pid, key, value]));
+  }
+  /** The id of a reference, once resolve() has run (null for -1). */
+  idOf(ref: number): number | null {
+    if (ref < 0) return null;
+    if (!this.refIds) this.refIds = this.refKeys.map((k) => this.local.get(k) ?? null);
+    return this.refIds[ref] ?? null;
+  }
+
   addGlobal(kind: string, value: string | null): void {
     if (value === null) return;
     const k = DimRequest.gkey(kind, value);
@@ -81,6 +122,7 @@ export class DimRequest {
   }
 
   async resolve(client: pg.ClientBase): Promise<void> {
+    this.refIds = null;
     if (this.global.size) {
       const rows = [...this.global.values()].sort((a, b) => cmp(a[0], b[0]) || cmp(a[1], b[1]));
       await this.run(client, rows, (r) => DimRequest.gkey(r[0], r[1]),

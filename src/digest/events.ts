@@ -25,12 +25,31 @@ export interface EventWork {
   /** Grouping result; `explanation` is the JSON stored with a new issue (null: came from the cache, rebuilt if needed). */
   grouping: DigestGrouping;
   fields: EventFields;
+  /** Set by requestDims: DimRequest references of the event's dimension values and tags. */
+  refs?: Int32Array;
 }
 
+/** Where an event's dimension references live in EventWork.refs: global dims, then project dims, then tags. */
+const G = GLOBAL_DIMS.length, P = PROJECT_DIMS.length;
+const USER = G + PROJECT_DIMS.indexOf('user');
+
 export function requestDims(req: DimRequest, w: EventWork): void {
-  for (const k of GLOBAL_DIMS) req.addGlobal(k, w.fields.global[k]);
-  for (const k of PROJECT_DIMS) req.addProject(w.projectId, k, w.fields.project[k]);
-  for (const [k, v] of w.fields.tags) req.addTag(w.projectId, k, v);
+  const refs = new Int32Array(G + P + w.fields.tags.length);
+  let i = 0;
+  for (const k of GLOBAL_DIMS) refs[i++] = req.refGlobal(k, w.fields.global[k]);
+  for (const k of PROJECT_DIMS) refs[i++] = req.refProject(w.projectId, k, w.fields.project[k]);
+  for (const [k, v] of w.fields.tags) refs[i++] = req.refTag(w.projectId, k, v);
+  w.refs = refs;
+}
+
+/** The tag value ids of an event (after DimRequest.resolve). */
+function tagIds(dims: DimRequest, w: EventWork): number[] {
+  const out: number[] = [];
+  for (let i = G + P; i < w.refs!.length; i++) {
+    const id = dims.idOf(w.refs![i]!);
+    if (id !== null) out.push(id);
+  }
+  return out;
 }
 
 const json = (v: unknown): string => clean(JSON.stringify(v ?? null));
@@ -94,9 +113,8 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
     textArray(works.map((w) => w.ev.event_id)),
     numArray(works.map((w) => w.itemIndex)),
     numArray(works.map((w) => w.fields.handled)),
-    ...GLOBAL_DIMS.map((k) => numArray(works.map((w) => gid(dims, k, w.fields.global[k])))),
-    ...PROJECT_DIMS.map((k) => numArray(works.map((w) => pid(dims, projectId, k, w.fields.project[k])))),
-    textArray(works.map((w) => `{${w.fields.tags.map(([k, v]) => dims.id(DimRequest.tkey(projectId, k, v))).filter((x) => x !== null).join(',')}}`)),
+    ...Array.from({ length: G + P }, (_, i) => numArray(works.map((w) => dims.idOf(w.refs![i]!)))),
+    textArray(works.map((w) => `{${tagIds(dims, w).join(',')}}`)),
     textArray(works.map((w) => w.fields.message)),
     textArray(works.map((w) => w.fields.exceptionValue)),
   ];
@@ -126,11 +144,9 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
       a.lastEvent = w.ev.event_id;
     }
     a.received = Math.max(a.received, w.receivedAt.getTime() / 1000);
-    const u = pid(dims, projectId, 'user', w.fields.project.user);
+    const u = dims.idOf(w.refs![USER]!);
     if (u !== null) a.users.add(u);
-    for (const [k, v] of w.fields.tags) {
-      const t = dims.id(DimRequest.tkey(projectId, k, v));
-      if (t === null) continue;
+    for (const t of tagIds(dims, w)) {
       const e = a.tags.get(t);
       if (!e) a.tags.set(t, { n: 1, first: ts, last: ts });
       else {
@@ -174,13 +190,6 @@ async function countIssues(client: pg.ClientBase, projectId: number, issueIds: n
      SELECT $1, i, n, u, f, l, e, r, t::int[], tn::int[], tf::float8[], tl::float8[]
        FROM unnest($2::bigint[], $3::bigint[], $4::int[], $5::float8[], $6::float8[], $7::uuid[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::text[]) AS v(i, n, u, f, l, e, r, t, tn, tf, tl)`,
   values: [projectId, numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), textArray(as.map((a) => a.lastEvent)), numArray(as.map((a) => a.received)), textArray(tIds), textArray(tN), textArray(tFirst), textArray(tLast)] });
-}
-
-function gid(dims: DimRequest, kind: string, value: string | null): number | null {
-  return value === null ? null : dims.id(DimRequest.gkey(kind, value));
-}
-function pid(dims: DimRequest, projectId: number, kind: string, value: string | null): number | null {
-  return value === null ? null : dims.id(DimRequest.pkey(projectId, kind, value));
 }
 
 /** Inserts issues for hashes never seen in this project; returns primary hash → issue id. */

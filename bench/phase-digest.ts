@@ -14,6 +14,8 @@ export interface DigestResult {
   workers: number;
   seconds: number;
   eventsPerSec: number;
+  /** Events/s over the drain's second half: a worker process warms up (V8 compiles its hot code) in the first ~20,000 events. */
+  secondHalfPerSec: number | null;
   digested: number;
   failed: number;
   reports: number;
@@ -60,6 +62,7 @@ export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: numb
     let now = start;
     let drained = false;
     let seconds = 0;
+    let half: { at: number; queued: number } | null = null;
     let memory: MemoryPeak;
     try {
       while (performance.now() - t0 < timeoutSec * 1000) {
@@ -71,6 +74,7 @@ export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: numb
         const waitMs = rate > 0 ? Math.min(1000, Math.max(100, (100 * now.queued) / rate)) : 500;
         await new Promise((r) => setTimeout(r, waitMs));
         now = await queued(front, db);
+        if (!half && now.queued <= backlog / 2) half = { at: (performance.now() - t0) / 1000, queued: now.queued };
         if (now.queued === 0 && now.pending === 0) {
           drained = true;
           break;
@@ -88,6 +92,7 @@ export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: numb
       workers: nWorkers,
       seconds: round(seconds, 2),
       eventsPerSec: round(done / seconds),
+      secondHalfPerSec: drained && half && seconds > half.at ? round(half.queued / (seconds - half.at)) : null,
       digested: now.digested - start.digested,
       failed: now.failed - start.failed,
       reports: await countRows(db, 'report').catch(() => 0),

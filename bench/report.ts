@@ -65,7 +65,7 @@ export function rows(r: BenchResults): Row[] {
   for (const d of r.digest) {
     out.push({
       what: `Digest, ${d.workers} worker process${d.workers > 1 ? 'es' : ''}`,
-      measured: `${n0(d.eventsPerSec)} events/s (${n0(d.backlog)} queued, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues${cpu(d.memory, d.eventsPerSec)})`,
+      measured: `${n0(d.eventsPerSec)} events/s (${n0(d.backlog)} queued, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues${d.secondHalfPerSec ? `; second half ${n0(d.secondHalfPerSec)} events/s` : ''}${cpu(d.memory, d.eventsPerSec)})`,
       target: '≥ 5,000 events/s',
       verdict: check(d.drained && d.eventsPerSec >= 5000),
     });

@@ -1,10 +1,11 @@
 import type pg from 'pg';
 
-// The digest's side of alerts: called inside the digest's batch transaction, so an alert row exists
-// exactly when the issue change it reports committed (a rolled-back batch leaves none, a batch digested
-// again after a crash queues it again, and the unique index alert_outbox_change keeps it single).
-// One INSERT … SELECT joining the project's alert rules: with no rule it inserts nothing, and it only
-// runs for batches that created or reopened issues (see src/digest/events.ts).
+// The digest's side of alerts: called inside the digest transaction that makes the change (the batch
+// that creates an issue, the fold that reopens one), so an alert row exists exactly when the issue
+// change it reports committed (a rolled-back transaction leaves none, one done again after a crash
+// queues it again, and the unique index alert_outbox_change keeps it single). One INSERT … SELECT
+// joining the project's alert rules: with no rule it inserts nothing, and it only runs for changes
+// that created or reopened issues (src/digest/events.ts, src/digest/fold.ts).
 
 export type AlertKind = 'new' | 'regression' | 'escalating';
 export const ALERT_KINDS: readonly AlertKind[] = ['new', 'regression', 'escalating'];

@@ -4,7 +4,7 @@
 -- in the same transaction when the batch drained the queue (what a user sees is exact at commit,
 -- as before), otherwise every few seconds (src/digest/fold.ts). Measured on the bench mix (~160 issues per batch of
 -- 200 events): writing issue and issue_tag per batch cost ~90 µs of PostgreSQL per event, half of
--- the digest's PostgreSQL time; during a backlog most of an issue's updates are now one per second.
+-- the digest's PostgreSQL time; during a backlog an issue's row is now written once per fold.
 -- Append-only between folds, no indexes and no foreign keys, so a batch's insert is cheap; a fold
 -- takes every row it can see (DELETE … RETURNING) and ignores issues deleted meanwhile. Times are
 -- epoch seconds (float8), as the digest computes them.

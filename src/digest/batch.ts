@@ -13,8 +13,9 @@ import { requestSessionDims, storeSessions } from './sessions.js';
 // One digest batch, inside one transaction: claim queue rows (SKIP LOCKED), read their archive
 // rows, parse → normalize → group in memory, then write every effect with a fixed number of
 // multi-row statements, move unusable payloads to queue_error, delete the claimed rows and bump the
-// `digested` counter, and — when the batch drained the queue — fold the issue counters (fold.ts). COMMIT makes all of it visible at once; any failure before COMMIT leaves
-// nothing behind and the rows are claimed again later.
+// `digested` counter, and — when the batch drained the queue — fold the issue counters (fold.ts).
+// COMMIT makes all of it visible at once; any failure before COMMIT leaves nothing behind and the
+// rows are claimed again later.
 // The statements run every batch are named (prepared once per connection): PostgreSQL then skips
 // parsing and planning them, 177–183 → 164–165 µs of PostgreSQL CPU per event on the bench mix.
 

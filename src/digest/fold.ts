@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ALERT_KINDS, queueIssueAlerts } from '../alerts/queue.js';
+import { queueIssueAlerts, type AlertKind } from '../alerts/queue.js';
 
 // Folding issue counters (migrations/0016_issue_delta.sql). Digest batches insert what they counted
 // into issue_delta; a fold deletes every row it can see and applies their sums to issue (event and
@@ -66,6 +66,9 @@ const FOLD_SQL = `WITH d AS (DELETE FROM issue_delta RETURNING *),
    WHERE i.project_id = v.project_id AND i.id = v.id AND locked.project_id = v.project_id AND locked.id = v.id
   RETURNING i.project_id, i.id, i.substatus, i.status_changed_at = to_timestamp(v.r) AS changed`;
 
+/** The alert of an issue the fold reopened, by its new substatus. */
+const REOPENED_AS: Record<string, AlertKind> = { regressed: 'regression', escalating: 'escalating' };
+
 /**
  * Folds every delta this transaction can see into issue and issue_tag, and queues the alerts of
  * issues it reopened. Call inside a transaction that holds the digest lock shared (a batch's).
@@ -76,17 +79,15 @@ export async function foldIssueCounters(client: pg.ClientBase): Promise<number> 
   await client.query({ name: 'digest-fold-lock', text: 'SELECT pg_advisory_xact_lock($1)', values: [FOLD_LOCK] });
   const { rows } = await client.query<{ project_id: number; id: number; substatus: string | null; changed: boolean }>({ name: 'digest-fold', text: FOLD_SQL });
   // Reopened by this fold (a fold with the same newest receive time finds the same change: queued once).
-  const reopened = rows.filter((r) => r.changed && (r.substatus === 'regressed' || r.substatus === 'escalating'));
-  if (reopened.length) {
-    const projects = [...new Set(reopened.map((r) => r.project_id))].sort((a, b) => a - b);
-    for (const pid of projects) {
-      for (const kind of ALERT_KINDS) {
-        if (kind === 'new') continue;
-        const ids = reopened.filter((r) => r.project_id === pid && r.substatus === (kind === 'regression' ? 'regressed' : 'escalating')).map((r) => r.id);
-        if (ids.length) await queueIssueAlerts(client, pid, kind, ids);
-      }
-    }
+  const reopened = new Map<string, { pid: number; kind: AlertKind; ids: number[] }>();
+  for (const r of rows) {
+    const kind = r.changed ? REOPENED_AS[r.substatus ?? ''] : undefined;
+    if (!kind) continue;
+    const k = `${r.project_id}/${kind}`;
+    if (!reopened.has(k)) reopened.set(k, { pid: r.project_id, kind, ids: [] });
+    reopened.get(k)!.ids.push(r.id);
   }
+  for (const { pid, kind, ids } of reopened.values()) await queueIssueAlerts(client, pid, kind, ids);
   return rows.length;
 }
 

@@ -104,8 +104,8 @@ const hourOf = (secs: number): number => Math.floor(secs / 3600) * 3600;
 interface HourDelta { total: number; errored: number; crashed: number; abnormal: number; exited: number }
 
 export function requestSessionDims(req: DimRequest, s: { projectId: number; release: string; environment: string }): void {
-  req.addProject(s.projectId, 'release', s.release);
-  req.addProject(s.projectId, 'environment', s.environment);
+  req.refProject(s.projectId, 'release', s.release);
+  req.refProject(s.projectId, 'environment', s.environment);
 }
 
 /** Applies updates and aggregates (in arrival order) inside the batch transaction. */

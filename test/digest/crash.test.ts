@@ -4,6 +4,7 @@ import { freshDatabase, UNDIGESTED_SQL, type TestDatabase } from '../helpers/db.
 import { createProject } from '../../src/storage/projects.js';
 import { enqueue, envelope, type Payload } from './archive.js';
 import { spawnWorker, until, type WorkerProcess } from './worker-process.js';
+import { at } from '../helpers/time.js';
 
 // A worker process SIGKILLed while it holds a batch leaves nothing half-done: its transaction had
 // written reports and issues but not committed, so they vanish with it, and the queue rows it had
@@ -29,7 +30,7 @@ test('a worker killed mid-batch leaves nothing behind, and the batch is digested
     kind: 'envelope',
     body: envelope({ event_id: i.toString(16).padStart(32, '0') }, [
       [{ type: 'event' }, { event_id: i.toString(16).padStart(32, '0'), platform: 'python', user: { id: `u${i % 7}` }, exception: { values: [{ type: `E${i % 3}`, value: `v${i}`, stacktrace: { frames: [{ module: "app", function: "run", filename: "app.py", lineno: 3, in_app: true }] } }] } }],
-      [{ type: 'session' }, { sid: `${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`, init: true, started: '2026-11-28T09:00:00Z', status: 'ok', attrs: { release: 'r@1' } }],
+      [{ type: 'session' }, { sid: `${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`, init: true, started: at(), status: 'ok', attrs: { release: 'r@1' } }],
     ]),
   }));
   await enqueue(db.pool, project.id, payloads);

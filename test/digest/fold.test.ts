@@ -5,6 +5,7 @@ import { DIGEST_LOCK, digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { foldNow } from '../../src/digest/fold.js';
 import { enqueue } from './archive.js';
+import { at } from '../helpers/time.js';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
@@ -21,7 +22,7 @@ const id = (n: number) => n.toString(16).padStart(32, '0');
 const event = (n: number, opts: { type?: string; user?: string; ts?: string; region?: string } = {}) => ({
   kind: 'store' as const,
   body: Buffer.from(JSON.stringify({
-    event_id: id(n), timestamp: opts.ts ?? '2026-11-28T09:00:00Z', platform: 'python', environment: 'prod',
+    event_id: id(n), timestamp: opts.ts ?? at(), platform: 'python', environment: 'prod',
     tags: { region: opts.region ?? (n % 2 ? 'eu' : 'us') }, user: opts.user ? { id: opts.user } : undefined,
     exception: { values: [{ type: opts.type ?? 'KeyError', value: `'k${n}'`, stacktrace: { frames: [{ filename: 'app/views.py', function: 'get', lineno: 10, in_app: true }] } }] },
   })),
@@ -56,7 +57,7 @@ afterAll(async () => {
 });
 
 test('a full batch leaves deltas; a fold applies them once; a batch that drains the queue folds before it commits', async () => {
-  await enqueue(db.pool, projectId, Array.from({ length: 10 }, (_, i) => event(i + 1, { user: `u${i % 3}`, ts: `2026-11-28T09:00:0${i}Z` })));
+  await enqueue(db.pool, projectId, Array.from({ length: 10 }, (_, i) => event(i + 1, { user: `u${i % 3}`, ts: at(i) })));
   // 4 of 10: the queue is not drained, so the counts wait in issue_delta.
   expect((await batch(4)).claimed).toBe(4);
   issueId = (await one('SELECT id FROM issue')).id;
@@ -66,7 +67,7 @@ test('a full batch leaves deltas; a fold applies them once; a batch that drains 
 
   expect(await fold()).toBe(1);
   expect((await one('SELECT count(*)::int AS n FROM issue_delta')).n).toBe(0);
-  expect(await one('SELECT event_count::int, user_count, first_seen, last_seen FROM issue')).toEqual({ event_count: 4, user_count: 3, first_seen: new Date('2026-11-28T09:00:00Z'), last_seen: new Date('2026-11-28T09:00:03Z') });
+  expect(await one('SELECT event_count::int, user_count, first_seen, last_seen FROM issue')).toEqual({ event_count: 4, user_count: 3, first_seen: new Date(at()), last_seen: new Date(at(3)) });
   // A second fold finds nothing to add.
   expect(await fold()).toBe(0);
   expect((await one('SELECT event_count::int FROM issue')).event_count).toBe(4);

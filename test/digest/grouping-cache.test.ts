@@ -3,6 +3,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { enqueue, digestAll as digestAllWith } from './archive.js';
+import { at } from '../helpers/time.js';
 
 // Generous limits: CI machines are shared and slow at times; nothing here waits on a clock.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -18,7 +19,7 @@ const id = (n: number) => n.toString(16).padStart(32, '0');
 const event = (n: number, type = 'KeyError') => ({
   kind: 'store' as const,
   body: Buffer.from(JSON.stringify({
-    event_id: id(n), timestamp: '2026-11-28T09:00:00Z', platform: 'python',
+    event_id: id(n), timestamp: at(), platform: 'python',
     exception: { values: [{ type, value: "'k'", stacktrace: { frames: [{ filename: 'app/views.py', module: 'app.views', function: 'get', lineno: 10, in_app: true }] } }] },
   })),
 });

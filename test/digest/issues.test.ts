@@ -5,6 +5,7 @@ import { createProject, deleteProject } from '../../src/storage/projects.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { DERIVED_TABLES } from '../../src/digest/ruminate.js';
 import { enqueue, envelope, digestAll as digestAllWith } from './archive.js';
+import { at, BASE_MS } from '../helpers/time.js';
 
 // Generous limits: CI machines are shared and slow at times; nothing here waits on a clock.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -19,7 +20,7 @@ const id = (n: number) => n.toString(16).padStart(32, '0');
 function errorEvent(n: number, opts: { user?: string; ts?: number | string; type?: string; extra?: unknown } = {}) {
   return {
     event_id: id(n),
-    timestamp: opts.ts ?? '2026-11-28T09:00:00Z',
+    timestamp: opts.ts ?? at(),
     platform: 'python',
     release: 'svc@1',
     environment: 'prod',
@@ -44,22 +45,22 @@ afterAll(async () => {
 
 test('counts, users and first/last seen of an issue; a retried event is not a second report', async () => {
   await enqueue(db.pool, projectId, [
-    store(errorEvent(1, { user: 'u1', ts: '2026-11-28T09:00:02Z' })),
-    store(errorEvent(2, { user: 'u2', ts: '2026-11-28T09:00:01Z' })),
+    store(errorEvent(1, { user: 'u1', ts: at(2) })),
+    store(errorEvent(2, { user: 'u2', ts: at(1) })),
     // the same event again, different bytes (an SDK retry after a lost response)
-    store(errorEvent(1, { user: 'u1', ts: '2026-11-28T09:00:02Z', extra: { retry: true } })),
+    store(errorEvent(1, { user: 'u1', ts: at(2), extra: { retry: true } })),
   ]);
   await digestAll();
   await enqueue(db.pool, projectId, [
-    store(errorEvent(3, { user: 'u1', ts: 1795856403 })), // 2026-11-28T09:00:03Z as unix seconds
-    store(errorEvent(2, { user: 'u2', ts: '2026-11-28T09:00:01Z', extra: { again: 1 } })),
+    store(errorEvent(3, { user: 'u1', ts: BASE_MS / 1000 + 3 })), // at(3) as unix seconds
+    store(errorEvent(2, { user: 'u2', ts: at(1), extra: { again: 1 } })),
   ]);
   await digestAll();
   expect((await one('SELECT count(*)::int AS n FROM report')).n).toBe(3);
   const issue = await one('SELECT id, short_id::int, event_count::int, user_count, first_seen, last_seen, title, culprit, status FROM issue');
   expect(issue).toMatchObject({ short_id: 1, event_count: 3, user_count: 2, title: "KeyError: 'k1'", culprit: 'app.views in get', status: 'unresolved' });
-  expect(issue.first_seen.toISOString()).toBe('2026-11-28T09:00:01.000Z');
-  expect(issue.last_seen.toISOString()).toBe('2026-11-28T09:00:03.000Z');
+  expect(issue.first_seen.toISOString()).toBe(at(1));
+  expect(issue.last_seen.toISOString()).toBe(at(3));
   const tags = (await db.pool.query(
     `SELECT t.key, t.value, it.count::int FROM issue_tag it JOIN tag_value t ON t.project_id = it.project_id AND t.id = it.tag_value_id
       WHERE it.issue_id = $1 AND t.key IN ('region', 'user') ORDER BY 1, 2`, [issue.id])).rows;
@@ -92,7 +93,7 @@ test('a new event on a resolved issue reopens it as a regression; an ignored iss
 test('ruminate rebuilds the same reports, issues and statistics, keeping issue ids and statuses', async () => {
   // sessions and a failing payload, so that every kind of derived row exists
   await enqueue(db.pool, projectId, [
-    { kind: 'envelope', body: envelope({}, [[{ type: 'session' }, { sid: '11111111-0000-4000-8000-000000000000', did: 'u1', init: true, started: '2026-11-28T09:00:00Z', status: 'crashed', errors: 1, attrs: { release: 'svc@1' } }]]) },
+    { kind: 'envelope', body: envelope({}, [[{ type: 'session' }, { sid: '11111111-0000-4000-8000-000000000000', did: 'u1', init: true, started: at(), status: 'crashed', errors: 1, attrs: { release: 'svc@1' } }]]) },
     { kind: 'envelope', body: Buffer.from('{"event_id":"not json\n') },
   ]);
   await digestAll();
@@ -127,7 +128,7 @@ test('deleting a project removes its rows from every digest table', async () => 
   const other = (await createProject(db.pool, { name: 'doomed' })).project.id;
   await enqueue(db.pool, other, [
     store(errorEvent(100, { user: 'x' })),
-    { kind: 'envelope', body: envelope({ event_id: id(101) }, [[{ type: 'event' }, errorEvent(101)], [{ type: 'attachment', filename: 'a.txt' }, 'hello'], [{ type: 'client_report' }, { discarded_events: [{ reason: 'queue_overflow', category: 'error', quantity: 3 }] }], [{ type: 'check_in' }, { monitor_slug: 'm', status: 'ok' }], [{ type: 'user_report' }, { event_id: id(101), comments: 'hm' }], [{ type: 'transaction' }, { type: 'transaction' }], [{ type: 'session' }, { sid: '21111111-0000-4000-8000-000000000000', init: true, started: '2026-11-28T09:00:00Z', status: 'ok', attrs: { release: 'r' } }], [{ type: 'event' }, '{broken']]) },
+    { kind: 'envelope', body: envelope({ event_id: id(101) }, [[{ type: 'event' }, errorEvent(101)], [{ type: 'attachment', filename: 'a.txt' }, 'hello'], [{ type: 'client_report' }, { discarded_events: [{ reason: 'queue_overflow', category: 'error', quantity: 3 }] }], [{ type: 'check_in' }, { monitor_slug: 'm', status: 'ok' }], [{ type: 'user_report' }, { event_id: id(101), comments: 'hm' }], [{ type: 'transaction' }, { type: 'transaction' }], [{ type: 'session' }, { sid: '21111111-0000-4000-8000-000000000000', init: true, started: at(), status: 'ok', attrs: { release: 'r' } }], [{ type: 'event' }, '{broken']]) },
   ]);
   await digestAll();
   const tables = [...DERIVED_TABLES.filter((t) => t !== 'dim'), 'issue_keep'];

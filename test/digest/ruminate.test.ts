@@ -4,6 +4,7 @@ import { cli } from '../helpers/server.js';
 import { createProject } from '../../src/storage/projects.js';
 import { enqueue, envelope, type Payload } from './archive.js';
 import { spawnWorker, until, type WorkerProcess } from './worker-process.js';
+import { at } from '../helpers/time.js';
 
 // ruminate while a worker process is running: the worker is paused by the digest lock during the
 // reset and then helps digest the re-enqueued archive; the result equals the first digest.
@@ -29,7 +30,7 @@ test('ruminate with a running worker rebuilds the same data', async () => {
       body: envelope({ event_id: id }, [
         [{ type: 'event' }, { event_id: id, timestamp: 1795856400 + i, platform: 'javascript', release: `web@${i % 3}`, user: { id: `u${i % 11}` }, tags: { shard: `s${i % 4}` },
           exception: { values: [{ type: `E${i % 5}`, value: 'same message', stacktrace: { frames: [{ filename: '/app.js', function: `f${i % 5}`, in_app: true }] } }] } }],
-        [{ type: 'session' }, { sid: `${(i + 1).toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`, did: `u${i % 11}`, init: true, started: '2026-11-28T09:00:00Z', status: i % 7 ? 'exited' : 'crashed', attrs: { release: `web@${i % 3}` } }],
+        [{ type: 'session' }, { sid: `${(i + 1).toString(16).padStart(8, '0')}-0000-4000-8000-000000000000`, did: `u${i % 11}`, init: true, started: at(), status: i % 7 ? 'exited' : 'crashed', attrs: { release: `web@${i % 3}` } }],
       ]),
     };
   });

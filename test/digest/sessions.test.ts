@@ -4,6 +4,7 @@ import { createProject } from '../../src/storage/projects.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { releaseHealth } from '../../src/digest/health-query.js';
 import { enqueue, envelope, digestAll as digestAllWith } from './archive.js';
+import { at, BASE_MS } from '../helpers/time.js';
 
 // Generous limits: CI machines are shared and slow at times; nothing here waits on a clock.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -12,7 +13,7 @@ vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 let db: TestDatabase;
 let projectId: number;
-const started = '2026-11-28T10:15:00.000Z';
+const started = at(15 * 60);
 const sid = (n: number) => `${n}`.padStart(8, '0') + '-0000-4000-8000-000000000000';
 const attrs = { release: 'app@1.0', environment: 'production' };
 
@@ -52,7 +53,7 @@ beforeAll(async () => {
     session(6, 'u7', { seq: 4, status: 'exited' }),
     session(6, 'u7', { init: true, status: 'ok' }),
     // aggregates (request mode): 4 exited + 2 errored + 1 crashed; and a bucket of user u5 with 1 crash
-    envelope({}, [[{ type: 'sessions' }, { aggregates: [{ started: '2026-11-28T10:15:00Z', exited: 4, errored: 2, crashed: 1 }, { started: '2026-11-28T10:16:00Z', did: 'u5', crashed: 1 }], attrs }]]),
+    envelope({}, [[{ type: 'sessions' }, { aggregates: [{ started: at(15 * 60), exited: 4, errored: 2, crashed: 1 }, { started: at(16 * 60), did: 'u5', crashed: 1 }], attrs }]]),
     // another release: one healthy session
     envelope({}, [[{ type: 'session' }, { sid: sid(9), did: 'u9', init: true, started, status: 'exited', attrs: { release: 'app@2.0' } }]]),
     // invalid: no release
@@ -70,7 +71,7 @@ test('hourly counts follow the sessions', async () => {
     `SELECT hour, release, environment, total::int, errored::int, crashed::int, abnormal::int, exited::int FROM release_health_view WHERE release = 'app@1.0'`);
   // individual: 7 sessions (s1..s7), crashed s2 s4, abnormal s3, errored s2 s3 s4 s7, exited s1 s5 s6
   // aggregates: total 7 + 1, crashed 1 + 1, errored 2 + 1 + 1, exited 4 + 2
-  expect(rows).toEqual([{ hour: new Date('2026-11-28T10:00:00Z'), release: 'app@1.0', environment: 'production', total: 15, errored: 8, crashed: 4, abnormal: 1, exited: 9 }]);
+  expect(rows).toEqual([{ hour: new Date(BASE_MS), release: 'app@1.0', environment: 'production', total: 15, errored: 8, crashed: 4, abnormal: 1, exited: 9 }]);
 });
 
 test('crash-free sessions and users per release', async () => {

@@ -32,6 +32,8 @@ export interface BenchOptions {
   profileKeep: string;
   /** extra Node/V8 flags for the server and worker processes, e.g. '--max-semi-space-size=8' (experiments) */
   nodeFlags: string;
+  /** directory to write each server and worker process's whole output to, as <name>-<pid>.log ('' = keep only the last lines in memory) */
+  keepLogs: string;
   backgroundRate: number;
   diskEvents: number;
   queryEvents: number;
@@ -61,6 +63,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     profileDigestSecs: quick ? 3 : 10,
     profileKeep: '',
     nodeFlags: '',
+    keepLogs: '',
     backgroundRate: 100,
     diskEvents: quick ? 500 : 10_000,
     queryEvents: quick ? 30_000 : 1_000_000,

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -41,6 +41,7 @@ function track(name: string, proc: ChildProcess, port: number): Proc {
   const logs: string[] = [];
   const entry = { p: null as unknown as Proc, stopping: false };
   const keep = (d: Buffer) => {
+    if (logDir) appendFileSync(join(logDir, `${name}-${proc.pid}.log`), d);
     logs.push(...d.toString().split('\n').filter(Boolean));
     if (logs.length > 500) logs.splice(0, logs.length - 500);
   };
@@ -132,6 +133,12 @@ export async function startCrashCache(o: ServerOptions): Promise<Proc> {
 let extraNodeFlags: string[] = [];
 export function setNodeFlags(flags: string): void {
   extraNodeFlags = flags.split(/\s+/).filter(Boolean);
+}
+/** Where each process's whole output goes besides the in-memory tail (`--keepLogs`; '' = nowhere), e.g. for `--nodeFlags --trace-gc`. */
+let logDir = '';
+export function setLogDir(dir: string): void {
+  logDir = dir;
+  if (dir) mkdirSync(dir, { recursive: true });
 }
 function shebangFlags(): string[] {
   const first = readFileSync(join(PACKAGE_ROOT, 'bin', 'crash-cache'), 'utf8').split('\n', 1)[0] ?? '';

@@ -9,7 +9,7 @@ import { runDisk, type DiskResult } from './phase-disk.js';
 import { runQuery, type QueryResult } from './phase-query.js';
 import { runProfile, type ProfileResult } from './profile.js';
 import { printTable, writeResults, type BenchResults } from './report.js';
-import { setNodeFlags, unexpectedExits } from './procs.js';
+import { setLogDir, setNodeFlags, unexpectedExits } from './procs.js';
 
 // `npm run bench [-- --quick]`: starts its own PostgreSQL (or uses DATABASE_URL) and its own server
 // processes, runs the phases, prints a table, writes bench/results/<date>.json and updates
@@ -17,6 +17,7 @@ import { setNodeFlags, unexpectedExits } from './procs.js';
 
 const opts = parseOptions(process.argv.slice(2));
 setNodeFlags(opts.nodeFlags);
+setLogDir(opts.keepLogs);
 const log = (m: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 const started = Date.now();
 const pg = await openBenchPg(log);

@@ -53,6 +53,7 @@ function tagIds(dims: DimRequest, w: EventWork): number[] {
 }
 
 const json = (v: unknown): string => clean(JSON.stringify(v ?? null));
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 /** What a batch still has to count once everything else is written (see countIssues). */
 export interface IssueCounts {
@@ -215,6 +216,9 @@ function deltaColumns(issueIds: number[], agg: Map<number, Agg>, newUsers: Map<n
   return [numArray(issueIds), numArray(as.map((a) => a.n)), numArray(issueIds.map((id) => newUsers.get(id) ?? 0)), numArray(as.map((a) => a.first)), numArray(as.map((a) => a.last)), textArray(as.map((a) => a.lastEvent)), numArray(as.map((a) => a.received)), textArray(tIds), textArray(tN), textArray(tFirst), textArray(tLast)];
 }
 
+/** createIssues' array parameters after the project id, in order (metadata and explanations follow as JSON arrays). */
+const ISSUE_ARRAYS = ['bigint', 'bigint', 'float8', 'float8', 'uuid', 'text', 'text', 'timestamptz', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'text'];
+
 /** Inserts issues for hashes never seen in this project; returns primary hash → issue id. */
 async function createIssues(client: pg.ClientBase, projectId: number, firsts: EventWork[]): Promise<Map<string, number>> {
   firsts.sort((a, b) => (a.grouping.primaryHash < b.grouping.primaryHash ? -1 : 1));
@@ -253,17 +257,20 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
                         status, substatus, resolved_at, status_changed_at, primary_hash, grouping_config, type, level, platform,
                         title, culprit, metadata, grouping)
      SELECT $1, coalesce(id, nextval(pg_get_serial_sequence('issue', 'id'))), short_id, to_timestamp(ts), to_timestamp(ts), to_timestamp(r), e, e,
-            status, substatus, resolved_at, changed, h, cfg, type, level, platform, title, culprit, metadata::jsonb, grouping::jsonb
-       FROM unnest($2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::uuid[], $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[],
-                   $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[])
+            status, substatus, resolved_at, changed, h, cfg, type, level, platform, title, culprit, metadata, grouping
+       FROM ROWS FROM (${ISSUE_ARRAYS.map((t, i) => `unnest($${i + 2}::${t}[])`).join(', ')},
+                       jsonb_array_elements($${ISSUE_ARRAYS.length + 2}::jsonb), jsonb_array_elements($${ISSUE_ARRAYS.length + 3}::jsonb))
             AS v(id, short_id, ts, r, e, status, substatus, resolved_at, changed, h, cfg, type, level, platform, title, culprit, metadata, grouping)
      ON CONFLICT (project_id, primary_hash) DO NOTHING
      RETURNING id, primary_hash`,
-    [projectId, ids, shorts, todo.map((w) => w.ev.timestamp), todo.map((w) => w.receivedAt.getTime() / 1000), todo.map((w) => w.ev.event_id),
-      status, sub, resolved, changed, todo.map((w) => w.grouping.primaryHash), todo.map((w) => w.grouping.config),
-      todo.map((w) => w.ev.type), todo.map((w) => w.ev.level), todo.map((w) => w.ev.platform),
-      todo.map((w) => clean(w.ev.title)), todo.map((w) => clean(w.ev.culprit)), todo.map((w) => json(w.ev.metadata)),
-      explanations.map(clean)]);
+    // Array literals built here (pg-array.ts), and the explanations (JSON text already, ~20 KB each)
+    // joined into one JSON array as they are: quoting them for a text[] literal cost ~100 µs each
+    // (every quote escaped) and was the main thread's largest allocation while a backlog made issues.
+    [projectId, numArray(ids), numArray(shorts), numArray(todo.map((w) => w.ev.timestamp)), numArray(todo.map((w) => w.receivedAt.getTime() / 1000)), textArray(todo.map((w) => w.ev.event_id)),
+      textArray(status), textArray(sub), textArray(resolved.map(iso)), textArray(changed.map(iso)), textArray(todo.map((w) => w.grouping.primaryHash)), textArray(todo.map((w) => w.grouping.config)),
+      textArray(todo.map((w) => w.ev.type)), textArray(todo.map((w) => w.ev.level)), textArray(todo.map((w) => w.ev.platform)),
+      textArray(todo.map((w) => clean(w.ev.title))), textArray(todo.map((w) => clean(w.ev.culprit))),
+      json(todo.map((w) => w.ev.metadata ?? null)), `[${explanations.map(clean).join(',')}]`]);
   for (const r of ins) out.set(r.primary_hash, r.id);
   await queueIssueAlerts(client, projectId, 'new', ins.filter((r) => !keep.has(r.primary_hash)).map((r) => r.id));
   // A kept issue that was ignored with conditions (a snooze) gets them back too.

@@ -1,5 +1,5 @@
-// The digest caches grouping results under the JSON of groupingInput() (src/grouping/event.ts),
-// which keeps only what grouping reads. If it ever left out something grouping reads, two events
+// The digest caches grouping results under a hash of groupingInput() (src/grouping/event.ts,
+// value-hash.ts), which keeps only what grouping reads. If it ever left out something grouping reads, two events
 // that group differently would share a cache entry. Checked here on the reference inputs: any
 // change to a frame, exception or thread field that changes the grouping must change the key,
 // and the fields grouping never reads (locals, source context, addresses) must not.
@@ -9,13 +9,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { computeGrouping } from '../../src/grouping/index.js';
 import { groupingInput, isObj, type Json } from '../../src/grouping/event.js';
+import { valueHash } from '../../src/grouping/value-hash.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const base = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'grouping');
 const index = JSON.parse(fs.readFileSync(path.join(base, 'index.json'), 'utf8')) as { pairs: Array<{ name: string; input: string }> };
 const OTHERS = ['platform', 'type', 'logentry', 'message', 'fingerprint', 'checksum', 'csp', 'hpkp', 'expectct', 'expectstaple', 'template', 'logger', 'level', 'transaction', 'release', 'tags'];
 
-const key = (ev: Json): string => JSON.stringify(groupingInput(ev, OTHERS));
+// The key as the digest builds it (src/digest/group.ts adds the SDK and the project's rules).
+const key = (ev: Json): string => valueHash(groupingInput(ev, OTHERS));
 const hashes = (ev: Json): string => JSON.stringify(computeGrouping(ev).hashes);
 const clone = (ev: Json): Json => structuredClone(ev);
 

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { ArchiveRow } from './payload.js';
 import type { ProjectRules } from './project-rules.js';
 import type { Prepared } from './prepare.js';
+import { packRequest } from './prepare-message.js';
 
 // Worker threads for the CPU half of the digest (decompress, parse, normalize, group: ~0.3–0.5 ms
 // of CPU per event, against ~0.07 ms in PostgreSQL). With them, one worker process keeps a batch
@@ -19,6 +20,8 @@ interface Pending {
 class Thread {
   worker: Worker;
   pending = new Map<number, Pending>();
+  /** Dictionary ids this thread holds (prepare-message.ts). */
+  dicts = new Set<number>();
   constructor(file: URL, onExit: (t: Thread) => void) {
     // A small young generation: parsing makes much short-lived garbage, and V8's default lets it
     // pile up (peak RSS 238 MB → 178 MB with 2 MB semi-spaces on a mixed batch, same CPU).
@@ -70,7 +73,15 @@ export class PreparePool {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       t.pending.set(id, { resolve, reject });
-      t.worker.postMessage({ id, rows, maxBytes, rules });
+      try {
+        const m = packRequest(id, rows, t.dicts, maxBytes, rules);
+        t.worker.postMessage(m, [m.bytes]);
+      } catch (e) {
+        // Not sent: forget which dictionaries it holds (they are sent again), never the reverse.
+        t.pending.delete(id);
+        t.dicts.clear();
+        reject(e as Error);
+      }
     });
   }
 

@@ -1,22 +1,15 @@
 import { parentPort } from 'node:worker_threads';
-import type { ArchiveRow } from './payload.js';
+import { unpackRequest, type PrepareRequest } from './prepare-message.js';
 import { prepareBatch } from './prepare.js';
-import type { ProjectRules } from './project-rules.js';
 
 // Worker-thread entry of the prepare pool: prepares batches posted by the digest worker.
 
-interface Request {
-  id: number;
-  rows: ArchiveRow[];
-  maxBytes: number;
-  rules: Record<number, ProjectRules>;
-}
+/** The dictionaries this thread was sent (prepare-message.ts). */
+const dicts = new Map<number, Buffer>();
 
-parentPort!.on('message', (m: Request) => {
+parentPort!.on('message', (m: PrepareRequest) => {
   try {
-    // Buffers arrive as plain Uint8Arrays: give them Buffer's methods back (no copy).
-    for (const r of m.rows) r.payload = Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength);
-    parentPort!.postMessage({ id: m.id, result: prepareBatch(m.rows, m.maxBytes, m.rules) });
+    parentPort!.postMessage({ id: m.id, result: prepareBatch(unpackRequest(m, dicts), m.maxBytes, m.rules) });
   } catch (e) {
     parentPort!.postMessage({ id: m.id, error: (e as Error)?.stack ?? String(e) });
   }

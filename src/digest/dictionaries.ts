@@ -3,8 +3,8 @@ import type { ArchiveRow } from './payload.js';
 
 // Dictionaries of 'deflate-dict' payloads (migrations/0010, src/ingest/dictionaries.ts) for the
 // digest. A batch's rows are decoded in a worker thread, so each row carries its dictionary's bytes
-// (postMessage copies a dictionary shared by many rows of one message once: structured clone keeps
-// shared references). Dictionaries never change, so a per-process cache needs no invalidation:
+// (a thread is sent each dictionary once and keeps it: prepare-message.ts). Dictionaries never
+// change, so a per-process cache needs no invalidation:
 // MAX_ENTRIES of ≤ 32 KB, ≤ 8 MiB; when full it is emptied (an ingest process keeps one per key and
 // replaces it rarely, so a batch needs a handful).
 

@@ -13,14 +13,16 @@ import { queueIssueAlerts, type AlertKind } from '../alerts/queue.js';
 // stored and the counters agree at every commit; during a backlog, each worker process folds every
 // FOLD_EVERY_MS in a transaction of its own, beside its batches (inside a batch, the fold kept the
 // rows that batch had written locked for its duration, and the other lanes waited), so counters lag
-// by up to ~2 s there. (Folding every 2 s rather than 1 s halved the folds' cost on the bench mix,
-// whose ~780 issues all change within a second: 2.25 → 1.2 s of fold time per 50,000 events.)
+// by up to ~5 s there. A fold's cost grows with the issues and tag values it touches, not with the
+// events: on the bench mix, whose ~780 issues all change within a second, folding every 1 s cost
+// 2.25 s of fold time per 50,000 events, every 2 s 1.2 s (pg_stat_statements: 28 µs of PostgreSQL
+// per event, its largest statement), every 5 s PostgreSQL's CPU per event fell by another ~15 µs.
 
 /** Folds are serialized (per database) by this advisory lock, taken for the fold's transaction. */
 export const FOLD_LOCK = 7_310_224_003;
 
 /** How often a worker process folds while its batches are full (a backlog). */
-export const FOLD_EVERY_MS = 2000;
+export const FOLD_EVERY_MS = 5000;
 
 // Conditions of the issue update, on the row before the update (i) and the folded sums (v).
 // A new event received after the issue was resolved reopens it as a regression.

@@ -60,5 +60,14 @@ export function unpackRequest(m: PrepareRequest, cache: Map<number, Buffer>): Ar
   if (m.resetDicts) cache.clear();
   // Copied out: a view would keep the whole batch's buffer alive as long as the dictionary is cached.
   for (const d of m.dicts) cache.set(d.id, Buffer.from(new Uint8Array(m.bytes, d.off, d.len)));
-  return m.rows.map(({ off, len, ...r }) => ({ ...r, payload: Buffer.from(m.bytes, off, len), dict: r.dict_id != null ? cache.get(r.dict_id) ?? null : null }));
+  // Spelled out (no rest/spread: ~8 µs per row in the bench's worker profile).
+  const rows: ArchiveRow[] = new Array(m.rows.length);
+  for (let i = 0; i < m.rows.length; i++) {
+    const r = m.rows[i]!;
+    rows[i] = {
+      project_id: r.project_id, id: r.id, kind: r.kind, encoding: r.encoding, event_id: r.event_id, received_at: r.received_at, meta: r.meta,
+      payload: Buffer.from(m.bytes, r.off, r.len), dict_id: r.dict_id, dict: r.dict_id != null ? cache.get(r.dict_id) ?? null : null,
+    };
+  }
+  return rows;
 }

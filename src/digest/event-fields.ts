@@ -14,10 +14,16 @@ export const PROJECT_DIMS = ['environment', 'release', 'user', 'transaction', 's
 export type GlobalDim = (typeof GLOBAL_DIMS)[number];
 export type ProjectDim = (typeof PROJECT_DIMS)[number];
 
+// Values in GLOBAL_DIMS / PROJECT_DIMS order and tags as one flat list, not objects keyed by name:
+// these records cross from the prepare thread to the main thread, and structured clone writes and
+// rebuilds every property name of every object (~1.4 KB per event, ~8 µs to read back on the bench mix).
 export interface EventFields {
-  global: Record<GlobalDim, string | null>;
-  project: Record<ProjectDim, string | null>;
-  tags: [string, string][];
+  /** in GLOBAL_DIMS order */
+  global: (string | null)[];
+  /** in PROJECT_DIMS order */
+  project: (string | null)[];
+  /** key, value, key, value, ... */
+  tags: string[];
   handled: boolean | null;
   message: string | null;
   exceptionValue: string | null;
@@ -64,39 +70,44 @@ export function eventFields(ev: NormalizedEvent, envelopeSdk: unknown): EventFie
   const values = (ev.exception as Json | undefined)?.values as Json[] | undefined;
   const top = values?.length ? values[values.length - 1]! : null;
   const mech = top && isObj(top.mechanism) ? top.mechanism : null;
+  const tags: string[] = [];
+  for (const [k, v] of eventTags(ev)) {
+    const ck = clean(k), cv = clean(v);
+    if (ck && cv) tags.push(ck, cv);
+  }
   return {
-    global: {
-      platform: s(ev.platform),
-      level: s(ev.level),
-      type: s(ev.type),
-      os_name: s(os?.name),
-      os_version: s(os?.version),
-      device_manufacturer: s(device?.manufacturer),
-      device_brand: s(device?.brand),
-      device_model: s(device?.model),
-      device_chipset: s(device?.chipset) ?? s(device?.cpu_description),
-      device_specs: deviceSpecs(device),
-      locale: s(culture?.locale) ?? s(device?.locale),
-      timezone: s(culture?.timezone) ?? s(device?.timezone),
-      connection_type: s(device?.connection_type),
-      orientation: s(device?.orientation),
-      runtime: nameVersion(context(ev, 'runtime')),
-      browser: nameVersion(context(ev, 'browser')),
-      sdk_name: s(sdk?.name),
-      sdk_version: s(sdk?.version),
-    },
-    project: {
-      environment: s(ev.environment),
-      release: s(ev.release),
-      user: s(userKey(ev)),
-      transaction: s(ev.transaction),
-      server_name: s(ev.server_name),
-      exception_type: s(top?.type),
-      app_name: s(app?.app_name),
-      app_version: s(app?.app_version),
-      app_build: s(app?.app_build),
-    },
-    tags: eventTags(ev).map(([k, v]) => [clean(k), clean(v)] as [string, string]).filter(([k, v]) => k && v),
+    global: [ // GLOBAL_DIMS order
+      s(ev.platform), // platform
+      s(ev.level), // level
+      s(ev.type), // type
+      s(os?.name), // os_name
+      s(os?.version), // os_version
+      s(device?.manufacturer), // device_manufacturer
+      s(device?.brand), // device_brand
+      s(device?.model), // device_model
+      s(device?.chipset) ?? s(device?.cpu_description), // device_chipset
+      deviceSpecs(device), // device_specs
+      s(culture?.locale) ?? s(device?.locale), // locale
+      s(culture?.timezone) ?? s(device?.timezone), // timezone
+      s(device?.connection_type), // connection_type
+      s(device?.orientation), // orientation
+      nameVersion(context(ev, 'runtime')), // runtime
+      nameVersion(context(ev, 'browser')), // browser
+      s(sdk?.name), // sdk_name
+      s(sdk?.version), // sdk_version
+    ],
+    project: [ // PROJECT_DIMS order
+      s(ev.environment), // environment
+      s(ev.release), // release
+      s(userKey(ev)), // user
+      s(ev.transaction), // transaction
+      s(ev.server_name), // server_name
+      s(top?.type), // exception_type
+      s(app?.app_name), // app_name
+      s(app?.app_version), // app_version
+      s(app?.app_build), // app_build
+    ],
+    tags,
     handled: mech && typeof mech.handled === 'boolean' ? mech.handled : null,
     message: s(ev.message, MAX_TEXT),
     exceptionValue: s(top?.value, MAX_TEXT),

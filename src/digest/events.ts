@@ -34,11 +34,12 @@ const G = GLOBAL_DIMS.length, P = PROJECT_DIMS.length;
 const USER = G + PROJECT_DIMS.indexOf('user');
 
 export function requestDims(req: DimRequest, w: EventWork): void {
-  const refs = new Int32Array(G + P + w.fields.tags.length);
+  const { global, project, tags } = w.fields;
+  const refs = new Int32Array(G + P + tags.length / 2);
   let i = 0;
-  for (const k of GLOBAL_DIMS) refs[i++] = req.refGlobal(k, w.fields.global[k]);
-  for (const k of PROJECT_DIMS) refs[i++] = req.refProject(w.projectId, k, w.fields.project[k]);
-  for (const [k, v] of w.fields.tags) refs[i++] = req.refTag(w.projectId, k, v);
+  for (let k = 0; k < G; k++) refs[i++] = req.refGlobal(GLOBAL_DIMS[k]!, global[k] ?? null);
+  for (let k = 0; k < P; k++) refs[i++] = req.refProject(w.projectId, PROJECT_DIMS[k]!, project[k] ?? null);
+  for (let t = 0; t < tags.length; t += 2) refs[i++] = req.refTag(w.projectId, tags[t]!, tags[t + 1]!);
   w.refs = refs;
 }
 

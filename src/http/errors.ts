@@ -38,6 +38,8 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   // connection refused/reset, pool timeout, admin shutdown, too many connections, cannot connect now,
   // serialization/deadlock under overload, statement timeout
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08003', '08004', '57014'].includes(code)) return true;
+  // A Unix socket (the embedded PostgreSQL's) whose server is stopped: its socket file is gone.
+  if (code === 'ENOENT' && (err as { syscall?: string }).syscall === 'connect') return true;
   const msg = err.message ?? '';
-  return /timeout exceeded when trying to connect|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error|not queryable/i.test(msg);
+  return /timeout exceeded when trying to connect|Connection terminated|connect (ECONNREFUSED|ENOENT)|Client has encountered a connection error|not queryable/i.test(msg);
 }

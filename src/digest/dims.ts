@@ -11,6 +11,25 @@ const MAX_CACHE = 100_000;
 
 export const clean = (s: string): string => (s.includes('\0') ? s.replace(/\0/g, '') : s);
 
+/**
+ * JSON text for a jsonb column. PostgreSQL's text cannot hold NUL, so jsonb refuses the escape \u0000
+ * ("unsupported Unicode escape sequence": an event with a NUL in its exception type failed its whole
+ * batch); NUL characters are dropped from strings and keys. Only a text that has the escape is rebuilt.
+ */
+export function cleanJson(text: string): string {
+  return text.includes('\\u0000') ? JSON.stringify(dropNul(JSON.parse(text))) : text;
+}
+
+/** `v` with NUL characters dropped from every string and key. */
+export function dropNul(v: unknown): unknown {
+  if (typeof v === 'string') return clean(v);
+  if (Array.isArray(v)) return v.map(dropNul);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[clean(k)] = dropNul(x);
+  return out;
+}
+
 const SEP = '\u0001';
 
 export class DimCache {

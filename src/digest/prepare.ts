@@ -1,4 +1,5 @@
 import { normalizeEvent, type NormalizedEvent } from '../protocol/event.js';
+import { clean } from './dims.js';
 import { eventFields } from './event-fields.js';
 import type { EventWork } from './events.js';
 import { addClientReport, addCount, newExtras, parseCheckIn, parseFeedback, parseUserReport, type Extras } from './extras.js';
@@ -94,9 +95,9 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item,
       c.extras.attachments.push({
         ...base,
         eventId: p.eventId,
-        filename: (typeof h.filename === 'string' && h.filename) || 'attachment',
-        contentType: (typeof h.content_type === 'string' && h.content_type) || 'application/octet-stream',
-        attachmentType: (typeof h.attachment_type === 'string' && h.attachment_type) || 'event.attachment',
+        filename: (typeof h.filename === 'string' && clean(h.filename)) || 'attachment',
+        contentType: (typeof h.content_type === 'string' && clean(h.content_type)) || 'application/octet-stream',
+        attachmentType: (typeof h.attachment_type === 'string' && clean(h.attachment_type)) || 'event.attachment',
         size: item.payload.length,
       });
       return;
@@ -108,7 +109,7 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item,
       return;
     }
     default:
-      addCount(c.extras, row.project_id, row.received_at, item.type, item.payload.length, typeof item.headers.item_count === 'number' ? item.headers.item_count : 1);
+      addCount(c.extras, row.project_id, row.received_at, clean(item.type), item.payload.length, typeof item.headers.item_count === 'number' ? item.headers.item_count : 1);
   }
 }
 

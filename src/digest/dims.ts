@@ -11,23 +11,17 @@ const MAX_CACHE = 100_000;
 
 export const clean = (s: string): string => (s.includes('\0') ? s.replace(/\0/g, '') : s);
 
-/**
- * JSON text for a jsonb column. PostgreSQL's text cannot hold NUL, so jsonb refuses the escape \u0000
- * ("unsupported Unicode escape sequence": an event with a NUL in its exception type failed its whole
- * batch); NUL characters are dropped from strings and keys. Only a text that has the escape is rebuilt.
- */
-export function cleanJson(text: string): string {
-  return text.includes('\\u0000') ? JSON.stringify(dropNul(JSON.parse(text))) : text;
-}
+// A \u0000 escape in JSON text, unless its backslash is itself escaped (preceded by an odd number of
+// backslashes): the pairs before it are kept.
+const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
 
-/** `v` with NUL characters dropped from every string and key. */
-export function dropNul(v: unknown): unknown {
-  if (typeof v === 'string') return clean(v);
-  if (Array.isArray(v)) return v.map(dropNul);
-  if (v === null || typeof v !== 'object') return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[clean(k)] = dropNul(x);
-  return out;
+/**
+ * JSON text without its NUL characters (in strings and keys alike). PostgreSQL's text cannot hold NUL
+ * and jsonb refuses the escape \u0000 ("unsupported Unicode escape sequence"): payload.ts applies this
+ * to every JSON item before parsing it, so nothing stored later fails its batch on one.
+ */
+export function dropNulEscapes(json: string): string {
+  return json.includes('\\u0000') ? json.replace(NUL_ESCAPE, '$1') : json;
 }
 
 const SEP = '\u0001';

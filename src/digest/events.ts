@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { clean, cleanJson, DimRequest } from './dims.js';
+import { clean, DimRequest } from './dims.js';
 import { GLOBAL_DIMS, PROJECT_DIMS, type EventFields } from './event-fields.js';
 import { explainFromArchive } from './explain.js';
 import { numArray, textArray } from './pg-array.js';
@@ -53,7 +53,7 @@ function tagIds(dims: DimRequest, w: EventWork): number[] {
   return out;
 }
 
-const json = (v: unknown): string => cleanJson(JSON.stringify(v ?? null));
+const json = (v: unknown): string => clean(JSON.stringify(v ?? null));
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 /** What a batch still has to count once everything else is written (see countIssues). */
@@ -271,7 +271,7 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
       textArray(status), textArray(sub), textArray(resolved.map(iso)), textArray(changed.map(iso)), textArray(todo.map((w) => w.grouping.primaryHash)), textArray(todo.map((w) => w.grouping.config)),
       textArray(todo.map((w) => w.ev.type)), textArray(todo.map((w) => w.ev.level)), textArray(todo.map((w) => w.ev.platform)),
       textArray(todo.map((w) => clean(w.ev.title))), textArray(todo.map((w) => clean(w.ev.culprit))),
-      json(todo.map((w) => w.ev.metadata ?? null)), `[${explanations.map(cleanJson).join(',')}]`]);
+      json(todo.map((w) => w.ev.metadata ?? null)), `[${explanations.map(clean).join(',')}]`]);
   for (const r of ins) out.set(r.primary_hash, r.id);
   await queueIssueAlerts(client, projectId, 'new', ins.filter((r) => !keep.has(r.primary_hash)).map((r) => r.id));
   // A kept issue that was ignored with conditions (a snooze) gets them back too.

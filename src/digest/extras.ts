@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { isObj, parseTimestamp, str, type Json } from '../protocol/event.js';
-import { clean, cleanJson } from './dims.js';
+import { clean } from './dims.js';
 
 // The small item types: client reports, unprocessed-item counts, invalid items, user feedback,
 // attachments (metadata; bytes stay in the archive) and cron check-ins. One multi-row statement
@@ -168,6 +168,6 @@ export async function storeExtras(client: pg.ClientBase, x: Extras): Promise<voi
        ON CONFLICT DO NOTHING`,
       [v.map((i) => i.projectId), v.map((i) => i.archiveId), v.map((i) => i.itemIndex), v.map((i) => i.receivedAt), v.map((i) => i.checkInId),
         v.map((i) => i.slug), v.map((i) => i.status), v.map((i) => i.duration), v.map((i) => i.environment), v.map((i) => i.release),
-        v.map((i) => (i.config ? cleanJson(JSON.stringify(i.config)) : null))]);
+        v.map((i) => (i.config ? clean(JSON.stringify(i.config)) : null))]);
   }
 }

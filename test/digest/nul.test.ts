@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
-import { DimCache } from '../../src/digest/dims.js';
+import fc from 'fast-check';
+import { DimCache, dropNulEscapes } from '../../src/digest/dims.js';
 import { digestAll, enqueue, envelope } from './archive.js';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -59,4 +60,18 @@ test('the items beside it are stored too', async () => {
 test('a check-in whose monitor config has a NUL is stored', async () => {
   const { rows } = await db.pool.query(`SELECT monitor_slug, monitor_config->'schedule'->>'value' AS schedule FROM check_in WHERE project_id = $1`, [projectId]);
   expect(rows).toEqual([{ monitor_slug: 'nightly', schedule: '0 * * * *' }]);
+});
+
+test('dropNulEscapes removes exactly the NUL characters of any JSON value, keys included', () => {
+  const chars = fc.constantFrom('\u0000', '\\', 'u', '0', '"', 'a', '\u00e9');
+  const str = fc.array(chars, { maxLength: 8 }).map((cs) => cs.join(''));
+  const value = fc.letrec((tie) => ({
+    v: fc.oneof({ depthSize: 'small' }, str, fc.integer(), fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(str, tie('v'), { maxKeys: 3 })),
+  })).v;
+  const drop = (v: unknown): unknown => (typeof v === 'string' ? v.replace(/\0/g, '')
+    : Array.isArray(v) ? v.map(drop)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k.replace(/\0/g, ''), drop(x)])) : v);
+  fc.assert(fc.property(value, (v) => {
+    expect(JSON.parse(dropNulEscapes(JSON.stringify(v)))).toEqual(drop(v));
+  }), { numRuns: 2000 });
 });

@@ -11,19 +11,6 @@ const MAX_CACHE = 100_000;
 
 export const clean = (s: string): string => (s.includes('\0') ? s.replace(/\0/g, '') : s);
 
-// A \u0000 escape in JSON text, unless its backslash is itself escaped (preceded by an odd number of
-// backslashes): the pairs before it are kept.
-const NUL_ESCAPE = /(?<!\\)((?:\\\\)*)\\u0000/g;
-
-/**
- * JSON text without its NUL characters (in strings and keys alike). PostgreSQL's text cannot hold NUL
- * and jsonb refuses the escape \u0000 ("unsupported Unicode escape sequence"): payload.ts applies this
- * to every JSON item before parsing it, so nothing stored later fails its batch on one.
- */
-export function dropNulEscapes(json: string): string {
-  return json.includes('\\u0000') ? json.replace(NUL_ESCAPE, '$1') : json;
-}
-
 const SEP = '\u0001';
 
 export class DimCache {

@@ -3,7 +3,7 @@ import { decompressStored, type StoredEncoding } from '../protocol/compression.j
 import { parseEnvelope, normalizeEventId, type EnvelopeItemHeaders } from '../protocol/envelope.js';
 import { isObj, type Json } from '../protocol/event.js';
 import { securityReportToEvent } from './security.js';
-import { dropNulEscapes } from './dims.js';
+import { storableJson } from './storable.js';
 import { parseMultipart } from './multipart.js';
 
 // Stage 1 of the digest: an archived payload → its items. A payload-level fault (cannot decompress,
@@ -49,7 +49,7 @@ const JSON_TYPES = new Set(['event', 'transaction', 'session', 'sessions', 'clie
 
 function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false; error: string } {
   try {
-    return { ok: true, value: JSON.parse(dropNulEscapes(buf.toString('utf8'))) };
+    return { ok: true, value: JSON.parse(storableJson(buf.toString('utf8'))) };
   } catch (e) {
     return { ok: false, error: `not valid JSON: ${(e as Error).message}` };
   }

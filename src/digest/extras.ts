@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { isObj, parseTimestamp, str, type Json } from '../protocol/event.js';
+import { isObj, MAX_PAST_SECS, parseTimestamp, str, type Json } from '../protocol/event.js';
 import { clean } from './dims.js';
 
 // The small item types: client reports, unprocessed-item counts, invalid items, user feedback,
@@ -48,8 +48,10 @@ export function addCount(x: Extras, projectId: number, receivedAt: Date, type: s
 /** client_report item → per-hour counts. Returns a reason when the item is unusable. */
 export function addClientReport(x: Extras, projectId: number, receivedAt: Date, j: unknown): string | null {
   if (!isObj(j)) return 'client_report is not a JSON object';
-  const ts = parseTimestamp(j.timestamp) ?? receivedAt.getTime() / 1000;
-  const hour = hourOf(Math.min(ts, receivedAt.getTime() / 1000));
+  // Counted in the hour it says, unless that is in the future or more than 30 days back (then: received).
+  const received = receivedAt.getTime() / 1000;
+  const sent = parseTimestamp(j.timestamp);
+  const hour = hourOf(sent !== null && sent <= received && sent >= received - MAX_PAST_SECS ? sent : received);
   const lists = [j.discarded_events, j.rate_limited_events, j.filtered_events, j.filtered_sampling_events];
   for (const list of lists) {
     if (!Array.isArray(list)) continue;
@@ -57,7 +59,8 @@ export function addClientReport(x: Extras, projectId: number, receivedAt: Date, 
       if (!isObj(d)) continue;
       const reason = clean(str(d.reason) ?? 'unknown').slice(0, 100);
       const category = clean(str(d.category) ?? 'default').slice(0, 50);
-      const q = typeof d.quantity === 'number' && Number.isFinite(d.quantity) && d.quantity > 0 ? Math.floor(d.quantity) : 0;
+      // At most 2^32 - 1 per entry (Relay's u32), so that sums stay exact integers.
+      const q = typeof d.quantity === 'number' && Number.isFinite(d.quantity) && d.quantity > 0 ? Math.min(Math.floor(d.quantity), 0xffffffff) : 0;
       if (!q) continue;
       const k = `${projectId}/${hour}/${reason}/${category}`;
       const c = x.clientReports.get(k);

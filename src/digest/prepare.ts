@@ -73,7 +73,7 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item,
       return;
     case 'sessions':
       try {
-        c.aggregates.push(...parseAggregates(item.json, row.project_id));
+        c.aggregates.push(...parseAggregates(item.json, row.project_id, row.received_at));
       } catch (e) {
         if (e instanceof SessionError) return invalid(e.message);
         throw e;

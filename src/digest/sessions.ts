@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { isObj, parseTimestamp, str, type Json } from '../protocol/event.js';
+import { isObj, MAX_FUTURE_SECS, parseTimestamp, str, type Json } from '../protocol/event.js';
 import { clean, DimRequest } from './dims.js';
 
 // Release health (protocol §10). Individual `session` updates go through session_state so that a
@@ -50,8 +50,12 @@ function uuidHex(v: unknown): string | null {
   const s = v.replace(/-/g, '').toLowerCase();
   return /^[0-9a-f]{32}$/.test(s) ? s : null;
 }
+// Counts and times are bounded before they reach an integer or timestamp column: an SDK's 1e300
+// (or a fuzzer's) failed the whole batch ("invalid input syntax for type bigint", "timestamp out of range").
+const MAX_COUNT = 0x7fffffff;
+
 function count(v: unknown): number {
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.min(Math.floor(v), MAX_COUNT) : 0;
 }
 function attrs(j: Json): { release: string; environment: string } {
   const a = isObj(j.attrs) ? j.attrs : {};
@@ -67,7 +71,10 @@ export function parseSession(j: unknown, projectId: number, receivedAt: Date): S
   const received = receivedAt.getTime() / 1000;
   const started = parseTimestamp(j.started);
   if (started === null) throw new SessionError('session without a valid "started"');
-  const timestamp = parseTimestamp(j.timestamp) ?? received;
+  if (started > received + MAX_FUTURE_SECS) throw new SessionError('session started more than an hour after it was received');
+  // An update's own time, within [started, received + 1 h]; the receive time when it has none.
+  const sent = parseTimestamp(j.timestamp);
+  const timestamp = sent === null || sent > received + MAX_FUTURE_SECS ? received : Math.max(sent, started);
   if (timestamp - started > MAX_SESSION_AGE_SECS) throw new SessionError('session update more than 5 days after it started');
   const status = str(j.status) ?? 'ok';
   if (!STATUSES.has(status)) throw new SessionError(`unknown session status ${JSON.stringify(status)}`);
@@ -75,12 +82,13 @@ export function parseSession(j: unknown, projectId: number, receivedAt: Date): S
   // A session whose first state is already final may come without sid (protocol §10).
   const sid = uuidHex(j.sid) ?? (TERMINAL.has(status) ? createHash('md5').update(JSON.stringify(j)).digest('hex') : null);
   if (!sid) throw new SessionError('session without a valid "sid"');
-  const seq = init ? 0 : typeof j.seq === 'number' && Number.isFinite(j.seq) ? j.seq : Math.floor(received * 1000);
+  const seq = init ? 0 : Number.isSafeInteger(j.seq) && (j.seq as number) >= 0 ? (j.seq as number) : Math.floor(received * 1000);
   return { projectId, sid, did: str(j.did) ?? null, init, seq, timestamp, started, status, errors: count(j.errors), release, environment };
 }
 
 /** Reads one `sessions` item (aggregates); throws SessionError when it cannot be used. */
-export function parseAggregates(j: unknown, projectId: number): SessionAggregate[] {
+export function parseAggregates(j: unknown, projectId: number, receivedAt: Date): SessionAggregate[] {
+  const received = receivedAt.getTime() / 1000;
   if (!isObj(j)) throw new SessionError('sessions item is not a JSON object');
   const { release, environment } = attrs(j);
   if (!Array.isArray(j.aggregates)) throw new SessionError('sessions item without "aggregates"');
@@ -88,7 +96,8 @@ export function parseAggregates(j: unknown, projectId: number): SessionAggregate
   for (const a of j.aggregates.slice(0, 100)) {
     if (!isObj(a)) continue;
     const started = parseTimestamp(a.started);
-    if (started === null) continue;
+    // Buckets as old as individual sessions may be (5 days), and not from the future.
+    if (started === null || started > received + MAX_FUTURE_SECS || started < received - MAX_SESSION_AGE_SECS) continue;
     out.push({ projectId, started, did: str(a.did) ?? null, exited: count(a.exited), errored: count(a.errored), abnormal: count(a.abnormal), unhandled: count(a.unhandled), crashed: count(a.crashed), release, environment });
   }
   return out;

@@ -68,3 +68,42 @@ test('random events each end as a report or an invalid item, and no batch fails'
   expect(reports + invalid + transactions).toBe(payloads.length);
   expect(reports).toBeGreaterThan(payloads.length / 2);
 });
+
+test('random envelopes of every item type digest without failing a batch; what is refused says why', async () => {
+  const item = (type: string) => fc.record({ type: fc.constant(type), body: json });
+  const realistic = {
+    session: fc.record({ sid: fc.uuid(), init: fc.boolean(), started: fc.constant(new Date().toISOString()), status: fc.oneof(fc.constantFrom('ok', 'exited', 'crashed', 'abnormal', 'errored'), hostile), errors: fc.oneof(fc.nat(5), json), did: hostile, attrs: fc.record({ release: hostile, environment: hostile }) }),
+    sessions: fc.record({ aggregates: fc.array(fc.record({ started: fc.constant(new Date().toISOString()), exited: fc.nat(3), errored: fc.oneof(fc.nat(3), json), crashed: fc.nat(3), did: hostile }), { maxLength: 3 }), attrs: fc.record({ release: hostile, environment: hostile }) }),
+    client_report: fc.record({ discarded_events: fc.array(fc.record({ reason: hostile, category: hostile, quantity: fc.oneof(fc.nat(9), json) }), { maxLength: 3 }) }),
+    check_in: fc.record({ check_in_id: fc.uuid(), monitor_slug: hostile, status: fc.oneof(fc.constantFrom('ok', 'error', 'in_progress'), hostile), duration: fc.oneof(fc.double(), json), environment: hostile, monitor_config: json }),
+    user_report: fc.record({ event_id: fc.constant('e'.repeat(32)), name: hostile, email: hostile, comments: hostile }),
+    feedback: fc.record({ contexts: fc.record({ feedback: fc.record({ message: hostile, contact_email: hostile, name: hostile, url: hostile }) }) }),
+  } as const;
+  const anyItem = fc.oneof(
+    ...Object.entries(realistic).map(([type, body]) => fc.record({ type: fc.constant(type), body: body as fc.Arbitrary<unknown> })),
+    ...Object.keys(realistic).map(item),
+    fc.record({ type: fc.constant('attachment'), body: hostile, filename: hostile, content_type: hostile }),
+    fc.record({ type: hostile, body: hostile }),
+  );
+  const envelopes = fc.sample(fc.array(anyItem, { minLength: 1, maxLength: 4 }), { numRuns: 300, seed: 7 });
+  const payloads = envelopes.map((items, n) => {
+    const parts = [JSON.stringify({ event_id: (100_000 + n).toString(16).padStart(32, '0') })];
+    for (const it of items as { type: string; body: unknown; filename?: string; content_type?: string }[]) {
+      const body = Buffer.from(typeof it.body === 'string' && it.type === 'attachment' ? it.body : JSON.stringify(it.body));
+      parts.push(JSON.stringify({ type: it.type, length: body.length, ...(it.filename !== undefined ? { filename: it.filename, content_type: it.content_type } : {}) }), body.toString());
+    }
+    return { kind: 'envelope' as const, body: Buffer.from(parts.join('\n') + '\n') };
+  });
+  const before = (await db.pool.query('SELECT count(*)::int AS n FROM queue_error')).rows[0].n;
+  await enqueue(db.pool, projectId, payloads);
+  await digestAll(db.pool, new DimCache(), 50);
+  // Only framing that ingest refuses too (an item type that is empty) may send a payload to queue_error, with that reason.
+  const { rows: failed } = await db.pool.query<{ error: string }>('SELECT error FROM queue_error OFFSET $1', [before]);
+  for (const f of failed) expect(f.error).toMatch(/^envelope: item \d+ has no "type" header$/);
+  expect((await db.pool.query('SELECT count(*)::int AS n FROM queue')).rows[0].n).toBe(0);
+  const { rows: reasons } = await db.pool.query<{ reason: string }>('SELECT DISTINCT reason FROM item_invalid');
+  for (const r of reasons) expect(r.reason.length).toBeGreaterThan(5);
+  // the realistic ones mostly land
+  expect((await db.pool.query('SELECT count(*)::int AS n FROM session_hourly')).rows[0].n).toBeGreaterThan(0);
+  expect((await db.pool.query('SELECT count(*)::int AS n FROM check_in')).rows[0].n).toBeGreaterThan(0);
+});

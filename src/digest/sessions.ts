@@ -96,8 +96,8 @@ export function parseAggregates(j: unknown, projectId: number, receivedAt: Date)
   for (const a of j.aggregates.slice(0, 100)) {
     if (!isObj(a)) continue;
     const started = parseTimestamp(a.started);
-    // Buckets as old as individual sessions may be (5 days), and not from the future.
-    if (started === null || started > received + MAX_FUTURE_SECS || started < received - MAX_SESSION_AGE_SECS) continue;
+    // Not from the future, nor before 1970 (what a timestamp column can hold, and what an SDK can mean).
+    if (started === null || started > received + MAX_FUTURE_SECS || started < 0) continue;
     out.push({ projectId, started, did: str(a.did) ?? null, exited: count(a.exited), errored: count(a.errored), abnormal: count(a.abnormal), unhandled: count(a.unhandled), crashed: count(a.crashed), release, environment });
   }
   return out;

@@ -96,8 +96,25 @@ export function parseFeedback(ev: Json): { eventId: string | null; name: string 
   return { eventId: hex(fb.associated_event_id), name: text(fb.name, 200), email: text(fb.contact_email, 200), comments, url: text(fb.url, 2000) };
 }
 
+/** A monitor config is a few levels deep (schedule, margins, thresholds); this many is refused. */
+const MAX_CONFIG_DEPTH = 32;
+
+/** Whether `v` nests objects or arrays deeper than `max` levels (iterative: the point is to not overflow the stack). */
+function deeperThan(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d > max) return true;
+    for (const y of Array.isArray(x) ? x : Object.values(x)) stack.push([y, d + 1]);
+  }
+  return false;
+}
+
 export function parseCheckIn(j: unknown): Omit<Extras['checkIns'][number], 'projectId' | 'archiveId' | 'itemIndex' | 'receivedAt'> | string {
   if (!isObj(j)) return 'check_in is not a JSON object';
+  // Stored as jsonb: a config nested thousands deep overflowed JSON.stringify and failed the batch.
+  if (deeperThan(j.monitor_config, MAX_CONFIG_DEPTH)) return `check_in monitor_config nested deeper than ${MAX_CONFIG_DEPTH} levels`;
   const slug = text(j.monitor_slug, 200);
   if (!slug) return 'check_in without monitor_slug';
   const status = text(j.status, 20);

@@ -37,7 +37,8 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item,
       try {
         ev = normalizeEvent(item.json, { receivedAt: row.received_at, eventId: p.eventId, fallbackId: () => fallbackEventId(row, item.index), skipBreadcrumbs: true });
       } catch (e) {
-        return invalid(`${item.type}: ${(e as Error).message}`);
+        // A RangeError here is JSON nested too deeply for the normalizer's recursion (thousands of levels).
+        return invalid(`${item.type}: ${e instanceof RangeError ? 'JSON nested too deeply' : (e as Error).message}`);
       }
       if (item.type === 'feedback' || ev.type === 'feedback') {
         const fb = parseFeedback(ev);

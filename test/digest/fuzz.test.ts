@@ -107,3 +107,29 @@ test('random envelopes of every item type digest without failing a batch; what i
   expect((await db.pool.query('SELECT count(*)::int AS n FROM session_hourly')).rows[0].n).toBeGreaterThan(0);
   expect((await db.pool.query('SELECT count(*)::int AS n FROM check_in')).rows[0].n).toBeGreaterThan(0);
 });
+
+test('deeply nested JSON: a check-in config is refused with its reason, events are stored or refused with theirs', async () => {
+  const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
+  const ci = `{"check_in_id":"${'b'.repeat(32)}","monitor_slug":"deep","status":"ok","monitor_config":{"schedule":${deep(5000)}}}`;
+  const ev = (n: number, field: string) => `{"event_id":"${n.toString(16).padStart(32, '0')}","platform":"python","message":"deep",${field}}`;
+  await db.pool.query('DELETE FROM item_invalid');
+  await enqueue(db.pool, projectId, [
+    { kind: 'envelope', body: Buffer.from(`{}\n{"type":"check_in","length":${ci.length}}\n${ci}\n`) },
+    { kind: 'store', body: Buffer.from(ev(900_001, `"exception":{"values":[{"type":"E","value":"v","mechanism":{"type":"x","data":${deep(5000)}}}]}`)) },
+    { kind: 'store', body: Buffer.from(ev(900_002, `"tags":{"a":${deep(3000)}},"contexts":{"os":${deep(5000)}},"extra":{"a":${deep(5000)}}`)) },
+    { kind: 'store', body: Buffer.from(ev(900_003, `"logentry":{"message":"m %s","params":[${deep(9000)}]}`)) },
+  ]);
+  const before = (await db.pool.query('SELECT count(*)::int AS n FROM queue_error')).rows[0].n;
+  await digestAll(db.pool, new DimCache(), 10);
+  expect((await db.pool.query('SELECT count(*)::int AS n FROM queue_error')).rows[0].n).toBe(before);
+  const stored = async (n: number) => (await db.pool.query('SELECT count(*)::int AS n FROM report WHERE event_id = $1', [n.toString(16).padStart(32, '0')])).rows[0].n;
+  expect(await stored(900_001)).toBe(1);
+  expect(await stored(900_002)).toBe(1);
+  // 9,000 levels of logentry params: stored, or refused saying so — one outcome either way
+  const third = await stored(900_003);
+  const { rows } = await db.pool.query('SELECT item_type, reason FROM item_invalid ORDER BY item_type');
+  expect(rows).toEqual([
+    { item_type: 'check_in', reason: 'check_in monitor_config nested deeper than 32 levels' },
+    ...(third ? [] : [{ item_type: 'event', reason: 'event: JSON nested too deeply' }]),
+  ]);
+});

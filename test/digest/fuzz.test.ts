@@ -3,30 +3,19 @@
 // long text), stored as ingest stores them and digested in batches. Every event ends in exactly one
 // outcome — a report, or an invalid item with its reason — and no payload fails its batch.
 import fc from 'fast-check';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
 import { DimCache } from '../../src/digest/dims.js';
-import { digestAll, enqueue, FIXTURES } from './archive.js';
+import { digestAll, enqueue, fixtureCorpus } from './archive.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
-const events: Record<string, unknown>[] = [];
-const dir = join(FIXTURES, 'sdk-payloads');
-for (const d of readdirSync(dir, { withFileTypes: true })) {
-  if (!d.isDirectory()) continue;
-  for (const f of readdirSync(join(dir, d.name))) {
-    if (!f.endsWith('.json') || f.endsWith('.request.json')) continue;
-    try {
-      const v = JSON.parse(readFileSync(join(dir, d.name, f), 'utf8'));
-      if (v && typeof v === 'object' && !Array.isArray(v) && ('exception' in v || 'message' in v || 'threads' in v)) events.push(v);
-    } catch {
-      /* not an event fixture */
-    }
-  }
-}
+// The corpus's store events (one JSON object each) that say what went wrong.
+const events = fixtureCorpus()
+  .filter((f) => f.payload.kind === 'store')
+  .map((f) => JSON.parse(f.payload.body.toString('utf8')) as Record<string, unknown>)
+  .filter((v) => v && typeof v === 'object' && !Array.isArray(v) && ('exception' in v || 'message' in v || 'threads' in v));
 
 const FIELDS = ['exception', 'threads', 'stacktrace', 'message', 'logentry', 'tags', 'user', 'request', 'contexts', 'timestamp', 'level', 'platform',
   'fingerprint', 'release', 'environment', 'sdk', 'transaction', 'server_name', 'extra', 'culprit', 'checksum', 'type', 'dist', 'logger'];

@@ -25,8 +25,11 @@ export const FOLD_LOCK = 7_310_224_003;
 export const FOLD_EVERY_MS = 5000;
 
 // Conditions of the issue update, on the row before the update (i) and the folded sums (v).
-// A new event received after the issue was resolved reopens it as a regression.
-const REGRESSED = "(i.status = 'resolved' AND to_timestamp(v.r) > coalesce(i.resolved_at, '-infinity'))";
+// A new event received after the issue was resolved reopens it as a regression. Receive times reach
+// the digest with millisecond precision (JS dates) and resolved_at has microseconds, so they are
+// compared by the millisecond: an event received in the millisecond the issue was resolved reopens it
+// (comparing the truncated receive time with the exact resolve time, such an event was ignored).
+const REGRESSED = "(i.status = 'resolved' AND to_timestamp(v.r) >= date_trunc('milliseconds', coalesce(i.resolved_at, '-infinity')))";
 // An ignored issue's snooze (migrations/0011_issue_snooze.sql) is over: its time has come, or enough
 // events (since the snooze, or within the window — counted from the reports, the folded ones
 // included), or enough new users. CASE, not OR, so the count of reports runs only for such issues.

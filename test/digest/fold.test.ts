@@ -109,3 +109,14 @@ test('deltas of an issue deleted before the fold are dropped, leaving no tag cou
   expect((await batch(5)).claimed).toBe(1);
   expect((await one('SELECT event_count::int FROM issue WHERE id = $1', [issueId])).event_count).toBe(13);
 });
+
+test('an event received in the millisecond its issue was resolved, after it, reopens the issue', async () => {
+  // Receive times reach the digest in milliseconds, resolved_at has microseconds.
+  const resolved = new Date(Date.now() - 60_000);
+  const ms = resolved.toISOString().slice(0, 23);
+  await db.pool.query(`UPDATE issue SET status = 'resolved', substatus = NULL, resolved_at = $2::timestamptz WHERE id = $1`, [issueId, `${ms}400Z`]);
+  const [archiveId] = await enqueue(db.pool, projectId, [event(13)]);
+  await db.pool.query('UPDATE archive SET received_at = $2::timestamptz WHERE project_id = $1 AND id = $3', [projectId, `${ms}700Z`, archiveId]);
+  await batch(5);
+  expect(await one('SELECT status, substatus FROM issue WHERE id = $1', [issueId])).toEqual({ status: 'unresolved', substatus: 'regressed' });
+});

@@ -1,7 +1,7 @@
 // A 128-bit non-cryptographic hash of a JSON-like value, for the digest's grouping cache key
 // (src/digest/group.ts): what JSON.stringify + SHA-1 did, at a fraction of the cost. On the bench
-// mix the key's input averages 3.3 KB of JSON (16 KB for the Ruby events); stringify and SHA-1 cost
-// ~22 µs per event of the prepare thread, this walk ~5 µs (numbers in BENCHMARKS.md).
+// mix the key's input averages 3.3 KB of JSON (16 KB for the Ruby events); with building the input,
+// stringify and SHA-1 cost 19.6 µs per event, this walk 12.8 µs (micro-benchmark; BENCHMARKS.md).
 //
 // The value is fed as a stream of 32-bit words that decodes back to one value only: every value
 // starts with a tag word, strings and arrays carry their length, objects end with a tag, string

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { isObj, MAX_PAST_SECS, parseTimestamp, str, type Json } from '../protocol/event.js';
+import { categoryOf } from '../protocol/categories.js';
 import { clean } from './dims.js';
 
 // The small item types: client reports, unprocessed-item counts, invalid items, user feedback,
@@ -21,20 +22,6 @@ export function newExtras(): Extras {
 }
 
 export const hourOf = (secs: number): number => Math.floor(secs / 3600) * 3600;
-
-/** Data category of an item type not processed yet (protocol §8). */
-export function categoryOf(type: string): string {
-  switch (type) {
-    case 'transaction': return 'transaction';
-    case 'span': return 'span';
-    case 'log': case 'otel_log': return 'log_item';
-    case 'profile': return 'profile';
-    case 'profile_chunk': return 'profile_chunk';
-    case 'replay_event': case 'replay_recording': case 'replay_video': return 'replay';
-    case 'statsd': case 'metric_meta': case 'trace_metric': return 'trace_metric';
-    default: return `unknown:${type.slice(0, 50)}`;
-  }
-}
 
 export function addCount(x: Extras, projectId: number, receivedAt: Date, type: string, bytes: number, items = 1): void {
   const hour = hourOf(receivedAt.getTime() / 1000);

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { SizeLimitSetting } from '../outcomes/reasons.js';
 import { Refusal } from './refusal.js';
 
 // Reads a request body into memory, refusing as soon as it passes `limit` bytes: a declared
@@ -6,7 +7,7 @@ import { Refusal } from './refusal.js';
 // total passes it. Either way at most `limit` bytes are held. The caller answers 413 with
 // `Connection: close` (sendError does when the request is incomplete), so the rest is never read.
 
-export async function readBody(req: IncomingMessage, limit: number, setting: string): Promise<Buffer> {
+export async function readBody(req: IncomingMessage, limit: number, setting: SizeLimitSetting): Promise<Buffer> {
   const tooLarge = () => new Refusal('payload_too_large', `request body exceeds ${setting} (${limit} bytes)`, setting);
   // A client that resets after we answered must not surface as an unhandled 'error'.
   req.on('error', () => {});

@@ -13,15 +13,28 @@ import { KeyCache, type ProjectAuth } from './keys.js';
 import { PIXEL, pixelBody } from './pixel.js';
 import { outcomeOf, Refusal } from './refusal.js';
 import { Semaphore } from './semaphore.js';
-import { validateEnvelope, validateMinidump, validateSecurity, validateStore, type IngestKind, type Validated } from './validate.js';
+import { itemQuantities, itemType } from '../protocol/categories.js';
+import { serializeEnvelope, type Envelope } from '../protocol/envelope.js';
+import type { RateLimitDecision } from '../ratelimit/index.js';
+import type { OutcomeKind } from '../outcomes/index.js';
+import type { RefusalReason, SizeLimitSetting } from '../outcomes/reasons.js';
+import { readEnvelope, validateEnvelope, validateMinidump, validateSecurity, validateStore, type IngestKind, type Validated } from './validate.js';
 
 // The fast path, one request: authenticate (cached) → rate limit → read the body within its limit →
 // decompress within the decompressed limit → validate framing and find the event id → compress when
 // the client did not → sha-256 → group commit → answer, only after the rows are committed.
-// Every refusal is thrown as an HttpError (answered by sendError) and recorded as one outcome.
+// Every refusal is thrown as an HttpError (answered by sendError) and recorded as one outcome per
+// item it refuses, in the item's category (protocol/categories.ts); before the payload could be read,
+// as one item of the endpoint's category.
 
 /** Where refusals are counted before the payload says what it holds (protocol notes §8). */
 const DEFAULT_CATEGORY: Record<IngestKind, string> = { envelope: 'default', store: 'error', security: 'security', minidump: 'error' };
+
+/** An item as outcomes count it: its type and size. */
+interface ItemRef {
+  type: string;
+  bytes: number;
+}
 
 /** Distinct authentication strings remembered (each ~200 bytes); the cache is emptied when full. */
 const AUTH_CACHE_MAX = 1000;
@@ -30,6 +43,8 @@ const AUTH_CACHE_MAX_KEY = 512;
 interface RequestState {
   projectId: number | null;
   category: string;
+  /** What the payload holds, once it could be read: a refusal then counts each item. */
+  items: ItemRef[] | null;
 }
 
 export class IngestHandler {
@@ -53,21 +68,31 @@ export class IngestHandler {
   async handle(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string | null, url: URL): Promise<void> {
     // CORS headers: with the success answer's own headers (corsHeaders), and on errors by the HTTP
     // service, which adds them to every ingest path's error answer.
-    const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind] };
+    const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind], items: null };
     try {
       await this.ingest(kind, req, res, projectParam, url, state);
     } catch (e) {
       if (e instanceof MinidumpDropped) {
-        this.ctx.outcomes.record(state.projectId, 'rate_limited', e.reason, state.category);
+        this.record(state, state.items, 'rate_limited', e.reason);
         const id = randomUUID().replace(/-/g, '');
         res.writeHead(200, corsHeaders(req, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(id.length), connection: 'close' })).end(id);
         return;
       }
-      if (e instanceof Refusal && e.category) state.category = e.category;
       const o = outcomeOf(e);
-      if (o) this.ctx.outcomes.record(state.projectId, o.outcome, o.reason, state.category);
+      if (o) this.record(state, state.items, o.outcome, o.reason);
       throw e;
     }
+  }
+
+  /** One outcome per refused item, summed per category; unread payloads as one item of the endpoint's category. */
+  private record(state: RequestState, items: ItemRef[] | null, outcome: OutcomeKind, reason: RefusalReason): void {
+    if (!items) {
+      this.ctx.outcomes.record(state.projectId, outcome, reason, state.category);
+      return;
+    }
+    const per = new Map<string, number>();
+    for (const it of items) for (const q of itemQuantities(it.type, it.bytes)) per.set(q.category, (per.get(q.category) ?? 0) + q.quantity);
+    for (const [category, quantity] of per) this.ctx.outcomes.record(state.projectId, outcome, reason, category, quantity);
   }
 
   private async ingest(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string | null, url: URL, state: RequestState): Promise<void> {
@@ -89,27 +114,30 @@ export class IngestHandler {
     }
     const ip = clientIp(req, config);
     let project: ProjectAuth | null = null;
-    if (auth) project = await this.authenticate(projectId, auth, ip, kind, state);
+    if (auth) project = await this.authenticate(projectId, auth, state);
     else if (kind !== 'envelope') throw await this.missingAuth(projectId, state, 'no sentry_key in X-Sentry-Auth, Authorization or the query string');
 
     const rawEncoding = pixel ? undefined : header(req, 'content-encoding');
-    const encoding = parseContentEncoding(rawEncoding);
+    let encoding = parseContentEncoding(rawEncoding);
     if (!encoding) throw new Refusal('unsupported_media_type', `unsupported Content-Encoding ${JSON.stringify(rawEncoding)} (accepted: gzip, deflate, br, zstd, identity)`, 'unsupported_encoding');
 
     const body = pixel ? pixelBody(url, config.maxEventBytes, 'MAX_EVENT_BYTES') : await readBody(req, config.maxCompressedBodyBytes, 'MAX_COMPRESSED_BODY_BYTES');
     if (body.length === 0) throw new Refusal('invalid_request', 'empty request body', 'empty_body');
 
-    const [limit, setting] =
+    const [limit, setting]: [number, SizeLimitSetting] =
       kind === 'envelope' ? [config.maxEnvelopeBytes, 'MAX_ENVELOPE_BYTES']
       : kind === 'minidump' ? [config.maxAttachmentBytes, 'MAX_ATTACHMENT_BYTES']
       : [config.maxEventBytes, 'MAX_EVENT_BYTES'];
-    const raw = await this.decompress(body, encoding, limit, setting);
+    let raw = await this.decompress(body, encoding, limit, setting);
 
     let v: Validated;
     switch (kind) {
-      case 'envelope':
-        v = validateEnvelope(raw, config);
+      case 'envelope': {
+        const env = readEnvelope(raw);
+        state.items = env.items.map((it) => ({ type: it.headers.type, bytes: it.payload.length }));
+        v = validateEnvelope(env, config);
         break;
+      }
       case 'store':
         v = validateStore(raw);
         break;
@@ -117,6 +145,8 @@ export class IngestHandler {
         v = validateSecurity(raw);
         break;
       case 'minidump':
+        // A crash report is an error with the minidump as its attachment (Relay counts both).
+        state.items = [{ type: 'event', bytes: 0 }, { type: 'attachment', bytes: raw.length }];
         v = validateMinidump(raw, contentType);
         break;
     }
@@ -134,11 +164,21 @@ export class IngestHandler {
       if (!auth) {
         if (!dsnAuth) throw await this.missingAuth(projectId, state, 'no sentry_key in X-Sentry-Auth, Authorization, the query string or the envelope header dsn');
         auth = dsnAuth;
-        project = await this.authenticate(projectId, auth, ip, kind, state);
+        project = await this.authenticate(projectId, auth, state);
       }
     }
 
+    // Rate limits, decided once the payload says which categories it carries: the global and
+    // per-address buckets refuse the request, a project's per-category buckets only their items.
+    const limited = this.rateLimit(ip, project!, kind, v, state);
+    if (limited) {
+      raw = limited.raw;
+      encoding = 'identity';
+    }
+
     const client = auth!.client ?? header(req, 'user-agent') ?? null;
+    // The dedup key is taken before a partial envelope replaces `raw` (see below).
+    const sentEncoding = parseContentEncoding(rawEncoding)!;
     const [stored, storedEncoding, dictId] = await this.storedForm(project!.projectId, kind, client, v.category, raw, body, encoding);
 
     const meta: Record<string, unknown> = { ip, sentry_client: client };
@@ -154,13 +194,14 @@ export class IngestHandler {
     // The dedup key is the body as the client sent it (with its encoding), not as stored: an SDK's retry
     // of the same bytes must be stored once even when the project's dictionary changed in between and
     // the stored bytes differ (test/ingest/ingest.test.ts saw three identical bodies stored twice).
-    const sha256 = createHash('sha256').update(`${encoding}\0`).update(body).digest();
+    const sha256 = createHash('sha256').update(`${sentEncoding}\0`).update(body).digest();
     await this.committer.submit({
       projectId: project!.projectId,
       sha256,
       kind,
       encoding: storedEncoding,
-      eventId: v.eventId,
+      // An envelope whose event a category limit removed stores no event id (the answer keeps it).
+      eventId: limited && !v.envelope!.items.some((it) => it.headers.type === 'event' || it.headers.type === 'transaction') ? null : v.eventId,
       rawSize: raw.length,
       meta: hasNul(meta) ? (sanitize(meta) as Record<string, unknown>) : meta,
       payload: stored,
@@ -182,7 +223,8 @@ export class IngestHandler {
       default: {
         // The event id is 32 hex digits: the JSON needs no escaping.
         const text = v.eventId ? `{"id":"${v.eventId}"}` : '{}';
-        res.writeHead(200, corsHeaders(req, { 'content-type': 'application/json', 'content-length': String(text.length) })).end(text);
+        const limits: Record<string, string> = limited ? { 'x-sentry-rate-limits': limited.headers['x-sentry-rate-limits']! } : {};
+        res.writeHead(200, corsHeaders(req, { 'content-type': 'application/json', 'content-length': String(text.length), ...limits })).end(text);
       }
     }
   }
@@ -236,7 +278,7 @@ export class IngestHandler {
     return new Refusal('unauthorized', `missing authentication: ${where}`, 'missing_key');
   }
 
-  private async authenticate(projectId: number, auth: ClientAuth, ip: string, kind: IngestKind, state: RequestState): Promise<ProjectAuth> {
+  private async authenticate(projectId: number, auth: ClientAuth, state: RequestState): Promise<ProjectAuth> {
     if (!isWellFormedKey(auth.publicKey)) {
       if (!(await this.keys.projectExists(projectId))) throw new Refusal('not_found', `unknown project ${projectId}`, 'unknown_project');
       state.projectId = projectId;
@@ -250,15 +292,45 @@ export class IngestHandler {
       throw e;
     }
     state.projectId = project.projectId;
-    const decision = this.ctx.limiter.check(ip, project.projectId, project.rateLimitPerSec);
-    if (decision) {
+    return project;
+  }
+
+  /**
+   * Takes the request's tokens. Throws when everything is refused (429; minidumps: dropped, see
+   * MinidumpDropped); when a project's category limit refuses only some items of an envelope, they
+   * are recorded as rate limited and the rest is returned as a new envelope to store, with the
+   * header that tells the SDK which categories to hold back (a 200, as Relay answers it).
+   */
+  private rateLimit(ip: string, project: ProjectAuth, kind: IngestKind, v: Validated, state: RequestState): { raw: Buffer; headers: Record<string, string> } | null {
+    const env = v.envelope;
+    const eventCategory = env ? rateCategoryOfEvent(env) : null;
+    const catOf = (type: string): string | null => {
+      const r = itemType(type).rateLimit;
+      return r === 'event' ? (eventCategory ?? itemType(type).category) : r;
+    };
+    const categories = env ? [...new Set(env.items.map((it) => catOf(it.headers.type)).filter((c): c is string => c !== null))] : [kind === 'store' ? v.category : kind === 'security' ? 'security' : 'error'];
+    const decisions = this.ctx.limiter.check(ip, project.projectId, project.rateLimitPerSec, categories);
+    if (!decisions.length) return null;
+    const refused = new Set(decisions.flatMap((d) => d.categories));
+    const whole = decisions.some((d) => d.categories.length === 0) || categories.every((c) => refused.has(c));
+    const reason = decisions[0]!.reason;
+    if (whole) {
       // Relay never answers 429 to crash reporters (they retry forever): minidumps are dropped
       // with the rate_limited outcome instead, and the reporter is told the upload arrived.
-      if (kind === 'minidump') throw new MinidumpDropped(decision.reason);
-      const headers = rateLimitHeaders(decision);
-      throw new Refusal('rate_limited', `rate limit exceeded (${decision.reason}); retry after ${headers['retry-after']} s`, decision.reason, headers);
+      if (kind === 'minidump') throw new MinidumpDropped(reason);
+      const headers = rateLimitHeaders(decisions);
+      throw new Refusal('rate_limited', `rate limit exceeded (${reason}${refused.size ? ': ' + [...refused].join(', ') : ''}); retry after ${headers['retry-after']} s`, reason, headers);
     }
-    return project;
+    const keep = env!.items.filter((it) => {
+      const c = catOf(it.headers.type);
+      return c === null || !refused.has(c);
+    });
+    const dropped = env!.items.filter((it) => !keep.includes(it));
+    this.record(state, dropped.map((it) => ({ type: it.headers.type, bytes: it.payload.length })), 'rate_limited', reason);
+    state.items = keep.map((it) => ({ type: it.headers.type, bytes: it.payload.length }));
+    const reduced: Envelope = { headers: env!.headers, items: keep };
+    v.envelope = reduced;
+    return { raw: serializeEnvelope(reduced), headers: rateLimitHeaders(decisions) };
   }
 
   /**
@@ -285,7 +357,7 @@ export class IngestHandler {
     return dc && dc.stored.length < br.length ? [dc.stored, 'deflate-dict', dc.dict.id] : [br, STORAGE_ENCODING, null];
   }
 
-  private async decompress(body: Buffer, encoding: Encoding, limit: number, setting: string): Promise<Buffer> {
+  private async decompress(body: Buffer, encoding: Encoding, limit: number, setting: SizeLimitSetting): Promise<Buffer> {
     try {
       // Synchronous when a MAX_CONCURRENT_COMPRESSIONS slot is free (no promise hops), else in turn.
       return (encoding === 'identity' || this.codecs.free ? decompressSmall(body, encoding, limit) : null) ?? (await this.codecs.run(() => decompressBounded(body, encoding, limit)));
@@ -301,11 +373,20 @@ export class IngestHandler {
   }
 }
 
-/** A rate-limited minidump: answered 200 (see authenticate), recorded, not stored. */
+/** A rate-limited minidump: answered 200 (see rateLimit), recorded, not stored. */
 export class MinidumpDropped extends Error {
-  constructor(readonly reason: string) {
+  constructor(readonly reason: RefusalReason) {
     super('minidump dropped by rate limit');
   }
+}
+
+/** The rate-limit category of an envelope's event (error or transaction), which its attachments follow. */
+function rateCategoryOfEvent(env: Envelope): string | null {
+  for (const it of env.items) {
+    const t = it.headers.type;
+    if (t === 'event' || t === 'transaction') return itemType(t).rateLimit as string;
+  }
+  return null;
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

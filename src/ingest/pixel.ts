@@ -1,4 +1,5 @@
 import { inflateSync } from 'node:zlib';
+import type { SizeLimitSetting } from '../outcomes/reasons.js';
 import { Refusal } from './refusal.js';
 
 // GET /api/{project}/store/?sentry_data=<event>&sentry_key=… (protocol notes §3): the image-pixel
@@ -12,7 +13,7 @@ import { Refusal } from './refusal.js';
  */
 export const PIXEL = Buffer.from('47494638396101000100800000000000ffffff21f90401000000002c000000000100010000020144003b', 'hex');
 
-export function pixelBody(url: URL, limit: number, setting: string): Buffer {
+export function pixelBody(url: URL, limit: number, setting: SizeLimitSetting): Buffer {
   const data = url.searchParams.get('sentry_data');
   if (!data) throw new Refusal('invalid_request', 'missing sentry_data query parameter (the event, for GET /api/{project}/store/)', 'empty_body');
   const tooLarge = () => new Refusal('payload_too_large', `sentry_data exceeds ${setting} (${limit} bytes)`, setting);

@@ -1,8 +1,10 @@
 import { HttpError, type ErrorCode } from '../http/errors.js';
 import type { OutcomeKind } from '../outcomes/index.js';
+import type { RefusalReason } from '../outcomes/reasons.js';
 
 // An ingest refusal: the HTTP error to answer plus the outcome to record for it (every refused
-// payload ends in exactly one outcome: invalid, too_large, rate_limited or unauthorized).
+// item ends in exactly one outcome: invalid, too_large, rate_limited or unauthorized; the handler
+// records one per item it could read, in the item's category).
 
 const OUTCOME_OF: Partial<Record<ErrorCode, OutcomeKind>> = {
   invalid_request: 'invalid',
@@ -15,24 +17,23 @@ const OUTCOME_OF: Partial<Record<ErrorCode, OutcomeKind>> = {
 };
 
 export class Refusal extends HttpError {
-  /** The data category of what was refused, when only the refusing code knows it. */
-  category?: string;
-
   constructor(
     code: ErrorCode,
     detail: string,
-    /** Machine-readable reason recorded with the outcome, e.g. `invalid_envelope`, `MAX_EVENT_BYTES`. */
-    readonly reason: string,
+    /** Recorded with the outcome, from the closed set in outcomes/reasons.ts. */
+    readonly reason: RefusalReason,
     headers: Record<string, string> = {},
   ) {
     super(code, detail, headers);
   }
 }
 
-/** The outcome for a thrown error, or null when it is not the client's fault (5xx: the SDK retries). */
-export function outcomeOf(e: unknown): { outcome: OutcomeKind; reason: string } | null {
-  if (!(e instanceof HttpError)) return null;
+/**
+ * The outcome for a thrown error, or null when the payload has not ended: a 5xx (database
+ * unavailable, overloaded, shutting down) is retried by the SDK, so it is counted when it ends.
+ */
+export function outcomeOf(e: unknown): { outcome: OutcomeKind; reason: RefusalReason } | null {
+  if (!(e instanceof Refusal)) return null;
   const outcome = OUTCOME_OF[e.code];
-  if (!outcome) return null;
-  return { outcome, reason: e instanceof Refusal ? e.reason : e.code };
+  return outcome ? { outcome, reason: e.reason } : null;
 }

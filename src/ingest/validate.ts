@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { EnvelopeError, normalizeEventId, parseEnvelope, type Envelope } from '../protocol/envelope.js';
 import type { Config } from '../config/index.js';
+import { categoryOf, DEFAULT_CATEGORY } from '../protocol/categories.js';
+import type { SizeLimitSetting } from '../outcomes/reasons.js';
 import { Refusal } from './refusal.js';
 
 // What ingest checks before it stores a payload — only what must be refused now (framing, event id,
 // size limits); everything inside an item is for the digest to judge. Also names the data category
-// (protocol notes §8) for outcomes.
+// (protocol/categories.ts) the payload is filed under.
 
 export type IngestKind = 'envelope' | 'store' | 'security' | 'minidump';
 
@@ -16,34 +18,13 @@ export interface Validated {
   envelope?: Envelope;
 }
 
-const CATEGORY: Record<string, string> = {
-  event: 'error',
-  transaction: 'transaction',
-  security: 'security',
-  attachment: 'attachment',
-  session: 'session',
-  sessions: 'session',
-  check_in: 'monitor',
-  feedback: 'feedback',
-  user_report: 'user_report_v2',
-  log: 'log_item',
-  otel_log: 'log_item',
-  span: 'span',
-  otel_span: 'span',
-  profile: 'profile',
-  profile_chunk: 'profile_chunk',
-  replay_event: 'replay',
-  replay_recording: 'replay',
-  replay_video: 'replay',
-  client_report: 'internal',
-  trace_metric: 'trace_metric',
-};
 const PRIMARY = ['event', 'transaction', 'feedback', 'security', 'check_in'];
 const EVENT_ITEMS = new Set(['event', 'transaction', 'feedback', 'security', 'user_report']);
 
+/** The category an envelope is filed under (its archive dictionary's key): its main item's. */
 export function envelopeCategory(types: string[]): string {
   const main = types.find((t) => PRIMARY.includes(t)) ?? types[0];
-  return (main && CATEGORY[main]) || 'default';
+  return main ? categoryOf(main) : DEFAULT_CATEGORY;
 }
 
 /** JSON.parse, retried with bare NaN/Infinity tokens as null (old Python SDKs emit them; Relay too rewrites them). */
@@ -89,24 +70,22 @@ function eventIdOf(v: unknown, where: string): string | null {
   return id;
 }
 
-const tooLarge = (what: string, setting: string, limit: number) =>
+const tooLarge = (what: string, setting: SizeLimitSetting, limit: number) =>
   new Refusal('payload_too_large', `${what} exceeds ${setting} (${limit} bytes)`, setting);
 
-export function validateEnvelope(raw: Buffer, config: Readonly<Config>): Validated {
-  let env: Envelope;
+/** Envelope framing; a fault is a 400 naming it. */
+export function readEnvelope(raw: Buffer): Envelope {
   try {
-    env = parseEnvelope(raw);
+    return parseEnvelope(raw);
   } catch (e) {
     if (e instanceof EnvelopeError) throw new Refusal('invalid_request', `invalid envelope: ${e.message}`, 'invalid_envelope');
     throw e;
   }
+}
+
+export function validateEnvelope(env: Envelope, config: Readonly<Config>): Validated {
   const category = envelopeCategory(env.items.map((i) => i.headers.type));
-  try {
-    checkItemLimits(env, config);
-  } catch (e) {
-    if (e instanceof Refusal) e.category = category;
-    throw e;
-  }
+  checkItemLimits(env, config);
   let eventId = eventIdOf(env.headers.event_id, 'envelope header');
   if (!eventId) {
     // No id in the header: take the event's own, when it is readable (a broken one is the digest's to report).

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { categorySql } from '../protocol/categories.js';
 
 // SQL of outcomes: the batched upsert the buffer flushes, and the reads for the API, the CLI and
 // /health. Two more sources are kept by the digest (migration 0002) inside its batch transactions,
@@ -45,13 +46,8 @@ export async function addOutcomes(db: Db, rows: OutcomeCount[]): Promise<void> {
   );
 }
 
-/** Data category of an envelope item type (protocol notes §8), in SQL. */
-const ITEM_CATEGORY_SQL = `CASE item_type
-  WHEN 'event' THEN 'error' WHEN 'transaction' THEN 'transaction' WHEN 'attachment' THEN 'attachment'
-  WHEN 'session' THEN 'session' WHEN 'sessions' THEN 'session' WHEN 'check_in' THEN 'monitor'
-  WHEN 'feedback' THEN 'feedback' WHEN 'user_report' THEN 'user_report_v2' WHEN 'log' THEN 'log_item'
-  WHEN 'span' THEN 'span' WHEN 'profile' THEN 'profile' WHEN 'replay_event' THEN 'replay'
-  WHEN 'replay_recording' THEN 'replay' WHEN 'client_report' THEN 'internal' ELSE 'default' END`;
+/** Data category of an invalid item's type (protocol/categories.ts), in SQL. */
+const ITEM_CATEGORY_SQL = categorySql('item_type');
 
 export interface OutcomeFilter {
   projectId?: number;

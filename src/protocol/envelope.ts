@@ -93,3 +93,15 @@ export function normalizeEventId(v: unknown): string | null {
   const s = v.replace(/-/g, '').toLowerCase();
   return /^[0-9a-f]{32}$/.test(s) ? s : null;
 }
+
+/**
+ * An envelope as bytes: header line, then each item's header (with its exact `length`) and payload.
+ * Used when ingest keeps part of an envelope (items refused by a category's rate limit removed).
+ */
+export function serializeEnvelope(env: Envelope): Buffer {
+  const parts: Buffer[] = [Buffer.from(JSON.stringify(env.headers) + '\n')];
+  for (const it of env.items) {
+    parts.push(Buffer.from(JSON.stringify({ ...it.headers, length: it.payload.length }) + '\n'), it.payload, Buffer.from('\n'));
+  }
+  return Buffer.concat(parts);
+}

@@ -16,8 +16,8 @@ export { rateLimitHeaders } from './headers.js';
 export { clientIp } from './client-ip.js';
 
 export interface RateLimiter {
-  /** null = allowed (and a token is taken); otherwise the request must get a 429. */
-  check(ip: string, projectId: number, projectLimitPerSec: number | null): RateLimitDecision | null;
+  /** What is refused of a request carrying these rate-limit categories (Limits.check): [] = all allowed. */
+  check(ip: string, projectId: number, projectLimitPerSec: number | null, categories: readonly string[]): RateLimitDecision[];
   close(): Promise<void>;
 }
 
@@ -74,7 +74,7 @@ export function createRateLimiter(config: Readonly<Config>, pool: pg.Pool | null
   return {
     limits,
     processId,
-    check: (ip, projectId, projectLimitPerSec) => limits.check(ipBucketKey(ip), projectId, projectLimitPerSec),
+    check: (ip, projectId, projectLimitPerSec, categories) => limits.check(ipBucketKey(ip), projectId, projectLimitPerSec, categories),
     sync: async () => {
       await sync?.run();
     },

@@ -12,13 +12,20 @@ export interface RateLimitDecision {
   /** Seconds until the client may send again (Retry-After), whole, at least 1. */
   retryAfterSecs: number;
   scope: Scope;
-  /** Why, for X-Sentry-Rate-Limits and the outcome's reason: global_rate_limit, ip_rate_limit, project_rate_limit. */
-  reason: string;
+  /** Why, for X-Sentry-Rate-Limits and the outcome's reason. */
+  reason: `${Scope}_rate_limit`;
+  /**
+   * The rate-limit categories (protocol/categories.ts) refused; empty = every category. The global
+   * and per-address buckets count requests and refuse everything; a project has one bucket per
+   * category, so an SDK over its error quota keeps sending sessions and check-ins.
+   */
+  categories: string[];
 }
 
 export interface LimitSettings {
   globalPerSec: number;
   perIpPerSec: number;
+  /** Per project and per rate-limit category. */
   perProjectPerSec: number;
   burstSecs: number;
   /** Most per-address buckets kept; 50,000 × ~150 bytes ≈ 7.5 MB. */
@@ -27,14 +34,17 @@ export interface LimitSettings {
 
 export const DEFAULT_MAX_IP_BUCKETS = 50_000;
 
-/** Keys of buckets in the shared table (sync.ts): 'g', 'p:<project id>', 'i:<address>'. */
+/** Keys of buckets in the shared table (sync.ts): 'g', 'p:<project id>:<category>', 'i:<address>'. */
 export const GLOBAL_KEY = 'g';
-export const projectKey = (id: number) => `p:${id}`;
+export const projectKey = (id: number, category: string) => `p:${id}:${category}`;
 export const ipKey = (ip: string) => `i:${ip}`;
+
+/** A project's bucket key without the 'p:' prefix: '<id>:<category>'; categories are from one closed table. */
+const projectBucketKey = (id: number, category: string) => `${id}:${category}`;
 
 export class Limits {
   private global: Bucket | null = null;
-  private readonly projects = new Map<number, Bucket>();
+  private readonly projects = new Map<string, Bucket>();
   private readonly ips = new Map<string, Bucket>();
   /** Tokens taken here since the last `takeSpent`, by bucket key: what other processes must debit. */
   private spent = new Map<string, number>();
@@ -51,28 +61,50 @@ export class Limits {
     this.maxIpBuckets = settings.maxIpBuckets ?? DEFAULT_MAX_IP_BUCKETS;
   }
 
-  /** null = allowed, and a token was taken from every bucket that applies; otherwise nothing was taken. */
-  check(ip: string, projectId: number, projectLimitPerSec: number | null): RateLimitDecision | null {
+  /**
+   * Decides one request carrying items of `categories` (rate-limit categories, distinct; empty =
+   * nothing that is limited, e.g. only client reports). Returns what is refused: [] = all allowed;
+   * one decision with no categories = the whole request (a shut global or address bucket); else one
+   * decision per refused category — the request is refused whole when they cover `categories`. A
+   * request refused whole takes no token; otherwise one token is taken from the global and address
+   * buckets and from the bucket of each allowed category.
+   */
+  check(ip: string, projectId: number, projectLimitPerSec: number | null, categories: readonly string[]): RateLimitDecision[] {
     const now = this.now();
     const s = this.settings;
     this.active = true;
-    const projectRate = projectLimitPerSec ?? s.perProjectPerSec;
     const g = s.globalPerSec > 0 ? (this.global ??= newBucket(s.globalPerSec, s.burstSecs, now)) : null;
-    const p = projectRate > 0 ? this.projectBucket(projectId, projectRate, now) : null;
     const i = s.perIpPerSec > 0 ? this.ipBucket(ip, now) : null;
-    let worst: RateLimitDecision | null = null;
-    for (const [b, scope] of [[g, 'global'], [p, 'project'], [i, 'ip']] as const) {
+    let whole: RateLimitDecision | null = null;
+    for (const [b, scope] of [[g, 'global'], [i, 'ip']] as const) {
       if (!b) continue;
       refill(b, now);
       if (b.tokens >= 1) continue;
       const secs = secondsUntilToken(b);
-      if (!worst || secs > worst.retryAfterSecs) worst = { retryAfterSecs: secs, scope, reason: `${scope}_rate_limit` };
+      if (!whole || secs > whole.retryAfterSecs) whole = { retryAfterSecs: secs, scope, reason: `${scope}_rate_limit`, categories: [] };
     }
-    if (worst) return worst;
+    const projectRate = projectLimitPerSec ?? s.perProjectPerSec;
+    const refused: RateLimitDecision[] = [];
+    const allowed: [Bucket, string][] = [];
+    if (projectRate > 0) {
+      for (const c of categories) {
+        const b = this.projectBucket(projectId, c, projectRate, now);
+        refill(b, now);
+        if (b.tokens >= 1) allowed.push([b, c]);
+        else refused.push({ retryAfterSecs: secondsUntilToken(b), scope: 'project', reason: 'project_rate_limit', categories: [c] });
+      }
+    }
+    // Refused whole: the answer names the longest wait of any bucket that is shut, so the SDK does
+    // not come back after a second only to meet the project's limit.
+    if (whole) {
+      const longest = refused.reduce((a, d) => (d.retryAfterSecs > a.retryAfterSecs ? d : a), whole);
+      return [{ ...longest, categories: [] }];
+    }
+    if (refused.length && !allowed.length) return refused;
     if (g) this.take(g, GLOBAL_KEY);
-    if (p) this.take(p, projectKey(projectId));
     if (i) this.take(i, ipKey(ip));
-    return null;
+    for (const [b, c] of allowed) this.take(b, projectKey(projectId, c));
+    return refused;
   }
 
   private take(b: Bucket, key: string): void {
@@ -84,9 +116,10 @@ export class Limits {
     this.spent.set(key, (n ?? 0) + 1);
   }
 
-  private projectBucket(id: number, rate: number, now: number): Bucket {
-    let b = this.projects.get(id);
-    if (!b) this.projects.set(id, (b = newBucket(rate, this.settings.burstSecs, now)));
+  private projectBucket(id: number, category: string, rate: number, now: number): Bucket {
+    const k = projectBucketKey(id, category);
+    let b = this.projects.get(k);
+    if (!b) this.projects.set(k, (b = newBucket(rate, this.settings.burstSecs, now)));
     else setRate(b, rate, this.settings.burstSecs, now);
     return b;
   }
@@ -126,9 +159,9 @@ export class Limits {
     let b: Bucket | null | undefined;
     if (key === GLOBAL_KEY) b = s.globalPerSec > 0 ? (this.global ??= newBucket(s.globalPerSec, s.burstSecs, now)) : null;
     else if (key.startsWith('p:')) {
-      const id = Number(key.slice(2));
-      b = this.projects.get(id);
-      if (!b && s.perProjectPerSec > 0 && Number.isSafeInteger(id)) this.projects.set(id, (b = newBucket(s.perProjectPerSec, s.burstSecs, now)));
+      const k = key.slice(2);
+      b = this.projects.get(k);
+      if (!b && s.perProjectPerSec > 0 && /^\d{1,15}:[a-z_]{1,40}$/.test(k)) this.projects.set(k, (b = newBucket(s.perProjectPerSec, s.burstSecs, now)));
     } else if (key.startsWith('i:')) b = this.ips.get(key.slice(2));
     if (b) debit(b, tokens, now);
   }

@@ -356,7 +356,7 @@ describe('refusing', () => {
     expect(r.status, r.text).toBe(200);
     expect(await archived(id)).toHaveLength(1);
   });
-  it('rate limited: 429 with Retry-After and X-Sentry-Rate-Limits, before the body is read', async () => {
+  it('rate limited: 429 with Retry-After and X-Sentry-Rate-Limits naming the category', async () => {
     const p = await createProject(db.pool, { name: 'limited' });
     await db.pool.query('UPDATE project SET rate_limit_per_sec = 1 WHERE id = $1', [p.project.id]);
     const url = `${server.url}/api/${p.project.id}/store/?sentry_key=${p.key.public_key}`;
@@ -367,7 +367,7 @@ describe('refusing', () => {
     expect(limited.length).toBeGreaterThan(0);
     expect(answers.every((a) => a.status === 200 || a.status === 429)).toBe(true);
     expect(Number(limited[0]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(limited[0]!.headers['x-sentry-rate-limits']).toMatch(/^\d+::project:project_rate_limit$/);
+    expect(limited[0]!.headers['x-sentry-rate-limits']).toMatch(/^\d+:error:project:project_rate_limit$/);
     expect(limited[0]!.json.detail).toMatch(/rate limit/);
   });
 

@@ -126,7 +126,7 @@ describe('per-project limit and overrides', () => {
     const refused = rs.filter((r) => r.status === 429);
     expect(refused.length).toBeGreaterThan(0);
     expect(refused[0]!.headers.get('retry-after')).toBe('1');
-    expect(refused[0]!.headers.get('x-sentry-rate-limits')).toBe('1::project:project_rate_limit');
+    expect(refused[0]!.headers.get('x-sentry-rate-limits')).toBe('1:error:project:project_rate_limit');
     await until('outcomes of the 429s', async () => (await rateLimitedOutcomes('project_rate_limit')) === before + refused.length);
 
     // Unlimited: once the key cache (100 ms) has the new value, a burst of 20 all pass.

@@ -63,7 +63,7 @@ describe('@sentry/node against rate limits', () => {
 
     // The server limited it, saying for how long, in the format the SDK parsed.
     expect(refused.length).toBeGreaterThan(0);
-    expect(refused[0]!.limits).toBe('1::project:project_rate_limit');
+    expect(refused[0]!.limits).toBe('1:error:project:project_rate_limit');
     expect(out.retryAfter).toBe(1);
     // The SDK then dropped events itself instead of sending them...
     expect(droppedBySdk).toBeGreaterThan(0);

@@ -5,7 +5,7 @@ import type { OutcomeCount } from '../../outcomes/queries.js';
 // 'accepted' rows for stats_v2 (Sentry's usage stats list accepted next to dropped). Each category
 // comes from where the digest keeps it:
 //   error, security       report rows (security = CSP/HPKP/Expect-CT/Expect-Staple reports), by receive hour
-//   transaction, span, log_item, profile, profile_chunk, replay, trace_metric, unknown:<type>
+//   transaction, span, log_item, profile, profile_chunk, replay, trace_metric, metric_bucket, unknown
 //                         item_count_hourly (items kept but not processed); log_byte = bytes of log items
 //   attachment            bytes, as Sentry counts that category; attachment_item = number of attachments
 //   monitor               check-ins

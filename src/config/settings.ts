@@ -65,7 +65,7 @@ export const SETTINGS = [
   // --- rate limits (token buckets; 0 = off) ---
   { name: 'RATE_LIMIT_GLOBAL_PER_SEC', kind: 'int', default: 100, min: 0, doc: 'Requests per second accepted in total (0 = unlimited).' },
   { name: 'RATE_LIMIT_PER_IP_PER_SEC', kind: 'int', default: 10, min: 0, doc: 'Requests per second accepted from one client IP (0 = unlimited).' },
-  { name: 'RATE_LIMIT_PER_PROJECT_PER_SEC', kind: 'int', default: 50, min: 0, doc: 'Requests per second accepted for one project (0 = unlimited); a project may override it.' },
+  { name: 'RATE_LIMIT_PER_PROJECT_PER_SEC', kind: 'int', default: 50, min: 0, doc: 'Requests per second accepted for one project, per data category (errors, transactions, sessions, check-ins, … each have their own bucket: an SDK over its error quota keeps sending sessions and check-ins; 0 = unlimited); a project may override it.' },
   { name: 'RATE_LIMIT_BURST_SECS', kind: 'int', default: 10, min: 1,
     doc: 'Bucket size in seconds of the rate: a quiet client may send this many seconds of its rate at once.' },
 

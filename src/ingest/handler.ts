@@ -15,7 +15,6 @@ import { outcomeOf, Refusal } from './refusal.js';
 import { Semaphore } from './semaphore.js';
 import { itemQuantities, itemType } from '../protocol/categories.js';
 import { serializeEnvelope, type Envelope } from '../protocol/envelope.js';
-import type { RateLimitDecision } from '../ratelimit/index.js';
 import type { OutcomeKind } from '../outcomes/index.js';
 import type { RefusalReason, SizeLimitSetting } from '../outcomes/reasons.js';
 import { readEnvelope, validateEnvelope, validateMinidump, validateSecurity, validateStore, type IngestKind, type Validated } from './validate.js';

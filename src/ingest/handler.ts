@@ -46,7 +46,10 @@ export class IngestHandler {
     this.dictionaries = new ArchiveDictionaries(db.pool, log);
     // Bounded wait for a commit: the connect timeout, plus the statement timeout (30 s when it is off).
     const maxWaitMs = config.dbConnectTimeoutMs + (config.dbStatementTimeoutMs || 30_000) + 1000;
-    this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake(), maxWaitMs, config.ingestCommitsInFlight);
+    this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake(), maxWaitMs, config.ingestCommitsInFlight, {
+      count: config.ingestMaxPendingCommits,
+      bytes: config.ingestMaxPendingBytes,
+    });
   }
 
   /** `projectParam` null: POST /api/store/, where the key names the project. */
@@ -95,6 +98,13 @@ export class IngestHandler {
     const rawEncoding = pixel ? undefined : header(req, 'content-encoding');
     const encoding = parseContentEncoding(rawEncoding);
     if (!encoding) throw new Refusal('unsupported_media_type', `unsupported Content-Encoding ${JSON.stringify(rawEncoding)} (accepted: gzip, deflate, br, zstd, identity)`, 'unsupported_encoding');
+
+    // Refused before the body is read: the database cannot take it now (restarting, its disk at the
+    // floor) or too much is already waiting for it (back-pressure). 503 + Retry-After, recorded.
+    const block = this.ctx.db.writeBlock();
+    if (block) throw new Refusal('unavailable', block.detail, block.reason, { 'retry-after': String(block.retryAfterSecs) });
+    const full = this.committer.full();
+    if (full) throw full;
 
     const body = pixel ? pixelBody(url, config.maxEventBytes, 'MAX_EVENT_BYTES') : await readBody(req, config.maxCompressedBodyBytes, 'MAX_COMPRESSED_BODY_BYTES');
     if (body.length === 0) throw new Refusal('invalid_request', 'empty request body', 'empty_body');

@@ -22,21 +22,13 @@ import { archiveInsertSql } from './archive-sql.js';
 // (2 KB payloads, embedded PG 18, on a 2-core box shared with other builds, load average ~12):
 // 1 row 5.6 ms, 8 rows 7.3 ms, 32 rows 10 ms, 128 rows 10.4 ms, 500 rows 66 ms per statement.
 //
-// Bounded (back-pressure): the rows held, waiting or in a statement still running, are at most
-// INGEST_MAX_PENDING_COMMITS and INGEST_MAX_PENDING_BYTES; past either, new requests get 503 +
-// Retry-After at once (the handler asks `full()` before it even reads a body) rather than queueing
-// without end, so a slow database cannot make the process's memory grow. When the database is
+// Bounded: ingest admits at most INGEST_MAX_PENDING_COMMITS requests (INGEST_MAX_PENDING_BYTES of
+// bodies) at once (admission.ts), so what waits here is bounded too. When the database is
 // unreachable or out of resources (SQLSTATE class 53: disk full, out of memory) every waiting request
 // fails together (each later batch would only fail the same way again).
 
 // PostgreSQL's wire protocol allows 65535 parameters per statement; a row takes 10.
 const MAX_ROWS_PER_STATEMENT = 6500;
-
-export interface PendingLimits {
-  count: number;
-  bytes: number;
-}
-const DEFAULT_LIMITS: PendingLimits = { count: 10_000, bytes: 128 * 1024 * 1024 };
 
 export interface ArchiveRow {
   projectId: number;
@@ -58,6 +50,12 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+function settle(p: Pending, ok: boolean, error?: unknown): void {
+  clearTimeout(p.timer);
+  if (ok) p.resolve();
+  else p.reject(error);
+}
+
 /** A class 53 error (insufficient resources) as the 503 the client gets, with the outcome reason it is recorded under. */
 function outOfResources(e: unknown): unknown {
   const code = (e as { code?: string } | null)?.code ?? '';
@@ -73,9 +71,6 @@ function outOfResources(e: unknown): unknown {
 
 export class GroupCommitter {
   private pending: Pending[] = [];
-  /** Rows held (waiting or in a running statement) and their payload bytes. */
-  private heldCount = 0;
-  private heldBytes = 0;
   /** Statements executing now, each on its own pool connection (at most `inFlightMax`). */
   private readonly running = new Set<Promise<void>>();
   private closed = false;
@@ -88,7 +83,6 @@ export class GroupCommitter {
     private readonly onCommitted: () => void,
     private readonly maxWaitMs: number,
     private readonly inFlightMax = 1,
-    private readonly limits: PendingLimits = DEFAULT_LIMITS,
   ) {
     this.maxBatch = Math.min(maxBatchSetting, MAX_ROWS_PER_STATEMENT);
   }
@@ -96,8 +90,6 @@ export class GroupCommitter {
   /** Resolves once the row (or an identical one stored earlier) is committed. */
   submit(row: ArchiveRow): Promise<void> {
     if (this.closed) return Promise.reject(new HttpError('unavailable', 'the server is shutting down; retry later', { 'retry-after': '5' }));
-    const full = this.full(row.payload.length);
-    if (full) return Promise.reject(full);
     return new Promise<void>((resolve, reject) => {
       // A request never waits longer than a connection plus a statement may take. Answering 503
       // while the rows might still commit is safe: the SDK's retry carries the same bytes, which
@@ -107,30 +99,8 @@ export class GroupCommitter {
         this.maxWaitMs,
       );
       this.pending.push({ row, resolve, reject, timer });
-      this.heldCount++;
-      this.heldBytes += row.payload.length;
       this.pump();
     });
-  }
-
-  /** The refusal for one more row of `bytes` (0: any row, asked before the body is read), or null when it fits. */
-  full(bytes = 0): Refusal | null {
-    const { count, bytes: maxBytes } = this.limits;
-    if (this.heldCount >= count) return new Refusal('unavailable', `ingest is overloaded: ${this.heldCount} payloads are waiting for the database (INGEST_MAX_PENDING_COMMITS ${count}); retry later`, 'INGEST_MAX_PENDING_COMMITS', { 'retry-after': '5' });
-    if (this.heldBytes + bytes > maxBytes || (bytes === 0 && this.heldBytes >= maxBytes)) {
-      return new Refusal('unavailable', `ingest is overloaded: ${this.heldBytes} bytes are waiting for the database (INGEST_MAX_PENDING_BYTES ${maxBytes}); retry later`, 'INGEST_MAX_PENDING_BYTES', { 'retry-after': '5' });
-    }
-    return null;
-  }
-
-  /** Rows held and their bytes (for /health). */
-  get held(): { count: number; bytes: number } {
-    return { count: this.heldCount, bytes: this.heldBytes };
-  }
-
-  private release(p: Pending): void {
-    this.heldCount--;
-    this.heldBytes -= p.row.payload.length;
   }
 
   get waiting(): number {
@@ -151,12 +121,6 @@ export class GroupCommitter {
 
   /** Commits one batch and settles each of its requests; never rejects. */
   private async commitBatch(batch: Pending[]): Promise<void> {
-    const settle = (p: Pending, ok: boolean, error?: unknown) => {
-      this.release(p);
-      clearTimeout(p.timer);
-      if (ok) p.resolve();
-      else p.reject(error);
-    };
     try {
       await this.commit(batch.map((p) => p.row));
       for (const p of batch) settle(p, true);

@@ -13,6 +13,7 @@ import { KeyCache, type ProjectAuth } from './keys.js';
 import { PIXEL, pixelBody } from './pixel.js';
 import { outcomeOf, Refusal } from './refusal.js';
 import { Semaphore } from './semaphore.js';
+import { Admission } from './admission.js';
 import { validateEnvelope, validateMinidump, validateSecurity, validateStore, type IngestKind, type Validated } from './validate.js';
 
 // The fast path, one request: authenticate (cached) → rate limit → read the body within its limit →
@@ -30,12 +31,16 @@ const AUTH_CACHE_MAX_KEY = 512;
 interface RequestState {
   projectId: number | null;
   category: string;
+  /** Admitted (admission.ts): holds a slot and `held` bytes until answered. */
+  admitted: boolean;
+  held: number;
 }
 
 export class IngestHandler {
   readonly keys: KeyCache;
   readonly committer: GroupCommitter;
   readonly dictionaries: ArchiveDictionaries;
+  readonly admission: Admission;
   private readonly codecs: Semaphore;
   private readonly authCache = new Map<string, ClientAuth | AuthError | null>();
 
@@ -46,17 +51,15 @@ export class IngestHandler {
     this.dictionaries = new ArchiveDictionaries(db.pool, log);
     // Bounded wait for a commit: the connect timeout, plus the statement timeout (30 s when it is off).
     const maxWaitMs = config.dbConnectTimeoutMs + (config.dbStatementTimeoutMs || 30_000) + 1000;
-    this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake(), maxWaitMs, config.ingestCommitsInFlight, {
-      count: config.ingestMaxPendingCommits,
-      bytes: config.ingestMaxPendingBytes,
-    });
+    this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake(), maxWaitMs, config.ingestCommitsInFlight);
+    this.admission = new Admission({ count: config.ingestMaxPendingCommits, bytes: config.ingestMaxPendingBytes });
   }
 
   /** `projectParam` null: POST /api/store/, where the key names the project. */
   async handle(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string | null, url: URL): Promise<void> {
     // CORS headers: with the success answer's own headers (corsHeaders), and on errors by the HTTP
     // service, which adds them to every ingest path's error answer.
-    const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind] };
+    const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind], admitted: false, held: 0 };
     try {
       await this.ingest(kind, req, res, projectParam, url, state);
     } catch (e) {
@@ -70,6 +73,8 @@ export class IngestHandler {
       const o = outcomeOf(e);
       if (o) this.ctx.outcomes.record(state.projectId, o.outcome, o.reason, state.category);
       throw e;
+    } finally {
+      if (state.admitted) this.admission.leave(state.held);
     }
   }
 
@@ -77,6 +82,17 @@ export class IngestHandler {
     const { config } = this.ctx;
     // Project ids are bigint identities; anything else cannot name one of ours.
     if (projectParam !== null && !/^\d{1,15}$/.test(projectParam)) throw new Refusal('not_found', `unknown project ${JSON.stringify(projectParam.slice(0, 40))}`, 'unknown_project');
+    // Refused first, before authentication (which may itself wait for the database) and before the
+    // body is read: the database cannot take a payload now (restarting, its disk at the floor) or too
+    // much is already waiting for it (back-pressure). 503 + Retry-After at once, recorded under the
+    // project the path names (as for a missing key; an id that is no project's is counted as unknown).
+    const block = this.ctx.db.writeBlock();
+    const refusal = block ? new Refusal('unavailable', block.detail, block.reason, { 'retry-after': String(block.retryAfterSecs) }) : this.admission.enter();
+    if (refusal) {
+      if (projectParam !== null) state.projectId = Number(projectParam);
+      throw refusal;
+    }
+    state.admitted = true;
     const projectId = projectParam === null ? await this.projectOfKey(req, url) : Number(projectParam);
     // GET store: the image-pixel form, the event in the query string (pixel.ts).
     const pixel = kind === 'store' && (req.method === 'GET' || req.method === 'HEAD');
@@ -99,21 +115,20 @@ export class IngestHandler {
     const encoding = parseContentEncoding(rawEncoding);
     if (!encoding) throw new Refusal('unsupported_media_type', `unsupported Content-Encoding ${JSON.stringify(rawEncoding)} (accepted: gzip, deflate, br, zstd, identity)`, 'unsupported_encoding');
 
-    // Refused before the body is read: the database cannot take it now (restarting, its disk at the
-    // floor) or too much is already waiting for it (back-pressure). 503 + Retry-After, recorded.
-    const block = this.ctx.db.writeBlock();
-    if (block) throw new Refusal('unavailable', block.detail, block.reason, { 'retry-after': String(block.retryAfterSecs) });
-    const full = this.committer.full();
-    if (full) throw full;
-
     const body = pixel ? pixelBody(url, config.maxEventBytes, 'MAX_EVENT_BYTES') : await readBody(req, config.maxCompressedBodyBytes, 'MAX_COMPRESSED_BODY_BYTES');
     if (body.length === 0) throw new Refusal('invalid_request', 'empty request body', 'empty_body');
+    this.admission.hold(body.length);
+    state.held += body.length;
 
     const [limit, setting] =
       kind === 'envelope' ? [config.maxEnvelopeBytes, 'MAX_ENVELOPE_BYTES']
       : kind === 'minidump' ? [config.maxAttachmentBytes, 'MAX_ATTACHMENT_BYTES']
       : [config.maxEventBytes, 'MAX_EVENT_BYTES'];
     const raw = await this.decompress(body, encoding, limit, setting);
+    if (raw !== body) {
+      this.admission.hold(raw.length);
+      state.held += raw.length;
+    }
 
     let v: Validated;
     switch (kind) {

@@ -30,7 +30,7 @@ export const SETTINGS = [
   { name: 'DB_CONNECT_TIMEOUT_MS', kind: 'int', default: 3000, min: 100,
     doc: 'How long a request waits for a database connection before answering 503.' },
   { name: 'DISK_MIN_FREE_BYTES', kind: 'int', default: 1024 * MiB, min: 0,
-    doc: 'Embedded PostgreSQL: when less space than this is free on DATA_DIR\'s filesystem (checked every second), ingest answers 503 + Retry-After (outcome reason DISK_MIN_FREE_BYTES) while the digest and retention go on; it accepts again when space returns. 1 GiB is PostgreSQL\'s default max_wal_size, the WAL it may hold between checkpoints (0 = off).' },
+    doc: 'Embedded PostgreSQL: when less space than this is free on DATA_DIR\'s filesystem (checked every second), ingest answers 503 + Retry-After (outcome reason disk_full) while the digest and retention go on; it accepts again when space returns. 1 GiB is PostgreSQL\'s default max_wal_size, the WAL it may hold between checkpoints (0 = off).' },
   { name: 'DISK_MIN_FREE_PERCENT', kind: 'int', default: 0, min: 0, max: 90,
     doc: 'The same floor as a percentage of the filesystem\'s size; the larger of the two applies (0 = only DISK_MIN_FREE_BYTES).' },
 

@@ -7,9 +7,9 @@ import { postmasterPidFile, type EmbeddedHandle } from './embedded.js';
 //
 // - Gone: postmaster.pid still names a process that no longer exists (kill -9, the OOM killer, a
 //   PANIC). A clean stop (pg_ctl stop, an operator) removes the file and is respected: no restart.
-// - Not accepting connections: the process is alive but a probe connection has failed
-//   HUNG_PROBES times in a row (30 s) with anything but "too many connections"; it is stopped in
-//   immediate mode (a crash, as far as the WAL is concerned) and started again.
+// - Not accepting connections: the process is alive but no probe connection (one every 5 s, 5 s to
+//   connect) has succeeded for HUNG_MS, failing with anything but "too many connections"; it is
+//   stopped in immediate mode (a crash, as far as the WAL is concerned) and started again.
 // - Restarts back off (0.5 s doubling to 30 s): after a kill -9 the old backends hold the shared
 //   memory until they notice, and PostgreSQL refuses to start meanwhile.
 // - Never a second postmaster: before each start postmaster.pid is checked for a live process
@@ -18,7 +18,7 @@ import { postmasterPidFile, type EmbeddedHandle } from './embedded.js';
 const CHECK_MS = 500;
 const PROBE_EVERY_CHECKS = 10; // a probe connection every 5 s
 const PROBE_TIMEOUT_MS = 5000;
-const HUNG_PROBES = 6;
+const HUNG_MS = 30_000;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 const DAY_MS = 86_400_000;
@@ -44,7 +44,7 @@ export function superviseEmbedded(embedded: EmbeddedHandle, opts: SupervisorOpti
   let closed = false;
   let busy = false;
   let checks = 0;
-  let failedProbes = 0;
+  let lastOk = Date.now();
 
   const restart = async (why: string) => {
     state = 'restarting';
@@ -57,7 +57,7 @@ export function superviseEmbedded(embedded: EmbeddedHandle, opts: SupervisorOpti
         embedded.owned = embedded.owned || r === 'started';
         opts.log(r === 'started' ? 'embedded PostgreSQL restarted' : 'embedded PostgreSQL is running again (started by another process)', { attempt, reason: why, restarts_24h: count() });
         state = 'ok';
-        failedProbes = 0;
+        lastOk = Date.now();
         opts.onRestarted?.();
         return;
       } catch (e) {
@@ -90,16 +90,20 @@ export function superviseEmbedded(embedded: EmbeddedHandle, opts: SupervisorOpti
       return;
     }
     if (!f.alive) return restart(`postmaster (pid ${f.pid}) is gone`);
-    if (state === 'stopped') state = 'ok'; // started again from outside
+    if (state === 'stopped') {
+      state = 'ok'; // started again from outside
+      lastOk = Date.now();
+    }
     if (++checks % PROBE_EVERY_CHECKS !== 0) return;
     if (await probe()) {
-      failedProbes = 0;
+      lastOk = Date.now();
       return;
     }
-    if (++failedProbes < HUNG_PROBES) return;
-    opts.log('embedded PostgreSQL does not accept connections; stopping it to restart', { pid: f.pid, failed_probes: failedProbes });
+    const silentMs = Date.now() - lastOk;
+    if (silentMs < HUNG_MS) return;
+    opts.log('embedded PostgreSQL does not accept connections; stopping it to restart', { pid: f.pid, silent_ms: silentMs });
     await stopImmediately(embedded.pgDir, f.pid);
-    await restart(`postmaster (pid ${f.pid}) did not accept connections for ${(HUNG_PROBES * PROBE_EVERY_CHECKS * CHECK_MS) / 1000} s`);
+    await restart(`postmaster (pid ${f.pid}) accepted no connection for ${Math.round(silentMs / 1000)} s`);
   };
 
   const timer = setInterval(() => {
@@ -125,7 +129,7 @@ export function superviseEmbedded(embedded: EmbeddedHandle, opts: SupervisorOpti
   };
 }
 
-/** SIGQUIT (PostgreSQL's immediate shutdown), then SIGKILL if it is still there 10 s later. */
+/** SIGQUIT (PostgreSQL's immediate shutdown), then SIGKILL if it is still there 5 s later. */
 async function stopImmediately(pgDir: string, pid: number): Promise<void> {
   const alive = () => postmasterPidFile(pgDir)?.alive === true && postmasterPidFile(pgDir)?.pid === pid;
   try {
@@ -133,12 +137,13 @@ async function stopImmediately(pgDir: string, pid: number): Promise<void> {
   } catch {
     return;
   }
-  for (let i = 0; i < 20 && alive(); i++) await new Promise((r) => setTimeout(r, 500));
-  if (alive()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone meanwhile */
-    }
+  for (let i = 0; i < 10 && alive(); i++) await new Promise((r) => setTimeout(r, 500));
+  if (!alive()) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return; // gone meanwhile
   }
+  // Until the kernel has taken it away: restarting sooner would find it "running".
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 100));
 }

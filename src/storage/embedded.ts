@@ -119,7 +119,20 @@ export async function startEmbedded(dataDir: string, wantedPort: number, log: (m
   };
   const handle = async (port: number, owned: boolean): Promise<EmbeddedHandle> => {
     const { url, credentials } = await superuserUrl(dataDir, port, log);
-    return { url, credentials, port, owned, pgDir, stop: owned ? stop : async () => {}, restart: () => restart(port) };
+    const h: EmbeddedHandle = {
+      url,
+      credentials,
+      port,
+      owned,
+      pgDir,
+      // Whether this process owns it is decided when stopping: one that attached owns a postmaster
+      // its supervisor restarted.
+      stop: async () => {
+        if (h.owned) await stop();
+      },
+      restart: () => restart(port),
+    };
+    return h;
   };
   const startPostmaster = async (port: number) => {
     accessSync(bin.postgres, constants.X_OK);

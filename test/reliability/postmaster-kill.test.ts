@@ -87,6 +87,8 @@ describe('embedded PostgreSQL supervision', () => {
     expect(after.alive).toBe(true);
     expect(after.pid).not.toBe(before.pid);
     expect(after.port).toBe(before.port);
+    // /health said so while it lasted (the restart takes seconds: WAL replay, pg_ctl start -w).
+    expect(seenRestarting).toBe(true);
     // Ingest resumes: more events are acknowledged after the restart.
     const ackedAtRestart = load.stats.acked.size;
     while (load.stats.acked.size < ackedAtRestart + 50) await new Promise((r) => setTimeout(r, 50));

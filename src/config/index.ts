@@ -9,6 +9,8 @@ export interface Config {
   dbPoolSize: number;
   dbStatementTimeoutMs: number;
   dbConnectTimeoutMs: number;
+  diskMinFreeBytes: number;
+  diskMinFreePercent: number;
   serverHost: string;
   serverPort: number;
   publicUrl: string;
@@ -22,6 +24,8 @@ export interface Config {
   maxConcurrentCompressions: number;
   ingestCommitMaxBatch: number;
   ingestCommitsInFlight: number;
+  ingestMaxPendingCommits: number;
+  ingestMaxPendingBytes: number;
   ingestKeyCacheMs: number;
   archiveRecompressClientBodies: boolean;
   rateLimitGlobalPerSec: number;

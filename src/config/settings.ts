@@ -29,6 +29,10 @@ export const SETTINGS = [
     doc: 'Server-side statement timeout for request-path queries (0 = none).' },
   { name: 'DB_CONNECT_TIMEOUT_MS', kind: 'int', default: 3000, min: 100,
     doc: 'How long a request waits for a database connection before answering 503.' },
+  { name: 'DISK_MIN_FREE_BYTES', kind: 'int', default: 1024 * MiB, min: 0,
+    doc: 'Embedded PostgreSQL: when less space than this is free on DATA_DIR\'s filesystem (checked every second), ingest answers 503 + Retry-After (outcome reason disk_full) while the digest and retention go on; it accepts again when space returns. 1 GiB is PostgreSQL\'s default max_wal_size, the WAL it may hold between checkpoints (0 = off).' },
+  { name: 'DISK_MIN_FREE_PERCENT', kind: 'int', default: 0, min: 0, max: 90,
+    doc: 'The same floor as a percentage of the filesystem\'s size; the larger of the two applies (0 = only DISK_MIN_FREE_BYTES).' },
 
   // --- HTTP ---
   { name: 'SERVER_HOST', kind: 'string', default: '0.0.0.0', doc: 'Address the HTTP server binds.' },
@@ -59,6 +63,10 @@ export const SETTINGS = [
     doc: 'Group-commit statements one process runs at once, each on its own connection (2: the next batch executes while the previous one commits). Smaller batches cost more per row; 1 measured best on a busy 2-core box.' },
   { name: 'ARCHIVE_RECOMPRESS_CLIENT_BODIES', kind: 'bool', default: false,
     doc: 'Also store bodies the client compressed (gzip, deflate, br, zstd) against the archive dictionary when that saves a tenth of them, instead of as sent. Bench mix: archive 1,478 → 996 B/event, for ~40 µs more ingest CPU per event (~125 → ~165 µs, 1 process).' },
+  { name: 'INGEST_MAX_PENDING_COMMITS', kind: 'int', default: 5000, min: 1, max: 1000000,
+    doc: 'Most ingest requests one process works on at once (from before authentication until their payload is committed); past it (a slow database), ingest answers 503 + Retry-After at once without reading the body (outcome rate_limited, reason INGEST_MAX_PENDING_COMMITS).' },
+  { name: 'INGEST_MAX_PENDING_BYTES', kind: 'int', default: 128 * MiB, min: 1 * MiB, max: 16384 * MiB,
+    doc: 'Request body bytes (as sent, plus decompressed) those requests may hold; past it, new requests get 503 + Retry-After at once (reason INGEST_MAX_PENDING_BYTES). With the count limit, it bounds the memory a slow database can make ingest hold.' },
   { name: 'INGEST_KEY_CACHE_MS', kind: 'int', default: 10000, min: 0, max: 3600000,
     doc: 'How long ingest trusts a cached project key lookup; a disabled or deleted key stops working within this time (0 = no cache).' },
 

@@ -37,6 +37,9 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   const code = err.code ?? '';
   // connection refused/reset, pool timeout, admin shutdown, too many connections, cannot connect now,
   // serialization/deadlock under overload, statement timeout
+  // Class 53 (insufficient resources: 53100 disk full, 53200 out of memory, …) is the database's
+  // state, not the request's fault: a 503 to the client, a wait (not a failed attempt) for the digest.
+  if (/^53/.test(code)) return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08003', '08004', '57014'].includes(code)) return true;
   // A Unix socket (the embedded PostgreSQL's) whose server is stopped: its socket file is gone.
   if (code === 'ENOENT' && (err as { syscall?: string }).syscall === 'connect') return true;

@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import type pg from 'pg';
 import type { StoredEncoding } from '../protocol/compression.js';
 import { HttpError, isDatabaseUnavailable } from '../http/errors.js';
+import { Refusal } from './refusal.js';
 import type { Logger } from '../log.js';
 import { archiveInsertSql } from './archive-sql.js';
 
@@ -21,14 +22,13 @@ import { archiveInsertSql } from './archive-sql.js';
 // (2 KB payloads, embedded PG 18, on a 2-core box shared with other builds, load average ~12):
 // 1 row 5.6 ms, 8 rows 7.3 ms, 32 rows 10 ms, 128 rows 10.4 ms, 500 rows 66 ms per statement.
 //
-// Bounded: past MAX_PENDING rows or MAX_PENDING_BYTES waiting, new requests get 503 at once rather
-// than queueing without end. When the database is unreachable every waiting request fails together
-// (each later batch would only wait out the same connect timeout again).
+// Bounded: ingest admits at most INGEST_MAX_PENDING_COMMITS requests (INGEST_MAX_PENDING_BYTES of
+// bodies) at once (admission.ts), so what waits here is bounded too. When the database is
+// unreachable or out of resources (SQLSTATE class 53: disk full, out of memory) every waiting request
+// fails together (each later batch would only fail the same way again).
 
-const MAX_PENDING_BATCHES = 20;
 // PostgreSQL's wire protocol allows 65535 parameters per statement; a row takes 10.
 const MAX_ROWS_PER_STATEMENT = 6500;
-const MAX_PENDING_BYTES = 256 * 1024 * 1024;
 
 export interface ArchiveRow {
   projectId: number;
@@ -56,9 +56,21 @@ function settle(p: Pending, ok: boolean, error?: unknown): void {
   else p.reject(error);
 }
 
+/** A class 53 error (insufficient resources) as the 503 the client gets, with the outcome reason it is recorded under. */
+function outOfResources(e: unknown): unknown {
+  const code = (e as { code?: string } | null)?.code ?? '';
+  if (!code.startsWith('53') || code === '53300') return e; // 53300 too many connections: plain unavailable
+  const diskFull = code === '53100';
+  return new Refusal(
+    'unavailable',
+    `the database is ${diskFull ? 'out of disk space' : 'out of resources'} (SQLSTATE ${code}); retry later`,
+    diskFull ? 'disk_full' : 'database_out_of_resources',
+    { 'retry-after': '60' },
+  );
+}
+
 export class GroupCommitter {
   private pending: Pending[] = [];
-  private pendingBytes = 0;
   /** Statements executing now, each on its own pool connection (at most `inFlightMax`). */
   private readonly running = new Set<Promise<void>>();
   private closed = false;
@@ -78,9 +90,6 @@ export class GroupCommitter {
   /** Resolves once the row (or an identical one stored earlier) is committed. */
   submit(row: ArchiveRow): Promise<void> {
     if (this.closed) return Promise.reject(new HttpError('unavailable', 'the server is shutting down; retry later', { 'retry-after': '5' }));
-    if (this.pending.length >= this.maxBatch * MAX_PENDING_BATCHES || this.pendingBytes + row.payload.length > MAX_PENDING_BYTES) {
-      return Promise.reject(new HttpError('unavailable', 'ingest is overloaded (too many payloads waiting to be committed); retry later', { 'retry-after': '5' }));
-    }
     return new Promise<void>((resolve, reject) => {
       // A request never waits longer than a connection plus a statement may take. Answering 503
       // while the rows might still commit is safe: the SDK's retry carries the same bytes, which
@@ -90,7 +99,6 @@ export class GroupCommitter {
         this.maxWaitMs,
       );
       this.pending.push({ row, resolve, reject, timer });
-      this.pendingBytes += row.payload.length;
       this.pump();
     });
   }
@@ -103,7 +111,6 @@ export class GroupCommitter {
   private pump(): void {
     while (this.pending.length > 0 && this.running.size < this.inFlightMax) {
       const batch = this.pending.splice(0, this.maxBatch);
-      for (const p of batch) this.pendingBytes -= p.row.payload.length;
       const run: Promise<void> = this.commitBatch(batch).finally(() => {
         this.running.delete(run);
         this.pump();
@@ -121,9 +128,9 @@ export class GroupCommitter {
     } catch (e) {
       if (isDatabaseUnavailable(e)) {
         const rest = this.pending.splice(0);
-        this.pendingBytes = 0;
-        this.log.warn('group commit failed: database unavailable', { error: String((e as Error).message), requests: batch.length + rest.length });
-        for (const p of [...batch, ...rest]) settle(p, false, e);
+        this.log.warn('group commit failed: database unavailable', { error: String((e as Error).message), code: (e as { code?: string }).code, requests: batch.length + rest.length });
+        const answer = outOfResources(e);
+        for (const p of [...batch, ...rest]) settle(p, false, answer);
       } else if (batch.length > 1) {
         // One bad row must not fail its neighbours: commit them one by one to isolate it.
         this.log.warn('group commit failed; retrying its rows one by one', { error: String((e as Error)?.message ?? e), requests: batch.length });

@@ -17,6 +17,7 @@ import { itemQuantities, itemType } from '../protocol/categories.js';
 import { serializeEnvelope, type Envelope } from '../protocol/envelope.js';
 import type { OutcomeKind } from '../outcomes/index.js';
 import type { RefusalReason, SizeLimitSetting } from '../outcomes/reasons.js';
+import { Admission } from './admission.js';
 import { readEnvelope, validateEnvelope, validateMinidump, validateSecurity, validateStore, type IngestKind, type Validated } from './validate.js';
 
 // The fast path, one request: authenticate (cached) → rate limit → read the body within its limit →
@@ -44,12 +45,16 @@ interface RequestState {
   category: string;
   /** What the payload holds, once it could be read: a refusal then counts each item. */
   items: ItemRef[] | null;
+  /** Admitted (admission.ts): holds a slot and `held` bytes until answered. */
+  admitted: boolean;
+  held: number;
 }
 
 export class IngestHandler {
   readonly keys: KeyCache;
   readonly committer: GroupCommitter;
   readonly dictionaries: ArchiveDictionaries;
+  readonly admission: Admission;
   private readonly codecs: Semaphore;
   private readonly authCache = new Map<string, ClientAuth | AuthError | null>();
 
@@ -61,13 +66,14 @@ export class IngestHandler {
     // Bounded wait for a commit: the connect timeout, plus the statement timeout (30 s when it is off).
     const maxWaitMs = config.dbConnectTimeoutMs + (config.dbStatementTimeoutMs || 30_000) + 1000;
     this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake(), maxWaitMs, config.ingestCommitsInFlight);
+    this.admission = new Admission({ count: config.ingestMaxPendingCommits, bytes: config.ingestMaxPendingBytes });
   }
 
   /** `projectParam` null: POST /api/store/, where the key names the project. */
   async handle(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string | null, url: URL): Promise<void> {
     // CORS headers: with the success answer's own headers (corsHeaders), and on errors by the HTTP
     // service, which adds them to every ingest path's error answer.
-    const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind], items: null };
+    const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind], items: null, admitted: false, held: 0 };
     try {
       await this.ingest(kind, req, res, projectParam, url, state);
     } catch (e) {
@@ -80,6 +86,8 @@ export class IngestHandler {
       const o = outcomeOf(e);
       if (o) this.record(state, state.items, o.outcome, o.reason);
       throw e;
+    } finally {
+      if (state.admitted) this.admission.leave(state.held);
     }
   }
 
@@ -98,6 +106,17 @@ export class IngestHandler {
     const { config } = this.ctx;
     // Project ids are bigint identities; anything else cannot name one of ours.
     if (projectParam !== null && !/^\d{1,15}$/.test(projectParam)) throw new Refusal('not_found', `unknown project ${JSON.stringify(projectParam.slice(0, 40))}`, 'unknown_project');
+    // Refused first, before authentication (which may itself wait for the database) and before the
+    // body is read: the database cannot take a payload now (restarting, its disk at the floor) or too
+    // much is already waiting for it (back-pressure). 503 + Retry-After at once, recorded under the
+    // project the path names (as for a missing key; an id that is no project's is counted as unknown).
+    const block = this.ctx.db.writeBlock();
+    const refusal = block ? new Refusal('unavailable', block.detail, block.reason, { 'retry-after': String(block.retryAfterSecs) }) : this.admission.enter();
+    if (refusal) {
+      if (projectParam !== null) state.projectId = Number(projectParam);
+      throw refusal;
+    }
+    state.admitted = true;
     const projectId = projectParam === null ? await this.projectOfKey(req, url) : Number(projectParam);
     // GET store: the image-pixel form, the event in the query string (pixel.ts).
     const pixel = kind === 'store' && (req.method === 'GET' || req.method === 'HEAD');
@@ -122,12 +141,18 @@ export class IngestHandler {
 
     const body = pixel ? pixelBody(url, config.maxEventBytes, 'MAX_EVENT_BYTES') : await readBody(req, config.maxCompressedBodyBytes, 'MAX_COMPRESSED_BODY_BYTES');
     if (body.length === 0) throw new Refusal('invalid_request', 'empty request body', 'empty_body');
+    this.admission.hold(body.length);
+    state.held += body.length;
 
     const [limit, setting]: [number, SizeLimitSetting] =
       kind === 'envelope' ? [config.maxEnvelopeBytes, 'MAX_ENVELOPE_BYTES']
       : kind === 'minidump' ? [config.maxAttachmentBytes, 'MAX_ATTACHMENT_BYTES']
       : [config.maxEventBytes, 'MAX_EVENT_BYTES'];
     let raw = await this.decompress(body, encoding, limit, setting);
+    if (raw !== body) {
+      this.admission.hold(raw.length);
+      state.held += raw.length;
+    }
 
     let v: Validated;
     switch (kind) {

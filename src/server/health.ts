@@ -3,7 +3,8 @@ import { sendJson } from '../http/respond.js';
 import type { AppContext } from './context.js';
 import { outcomeTotals } from '../outcomes/queries.js';
 
-// GET /health: liveness plus the counts an operator watches. Never rate limited, never waits long: when
+// GET /health: liveness plus the counts an operator watches; with the embedded PostgreSQL also its
+// state (database: ok, restarting or stopped), database_restarts_24h and the free disk space. Never rate limited, never waits long: when
 // the database does not answer within HEALTH_TIMEOUT_MS the answer is 503 (load balancers time out
 // at ~5 s; DB_CONNECT_TIMEOUT_MS may be longer).
 
@@ -29,9 +30,11 @@ export function registerHealthRoute(router: Router, ctx: AppContext, extra: () =
     query.catch(() => {}); // may settle after the timeout won
     try {
       const [{ rows }, outcomes] = await Promise.race([query, timeout]);
-      sendJson(res, 200, { status: 'ok', ...rows[0], outcomes_24h: outcomes, ...extra(), uptime_secs: Math.round((Date.now() - started) / 1000) }, { 'cache-control': 'no-store' });
+      sendJson(res, 200, { status: 'ok', ...rows[0], outcomes_24h: outcomes, ...ctx.db.status(), ...extra(), uptime_secs: Math.round((Date.now() - started) / 1000) }, { 'cache-control': 'no-store' });
     } catch (e) {
-      sendJson(res, 503, { status: 'unavailable', detail: `database unavailable: ${(e as Error).message}` }, { 'cache-control': 'no-store', 'retry-after': '10' });
+      // The embedded database's supervisor state (database: "restarting", restarts in 24 h) is known
+      // without asking the database.
+      sendJson(res, 503, { status: 'unavailable', detail: `database unavailable: ${(e as Error).message}`, ...ctx.db.status() }, { 'cache-control': 'no-store', 'retry-after': '10' });
     } finally {
       clearTimeout(timer);
     }

@@ -36,8 +36,13 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   }
   const log = createLogger(config.logLevel);
-  const db = await openDatabase(config, { log: (m) => log.info(m), applicationName: workerOnly ? 'crash-cache-worker' : 'crash-cache' });
   let worker: ReturnType<typeof startWorker> | null = null;
+  const db = await openDatabase(config, {
+    log: (m, f) => log.info(m, f),
+    applicationName: workerOnly ? 'crash-cache-worker' : 'crash-cache',
+    supervise: true,
+    onRestarted: () => worker?.wake(),
+  });
   const ctx: AppContext = {
     config,
     db,

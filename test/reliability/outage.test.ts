@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { startEmbedded } from '../../src/storage/embedded.js';
+import { readCredentials, SUPERUSER, urlFor } from '../../src/storage/embedded-auth.js';
 import { createProject } from '../../src/storage/projects.js';
 import { checkExactlyOnce, runLoad, waitForDrain } from './load.js';
 
@@ -49,7 +50,7 @@ describe('database outage', () => {
     server = await startServer(env);
     const pgDir = join(dir, 'pg');
     const port = Number(readFileSync(join(pgDir, 'postmaster.pid'), 'utf8').split('\n')[3]);
-    const url = `postgres://postgres:crash-cache@127.0.0.1:${port}/crashcache`;
+    const url = urlFor(port, SUPERUSER, readCredentials(dir)!.superuser, 'crashcache');
     const pool = new pg.Pool({ connectionString: url, max: 2 });
     pool.on('error', () => {});
     const { project, key } = await createProject(pool, { name: 'outage' });

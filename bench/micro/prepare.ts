@@ -2,17 +2,18 @@ import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { DICT_LEVEL, DICT_MAX_BYTES } from '../../src/ingest/dictionaries.js';
 import type { ArchiveRow } from '../../src/digest/payload.js';
 import { prepareBatch } from '../../src/digest/prepare.js';
-import { buildTemplates, eventId, groupTag, newNonce, render, schedule } from '../workload.js';
+import { buildTemplates, eventId, groupTag, newNonce, render, schedule, type Traffic } from '../workload.js';
 
 // Micro-benchmark of the digest's CPU half alone (no database, one thread): the bench mix stored the
 // way ingest stores it — bodies sent compressed kept as sent (gzip), uncompressed ones deflated
 // against a dictionary per SDK and endpoint made of the first such payload (src/ingest/dictionaries.ts;
-// ingest also replaces a dictionary that stops fitting, which this leaves out) — prepared in batches of 200. `node dist/bench/micro/prepare.js [events] [rounds]`.
+// ingest also replaces a dictionary that stops fitting, which this leaves out) — prepared in batches of 200. `node dist/bench/micro/prepare.js [events] [rounds] [realistic|fixed]`.
 // Prints µs per event per round; the first rounds include the grouping cache filling (one miss per group).
 
 const events = Number(process.argv[2] ?? 20_000);
 const rounds = Number(process.argv[3] ?? 5);
-const templates = buildTemplates({ projectId: 1, key: 'a'.repeat(32) }, { kind: 'mix', groups: 35 });
+const traffic = (process.argv[4] ?? 'realistic') as Traffic;
+const templates = buildTemplates({ projectId: 1, key: 'a'.repeat(32) }, { kind: 'mix', groups: 35, traffic });
 const order = schedule(templates);
 const nonce = newNonce();
 const rows: ArchiveRow[] = [];

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { haveWrk, type Generator } from './load.js';
+import { VARIANTS, type Traffic } from './workload.js';
 
 // What a bench run does and how big it is. `--quick` is the one-minute version; any field can be
 // overridden with `--name value` (the smoke test shrinks every count that way).
@@ -20,6 +21,11 @@ export interface BenchOptions {
   processes: number[];
   /** issues per fixture in the mixed workload */
   groups: number;
+  /** traffic kinds (bench/workload.ts): the first is every phase's; ingest and disk also run the others, for comparison */
+  traffic: Traffic[];
+  /** variants per fixture in realistic traffic, and their seed */
+  variants: number;
+  seed: number;
   backlog: number;
   /** worker process counts to drain a backlog with, one drain each */
   digestWorkers: number[];
@@ -56,6 +62,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     senders: 2,
     processes: [1, 2],
     groups: 35, // 29 fixtures x 35 = ~1,000 issues
+    traffic: ['realistic', 'fixed'],
+    variants: VARIANTS,
+    seed: 1,
     backlog: quick ? 5_000 : 50_000,
     digestWorkers: quick ? [1] : [1, 2],
     digestTimeout: quick ? 15 : 300,
@@ -91,6 +100,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     else (o as unknown as Record<string, unknown>)[name] = v;
   }
   for (const p of o.phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p} (phases: ${PHASES.join(', ')})`);
+  if (!o.traffic.length || o.traffic.some((t) => t !== 'realistic' && t !== 'fixed')) throw new Error('--traffic is a list of realistic and/or fixed');
   if (o.generator !== 'wrk' && o.generator !== 'node') throw new Error('--generator is wrk or node');
   return o;
 }

@@ -55,15 +55,22 @@ try {
   const main = await pg.create('main');
   results.machine.postgres = (await main.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
   if (has('ingest')) await timed('ingest', async () => {
-    for (const n of opts.processes) {
-      log(`ceiling: ${n} process(es), ${opts.duration} s at ${opts.connections} connections (${opts.generator})`);
-      const c = await runCeiling(ctx, main, n);
-      results.ceiling.push(c);
-      log(`ceiling: ${c.rps} req/s`);
-      log(`ingest: ${n} process(es)`);
-      const i = await runIngest(ctx, main, n, c);
-      results.ingest.push(i);
-      log(`ingest: ${i.eventsPerSec} events/s accepted (${i.ratioToCeiling} of ceiling)`);
+    // The first traffic's runs ingest into `main` (the digest phase drains what they queued); the
+    // others, for comparison, into databases of their own.
+    for (const traffic of opts.traffic) {
+      const tctx: BenchContext = { ...ctx, traffic };
+      const db = traffic === opts.traffic[0] ? main : await pg.create(`ingest_${traffic}`);
+      for (const n of opts.processes) {
+        log(`ceiling: ${n} process(es), ${opts.duration} s at ${opts.connections} connections (${opts.generator}), ${traffic} traffic`);
+        const c = await runCeiling(tctx, db, n);
+        results.ceiling.push(c);
+        log(`ceiling: ${c.rps} req/s`);
+        log(`ingest: ${n} process(es), ${traffic} traffic`);
+        const i = await runIngest(tctx, db, n, c);
+        results.ingest.push(i);
+        log(`ingest: ${i.eventsPerSec} events/s accepted (${i.ratioToCeiling} of ceiling)`);
+      }
+      if (db !== main) await db.drop();
     }
   });
   if (has('digest')) {
@@ -74,7 +81,12 @@ try {
   await main.drop();
   if (has('latency')) results.latency = await timed('latency', () => runLatency(ctx));
   // the two disk workloads side by side: they measure bytes, which sharing the CPU does not change
-  if (has('disk')) results.disk = await timed('disk', () => Promise.all([runDisk(ctx, 'repeated'), runDisk(ctx, 'mix')]));
+  if (has('disk')) await timed('disk', async () => {
+    for (const traffic of opts.traffic) {
+      const tctx: BenchContext = { ...ctx, traffic };
+      results.disk.push(...(await Promise.all([runDisk(tctx, 'repeated'), runDisk(tctx, 'mix')])));
+    }
+  });
   if (has('query')) results.query = await timed('query', () => runQuery(ctx));
   if (has('profile')) results.profile = await timed('profile', () => runProfile(ctx));
 } catch (e) {

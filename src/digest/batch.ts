@@ -3,6 +3,7 @@ import { claimBatch, failQueueRows, finishQueueRows, type QueueRow } from '../qu
 import { attachDictionaries } from './dictionaries.js';
 import { DimCache, DimRequest } from './dims.js';
 import { foldIssueCounters } from './fold.js';
+import { countGroupingFailures } from './grouping-failures.js';
 import { requestDims, storeEvents, type IssueCounts } from './events.js';
 import { storeExtraCounts, storeExtras } from './extras.js';
 import type { ArchiveRow } from './payload.js';
@@ -42,6 +43,8 @@ export interface BatchResult {
   claimed: number;
   failed: number;
   events: number;
+  /** Events of the batch whose grouping failed (they went to the fallback issue; counted as `grouping_failed`). */
+  groupingFailures: { projectId: number; eventId: string; error: string }[];
 }
 
 export interface BatchOptions {
@@ -86,7 +89,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     if (!claimed.length) {
       await foldIssueCounters(client);
       await client.query('COMMIT');
-      return { claimed: 0, failed: 0, events: 0, bytes: 0 };
+      return { claimed: 0, failed: 0, events: 0, bytes: 0, groupingFailures: [] };
     }
     // A missing archive row (deleted project or retention) leaves nothing to digest.
     const archives = batch.flatMap((b) => (b.archive ? [b.archive] : []));
@@ -114,7 +117,10 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     if (c.sessions.length || c.aggregates.length) await storeSessions(client, dims, c.sessions, c.aggregates);
     await storeExtras(client, c.extras);
     await failQueueRows(client, failed);
-    await finishQueueRows(client, done, opts.counterSlot ?? Math.floor(Math.random() * 16));
+    const slot = opts.counterSlot ?? Math.floor(Math.random() * 16);
+    await finishQueueRows(client, done, slot);
+    const groupingFailures = c.events.flatMap((w) => (w.grouping.error === null ? [] : [{ projectId: w.projectId, eventId: w.ev.event_id, error: w.grouping.error }]));
+    await countGroupingFailures(client, slot, groupingFailures.length);
     // Last: the rows other batches write too (issue users, hourly counters; see storeEvents), then the fold.
     for (const k of counts) await k.run(client);
     await storeExtraCounts(client, c.extras);
@@ -124,7 +130,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     dims.commit();
     // Compressed payloads inflate ~4× (JSON, gzip level 1) when ingest did not record the size.
     const bytes = archives.reduce((n, a) => n + (a.raw_size ?? (a.encoding === 'identity' ? a.payload.length : 4 * a.payload.length)), 0);
-    return { claimed: claimed.length, failed: failed.length, events, bytes };
+    return { claimed: claimed.length, failed: failed.length, events, bytes, groupingFailures };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw new BatchError(e as Error, claimedIds);

@@ -2,6 +2,7 @@ import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import type { AppContext } from './context.js';
 import { outcomeTotals } from '../outcomes/queries.js';
+import { GROUPING_FAILED } from '../digest/grouping-failures.js';
 
 // GET /health: liveness plus the counts an operator watches; with the embedded PostgreSQL also its
 // state (database: ok, restarting or stopped), database_restarts_24h and the free disk space. Never rate limited, never waits long: when
@@ -15,7 +16,8 @@ const COUNTS_SQL = `
          (SELECT coalesce(sum(value), 0) FROM counter WHERE name = 'digested')::bigint AS digested,
          (SELECT count(*) FROM queue)::bigint AS queued,
          (SELECT count(*) FROM issue_delta)::bigint AS counters_pending,
-         (SELECT count(*) FROM queue_error)::bigint AS failed`;
+         (SELECT count(*) FROM queue_error)::bigint AS failed,
+         (SELECT coalesce(sum(value), 0) FROM counter WHERE name = '${GROUPING_FAILED}')::bigint AS grouping_failed`;
 
 export function registerHealthRoute(router: Router, ctx: AppContext, extra: () => Record<string, unknown> = () => ({})): void {
   const started = Date.now();
@@ -26,7 +28,7 @@ export function registerHealthRoute(router: Router, ctx: AppContext, extra: () =
     });
     // Outcomes of the last 24 h by kind (rate_limited, invalid, too_large, client_discard, …): what
     // was refused or dropped, next to what was taken.
-    const query = Promise.all([ctx.db.pool.query<{ ingested: number; digested: number; queued: number; counters_pending: number; failed: number }>(COUNTS_SQL), outcomeTotals(ctx.db.pool)]);
+    const query = Promise.all([ctx.db.pool.query<{ ingested: number; digested: number; queued: number; counters_pending: number; failed: number; grouping_failed: number }>(COUNTS_SQL), outcomeTotals(ctx.db.pool)]);
     query.catch(() => {}); // may settle after the timeout won
     try {
       const [{ rows }, outcomes] = await Promise.race([query, timeout]);

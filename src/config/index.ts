@@ -37,6 +37,9 @@ export interface Config {
   workerBatchBytes: number;
   workerMaxAttempts: number;
   workerThreads: number;
+  scrubMaxDepth: number;
+  scrubMaxFields: number;
+  scrubMaxFieldChars: number;
   alertTimeoutMs: number;
   alertRetrySecs: number;
   alertMaxAttempts: number;

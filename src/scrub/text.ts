@@ -232,10 +232,11 @@ export function findIps(s: string, out: Range[], rule: string, text = '[ip]'): v
         const prev = k > 0 ? s.charCodeAt(k - 1) : 32;
         if (!isDigit(s.charCodeAt(k)) || isWord(prev) || prev === 46) continue;
         let m = k;
-        while (m < end && (isDigit(s.charCodeAt(m)) || s.charCodeAt(m) === 46)) m++;
+        let dots = 0;
+        for (; m < end && (isDigit(s.charCodeAt(m)) || s.charCodeAt(m) === 46); m++) if (s.charCodeAt(m) === 46) dots++;
         let q = m;
-        while (q > k && s.charCodeAt(q - 1) === 46) q--;
-        if (q - k <= 15 && endsWord(s, q) && isIPv4(s.slice(k, q))) out.push({ start: k, end: q, rule, text });
+        while (q > k && s.charCodeAt(q - 1) === 46) q--, dots--;
+        if (dots === 3 && q - k <= 15 && endsWord(s, q) && isIPv4(s.slice(k, q))) out.push({ start: k, end: q, rule, text });
         k = m - 1;
       }
     }

@@ -304,6 +304,11 @@ export function findSecretPairs(s: string, lower: string, isSecretKey: (lowerKey
     let v = p + 1;
     while (v < n && (s.charCodeAt(v) === 32 || s.charCodeAt(v) === 9)) v++;
     const q = s.charCodeAt(v);
+    // Filtered already (a payload scrubbed before, digested again): nothing to do.
+    if (s.startsWith(text, v) || ((q === 34 || q === 39) && s.startsWith(text, v + 1))) {
+      p = v + text.length - 1;
+      continue;
+    }
     let e: number;
     if (q === 34 || q === 39) {
       v++;

@@ -142,6 +142,7 @@ describe('property: a secret anywhere a default rule covers does not survive', (
       scrub(ev);
       expect(JSON.stringify({ ...ev, _meta: undefined }).includes(SECRET)).toBe(false);
       if (planted) expect(ev._meta).toBeDefined();
+      expect(scrub(JSON.parse(JSON.stringify(ev))).changed).toBe(false);
     }), { numRuns: 3000 });
   });
   it('holds for card numbers and secret pairs in messages', () => {
@@ -153,6 +154,9 @@ describe('property: a secret anywhere a default rule covers does not survive', (
       const out = JSON.stringify({ ...ev, _meta: undefined });
       expect(out.includes(SECRET)).toBe(false);
       expect(out.includes(c)).toBe(false);
+      // A scrubbed payload digested again (ruminate) is left as it is.
+      const again = JSON.parse(JSON.stringify(ev));
+      expect(scrub(again).changed).toBe(false);
     }), { numRuns: 2000 });
   });
 });

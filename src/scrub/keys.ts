@@ -4,8 +4,8 @@
 // query string or URL, which Relay leaves alone, but a stored DSN key lets anyone send events as the
 // project, so it is filtered like a secret.
 
-/** A key (or a value) containing one of these is filtered: `@password:filter`. */
-const PASSWORD_WORDS = ['password', 'secret', 'passwd', 'api_key', 'api-key', 'apikey', 'auth', 'credentials', 'mysql_pwd',
+/** A key (or a value) containing one of these is filtered: `@password:filter` (searched by hasPasswordWord). */
+export const PASSWORD_WORDS = ['password', 'secret', 'passwd', 'api_key', 'api-key', 'apikey', 'auth', 'credentials', 'mysql_pwd',
   'privatekey', 'private_key', 'private-key', 'sentry_key'];
 /** ...or equal to one of these. */
 const PASSWORD_EXACT = new Set(['otp', 'two_factor', 'two-factor']);
@@ -23,9 +23,20 @@ function containsAny(lower: string, words: readonly string[]): boolean {
   return false;
 }
 
+/**
+ * PASSWORD_WORDS in `lower`, with one search per shared stem first (pass, api, private): 8 native
+ * searches for a string that has none, instead of 13 (the digest runs this on every key and value).
+ */
+function hasPasswordWord(l: string): boolean {
+  return (l.includes('pass') && (l.includes('password') || l.includes('passwd'))) || l.includes('secret') || l.includes('auth') ||
+    (l.includes('api') && (l.includes('api_key') || l.includes('api-key') || l.includes('apikey'))) ||
+    (l.includes('private') && (l.includes('privatekey') || l.includes('private_key') || l.includes('private-key'))) ||
+    l.includes('credentials') || l.includes('mysql_pwd') || l.includes('sentry_key');
+}
+
 /** A key whose value the password rule filters (lower-cased key). Keys containing "token" too (Relay's TOKEN_KEY_REGEX). */
 export function isPasswordKey(lowerKey: string): boolean {
-  return containsAny(lowerKey, PASSWORD_WORDS) || PASSWORD_EXACT.has(lowerKey) || lowerKey.includes('token');
+  return hasPasswordWord(lowerKey) || PASSWORD_EXACT.has(lowerKey) || lowerKey.includes('token');
 }
 
 /**
@@ -34,7 +45,7 @@ export function isPasswordKey(lowerKey: string): boolean {
  * whole value, or "token" followed by non-space characters up to a ':' or '='.
  */
 export function isPasswordValue(lowerValue: string): boolean {
-  return containsAny(lowerValue, PASSWORD_WORDS) || PASSWORD_EXACT.has(lowerValue) || hasTokenAssignment(lowerValue);
+  return hasPasswordWord(lowerValue) || PASSWORD_EXACT.has(lowerValue) || hasTokenAssignment(lowerValue);
 }
 
 /** token[^\s]*[:=], scanned once: a failed scan ends at white space, which any later "token" before it reaches too. */

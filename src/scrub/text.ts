@@ -44,27 +44,32 @@ export function findCards(s: string, out: Range[], rule: string, text = FILTERED
   const n = s.length;
   for (let i = 0; i < n; i++) {
     const c0 = s.charCodeAt(i);
-    if (!isDigit(c0) || !startsWord(s, i)) continue;
-    const d = (k: number): number => (i + k < n ? s.charCodeAt(i + k) - 48 : -1);
+    // Every card starts with 3, 4, 5 or 6 at the start of a word.
+    if (c0 < 51 || c0 > 54 || (i > 0 && isWord(s.charCodeAt(i - 1)))) continue;
+    const c1 = s.charCodeAt(i + 1) - 48, c2 = s.charCodeAt(i + 2) - 48, c3 = s.charCodeAt(i + 3) - 48;
+    const d2 = c2 >= 0 && c2 <= 9, d3 = c3 >= 0 && c3 <= 9;
     let prefix = 0;
-    if (c0 === 51 && (d(1) === 4 || d(1) === 7) && d(2) >= 0 && d(2) <= 9) prefix = 3;
-    else if (c0 === 52 && [1, 2, 3].every((k) => d(k) >= 0 && d(k) <= 9)) prefix = 4;
-    else if (c0 === 53 && d(1) >= 1 && d(1) <= 5 && [2, 3].every((k) => d(k) >= 0 && d(k) <= 9)) prefix = 4;
-    else if (c0 === 54 && ((d(1) === 5 && [2, 3].every((k) => d(k) >= 0 && d(k) <= 9)) || (d(1) === 0 && d(2) === 1 && d(3) === 1))) prefix = 4;
+    if (c0 === 51) prefix = (c1 === 4 || c1 === 7) && d2 ? 3 : 0;
+    else if (c0 === 52) prefix = c1 >= 0 && c1 <= 9 && d2 && d3 ? 4 : 0;
+    else if (c0 === 53) prefix = c1 >= 1 && c1 <= 5 && d2 && d3 ? 4 : 0;
+    else prefix = (c1 === 5 && d2 && d3) || (c1 === 0 && c2 === 1 && c3 === 1) ? 4 : 0;
     if (!prefix) continue;
-    const digits: number[] = [];
-    for (let k = 0; k < prefix; k++) digits.push(d(k));
-    let j = i + prefix;
-    while (digits.length < prefix + 12) {
-      let k = j;
-      const ck = s.charCodeAt(k);
-      if (ck === 45 || isSpace(ck)) k++;
-      if (k < n && isDigit(s.charCodeAt(k))) {
-        digits.push(s.charCodeAt(k) - 48);
-        j = k + 1;
-      } else break;
+    // Luhn in the same pass: with 15 or 16 digits in all, the k-th from the left is doubled when
+    // (total - 1 - k) is odd.
+    const total = prefix + 12;
+    let sum = 0;
+    let k = 0;
+    let j = i;
+    for (; k < total; k++) {
+      let c = s.charCodeAt(j);
+      if (k >= prefix && (c === 45 || isSpace(c))) c = s.charCodeAt(++j);
+      if (!isDigit(c)) break;
+      let v = c - 48;
+      if ((total - 1 - k) % 2 === 1) v = v * 2 > 9 ? v * 2 - 9 : v * 2;
+      sum += v;
+      j++;
     }
-    if (digits.length === prefix + 12 && endsWord(s, j) && luhn(digits)) {
+    if (k === total && endsWord(s, j) && sum % 10 === 0) {
       out.push({ start: i, end: j, rule, text });
       i = j - 1;
     }
@@ -87,20 +92,19 @@ export function luhn(digits: number[]): boolean {
 /** US social security numbers: ddd-dd-dddd as a whole word (Relay's US_SSN_REGEX). */
 export function findSsns(s: string, out: Range[], rule: string, text = FILTERED): void {
   const n = s.length;
-  const shape = 'ddd-dd-dddd';
-  for (let i = 0; i + shape.length <= n; i++) {
-    if (!isDigit(s.charCodeAt(i)) || !startsWord(s, i)) continue;
+  for (let i = 0; i + 11 <= n; i++) {
+    if (!isDigit(s.charCodeAt(i)) || (i > 0 && isWord(s.charCodeAt(i - 1)))) continue;
+    if (s.charCodeAt(i + 3) !== 45 || s.charCodeAt(i + 6) !== 45) continue;
     let ok = true;
-    for (let k = 0; k < shape.length && ok; k++) {
-      const c = s.charCodeAt(i + k);
-      ok = shape[k] === 'd' ? isDigit(c) : c === 45;
-    }
-    if (ok && endsWord(s, i + shape.length)) {
-      out.push({ start: i, end: i + shape.length, rule, text });
-      i += shape.length - 1;
+    for (const k of SSN_DIGITS) if (!isDigit(s.charCodeAt(i + k))) ok = false;
+    if (ok && endsWord(s, i + 11)) {
+      out.push({ start: i, end: i + 11, rule, text });
+      i += 10;
     }
   }
 }
+/** Where ddd-dd-dddd has its digits. */
+const SSN_DIGITS = [1, 2, 4, 5, 7, 8, 9, 10];
 
 // Relay's IBAN_REGEX country codes.
 const IBAN_COUNTRIES = new Set(('AT AD AE AL AZ BA BE BG BH BR BY CH CR CY CZ DE DK DO EE EG ES FI FO FR GB GE GI GL GR GT HR HU IE IL IQ IS IT JO KW KZ LB LC LI LT ' +

@@ -32,6 +32,13 @@ type Remark = [string, 'x'] | [string, 's', number, number];
 
 /** One character class, no quantifier: linear. */
 const HAS_DIGIT = /[0-9]/;
+/**
+ * What every default rule needs to find something in a string: one of these fixed words (any case),
+ * "-----", "//" or a digit. Literals and one character class, no quantifier, so each position is
+ * tried against a bounded pattern: linear, and one native pass tells most strings (names, paths,
+ * plain messages) apart from those worth the scans. The scans themselves decide, this only skips.
+ */
+const HINT = /pass|secret|auth|api|private|credentials|mysql_pwd|sentry_key|token|otp|two|bearer|-----|\/\/|[0-9]/i;
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -316,6 +323,7 @@ export class EventScrubber {
   private string(s: string): string {
     if (s === FILTERED || s.length === 0) return s;
     const c = this.c;
+    if (!c.ip && !c.sensitive.length && (!c.defaults || !HINT.test(s))) return s;
     const lower = lowerSameLength(s);
     const whole = c.defaults && isPasswordValue(lower) ? '@password:filter' : hasSensitiveField(lower, c.sensitive) ? 'strip-fields' : null;
     if (whole) {
@@ -331,7 +339,7 @@ export class EventScrubber {
   /** Messages and exception values: only the secrets inside are replaced (see the top of this file). */
   private text(holder: Json, key: string): void {
     const s = holder[key];
-    if (typeof s !== 'string' || !this.c.defaults || s.length === 0) return;
+    if (typeof s !== 'string' || !this.c.defaults || s.length === 0 || !HINT.test(s)) return;
     const lower = lowerSameLength(s);
     const ranges: Range[] = [];
     this.secretsIn(s, lower, ranges);

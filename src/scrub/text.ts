@@ -304,7 +304,8 @@ export function findSecretPairs(s: string, lower: string, isSecretKey: (lowerKey
     if (ke > 0 && (s.charCodeAt(ke - 1) === 34 || s.charCodeAt(ke - 1) === 39)) ke--;
     let ks = ke;
     while (ks > 0 && ke - ks < MAX_TEXT_KEY && isKeyChar(s.charCodeAt(ks - 1))) ks--;
-    if (ks === ke || !isSecretKey(lower.slice(ks, ke))) continue;
+    // The shortest secret key word is 3 characters ("otp").
+    if (ke - ks < 3 || !isSecretKey(lower.slice(ks, ke))) continue;
     let v = p + 1;
     while (v < n && (s.charCodeAt(v) === 32 || s.charCodeAt(v) === 9)) v++;
     const q = s.charCodeAt(v);

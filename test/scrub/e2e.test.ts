@@ -13,7 +13,7 @@ import { startApp, type TestApp } from '../helpers/app.js';
 import { UNDIGESTED_SQL } from '../helpers/db.js';
 import { cli } from '../helpers/server.js';
 import { until } from '../digest/worker-process.js';
-import { getPage, logIn } from '../ui/web.js';
+import { getPage, hidden, logIn, postForm } from '../ui/web.js';
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 });
 
@@ -163,6 +163,24 @@ describe('project settings in the API', () => {
     const put = await api('projects/crash-cache/shop/', { method: 'PUT', body: JSON.stringify({ sensitiveFields: [' order_ref ', '', 'order_ref'], scrubIPAddresses: true }) });
     expect(put.status).toBe(200);
     expect(JSON.parse(put.text)).toMatchObject({ dataScrubber: true, sensitiveFields: ['order_ref'], safeFields: [], scrubIPAddresses: true });
+  });
+
+  test('the web UI form shows and changes the same settings', async () => {
+    const cookie = await logIn(app.server, 'ops@example.com', 'correct horse battery');
+    const page = await getPage(app.server, '/projects/shop/scrubbing', cookie);
+    expect(page).toContain('name="scrubIPAddresses" value="1" checked');
+    expect(page).toContain('order_ref</textarea>');
+    const csrf = hidden(page, '_csrf');
+    const settings = async () => (await q('SELECT data_scrubber, data_scrubber_defaults, sensitive_fields, safe_fields, scrub_ip_addresses FROM project WHERE slug = $1', ['shop']))[0];
+    const before = await settings();
+    const bad = await postForm(app.server, '/projects/shop/scrubbing', { _csrf: csrf, dataScrubber: '1', safeFields: 'x'.repeat(201) }, cookie);
+    expect(bad.status).toBe(400);
+    expect(await bad.text()).toContain('safeFields: an entry is longer than 200 characters (SCRUB_MAX_FIELD_CHARS)');
+    expect(await settings()).toEqual(before);
+    const ok = await postForm(app.server, '/projects/shop/scrubbing', { _csrf: csrf, dataScrubber: '1', dataScrubberDefaults: '1', sensitiveFields: 'order_ref\r\ninvoice\n', safeFields: 'auth_method' }, cookie);
+    expect(ok.status).toBe(303);
+    expect(ok.headers.get('location')).toBe('/projects/shop/scrubbing?saved=1');
+    expect(await settings()).toEqual({ data_scrubber: true, data_scrubber_defaults: true, sensitive_fields: ['order_ref', 'invoice'], safe_fields: ['auth_method'], scrub_ip_addresses: false });
   });
 
   test('with scrubbing switched off, the same searches find the secrets (they are not blind)', async () => {

@@ -63,6 +63,8 @@ async function databaseText(projectId?: number): Promise<string> {
   const archive = await q(`SELECT project_id::int, id::int, kind, encoding, event_id, received_at, meta, payload, dict_id::int FROM archive${projectId !== undefined ? ` WHERE project_id = ${projectId}` : ''}`) as ArchiveRow[];
   await attachDictionaries(app.db.pool, archive);
   for (const a of archive) out += decodePayload(a, 100 << 20).toString('utf8');
+  // bytea columns print as hex above: the archive dictionaries (made of payloads) as text.
+  for (const d of await q(`SELECT bytes FROM archive_dict${projectId !== undefined ? ` WHERE project_id = ${projectId}` : ''}`)) out += (d.bytes as Buffer).toString('utf8');
   return out;
 }
 

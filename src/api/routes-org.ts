@@ -3,9 +3,10 @@ import { sendJson } from '../http/respond.js';
 import type { AppContext } from '../server/context.js';
 import type { Params } from '../http/router.js';
 import type { TokenRow } from './tokens.js';
-import { getProject, listProjects, setProjectGrouping } from '../storage/projects.js';
+import { getProject, listProjects, setProjectGrouping, setProjectScrubbing } from '../storage/projects.js';
 import { HttpError } from '../http/errors.js';
 import { groupingOptionsError } from '../grouping/validate.js';
+import { scrubChange } from '../scrub/validate.js';
 import { readJsonBody } from './body.js';
 import { serializeKey, serializeOrganization, serializeProject, serializeProjectDetail } from './serialize-org.js';
 import { requireOrg, requireProject } from './lookup.js';
@@ -52,7 +53,8 @@ export const project: H = async (ctx, _req, res, params) => {
 
 /**
  * PUT projects/{org}/{project}/: changes the project's grouping rules (`groupingEnhancements`,
- * `fingerprintingRules`, as in Sentry's project settings) and/or its `name` and `platform`. Rules are
+ * `fingerprintingRules`, as in Sentry's project settings), its data scrubbing (`dataScrubber`,
+ * `dataScrubberDefaults`, `sensitiveFields`, `safeFields`, `scrubIPAddresses`) and/or its `name` and `platform`. Rules are
  * checked first: a line the engine cannot read is a 400 naming it. Events digested from a few seconds
  * on are grouped with the new rules; existing issues stay as they are.
  */
@@ -74,7 +76,10 @@ export const updateProject: H = async (ctx, req, res, params) => {
   if (name !== undefined && !name.trim()) throw new HttpError('invalid_request', 'name must not be empty');
   const problem = groupingOptionsError({ enhancements, fingerprintingRules: fingerprinting });
   if (problem) throw new HttpError('invalid_request', problem);
+  const scrub = scrubChange(body, { maxFields: ctx.config.scrubMaxFields, maxFieldChars: ctx.config.scrubMaxFieldChars });
+  if (typeof scrub === 'string') throw new HttpError('invalid_request', scrub);
   await setProjectGrouping(ctx.db.pool, p.id, { enhancements, fingerprintingRules: fingerprinting });
+  if (Object.keys(scrub).length) await setProjectScrubbing(ctx.db.pool, p.id, scrub);
   if (name !== undefined || platform !== undefined) {
     await ctx.db.pool.query('UPDATE project SET name = coalesce($2, name), platform = coalesce($3, platform) WHERE id = $1', [p.id, name?.trim() ?? null, platform ?? null]);
   }

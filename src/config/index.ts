@@ -41,6 +41,9 @@ export interface Config {
   workerBatchBytes: number;
   workerMaxAttempts: number;
   workerThreads: number;
+  scrubMaxDepth: number;
+  scrubMaxFields: number;
+  scrubMaxFieldChars: number;
   alertTimeoutMs: number;
   alertRetrySecs: number;
   alertMaxAttempts: number;

@@ -95,6 +95,14 @@ export const SETTINGS = [
     doc: 'Threads per worker process that parse, normalize and group payloads; with ≥ 1 a worker keeps threads + 1 batches in flight. 0 = all on the main thread.' },
   { name: 'WORKER_MAX_ATTEMPTS', kind: 'int', default: 10, min: 1, doc: 'Transient failures tolerated per payload before it is moved to queue_error.' },
 
+  // --- data scrubbing (per project: dataScrubber, sensitiveFields… in the API and the web UI) ---
+  { name: 'SCRUB_MAX_DEPTH', kind: 'int', default: 100, min: 8, max: 1000,
+    doc: 'Nesting depth down to which data scrubbing looks into a scrubbed field (request data, extra, contexts, variables…); deeper values are removed, since they cannot be checked (Relay normalizes events to depth 100 too).' },
+  { name: 'SCRUB_MAX_FIELDS', kind: 'int', default: 100, min: 1, max: 10000,
+    doc: "Most entries in a project's sensitiveFields and in its safeFields; each is a substring looked for in every key and value scrubbed, so the list's length multiplies the digest's scrubbing time." },
+  { name: 'SCRUB_MAX_FIELD_CHARS', kind: 'int', default: 200, min: 1, max: 10000,
+    doc: "Longest entry in a project's sensitiveFields or safeFields (characters)." },
+
   // --- alerts (webhooks of a project: crash-cache-cli alert add) ---
   { name: 'ALERT_TIMEOUT_MS', kind: 'int', default: 10000, min: 100, max: 300000,
     doc: 'How long a webhook POST may take (connect, send, answer) before it counts as failed and is retried.' },

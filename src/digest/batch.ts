@@ -9,6 +9,9 @@ import { storeExtraCounts, storeExtras } from './extras.js';
 import type { ArchiveRow } from './payload.js';
 import { prepareBatch, type Prepared } from './prepare.js';
 import { projectRules, type ProjectRules } from './project-rules.js';
+import { projectScrubbing } from './project-scrubbing.js';
+import { rewriteArchive } from './archive-rewrite.js';
+import type { ScrubPlan } from '../scrub/settings.js';
 import { requestSessionDims, storeSessions } from './sessions.js';
 
 // One digest batch, inside one transaction: claim queue rows (SKIP LOCKED), read their archive
@@ -54,8 +57,10 @@ export interface BatchOptions {
   cache: DimCache;
   /** Slot of the `digested` counter this caller adds to (0–15; default random): lanes of one process use different slots, so they never wait on each other's uncommitted row. */
   counterSlot?: number;
+  /** SCRUB_MAX_DEPTH (default 100). */
+  scrubMaxDepth?: number;
   /** Runs prepareBatch elsewhere (a worker thread); default: here. */
-  prepare?: (rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules>) => Promise<Prepared>;
+  prepare?: (rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules>, scrub: ScrubPlan) => Promise<Prepared>;
 }
 
 /** Runs one batch on `client` (no transaction open). Returns what it did; throws on database errors (rolled back). */
@@ -94,8 +99,10 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     // A missing archive row (deleted project or retention) leaves nothing to digest.
     const archives = batch.flatMap((b) => (b.archive ? [b.archive] : []));
     await attachDictionaries(client, archives);
-    const rules = await projectRules(client, [...new Set(archives.map((r) => r.project_id))]);
-    const c = opts.prepare ? await opts.prepare(archives, opts.maxBytes, rules) : prepareBatch(archives, opts.maxBytes, rules);
+    const projectIds = [...new Set(archives.map((r) => r.project_id))];
+    const rules = await projectRules(client, projectIds);
+    const scrub: ScrubPlan = { maxDepth: opts.scrubMaxDepth ?? 100, projects: await projectScrubbing(client, projectIds) };
+    const c = opts.prepare ? await opts.prepare(archives, opts.maxBytes, rules, scrub) : prepareBatch(archives, opts.maxBytes, rules, scrub);
     const failedKeys = new Map(c.failed.map((f) => [`${f.projectId}/${f.archiveId}`, f.error]));
     const failed: { row: QueueRow; error: string }[] = [];
     const done: number[] = [];
@@ -116,6 +123,8 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     for (const pid of projects) counts.push(await storeEvents(client, dims, pid, c.events.filter((w) => w.projectId === pid)));
     if (c.sessions.length || c.aggregates.length) await storeSessions(client, dims, c.sessions, c.aggregates);
     await storeExtras(client, c.extras);
+    // The scrubbed payloads replace what was archived, in this transaction (archive-rewrite.ts).
+    await rewriteArchive(client, c.rewrites);
     await failQueueRows(client, failed);
     const slot = opts.counterSlot ?? Math.floor(Math.random() * 16);
     await finishQueueRows(client, done, slot);

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ArchiveRow } from './payload.js';
 import type { ProjectRules } from './project-rules.js';
+import type { ScrubPlan } from '../scrub/settings.js';
 import type { Prepared } from './prepare.js';
 import { packRequest } from './prepare-message.js';
 
@@ -67,14 +68,14 @@ export class PreparePool {
     this.threads.push(t);
   }
 
-  run(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}): Promise<Prepared> {
+  run(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}, scrub: ScrubPlan = { maxDepth: 100, projects: {} }): Promise<Prepared> {
     // The least busy thread.
     const t = this.threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       t.pending.set(id, { resolve, reject });
       try {
-        const m = packRequest(id, rows, t.dicts, maxBytes, rules);
+        const m = packRequest(id, rows, t.dicts, maxBytes, rules, scrub);
         t.worker.postMessage(m, [m.bytes]);
       } catch (e) {
         // Not sent: forget which dictionaries it holds (they are sent again), never the reverse.

@@ -9,7 +9,7 @@ const dicts = new Map<number, Buffer>();
 
 parentPort!.on('message', (m: PrepareRequest) => {
   try {
-    parentPort!.postMessage({ id: m.id, result: prepareBatch(unpackRequest(m, dicts), m.maxBytes, m.rules) });
+    parentPort!.postMessage({ id: m.id, result: prepareBatch(unpackRequest(m, dicts), m.maxBytes, m.rules, m.scrub) });
   } catch (e) {
     parentPort!.postMessage({ id: m.id, error: (e as Error)?.stack ?? String(e) });
   }

@@ -1,4 +1,4 @@
-import { normalizeEvent, type NormalizedEvent } from '../protocol/event.js';
+import { isObj, normalizeEvent, type NormalizedEvent } from '../protocol/event.js';
 import { clean } from './dims.js';
 import { eventFields } from './event-fields.js';
 import type { EventWork } from './events.js';
@@ -7,6 +7,9 @@ import { groupForDigest } from './group.js';
 import type { ProjectRules } from './project-rules.js';
 import { fallbackEventId, parsePayload, PayloadError, type ArchiveRow, type Item, type ParsedPayload } from './payload.js';
 import { parseAggregates, parseSession, SessionError, type SessionAggregate, type SessionUpdate } from './sessions.js';
+import { compressRewrite, rebuildPayload, type ArchiveRewrite } from './rewrite-payload.js';
+import { EventScrubber } from '../scrub/event.js';
+import { compileScrub, DEFAULT_SCRUB, scrubsAnything, type CompiledScrub, type ScrubPlan } from '../scrub/settings.js';
 
 // The CPU half of a digest batch, pure and without database access: decompress and parse each
 // archived payload, normalize and group its events, read its other items. The result is plain
@@ -20,6 +23,47 @@ export interface Prepared {
   extras: Extras;
   /** Archive rows (project_id/id) that could not be parsed at all, with the reason. */
   failed: { projectId: number; archiveId: number; error: string }[];
+  /** Archive rows to write back scrubbed (archive-rewrite.ts), in the batch's transaction. */
+  rewrites: ArchiveRewrite[];
+}
+
+/** SCRUB_MAX_DEPTH's default, for callers without a plan (tests, tools). */
+const DEFAULT_PLAN: ScrubPlan = { maxDepth: 100, projects: {} };
+
+/** Item types that are events as SDKs send them (and so hold request data, extras, variables…). */
+const SCRUBBED_TYPES = new Set(['event', 'transaction', 'feedback']);
+
+/**
+ * Data scrubbing of a parsed payload, before anything reads its items (src/scrub/event.ts): each
+ * event item is scrubbed in place and, when something changed, its bytes become the scrubbed JSON.
+ * The bytes of an event item that is not valid JSON cannot be scrubbed and are dropped (the item
+ * stays, recorded as invalid). Returns the archive rewrite when the stored payload must change.
+ */
+function scrubPayload(row: ArchiveRow, p: ParsedPayload, c: CompiledScrub): ArchiveRewrite | null {
+  if (!scrubsAnything(c)) return null;
+  let dirty = false;
+  for (const item of p.items) {
+    if (!SCRUBBED_TYPES.has(item.type)) continue;
+    if (item.invalid !== undefined) {
+      if (c.data && item.payload.length) {
+        item.payload = Buffer.alloc(0);
+        dirty = true;
+      }
+      continue;
+    }
+    if (!isObj(item.json)) continue;
+    if (new EventScrubber(c).scrub(item.json)) {
+      item.payload = Buffer.from(JSON.stringify(item.json));
+      dirty = true;
+    }
+  }
+  const dropIp = c.ip && isObj(row.meta) && row.meta.ip !== undefined;
+  if (!dirty && !dropIp) return null;
+  const meta = { ...row.meta };
+  if (c.ip) delete meta.ip;
+  if (!dirty) return { projectId: row.project_id, archiveId: row.id, kind: null, payload: null, rawSize: null, meta };
+  const { kind, body } = rebuildPayload(row, p);
+  return { projectId: row.project_id, archiveId: row.id, kind, payload: compressRewrite(body), rawSize: body.length, meta };
 }
 
 type Collected = Prepared;
@@ -119,8 +163,10 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item,
 }
 
 /** Prepares archive rows (in received order) for storing. Never touches the database. */
-export function prepareBatch(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}): Prepared {
-  const c: Prepared = { events: [], sessions: [], aggregates: [], extras: newExtras(), failed: [] };
+export function prepareBatch(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}, scrub: ScrubPlan = DEFAULT_PLAN): Prepared {
+  const c: Prepared = { events: [], sessions: [], aggregates: [], extras: newExtras(), failed: [], rewrites: [] };
+  const compiled = new Map<number, CompiledScrub>();
+  const defaults = compileScrub(DEFAULT_SCRUB, scrub.maxDepth);
   for (const row of rows) {
     let parsed: ParsedPayload;
     try {
@@ -132,6 +178,14 @@ export function prepareBatch(rows: ArchiveRow[], maxBytes: number, rules: Record
       }
       throw e;
     }
+    const own = scrub.projects[row.project_id];
+    let cfg = defaults;
+    if (own) {
+      cfg = compiled.get(row.project_id) ?? compileScrub(own, scrub.maxDepth);
+      compiled.set(row.project_id, cfg);
+    }
+    const rewrite = scrubPayload(row, parsed, cfg);
+    if (rewrite) c.rewrites.push(rewrite);
     for (const item of parsed.items) handleItem(c, row, parsed, item, rules[row.project_id]);
   }
   return c;

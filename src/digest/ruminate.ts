@@ -40,7 +40,7 @@ export async function resetDigest(pool: pg.Pool): Promise<number> {
 }
 
 /** Digests until the queue has no ready rows; calls `progress(remaining)` after each batch. */
-export async function drainQueue(pool: pg.Pool, opts: { batchSize: number; maxBytes: number }, progress: (remaining: number) => void = () => {}): Promise<number> {
+export async function drainQueue(pool: pg.Pool, opts: { batchSize: number; maxBytes: number; scrubMaxDepth?: number }, progress: (remaining: number) => void = () => {}): Promise<number> {
   const cache = new DimCache();
   let done = 0;
   for (let failures = 0; ; ) {

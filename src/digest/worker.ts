@@ -115,7 +115,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       let release: Error | boolean = false;
       try {
         const size = singles > 0 ? 1 : avgBytes > 0 ? Math.max(10, Math.min(config.workerBatchSize, Math.floor(config.workerBatchBytes / avgBytes))) : Math.min(config.workerBatchSize, 50);
-        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, cache, prepare, counterSlot });
+        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, scrubMaxDepth: config.scrubMaxDepth, cache, prepare, counterSlot });
         backoffMs = 0;
         if (r.claimed) avgBytes = avgBytes ? 0.7 * avgBytes + 0.3 * (r.bytes / r.claimed) : r.bytes / r.claimed;
         if (singles > 0) singles -= r.claimed;

@@ -1,4 +1,5 @@
 import { deflateRawSync } from 'node:zlib';
+import { scrubbedSample } from '../scrub/sample.js';
 import type pg from 'pg';
 import type { Logger } from '../log.js';
 
@@ -103,7 +104,8 @@ export class ArchiveDictionaries {
     if (e.current) return this.deflate(e, projectId, e.current, raw);
     if (!e.pending) {
       if (Date.now() < e.failedUntil) return null;
-      e.pending = this.insert(e, projectId, raw.subarray(0, DICT_MAX_BYTES));
+      // Made of the payload as data scrubbing leaves it (src/scrub/sample.ts): the dictionary outlives the digest's scrubbing.
+      e.pending = this.insert(e, projectId, scrubbedSample(raw).subarray(0, DICT_MAX_BYTES));
     }
     const entry = e;
     return e.pending.then((d) => (d ? this.deflate(entry, projectId, d, raw) : null));
@@ -124,6 +126,7 @@ export class ArchiveDictionaries {
     // The last replacement did not lower the miss share: wait longer before the next one.
     e.gap = e.missShare >= e.replacedAt ? Math.min(MAX_GAP, e.gap * 2) : MIN_GAP;
     const old = e.current!.bytes;
+    raw = scrubbedSample(raw);
     const bytes = raw.length >= DICT_MAX_BYTES ? raw.subarray(0, DICT_MAX_BYTES) : Buffer.concat([old.subarray(Math.max(0, old.length - (DICT_MAX_BYTES - raw.length))), raw]);
     const replacedAt = e.missShare;
     // Not awaited: payloads keep using the current dictionary until the new one is committed.

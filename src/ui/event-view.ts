@@ -1,4 +1,5 @@
 import { html, type Html } from './html.js';
+import { scrubNotice } from './scrub-view.js';
 import { exceptionsView, stacktraceView, threadsView } from './stacktrace-view.js';
 import { isObj, isoTime, kvTable, listOf, pairs, text, toDate, valueCell, type Obj } from './values.js';
 
@@ -89,7 +90,7 @@ export function eventView(ev: Obj, o: EventViewOptions = {}): Html {
   const user = isObj(ev.user) ? Object.entries(ev.user) : [];
   const ts = toDate(ev.timestamp);
   const received = toDate(ev.received);
-  return html`<dl class="meta">
+  return html`${scrubNotice(ev)}<dl class="meta">
   <dt>Event ID</dt><dd class="mono">${text(ev.event_id)}</dd>
   ${ts ? html`<dt>Occurred</dt><dd>${isoTime(ts)}</dd>` : ''}
   ${received ? html`<dt>Received</dt><dd>${isoTime(received)}</dd>` : ''}

@@ -96,6 +96,12 @@ export const SETTINGS = [
     doc: 'POSTs of one alert before it is given up (status failed, last error kept). 8 with the default retry wait: about 20 h.' },
   { name: 'ALERT_RETENTION_DAYS', kind: 'int', default: 7, min: 1, max: 3650,
     doc: 'Delivered and given-up alerts are deleted this many days after they finished (crash-cache-cli alert deliveries lists them until then).' },
+  { name: 'SMTP_URL', kind: 'url', default: undefined,
+    doc: 'Mail server for e-mail alerts: smtp://user:pass@host:587 (STARTTLS required when the server offers it), smtps://user:pass@host:465 (TLS from the start), or smtp://host:25 (a local relay). Unset: e-mail alerts fail with that reason. Never shown back with its password.' },
+  { name: 'ALERT_EMAIL_FROM', kind: 'string', default: 'crash-cache@localhost',
+    doc: 'From address of e-mail alerts.' },
+  { name: 'OUTBOUND_ALLOW_INTERNAL', kind: 'list', default: [],
+    doc: 'Comma-separated addresses, CIDR ranges (10.0.0.0/8, fd00::/8) or host names that webhooks, Slack, Discord and Teams alerts may reach although they are internal (loopback, private, link-local, CGNAT, ULA…). Empty: only public addresses are reached (docs/SECURITY.md).' },
 
   // --- misc ---
   { name: 'LOG_LEVEL', kind: 'string', default: 'info', doc: 'error, warn, info or debug.' },

@@ -118,3 +118,61 @@ test('the API manages webhooks as Sentry-style service hooks (/projects/{org}/{p
   expect((await api(`${hook.id}/`)).status).toBe(404);
   expect((await fetch(`${app.server.url}/api/0/projects/crash-cache/checkout/hooks/`)).status).toBe(401);
 });
+
+test('the API manages rules in Sentry\'s issue-alert shapes (/projects/{org}/{project}/rules/), with a test send and deliveries', async () => {
+  receiver.respond = () => 200;
+  const token = /^([0-9a-f]{64})$/m.exec(await cli(['token', 'create', '--name', 'rules'], env))![1]!;
+  const api = (path: string, method = 'GET', body?: unknown) =>
+    fetch(`${app.server.url}/api/0/projects/crash-cache/checkout/rules/${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const rule = {
+    name: 'checkout storm', actionMatch: 'any', filterMatch: 'all', frequency: 60, environment: 'production',
+    conditions: [{ id: 'sentry.rules.conditions.first_seen_event.FirstSeenEventCondition' },
+      { id: 'sentry.rules.conditions.event_frequency.EventFrequencyCondition', value: 100, interval: '1h', comparisonType: 'count' }],
+    filters: [{ id: 'sentry.rules.filters.level.LevelFilter', match: 'gte', level: '40' },
+      { id: 'sentry.rules.filters.tagged_event.TaggedEventFilter', key: 'region', match: 'eq', value: 'eu' }],
+    actions: [{ id: 'sentry.integrations.slack.notify_action.SlackNotifyServiceAction', webhookUrl: `${receiver.url}/T0/B0/secret-part` }],
+  };
+  const created = await api('', 'POST', rule);
+  expect(created.status).toBe(201);
+  const body = await created.json() as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  expect(body).toMatchObject({
+    name: 'checkout storm', actionMatch: 'any', filterMatch: 'all', frequency: 60, environment: 'production', projects: ['checkout'], status: 'active',
+    conditions: rule.conditions, filters: rule.filters,
+    actions: [{ id: 'sentry.integrations.slack.notify_action.SlackNotifyServiceAction', webhookUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/hook\/…$/) }],
+  });
+  expect(JSON.stringify(body)).not.toContain('secret-part');
+  expect(await (await api(`${body.id}/`)).json()).toEqual(body);
+
+  const tested = await api(`${body.id}/test/`, 'POST');
+  expect(await tested.json()).toMatchObject({ ok: true, status: 200, answer: 'HTTP 200' });
+  expect(receiver.received.at(-1)!.path).toBe('/hook/T0/B0/secret-part');
+  expect(receiver.received.at(-1)!.body.blocks[0].type).toBe('header');
+  expect(await (await api(`${body.id}/deliveries/`)).json()).toMatchObject([{ kind: 'test', channel: 'slack', status: 'delivered', attempts: 1, lastStatus: 200, lastError: null }]);
+
+  // a PUT without webhookUrl keeps the stored one (it is never shown back to be re-sent)
+  const put = await api(`${body.id}/`, 'PUT', { ...rule, actions: [{ id: rule.actions[0]!.id }], frequency: 5 });
+  expect(await put.json()).toMatchObject({ frequency: 5 });
+  expect((await (await api(`${body.id}/test/`, 'POST')).json()).ok).toBe(true);
+
+  for (const [bad, detail] of [
+    [{ ...rule, conditions: [{ id: 'sentry.rules.conditions.nope' }] }, /unknown condition "sentry\.rules\.conditions\.nope"/],
+    [{ ...rule, conditions: [{ id: rule.conditions[1]!.id, value: 5, interval: '2y' }] }, /interval "2y" is not/],
+    [{ ...rule, actions: [{ id: 'sentry.mail.actions.NotifyEmailAction', targetType: 'Addresses', targetIdentifier: 'nope' }] }, /not an e-mail address: "nope"/],
+    [{ ...rule, actions: [{ id: rule.actions[0]!.id, webhookUrl: 'gopher://x/' }] }, /http or https/],
+    [{ ...rule, frequency: 999999 }, /action interval \(minutes\) must be a whole number from 0 to 43200/],
+    [{ ...rule, actions: [] }, /actions must be a non-empty list/],
+  ] as const) {
+    const r = await api('', 'POST', bad);
+    expect([r.status, (await r.json() as { detail: string }).detail]).toEqual([400, expect.stringMatching(detail)]);
+  }
+  expect((await api(`${body.id}/`, 'DELETE')).status).toBe(202);
+  expect((await api(`${body.id}/`)).status).toBe(404);
+});
+
+test('crash-cache-cli alert add --email with rule options; the list says when it fires', async () => {
+  const out = await cli(['alert', 'add', 'checkout', '--email', 'Dev@Example.com,members', '--frequency', '100/60', '--level', 'error', '--env', 'production', '--name', 'storm'], env);
+  expect(out).toMatch(/^Alert \d+ added: project checkout, email → dev@example\.com, project members \(more than 100 events in 60 min if level ≥ error, environment=production; at most once per issue every 30 min\)\n$/);
+  await expect(cli(['alert', 'add', 'checkout', '--email', 'dev@example.com', '--frequency', 'lots'], env)).rejects.toThrow(/--frequency needs COUNT\/MINUTES/);
+  await expect(cli(['alert', 'add', 'checkout', '--email', 'a@b.c', '--slack', 'https://hooks.slack.com/x'], env)).rejects.toThrow(/needs one of --email/);
+  await expect(cli(['alert', 'add', 'checkout', '--teams', 'https://example.com/x', '--interval', '-1'], env)).rejects.toThrow(/action interval/);
+});

@@ -14,7 +14,7 @@ export interface ClaimedAlert {
   rule_id: number;
   project_id: number;
   issue_id: number | null;
-  kind: 'new' | 'regression' | 'escalating' | 'frequency' | 'users' | 'test';
+  kind: 'new' | 'regression' | 'escalating' | 'frequency' | 'users' | 'monitor' | 'test';
   attempts: number;
   created_at: Date;
   /** why a threshold trigger fired ("12 events in the last 60 minutes (more than 10)") */
@@ -25,6 +25,10 @@ export interface ClaimedAlert {
   project_slug: string;
   project_name: string;
   issue_found: boolean;
+  /** a 'monitor' alert's incident */
+  monitor_slug: string | null;
+  monitor_env: string | null;
+  incident_kind: 'missed' | 'failed' | 'timeout' | null;
   short_id: number | null;
   title: string | null;
   culprit: string | null;
@@ -43,9 +47,11 @@ export const LEASE_MARGIN_MS = 60_000;
 
 const DETAILS = `SELECT c.id, c.rule_id, c.project_id, c.issue_id, c.kind, c.attempts, c.created_at, c.detail, r.name AS rule_name, r.channel, r.webhook_url,
                         p.slug AS project_slug, p.name AS project_name, i.id IS NOT NULL AS issue_found, i.short_id, i.title, i.culprit,
-                        i.level, i.platform, i.status, i.substatus, i.event_count, i.user_count, i.first_seen, i.last_seen
+                        i.level, i.platform, i.status, i.substatus, i.event_count, i.user_count, i.first_seen, i.last_seen,
+                        mi.monitor_slug, nullif(mi.environment, '') AS monitor_env, mi.kind AS incident_kind
                    FROM c JOIN alert_rule r ON r.id = c.rule_id JOIN project p ON p.id = c.project_id
-                   LEFT JOIN issue i ON i.project_id = c.project_id AND i.id = c.issue_id`;
+                   LEFT JOIN issue i ON i.project_id = c.project_id AND i.id = c.issue_id
+                   LEFT JOIN monitor_incident mi ON mi.id = c.incident_id`;
 
 /** Takes up to `limit` due alerts for `leaseMs`. */
 export async function claimAlerts(db: pg.Pool | pg.ClientBase, limit: number, leaseMs: number): Promise<ClaimedAlert[]> {

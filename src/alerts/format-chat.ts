@@ -13,6 +13,7 @@ import { escapeSlack, oneLine, summaryLine, type AlertMessage } from './payload.
 //               escaped; Teams mentions need explicit entities, so none can be made.
 
 function facts(m: AlertMessage): [string, string][] {
+  if (m.monitor) return [['Project', m.project.name], ['Monitor', m.monitor.slug], ['Environment', m.monitor.environment]];
   if (!m.issue) return [['Project', m.project.name]];
   const i = m.issue;
   return [
@@ -25,7 +26,7 @@ const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1
 
 export function slackBody(m: AlertMessage): Record<string, unknown> {
   const title = m.issue ? `${m.headline}: ${m.issue.short_id}` : m.headline;
-  const desc = m.issue ? `*${escapeSlack(oneLine(m.issue.title, 1000))}*${m.issue.culprit ? `\n\`${escapeSlack(oneLine(m.issue.culprit, 500)).replace(/`/g, "'")}\`` : ''}` : `crash-cache can post to this channel.`;
+  const desc = m.issue ? `*${escapeSlack(oneLine(m.issue.title, 1000))}*${m.issue.culprit ? `\n\`${escapeSlack(oneLine(m.issue.culprit, 500)).replace(/`/g, "'")}\`` : ''}` : m.monitor ? escapeSlack(oneLine(m.headline, 1000)) : `crash-cache can post to this channel.`;
   return {
     text: escapeSlack(summaryLine(m)),
     blocks: [

@@ -12,6 +12,7 @@ export interface EmailContent {
 
 function rows(m: AlertMessage): [string, string][] {
   const out: [string, string][] = [['Project', m.project.name]];
+  if (m.monitor) out.push(['Monitor', m.monitor.slug], ['Environment', m.monitor.environment]);
   if (!m.issue) return out;
   const i = m.issue;
   out.push(['Issue', i.short_id], ['Title', i.title], ['Culprit', i.culprit || '-'], ['Level', i.level], ['Events', String(i.count)], ['Users', String(i.user_count)],
@@ -20,7 +21,7 @@ function rows(m: AlertMessage): [string, string][] {
 }
 
 export function emailContent(m: AlertMessage): EmailContent {
-  const subject = m.issue ? oneLine(`[${m.project.slug}] ${m.headline} ${m.issue.short_id}: ${m.issue.title}`, 200) : oneLine(`[${m.project.slug}] ${m.headline} from crash-cache`, 200);
+  const subject = m.issue ? oneLine(`[${m.project.slug}] ${m.headline} ${m.issue.short_id}: ${m.issue.title}`, 200) : oneLine(`[${m.project.slug}] ${m.headline}${m.monitor ? '' : ' from crash-cache'}`, 200);
   const r = rows(m);
   const text = [
     summaryLine(m),

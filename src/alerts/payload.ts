@@ -28,7 +28,9 @@ export interface AlertMessage {
     last_seen: string;
     url: string;
   } | null;
-  /** the issue page in the web UI, or the UI's front page for a test */
+  /** a cron monitor's incident ('monitor' alerts) */
+  monitor?: { slug: string; environment: string; incident: 'missed' | 'failed' | 'timeout' } | null;
+  /** the issue page in the web UI, the project's monitors page, or the UI's front page for a test */
   url: string;
 }
 
@@ -43,8 +45,11 @@ const WHAT: Record<ClaimedAlert['kind'], string> = {
   escalating: 'Ignored issue is back',
   frequency: 'Frequent issue',
   users: 'Issue affecting users',
+  monitor: 'Cron monitor',
   test: 'Test notification',
 };
+
+const INCIDENT: Record<'missed' | 'failed' | 'timeout', string> = { missed: 'missed a check-in', failed: 'failed', timeout: 'timed out' };
 
 const WHY: Record<ClaimedAlert['kind'], string> = {
   new: 'the first event of a new issue',
@@ -52,6 +57,7 @@ const WHY: Record<ClaimedAlert['kind'], string> = {
   escalating: 'an ignored issue met its condition to come back',
   frequency: 'event frequency',
   users: 'users affected',
+  monitor: 'a cron monitor is in trouble',
   test: 'a test notification sent by hand',
 };
 
@@ -64,6 +70,11 @@ export function buildMessage(config: Pick<Config, 'publicUrl'>, a: ClaimedAlert)
   const project = { id: String(a.project_id), slug: a.project_slug, name: a.project_name };
   const rule = a.rule_name ? `Rule ${JSON.stringify(a.rule_name)}` : `Alert rule ${a.rule_id}`;
   const why = `${rule}: ${a.detail ?? WHY[a.kind]}`;
+  if (a.kind === 'monitor' && a.monitor_slug) {
+    const monitor = { slug: a.monitor_slug, environment: a.monitor_env ?? 'production', incident: a.incident_kind ?? 'missed' };
+    return { kind: a.kind, headline: `Cron monitor ${monitor.slug} (${monitor.environment}) ${INCIDENT[monitor.incident]}`, why, project, issue: null, monitor,
+      url: `${config.publicUrl}/projects/${encodeURIComponent(a.project_slug)}/monitors` };
+  }
   if (a.kind === 'test' || !a.issue_found || a.issue_id === null) {
     return { kind: a.kind, headline: WHAT.test, why, project, issue: null, url: `${config.publicUrl}/` };
   }
@@ -106,6 +117,7 @@ export function oneLine(s: string, max = 500): string {
 
 /** The one-line summary: the generic webhook's `text` (escaped for Slack-compatible receivers) and the e-mail subject (not escaped). */
 export function summaryLine(m: AlertMessage): string {
+  if (m.monitor) return oneLine(`[${m.project.slug}] ${m.headline} ${m.url}`);
   if (!m.issue) return oneLine(`[${m.project.slug}] ${m.headline} from crash-cache (${m.url.replace(/\/$/, '')})`);
   const culprit = m.issue.culprit ? ` in ${m.issue.culprit}` : '';
   const count = m.issue.count === 1 ? '1 event' : `${m.issue.count} events`;
@@ -121,5 +133,6 @@ export function buildPayload(config: Pick<Config, 'publicUrl'>, a: ClaimedAlert)
     alert: { id: String(a.id), rule_id: String(a.rule_id), created_at: a.created_at.toISOString(), attempt: a.attempts },
     project: m.project,
     issue: m.issue,
+    ...(m.monitor ? { monitor: m.monitor } : {}),
   };
 }

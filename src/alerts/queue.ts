@@ -10,8 +10,9 @@ import type pg from 'pg';
 // most once per action interval: the alert_fired upsert below only moves quiet_until forward when it
 // has passed, and row locks order concurrent transactions, so a burst of any size notifies once.
 
-export type AlertKind = 'new' | 'regression' | 'escalating' | 'frequency' | 'users';
-export const ALERT_KINDS: readonly AlertKind[] = ['new', 'regression', 'escalating', 'frequency', 'users'];
+export type AlertKind = 'new' | 'regression' | 'escalating' | 'frequency' | 'users' | 'monitor';
+/** 'monitor': a cron monitor's incident (src/alerts/monitors.ts), not an issue's. */
+export const ALERT_KINDS: readonly AlertKind[] = ['new', 'regression', 'escalating', 'frequency', 'users', 'monitor'];
 /** Kinds that report a change of the status (queued by the batch or the fold that made it). */
 export const CHANGE_KINDS: readonly AlertKind[] = ['new', 'regression', 'escalating'];
 export const LEVELS = ['debug', 'info', 'warning', 'error', 'fatal'] as const;

@@ -25,6 +25,8 @@ const COND: Record<AlertKind, string> = {
   escalating: 'sentry.rules.conditions.reappeared_event.ReappearedEventCondition',
   frequency: 'sentry.rules.conditions.event_frequency.EventFrequencyCondition',
   users: 'sentry.rules.conditions.event_frequency.EventUniqueUserFrequencyCondition',
+  // Sentry alerts on cron monitors through their own issues; here a rule is told of a monitor's incident
+  monitor: 'crash_cache.rules.conditions.cron_monitor.MonitorIncidentCondition',
 };
 const ACTION: Record<Channel, string> = {
   email: 'sentry.mail.actions.NotifyEmailAction',

@@ -7,6 +7,7 @@ import { postJson } from './outbound.js';
 import { discordBody, slackBody, teamsBody } from './format-chat.js';
 import { emailContent } from './format-email.js';
 import { recipientsOf, sendEmail } from './send-email.js';
+import { checkMonitors, MONITOR_CHECK_EVERY_MS } from './monitors.js';
 
 // The sender of one process (every worker process runs one: src/digest/worker.ts). It polls the
 // outbox for due alerts, sends up to MAX_IN_FLIGHT at once over each rule's channel (a receiver that hangs holds one slot for
@@ -27,7 +28,7 @@ type SendConfig = Pick<Config, 'publicUrl' | 'alertTimeoutMs' | 'alertRetrySecs'
 /** Sends one claimed alert over its rule's channel; the answer, not yet recorded. */
 async function send(db: pg.Pool, config: SendConfig, a: ClaimedAlert): Promise<DeliveryResult> {
   // deleted, or being rebuilt by ruminate: retried like a failed send
-  if (a.kind !== 'test' && !a.issue_found) return { ok: false, httpStatus: null, error: `issue ${a.issue_id} not found`, payload: null };
+  if (a.kind !== 'test' && a.kind !== 'monitor' && !a.issue_found) return { ok: false, httpStatus: null, error: `issue ${a.issue_id} not found`, payload: null };
   if (a.channel === 'email') {
     const to = await recipientsOf(db, a.rule_id);
     const content = emailContent(buildMessage(config, a));
@@ -67,6 +68,7 @@ export function startAlertSender(ctx: AppContext): AlertSender {
   const inFlight = new Set<Promise<void>>();
   let wakeUp: (() => void) | null = null;
   let prunedAt = 0;
+  let monitorsAt = 0;
   let failing = false;
 
   const sleep = (ms: number) => new Promise<void>((resolve) => {
@@ -97,6 +99,11 @@ export function startAlertSender(ctx: AppContext): AlertSender {
           const n = await pruneAlerts(db.pool, config.alertRetentionDays);
           await pruneAlertCounts(db.pool);
           if (n) log.info('old alerts deleted', { count: n });
+        }
+        if (Date.now() - monitorsAt >= MONITOR_CHECK_EVERY_MS) {
+          monitorsAt = Date.now();
+          const m = await checkMonitors(db.pool);
+          if (m.opened || m.resolved) log.info('cron monitor incidents', m);
         }
         const free = MAX_IN_FLIGHT - inFlight.size;
         if (free > 0) {

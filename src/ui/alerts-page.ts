@@ -24,6 +24,7 @@ const KIND_LABEL: Record<AlertKind, string> = {
   escalating: 'an ignored issue comes back',
   frequency: 'an issue has more than N events in M minutes',
   users: 'an issue has more than N new users in M minutes',
+  monitor: 'a cron monitor misses a check-in, fails or times out',
 };
 const CHANNEL_LABEL: Record<Channel, string> = { email: 'E-mail', slack: 'Slack', discord: 'Discord', teams: 'Microsoft Teams', webhook: 'Webhook (JSON)' };
 

@@ -7,6 +7,7 @@ import { getIssues } from './issues-page.js';
 import { getLogin, postLogin, postLogout } from './login.js';
 import { getOutcomes } from './outcomes-page.js';
 import { getGrouping, postGrouping } from './grouping-page.js';
+import { getMonitors } from './monitors-page.js';
 import { getAlerts, postAlert, postAlertDelete, postAlertEmail, postAlertTest } from './alerts-page.js';
 import { getProjects } from './projects-page.js';
 import { getReleases } from './releases-page.js';
@@ -29,6 +30,7 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   router.add('GET', '/projects/:slug/releases/?', (req, res, p, url) => getReleases(ctx, req, res, url, p.slug!));
   router.add('GET', '/projects/:slug/grouping/?', (req, res, p, url) => getGrouping(ctx, req, res, url, p.slug!));
   router.add('POST', '/projects/:slug/grouping/?', (req, res, p) => postGrouping(ctx, req, res, p.slug!));
+  router.add('GET', '/projects/:slug/monitors/?', (req, res, p, url) => getMonitors(ctx, req, res, url, p.slug!));
   router.add('GET', '/projects/:slug/alerts/?', (req, res, p, url) => getAlerts(ctx, req, res, url, p.slug!));
   router.add('POST', '/projects/:slug/alerts/?', (req, res, p) => postAlert(ctx, req, res, p.slug!));
   router.add('POST', '/projects/:slug/alerts/email/?', (req, res, p) => postAlertEmail(ctx, req, res, p.slug!));

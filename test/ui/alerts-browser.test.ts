@@ -112,3 +112,19 @@ test('create an e-mail rule in the UI, test it, trigger it and see the delivery'
   await page.waitForURL(/alerts\?saved=1$/);
   expect(await page.locator('#my-email p').textContent()).toContain('You do not get');
 });
+
+test('the monitors page shows a monitor\'s status and its check-ins', async () => {
+  const key = /\/\/([0-9a-f]+)@/.exec(dsn)![1]!;
+  const projectId = /\/(\d+)$/.exec(dsn)![1]!;
+  const r = await fetch(`${server.url}/api/${projectId}/envelope/?sentry_key=${key}`, {
+    method: 'POST',
+    body: `{}\n{"type":"check_in"}\n${JSON.stringify({ check_in_id: 'd1'.repeat(16), monitor_slug: 'nightly-report', status: 'error', environment: 'production', duration: 2.5,
+      monitor_config: { schedule: { type: 'crontab', value: '0 3 * * *' }, checkin_margin: 5, max_runtime: 30 } })}\n`,
+  });
+  expect(r.status).toBe(200);
+  const row = page.locator('#monitor-nightly-report table.monitor-envs tbody tr');
+  await reloadUntil(`${server.url}/projects/web-shop/monitors`, async () => (await row.count()) === 1);
+  expect(await row.locator('.status').textContent()).toBe('error');
+  expect(await page.locator('#monitor-nightly-report table.check-ins tbody tr').first().textContent()).toContain('2.5 s');
+  expect(await page.locator('nav a[aria-current="page"]').textContent()).toBe('Monitors');
+});

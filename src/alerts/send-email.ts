@@ -5,9 +5,8 @@ import type { EmailContent } from './format-email.js';
 
 // E-mail alerts over SMTP (nodemailer), one connection per message: alerts are rare, and a pooled
 // connection to a server that went away would fail the next alert for no reason of its own.
-// SMTP_URL smtp://… upgrades with STARTTLS whenever the server offers it (and refuses to send the
-// password otherwise: nodemailer does not AUTH over plain text unless the server allows it), smtps://
-// is TLS from the connect. The result keeps the server's reply — code and text, e.g. "550 5.1.1 no
+// SMTP_URL smtp://… upgrades with STARTTLS whenever the server offers it, and requires it when the
+// URL carries a user or password (no password in clear text); smtps:// is TLS from the connect. The result keeps the server's reply — code and text, e.g. "550 5.1.1 no
 // such user" — never the URL (it may hold a password).
 
 export interface EmailResult {
@@ -38,8 +37,11 @@ export async function recipientsOf(db: pg.Pool | pg.ClientBase, ruleId: number):
 export async function sendEmail(config: Pick<Config, 'smtpUrl' | 'alertEmailFrom' | 'alertTimeoutMs'>, to: readonly string[], content: EmailContent, deliveryId: number): Promise<EmailResult> {
   if (!config.smtpUrl) return { ok: false, code: null, reply: 'SMTP_URL is not set: e-mail cannot be sent', permanent: false };
   if (!to.length) return { ok: true, code: null, reply: 'no recipients (every project member turned e-mail off)', permanent: false };
+  const u = new URL(config.smtpUrl);
   const transport = nodemailer.createTransport({
     url: config.smtpUrl,
+    // with a password on smtp://, no STARTTLS means no mail rather than the password in clear text
+    requireTLS: u.protocol === 'smtp:' && (u.username !== '' || u.password !== ''),
     connectionTimeout: config.alertTimeoutMs,
     greetingTimeout: config.alertTimeoutMs,
     socketTimeout: config.alertTimeoutMs,

@@ -97,7 +97,7 @@ export const SETTINGS = [
   { name: 'ALERT_RETENTION_DAYS', kind: 'int', default: 7, min: 1, max: 3650,
     doc: 'Delivered and given-up alerts are deleted this many days after they finished (crash-cache-cli alert deliveries lists them until then).' },
   { name: 'SMTP_URL', kind: 'url', default: undefined,
-    doc: 'Mail server for e-mail alerts: smtp://user:pass@host:587 (STARTTLS required when the server offers it), smtps://user:pass@host:465 (TLS from the start), or smtp://host:25 (a local relay). Unset: e-mail alerts fail with that reason. Never shown back with its password.' },
+    doc: 'Mail server for e-mail alerts: smtp://user:pass@host:587 (STARTTLS whenever the server offers it; the password is not sent in plain text), smtps://user:pass@host:465 (TLS from the start), or smtp://host:25 (a local relay). Unset: e-mail alerts fail with that reason. Never shown back with its password.' },
   { name: 'ALERT_EMAIL_FROM', kind: 'string', default: 'crash-cache@localhost',
     doc: 'From address of e-mail alerts.' },
   { name: 'OUTBOUND_ALLOW_INTERNAL', kind: 'list', default: [],

@@ -159,6 +159,19 @@ test('a refused recipient and an unreachable server are failed deliveries with t
   expect(row).toMatchObject({ status: 'pending', attempts: 1, last_status: null, last_error: expect.stringMatching(/^SMTP ESOCKET: connect ECONNREFUSED 127\.0\.0\.1:1$/) });
   expect(row.last_error).not.toContain('s3cret');
   await db.pool.query('DELETE FROM alert_outbox WHERE project_id = $1', [pid2]);
+
+  // a password on smtp:// to a server without STARTTLS: nothing sent, rather than the password in clear text
+  const plain = loadConfig({ PUBLIC_URL: 'http://cc.example', SMTP_URL: `smtp://user:s3cret@127.0.0.1:${smtp.port}`, ALERT_RETRY_SECS: '0', ALERT_TIMEOUT_MS: '3000' }, '/nonexistent');
+  const pid3 = await project('Plain', { channel: 'email', emailTo: ['dev@example.com'] });
+  await enqueue(db.pool, pid3, [event('Plain')]);
+  await digest();
+  await sendDue(plain);
+  const [p3] = await outbox(pid3);
+  // nodemailer insists on STARTTLS, which this server refuses: its reply is the recorded error
+  expect(p3.last_error).toBe('SMTP 500 Error: command not recognized');
+  expect(p3.last_error).not.toContain('s3cret');
+  expect(smtp.mails).toHaveLength(0);
+  await db.pool.query('DELETE FROM alert_outbox WHERE project_id = $1', [pid3]);
 });
 
 test('Slack, Discord and Teams get their documented shapes, with event text that cannot mention or link', async () => {

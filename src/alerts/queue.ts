@@ -67,9 +67,11 @@ export async function queueIssueAlerts(client: pg.ClientBase, projectId: number,
 /**
  * The fold's part for frequency and users triggers: adds what it folded (events and new users of
  * each issue, by the minute of their newest receive time) to alert_issue_minute, for projects that
- * have such a rule, then queues the rules whose threshold the sum over their window exceeds. Two
- * statements per fold whatever the number of events; both find nothing to do without such a rule.
- * `folded`: the issues the fold touched, with what it added.
+ * have such a rule, then queues the rules whose threshold the sum over their window exceeds. At most
+ * three statements per fold whatever the number of events, one without such a rule. The window is
+ * summed (≤ window-minutes rows of the primary key per issue) only for an issue whose lifetime count
+ * is over the threshold and whose rule is not in its action interval: an issue that fired is skipped
+ * for the interval, so a storm costs one sum. `folded`: the issues the fold touched, with what it added.
  */
 export async function queueThresholdAlerts(client: pg.ClientBase, folded: { project_id: number; id: number; n: number; u: number; r: number }[]): Promise<number> {
   if (!folded.length) return 0;
@@ -81,40 +83,46 @@ export async function queueThresholdAlerts(client: pg.ClientBase, folded: { proj
   if (!rows.length) return 0;
   const wanted = new Set(rows.map((r) => Number(r.project_id)));
   const mine = folded.filter((f) => wanted.has(Number(f.project_id)));
+  const values = [mine.map((f) => f.project_id), mine.map((f) => f.id), mine.map((f) => f.n), mine.map((f) => f.u), mine.map((f) => f.r)];
+  // its own statement: the next one sees these counts
+  await client.query({
+    name: 'alerts-threshold-count',
+    text: `INSERT INTO alert_issue_minute AS m (project_id, issue_id, minute, events, users)
+           SELECT pid, iid, date_trunc('minute', to_timestamp(r)), n, u
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::float8[]) AS v(pid, iid, n, u, r)
+           ON CONFLICT (project_id, issue_id, minute) DO UPDATE SET events = m.events + EXCLUDED.events, users = m.users + EXCLUDED.users`,
+    values,
+  });
   const { rowCount } = await client.query({
     name: 'alerts-threshold',
-    text: `WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::float8[]) AS v(pid, iid, n, u, r)),
-           counted AS (
-             INSERT INTO alert_issue_minute AS m (project_id, issue_id, minute, events, users)
-             SELECT pid, iid, date_trunc('minute', to_timestamp(r)), n, u FROM v
-             ON CONFLICT (project_id, issue_id, minute) DO UPDATE SET events = m.events + EXCLUDED.events, users = m.users + EXCLUDED.users
-             RETURNING project_id, issue_id, minute, events, users),
-           -- this fold's rows come from "counted" (a statement does not see its own inserts), earlier folds' from the table
-           sums AS (
+    text: `WITH v AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS v(pid, iid)),
+           pairs AS (
              SELECT r.id AS rule_id, i.project_id, i.id AS issue_id, r.action_interval_minutes AS interval_min, r.kinds,
-                    r.event_threshold, r.event_window_minutes, r.user_threshold, r.user_window_minutes,
-                    (SELECT coalesce(sum(x.events), 0) FROM (SELECT m.minute, m.events FROM alert_issue_minute m WHERE m.project_id = i.project_id AND m.issue_id = i.id
-                              AND NOT EXISTS (SELECT 1 FROM counted k WHERE k.project_id = m.project_id AND k.issue_id = m.issue_id AND k.minute = m.minute)
-                            UNION ALL SELECT k.minute, k.events FROM counted k WHERE k.project_id = i.project_id AND k.issue_id = i.id) x
-                      WHERE x.minute > now() - coalesce(r.event_window_minutes, 0) * interval '1 minute') AS events,
-                    (SELECT coalesce(sum(x.users), 0) FROM (SELECT m.minute, m.users FROM alert_issue_minute m WHERE m.project_id = i.project_id AND m.issue_id = i.id
-                              AND NOT EXISTS (SELECT 1 FROM counted k WHERE k.project_id = m.project_id AND k.issue_id = m.issue_id AND k.minute = m.minute)
-                            UNION ALL SELECT k.minute, k.users FROM counted k WHERE k.project_id = i.project_id AND k.issue_id = i.id) x
-                      WHERE x.minute > now() - coalesce(r.user_window_minutes, 0) * interval '1 minute') AS users
+                    r.event_threshold, r.event_window_minutes, r.user_threshold, r.user_window_minutes, i.event_count, i.user_count
                FROM v JOIN issue i ON i.project_id = v.pid AND i.id = v.iid
                JOIN alert_rule r ON r.project_id = i.project_id AND r.kinds && '{frequency,users}'
-              WHERE i.status = 'unresolved' AND ${LEVEL_OK} AND ${TAGS_OF_ISSUE}),
+              WHERE i.status = 'unresolved' AND ${LEVEL_OK}
+                AND NOT EXISTS (SELECT 1 FROM alert_fired f WHERE f.rule_id = r.id AND f.issue_id = i.id AND f.quiet_until > now())
+                AND ${TAGS_OF_ISSUE}),
+           sums AS (
+             SELECT p.*,
+                    CASE WHEN 'frequency' = ANY(p.kinds) AND p.event_count > p.event_threshold THEN
+                      (SELECT coalesce(sum(m.events), 0) FROM alert_issue_minute m WHERE m.project_id = p.project_id AND m.issue_id = p.issue_id
+                          AND m.minute > now() - p.event_window_minutes * interval '1 minute') ELSE 0 END AS events,
+                    CASE WHEN 'users' = ANY(p.kinds) AND p.user_count > p.user_threshold THEN
+                      (SELECT coalesce(sum(m.users), 0) FROM alert_issue_minute m WHERE m.project_id = p.project_id AND m.issue_id = p.issue_id
+                          AND m.minute > now() - p.user_window_minutes * interval '1 minute') ELSE 0 END AS users
+               FROM pairs p),
            cand AS (
-             SELECT DISTINCT ON (rule_id, issue_id) rule_id, issue_id, project_id, interval_min, now() AS change_at,
+             SELECT rule_id, issue_id, project_id, interval_min, now() AS change_at,
                     CASE WHEN 'frequency' = ANY(kinds) AND events > event_threshold THEN 'frequency' ELSE 'users' END AS kind,
                     CASE WHEN 'frequency' = ANY(kinds) AND events > event_threshold
                          THEN format('%s events in the last %s minutes (more than %s)', events, event_window_minutes, event_threshold)
                          ELSE format('%s new users in the last %s minutes (more than %s)', users, user_window_minutes, user_threshold) END AS detail
                FROM sums
-              WHERE ('frequency' = ANY(kinds) AND events > event_threshold) OR ('users' = ANY(kinds) AND users > user_threshold)
-              ORDER BY rule_id, issue_id),
+              WHERE ('frequency' = ANY(kinds) AND events > event_threshold) OR ('users' = ANY(kinds) AND users > user_threshold)),
            ${GATE_AND_QUEUE}`,
-    values: [mine.map((f) => f.project_id), mine.map((f) => f.id), mine.map((f) => f.n), mine.map((f) => f.u), mine.map((f) => f.r)],
+    values: values.slice(0, 2),
   });
   return rowCount ?? 0;
 }

@@ -38,6 +38,13 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
   add('GET', '/projects/:org/:project/hooks/:hookId/?', hooks.getHook);
   add('PUT', '/projects/:org/:project/hooks/:hookId/?', hooks.updateHook);
   add('DELETE', '/projects/:org/:project/hooks/:hookId/?', hooks.deleteHook);
+  add('GET', '/projects/:org/:project/rules/?', hooks.listRules);
+  add('POST', '/projects/:org/:project/rules/?', hooks.createRule);
+  add('GET', '/projects/:org/:project/rules/:ruleId/?', hooks.getRule);
+  add('PUT', '/projects/:org/:project/rules/:ruleId/?', hooks.updateRuleRoute);
+  add('DELETE', '/projects/:org/:project/rules/:ruleId/?', hooks.deleteRule);
+  add('POST', '/projects/:org/:project/rules/:ruleId/test/?', hooks.testRule);
+  add('GET', '/projects/:org/:project/rules/:ruleId/deliveries/?', hooks.listRuleDeliveries);
 
   for (const base of ['/projects/:org/:project/issues/?', '/organizations/:org/issues/?']) {
     add('GET', base, issues.list);

@@ -48,6 +48,9 @@ export interface Config {
   alertRetrySecs: number;
   alertMaxAttempts: number;
   alertRetentionDays: number;
+  smtpUrl: string | undefined;
+  alertEmailFrom: string;
+  outboundAllowInternal: string[];
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -87,7 +90,8 @@ function parseOne(s: Setting, raw: string | undefined): unknown {
       try {
         new URL(raw);
       } catch {
-        throw new ConfigError(`${s.name} must be a URL, got ${JSON.stringify(raw)}`);
+        // a URL may carry a password (SMTP_URL, DATABASE_URL): never echoed
+        throw new ConfigError(`${s.name} must be a URL`);
       }
       return raw.replace(/\/+$/, s.name === 'PUBLIC_URL' ? '' : '$&');
     case 'int': {
@@ -114,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const level = out.logLevel as string;
   if (!['error', 'warn', 'info', 'debug'].includes(level)) throw new ConfigError(`LOG_LEVEL must be error, warn, info or debug, got ${JSON.stringify(level)}`);
   out.dataDir = resolve(cwd, out.dataDir as string);
+  if (out.smtpUrl !== undefined && !/^smtps?:\/\//i.test(out.smtpUrl as string)) throw new ConfigError('SMTP_URL must start with smtp:// or smtps://');
   if (!out.publicUrl) out.publicUrl = `http://localhost:${out.serverPort as number}`;
   return Object.freeze(out) as unknown as Config;
 }

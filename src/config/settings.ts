@@ -105,13 +105,19 @@ export const SETTINGS = [
 
   // --- alerts (webhooks of a project: crash-cache-cli alert add) ---
   { name: 'ALERT_TIMEOUT_MS', kind: 'int', default: 10000, min: 100, max: 300000,
-    doc: 'How long a webhook POST may take (connect, send, answer) before it counts as failed and is retried.' },
+    doc: 'How long one send may take before it counts as failed and is retried: a webhook POST from resolving to the whole answer; for e-mail, each SMTP connect, greeting and reply.' },
   { name: 'ALERT_RETRY_SECS', kind: 'int', default: 60, min: 0, max: 86400,
-    doc: 'Wait before the first retry of a failed webhook POST; each further retry waits 5 times longer (1 min, 5 min, 25 min, ~2 h), at most 6 h.' },
+    doc: 'Wait before the first retry of a failed send (webhook, chat or e-mail); each further retry waits 5 times longer (1 min, 5 min, 25 min, ~2 h), at most 6 h.' },
   { name: 'ALERT_MAX_ATTEMPTS', kind: 'int', default: 8, min: 1, max: 100,
-    doc: 'POSTs of one alert before it is given up (status failed, last error kept). 8 with the default retry wait: about 20 h.' },
+    doc: 'Sends of one alert before it is given up (status failed, last error kept). 8 with the default retry wait: about 20 h.' },
   { name: 'ALERT_RETENTION_DAYS', kind: 'int', default: 7, min: 1, max: 3650,
     doc: 'Delivered and given-up alerts are deleted this many days after they finished (crash-cache-cli alert deliveries lists them until then).' },
+  { name: 'SMTP_URL', kind: 'url', default: undefined,
+    doc: 'Mail server for e-mail alerts: smtp://user:pass@host:587 (STARTTLS whenever the server offers it; the password is not sent in plain text), smtps://user:pass@host:465 (TLS from the start), or smtp://host:25 (a local relay). Unset: e-mail alerts fail with that reason. Never shown back with its password.' },
+  { name: 'ALERT_EMAIL_FROM', kind: 'string', default: 'crash-cache@localhost',
+    doc: 'From address of e-mail alerts.' },
+  { name: 'OUTBOUND_ALLOW_INTERNAL', kind: 'list', default: [],
+    doc: 'Comma-separated addresses, CIDR ranges (10.0.0.0/8, fd00::/8) or host names that webhooks, Slack, Discord and Teams alerts may reach although they are internal (loopback, private, link-local, CGNAT, ULA…). Empty: only public addresses are reached (docs/SECURITY.md).' },
 
   // --- misc ---
   { name: 'LOG_LEVEL', kind: 'string', default: 'info', doc: 'error, warn, info or debug.' },

@@ -12,7 +12,7 @@ export interface LayoutOptions {
   title: string;
   session?: Session | null;
   project?: PageProject | null;
-  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'scrubbing' | 'projects';
+  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'scrubbing' | 'projects' | 'alerts' | 'monitors';
   body: Renderable;
 }
 
@@ -45,6 +45,8 @@ export function layout(o: LayoutOptions): Html {
     ${tab('releases', `/projects/${encodeURIComponent(p.slug)}/releases`, 'Releases')}
     ${tab('outcomes', `/projects/${encodeURIComponent(p.slug)}/outcomes`, 'Outcomes')}
     ${tab('grouping', `/projects/${encodeURIComponent(p.slug)}/grouping`, 'Grouping')}
+    ${tab('monitors', `/projects/${encodeURIComponent(p.slug)}/monitors`, 'Monitors')}
+    ${tab('alerts', `/projects/${encodeURIComponent(p.slug)}/alerts`, 'Alerts')}
     ${tab('scrubbing', `/projects/${encodeURIComponent(p.slug)}/scrubbing`, 'Data scrubbing')}`
       : ''}
   </nav>

@@ -8,6 +8,8 @@ import { getLogin, postLogin, postLogout } from './login.js';
 import { getOutcomes } from './outcomes-page.js';
 import { getGrouping, postGrouping } from './grouping-page.js';
 import { getScrubbing, postScrubbing } from './scrubbing-page.js';
+import { getMonitors } from './monitors-page.js';
+import { getAlerts, postAlert, postAlertDelete, postAlertEmail, postAlertTest } from './alerts-page.js';
 import { getProjects } from './projects-page.js';
 import { getReleases } from './releases-page.js';
 import { serveStatic } from './static.js';
@@ -31,5 +33,11 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   router.add('POST', '/projects/:slug/grouping/?', (req, res, p) => postGrouping(ctx, req, res, p.slug!));
   router.add('GET', '/projects/:slug/scrubbing/?', (req, res, p, url) => getScrubbing(ctx, req, res, url, p.slug!));
   router.add('POST', '/projects/:slug/scrubbing/?', (req, res, p) => postScrubbing(ctx, req, res, p.slug!));
+  router.add('GET', '/projects/:slug/monitors/?', (req, res, p, url) => getMonitors(ctx, req, res, url, p.slug!));
+  router.add('GET', '/projects/:slug/alerts/?', (req, res, p, url) => getAlerts(ctx, req, res, url, p.slug!));
+  router.add('POST', '/projects/:slug/alerts/?', (req, res, p) => postAlert(ctx, req, res, p.slug!));
+  router.add('POST', '/projects/:slug/alerts/email/?', (req, res, p) => postAlertEmail(ctx, req, res, p.slug!));
+  router.add('POST', '/projects/:slug/alerts/:id/test/?', (req, res, p) => postAlertTest(ctx, req, res, p.slug!, p.id!));
+  router.add('POST', '/projects/:slug/alerts/:id/delete/?', (req, res, p) => postAlertDelete(ctx, req, res, p.slug!, p.id!));
   router.add('GET', '/projects/:slug/outcomes/?', (req, res, p, url) => getOutcomes(ctx, req, res, url, p.slug!));
 }

@@ -70,7 +70,7 @@ async function databaseText(projectId?: number): Promise<string> {
 
 beforeAll(async () => {
   receiver = await startReceiver();
-  app = await startApp('Shop', { ALERT_RETRY_SECS: '0' });
+  app = await startApp('Shop', { ALERT_RETRY_SECS: '0', OUTBOUND_ALLOW_INTERNAL: '127.0.0.1' });
   token = (await createToken(app.db.pool, 'scrub-test')).token;
   await q('INSERT INTO alert_rule (project_id, webhook_url) VALUES ($1, $2)', [app.projectId, receiver.url]);
   const { project } = await createProject(app.db.pool, { name: 'Open' });

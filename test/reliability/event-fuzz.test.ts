@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normalizeEvent } from '../../src/protocol/event.js';
 import { computeGrouping } from '../../src/grouping/index.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 
 // The event normalizer and the grouping engine see attacker-controlled JSON. Under random shapes —
 // real fixture events with fields replaced by arbitrary JSON, and arbitrary objects — normalizing
 // never throws for an object and always yields the fields the digest stores; grouping always yields
 // a 32-hex primary hash.
 
-const FIXTURES = join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sdk-payloads');
+const FIXTURES = SDK_PAYLOADS;
 const events: Record<string, unknown>[] = [];
 for (const dir of readdirSync(FIXTURES, { withFileTypes: true })) {
   if (!dir.isDirectory()) continue;

@@ -24,7 +24,8 @@ const gunzipAsync = promisify(zlib.gunzip);
 const inflateAsync = promisify(zlib.inflate);
 const inflateRawAsync = promisify(zlib.inflateRaw);
 const brotliDecompressAsync = promisify(zlib.brotliDecompress);
-const zstdDecompressAsync = promisify(zlib.zstdDecompress);
+// Absent before Node 22.15 (below the floor, where NATIVE_ZSTD is false and fzstd decodes).
+const zstdDecompressAsync = typeof zlib.zstdDecompress === 'function' ? promisify(zlib.zstdDecompress) : null;
 const brotliCompressAsync = promisify(zlib.brotliCompress);
 
 function mapError(e: unknown, encoding: Encoding, limit: number): Error {
@@ -50,7 +51,7 @@ async function decompressAsync(buf: Buffer, encoding: 'gzip' | 'deflate' | 'br' 
       case 'br':
         return await brotliDecompressAsync(buf, opts);
       case 'zstd':
-        return await zstdDecompressAsync(buf, opts);
+        return await zstdDecompressAsync!(buf, opts);
     }
   } catch (e) {
     throw mapError(e, encoding, limit);

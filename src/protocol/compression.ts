@@ -1,4 +1,5 @@
-import { brotliDecompressSync, gunzipSync, inflateSync, inflateRawSync, zstdCompressSync, zstdDecompressSync, constants } from 'node:zlib';
+import { brotliDecompressSync, gunzipSync, inflateSync, inflateRawSync, constants } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 
 // Content-Encodings Sentry SDKs use (§5 of the protocol notes). zstd is decoded by node:zlib where it
@@ -80,9 +81,12 @@ export function decompressStored(buf: Buffer, encoding: StoredEncoding, limit: n
 
 /** Whether node:zlib's zstd decoder is used: it is when it refuses a truncated frame (probed once). */
 export const NATIVE_ZSTD: boolean = (() => {
-  const whole = zstdCompressSync(Buffer.alloc(256, 7));
+  // Looked up on the namespace, not imported by name: an older Node than the floor still starts
+  // and says so (bin/) rather than failing to link this module.
+  if (typeof zlib.zstdCompressSync !== 'function') return false;
+  const whole = zlib.zstdCompressSync(Buffer.alloc(256, 7));
   try {
-    zstdDecompressSync(whole.subarray(0, whole.length - 1));
+    zlib.zstdDecompressSync(whole.subarray(0, whole.length - 1));
     return false;
   } catch {
     return true;
@@ -90,7 +94,7 @@ export const NATIVE_ZSTD: boolean = (() => {
 })();
 
 function zstdBounded(buf: Buffer, limit: number): Buffer {
-  if (NATIVE_ZSTD) return zstdDecompressSync(buf, { maxOutputLength: limit });
+  if (NATIVE_ZSTD) return zlib.zstdDecompressSync(buf, { maxOutputLength: limit });
   const d = zstdDecoder(limit);
   d.push(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), true);
   return d.finish();

@@ -1,4 +1,6 @@
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
+import { VERSION } from '../version.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../storage/db.js';
 import { startWorker } from '../digest/worker.js';
@@ -10,21 +12,52 @@ import { createRateLimiter } from '../ratelimit/index.js';
 
 const USAGE = `usage: crash-cache [--no-worker]   run the server (ingest + API + digest worker)
        crash-cache worker          run digest workers only (no HTTP)
-Settings come from the environment and ./.env; see README.md.`;
+       crash-cache --version       print the version
+Settings come from the environment and ./.env; see README.md. Without DATABASE_URL the data
+(an embedded PostgreSQL) lives in DATA_DIR, ./data under the directory it is started in.`;
+
+export type ServerMode = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; http: boolean; worker: boolean };
+
+/** The command line as a mode; a UsageError for unknown arguments and contradictions (`worker --no-worker`). */
+export function parseServerArgs(argv: string[]): ServerMode {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { 'no-worker': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'worker')) {
+    throw new UsageError(`unknown argument ${JSON.stringify(positionals.find((p) => p !== 'worker') ?? positionals[1])}`);
+  }
+  const workerOnly = positionals[0] === 'worker';
+  if (workerOnly && values['no-worker']) throw new UsageError('`worker --no-worker` would run nothing: pick one');
+  return { kind: 'run', http: !workerOnly, worker: !values['no-worker'] };
+}
+
+export class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
-    return;
-  }
-  tuneHeap();
-  const workerOnly = argv[0] === 'worker';
-  const noWorker = argv.includes('--no-worker');
-  const unknown = argv.filter((a) => a !== 'worker' && a !== '--no-worker');
-  if (unknown.length) {
-    console.error(`crash-cache: unknown argument ${unknown[0]}\n${USAGE}`);
+  let mode: ServerMode;
+  try {
+    mode = parseServerArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`crash-cache: ${e.message}\n${USAGE}`);
     process.exit(2);
   }
+  if (mode.kind === 'help') return console.log(USAGE);
+  if (mode.kind === 'version') return console.log(VERSION);
+  tuneHeap();
+  const workerOnly = !mode.http;
+  const noWorker = !mode.worker;
   let config;
   try {
     config = loadConfig();

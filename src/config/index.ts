@@ -41,6 +41,8 @@ export interface Config {
   alertRetrySecs: number;
   alertMaxAttempts: number;
   alertRetentionDays: number;
+  metricsToken: string | undefined;
+  metricsPort: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 

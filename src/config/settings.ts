@@ -97,6 +97,12 @@ export const SETTINGS = [
   { name: 'ALERT_RETENTION_DAYS', kind: 'int', default: 7, min: 1, max: 3650,
     doc: 'Delivered and given-up alerts are deleted this many days after they finished (crash-cache-cli alert deliveries lists them until then).' },
 
+  // --- metrics (src/metrics/; README "Metrics") ---
+  { name: 'METRICS_TOKEN', kind: 'string', default: undefined,
+    doc: 'Bearer token for GET /metrics. Unset: /metrics is off on the main port (anyone with a DSN reaches it) and open on METRICS_PORT.' },
+  { name: 'METRICS_PORT', kind: 'int', default: 0, min: 0, max: 65535,
+    doc: 'A separate port serving only GET /metrics on SERVER_HOST (also in `crash-cache worker`); 0 = none.' },
+
   // --- misc ---
   { name: 'LOG_LEVEL', kind: 'string', default: 'info', doc: 'error, warn, info or debug.' },
 ] as const satisfies readonly Setting[];

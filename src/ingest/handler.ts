@@ -11,7 +11,9 @@ import { ArchiveDictionaries, DICT_MAX_INPUT } from './dictionaries.js';
 import { GroupCommitter } from './group-commit.js';
 import { KeyCache, type ProjectAuth } from './keys.js';
 import { PIXEL, pixelBody } from './pixel.js';
+import { HttpError } from '../http/errors.js';
 import { outcomeOf, Refusal } from './refusal.js';
+import { counter } from '../metrics/index.js';
 import { Semaphore } from './semaphore.js';
 import { validateEnvelope, validateMinidump, validateSecurity, validateStore, type IngestKind, type Validated } from './validate.js';
 
@@ -24,6 +26,8 @@ import { validateEnvelope, validateMinidump, validateSecurity, validateStore, ty
 const DEFAULT_CATEGORY: Record<IngestKind, string> = { envelope: 'default', store: 'error', security: 'security', minidump: 'error' };
 
 /** Distinct authentication strings remembered (each ~200 bytes); the cache is emptied when full. */
+const ingestRequests = counter('crash_cache_ingest_requests_total',
+  'Ingest requests by outcome (accepted, or the outcome of the refusal), reason and data category.', ['outcome', 'reason', 'category']);
 const AUTH_CACHE_MAX = 1000;
 const AUTH_CACHE_MAX_KEY = 512;
 
@@ -51,14 +55,17 @@ export class IngestHandler {
 
   /** `projectParam` null: POST /api/store/, where the key names the project. */
   async handle(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string | null, url: URL): Promise<void> {
+    // Every request ends in exactly one of these counts: accepted (stored) or its refusal's outcome.
     // CORS headers: with the success answer's own headers (corsHeaders), and on errors by the HTTP
     // service, which adds them to every ingest path's error answer.
     const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind] };
     try {
       await this.ingest(kind, req, res, projectParam, url, state);
+      ingestRequests.inc({ outcome: 'accepted', reason: 'stored', category: state.category });
     } catch (e) {
       if (e instanceof MinidumpDropped) {
         this.ctx.outcomes.record(state.projectId, 'rate_limited', e.reason, state.category);
+        ingestRequests.inc({ outcome: 'rate_limited', reason: e.reason, category: state.category });
         const id = randomUUID().replace(/-/g, '');
         res.writeHead(200, corsHeaders(req, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(id.length), connection: 'close' })).end(id);
         return;
@@ -66,6 +73,7 @@ export class IngestHandler {
       if (e instanceof Refusal && e.category) state.category = e.category;
       const o = outcomeOf(e);
       if (o) this.ctx.outcomes.record(state.projectId, o.outcome, o.reason, state.category);
+      ingestRequests.inc({ outcome: o?.outcome ?? 'error', reason: o?.reason ?? (e instanceof HttpError ? e.code : 'internal'), category: state.category });
       throw e;
     }
   }

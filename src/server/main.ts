@@ -8,6 +8,9 @@ import { createHttpService } from './http.js';
 import { tuneHeap } from './heap.js';
 import type { AppContext } from './context.js';
 import { createOutcomes } from '../outcomes/index.js';
+import { collectProcessMetrics, gauge } from '../metrics/index.js';
+import { registerDatabaseMetrics } from '../metrics/database.js';
+import { startMetricsServer } from '../metrics/http.js';
 import { createRateLimiter } from '../ratelimit/index.js';
 
 const USAGE = `usage: crash-cache [--no-worker]   run the server (ingest + API + digest worker)
@@ -79,6 +82,10 @@ export async function main(argv: string[]): Promise<void> {
     outcomes: createOutcomes(db.pool, log),
     limiter: createRateLimiter(config, db.pool, { log }),
   };
+  collectProcessMetrics();
+  registerDatabaseMetrics(db.pool);
+  gauge('crash_cache_build_info', 'The running release and Node.js version (value 1).', ['version', 'node', 'mode']).set({ version: VERSION, node: process.version, mode: workerOnly ? 'worker' : noWorker ? 'http' : 'all' }, 1);
+  const metricsServer = await startMetricsServer(config, log);
   if (!noWorker) worker = startWorker(ctx);
   const http = workerOnly ? null : createHttpService(ctx);
   if (http) {
@@ -106,6 +113,8 @@ export async function main(argv: string[]): Promise<void> {
     }, 30_000);
     hard.unref();
     await http?.close().catch((e) => log.error('http close failed', { error: String(e) }));
+    metricsServer?.closeAllConnections();
+    metricsServer?.close();
     await worker?.stop().catch((e) => log.error('worker stop failed', { error: String(e) }));
     await ctx.outcomes.close().catch((e) => log.error('outcomes flush failed', { error: String(e) }));
     await ctx.limiter.close().catch(() => {});

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import { VERSION } from '../version.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../storage/db.js';
+import { SchemaTooNewError } from '../storage/migrate.js';
 import { startWorker } from '../digest/worker.js';
 import { createHttpService } from './http.js';
 import { tuneHeap } from './heap.js';
@@ -72,7 +73,14 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   }
   const log = createLogger(config.logLevel);
-  const db = await openDatabase(config, { log: (m) => log.info(m), applicationName: workerOnly ? 'crash-cache-worker' : 'crash-cache' });
+  let db;
+  try {
+    db = await openDatabase(config, { log: (m) => log.info(m), applicationName: workerOnly ? 'crash-cache-worker' : 'crash-cache' });
+  } catch (e) {
+    if (!(e instanceof SchemaTooNewError)) throw e;
+    console.error(`crash-cache: ${e.message}`);
+    process.exit(1);
+  }
   let worker: ReturnType<typeof startWorker> | null = null;
   const ctx: AppContext = {
     config,

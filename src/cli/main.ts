@@ -89,10 +89,13 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** Other parts register their commands here (token, user, queue, ruminate, ...). */
-export function registerCommand(name: string, help: string, fn: Command): void {
+export function registerCommand(name: string, help: string, fn: Command, opts: { migrate?: boolean } = {}): void {
   COMMANDS[name] = fn;
   EXTRA_HELP.push(help);
+  // `restore` needs the database as it is (empty), not migrated first.
+  if (opts.migrate === false) UNMIGRATED.add(name);
 }
+const UNMIGRATED = new Set<string>();
 const EXTRA_HELP: string[] = [];
 
 export class UsageError extends Error {}
@@ -131,7 +134,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
     }
     throw e;
   }
-  const db = await openDatabase(config, { log: () => {}, poolSize: 4, applicationName: 'crash-cache-cli' });
+  const db = await openDatabase(config, { log: () => {}, poolSize: 4, applicationName: 'crash-cache-cli', migrate: !UNMIGRATED.has(name) });
   try {
     const code = await COMMANDS[name]!({ config, db, out }, rest, flags);
     process.exitCode = code ?? 0;

@@ -23,6 +23,8 @@ export const SETTINGS = [
     doc: 'Directory of the embedded PostgreSQL cluster (used only when DATABASE_URL is unset).' },
   { name: 'EMBEDDED_PG_PORT', kind: 'int', default: 0, min: 0, max: 65535,
     doc: 'Port of the embedded PostgreSQL on 127.0.0.1; 0 picks a free port (the CLI finds it in DATA_DIR).' },
+  { name: 'PG_BIN_DIR', kind: 'string', default: undefined,
+    doc: 'Directory of pg_dump and pg_restore (at least the server\'s major version) for `crash-cache-cli backup` and `restore`. Unset: the newest /usr/lib/postgresql/N/bin, else PATH.' },
   { name: 'DB_POOL_SIZE', kind: 'int', default: 10, min: 2, max: 500,
     doc: 'Connections per process. 10 sustained ~11.6k autocommits/s on 2 cores; group commit needs few.' },
   { name: 'DB_STATEMENT_TIMEOUT_MS', kind: 'int', default: 30000, min: 0,

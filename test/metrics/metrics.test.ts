@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/paths.js';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.js';
@@ -91,6 +94,11 @@ describe('GET /metrics', () => {
       expect(value(m, name), name).toBeGreaterThan(0);
     }
     expect(m.get('crash_cache_build_info')?.metrics[0]?.labels?.node).toMatch(/^v\d+\./);
+    // Every metric the Grafana dashboard queries exists.
+    const dashboard = readFileSync(join(PACKAGE_ROOT, 'docs', 'grafana-dashboard.json'), 'utf8');
+    const used = new Set([...dashboard.matchAll(/crash_cache_[a-z0-9_]+/g)].map((x) => x[0].replace(/_(bucket|count|sum)$/, '')));
+    expect(used.size).toBeGreaterThan(10);
+    for (const name of used) expect(m.has(name), `${name} (docs/grafana-dashboard.json)`).toBe(true);
   });
 
   it('reads queued payloads and pending alerts from the database at scrape time', async () => {

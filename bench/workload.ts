@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { PACKAGE_ROOT } from '../src/paths.js';
+import { SDK_PAYLOADS } from '../test/fixtures/corpus.js';
 import { seededRandom, seedOf, varyEvent } from './variation.js';
 
-// The bench's traffic: real SDK payloads from the shared fixture corpus, sent the way each SDK sends
+// The bench's traffic: real SDK payloads from the SDK fixture corpus (test/fixtures/sdk-payloads), sent the way each SDK sends
 // them (endpoint, auth placement, headers, compression; see the fixtures' *.request.json sidecars and
 // docs/platform-notes.md). Every request gets a fresh event id so that neither the archive's sha256
 // dedup nor the digest's event-id dedup can flatter the numbers, and a "group" number folded into the
@@ -15,7 +15,7 @@ import { seededRandom, seedOf, varyEvent } from './variation.js';
 // and stack depth (variation.ts); `fixed` sends each fixture's bytes unchanged but for the event id
 // and group tag (the bench's only traffic before: a best case for compression and ingest CPU).
 
-export const FIXTURES_DIR = join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sdk-payloads');
+export const FIXTURES_DIR = SDK_PAYLOADS;
 
 export type Style = 'node' | 'browser' | 'python-store' | 'python-envelope' | 'go-store' | 'ruby' | 'gzip-envelope' | 'native' | 'deflate-envelope';
 export type Encoding = 'identity' | 'gzip' | 'deflate';
@@ -219,7 +219,7 @@ function frameEnvelope(header: Json, items: Item[]): Buffer {
 }
 
 function buildBody(spec: FixtureSpec, t: Target, now: Date, vary: Vary): Buffer {
-  if (!existsSync(FIXTURES_DIR)) throw new Error(`the SDK payload corpus is not at ${FIXTURES_DIR} (shared/ must sit beside the repository)`);
+  if (!existsSync(FIXTURES_DIR)) throw new Error(`the SDK payload corpus is not at ${FIXTURES_DIR} (test/fixtures/sdk-payloads)`);
   const raw = readFileSync(join(FIXTURES_DIR, spec.file));
   const sdk = SDK_CLIENT[spec.style].split('/');
   if (spec.file.endsWith('.envelope')) {

@@ -6,6 +6,7 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   embeddedPgPort: number;
+  pgBinDir: string | undefined;
   dbPoolSize: number;
   dbStatementTimeoutMs: number;
   dbConnectTimeoutMs: number;
@@ -51,6 +52,8 @@ export interface Config {
   smtpUrl: string | undefined;
   alertEmailFrom: string;
   outboundAllowInternal: string[];
+  metricsToken: string | undefined;
+  metricsPort: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 

@@ -23,6 +23,8 @@ export const SETTINGS = [
     doc: 'Directory of the embedded PostgreSQL cluster (used only when DATABASE_URL is unset).' },
   { name: 'EMBEDDED_PG_PORT', kind: 'int', default: 0, min: 0, max: 65535,
     doc: 'Port of the embedded PostgreSQL on 127.0.0.1; 0 picks a free port (the CLI finds it in DATA_DIR).' },
+  { name: 'PG_BIN_DIR', kind: 'string', default: undefined,
+    doc: 'Directory of pg_dump and pg_restore (at least the server\'s major version) for `crash-cache-cli backup` and `restore`. Unset: the newest /usr/lib/postgresql/N/bin, else PATH.' },
   { name: 'DB_POOL_SIZE', kind: 'int', default: 10, min: 2, max: 500,
     doc: 'Connections per process. 10 sustained ~11.6k autocommits/s on 2 cores; group commit needs few.' },
   { name: 'DB_STATEMENT_TIMEOUT_MS', kind: 'int', default: 30000, min: 0,
@@ -118,6 +120,12 @@ export const SETTINGS = [
     doc: 'From address of e-mail alerts.' },
   { name: 'OUTBOUND_ALLOW_INTERNAL', kind: 'list', default: [],
     doc: 'Comma-separated addresses, CIDR ranges (10.0.0.0/8, fd00::/8) or host names that webhooks, Slack, Discord and Teams alerts may reach although they are internal (loopback, private, link-local, CGNAT, ULA…). Empty: only public addresses are reached (docs/SECURITY.md).' },
+
+  // --- metrics (src/metrics/; README "Metrics") ---
+  { name: 'METRICS_TOKEN', kind: 'string', default: undefined,
+    doc: 'Bearer token for GET /metrics. Unset: /metrics is off on the main port (anyone with a DSN reaches it) and open on METRICS_PORT.' },
+  { name: 'METRICS_PORT', kind: 'int', default: 0, min: 0, max: 65535,
+    doc: 'A separate port serving only GET /metrics on SERVER_HOST (also in `crash-cache worker`); 0 = none.' },
 
   // --- misc ---
   { name: 'LOG_LEVEL', kind: 'string', default: 'info', doc: 'error, warn, info or debug.' },

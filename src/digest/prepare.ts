@@ -98,7 +98,15 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item,
         addCount(c.extras, row.project_id, row.received_at, 'transaction', item.payload.length);
         return;
       }
-      const grouping = groupForDigest(ev, rules);
+      let grouping: ReturnType<typeof groupForDigest>;
+      try {
+        grouping = groupForDigest(ev, rules);
+      } catch (e) {
+        // The grouping key's hash recurses too: a field grouping reads nested thousands of levels
+        // (~6,000 on Node 22–26) is refused with its reason instead of failing the whole batch.
+        if (e instanceof RangeError) return invalid(`${item.type}: JSON nested too deeply`);
+        throw e;
+      }
       // Spelled out, not spread from base(): the prepare thread is the digest's bottleneck, and a
       // spread in this per-event path cost ~5 µs per event (profile of the bench's worker).
       c.events.push({

@@ -7,6 +7,7 @@ import { DimCache } from './dims.js';
 import { FOLD_EVERY_MS, foldNow } from './fold.js';
 import { PreparePool } from './prepare-pool.js';
 import { nextSnoozeMs, wakeSnoozedIssues } from './snooze.js';
+import { counter, histogram } from '../metrics/index.js';
 
 // The digest loop of one process. It runs a tick when woken (in-process `wake()` after an ingest
 // commit, or a NOTIFY crash_cache_queue from another process — typically within a few ms), when
@@ -20,6 +21,20 @@ import { nextSnoozeMs, wakeSnoozedIssues } from './snooze.js';
 // With WORKER_THREADS ≥ 1, payloads are prepared (parsed, normalized, grouped) in worker threads
 // and threads + 1 "lanes" run batches side by side, each on its own connection: while one lane
 // waits for PostgreSQL, another one's batch is being prepared.
+
+const digestMetrics = {
+  payloads: counter('crash_cache_digest_payloads_total', 'Queued payloads digested (claimed and committed) by this process.'),
+  events: counter('crash_cache_digest_events_total', 'Events stored by the digest in this process.'),
+  failed: counter('crash_cache_digest_payloads_failed_total', 'Payloads the digest moved to queue_error in this process.'),
+  failedBatches: counter('crash_cache_digest_batch_failures_total', 'Digest batches that failed: transient (database; retried) or payload (retried one by one).', ['kind']),
+  seconds: histogram('crash_cache_digest_batch_duration_seconds', 'Wall time of one digest batch (claim, prepare, store, commit).', [], [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
+  observe(r: { claimed: number; events: number; failed: number }, secs: number): void {
+    this.payloads.inc(r.claimed);
+    this.events.inc(r.events);
+    if (r.failed) this.failed.inc(r.failed);
+    this.seconds.observe(secs);
+  },
+};
 
 /** Ignored issues whose snooze time has come are looked for at most this often per process. */
 const SNOOZE_CHECK_MS = 5000;
@@ -115,7 +130,9 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       let release: Error | boolean = false;
       try {
         const size = singles > 0 ? 1 : avgBytes > 0 ? Math.max(10, Math.min(config.workerBatchSize, Math.floor(config.workerBatchBytes / avgBytes))) : Math.min(config.workerBatchSize, 50);
+        const t0 = process.hrtime.bigint();
         const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, scrubMaxDepth: config.scrubMaxDepth, cache, prepare, counterSlot });
+        if (r.claimed) digestMetrics.observe(r, Number(process.hrtime.bigint() - t0) / 1e9);
         backoffMs = 0;
         if (r.claimed) avgBytes = avgBytes ? 0.7 * avgBytes + 0.3 * (r.bytes / r.claimed) : r.bytes / r.claimed;
         if (singles > 0) singles -= r.claimed;
@@ -127,6 +144,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         log.debug('digested', { payloads: r.claimed, events: r.events });
       } catch (e) {
         const be = e instanceof BatchError ? e : new BatchError(e as Error, []);
+        digestMetrics.failedBatches.inc({ kind: be.transient || !be.claimedIds.length ? 'transient' : 'payload' });
         if (be.transient || !be.claimedIds.length) {
           // A broken connection must not go back to the pool.
           release = be.cause;

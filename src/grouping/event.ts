@@ -226,7 +226,7 @@ export function readFingerprint(event: Json): string[] | null {
 // --- The digest's grouping cache key (src/digest/group.ts) ---------------------------------------
 // Everything grouping may read of an event, without what it never reads: of a frame only the fields
 // readFrame() reads (not vars, pre/post context, addresses: most of a frame's bytes), of an
-// exception its type, value, module, mechanism and stack trace, of a thread crashed/current and its
+// exception its type, value, module, the mechanism fields grouping reads and stack trace, of a thread crashed/current and its
 // stack trace. Other top-level fields grouping reads are kept whole. A field readFrame() starts to
 // read must be added here too (test/grouping/input-key.test.ts checks the ones it reads now).
 
@@ -248,7 +248,15 @@ function valuesKey(v: unknown, item: (x: Json) => unknown): unknown {
   return [Array.isArray(v) ? 'l' : 'v', list.map((x) => (isObj(x) ? item(x) : x))];
 }
 
-const exceptionKey = (e: Json): unknown => [e.type, e.value, e.module, e.mechanism, stacktraceKey(e.stacktrace ?? e['sentry.interfaces.Stacktrace'])];
+// Of a mechanism only what readMechanism() reads: its `data` is free-form and may nest thousands of
+// levels, which the hash's recursion would have to walk (5,000 levels overflowed the stack on Node 26).
+function mechanismKey(m: unknown): unknown {
+  if (!isObj(m)) return m ?? null;
+  const ns = isObj(m.meta) && isObj(m.meta.ns_error) ? m.meta.ns_error : null;
+  return [m.type, m.synthetic, m.exception_id, m.parent_id, m.is_exception_group, ns ? [ns.domain, ns.code] : null];
+}
+
+const exceptionKey = (e: Json): unknown => [e.type, e.value, e.module, mechanismKey(e.mechanism), stacktraceKey(e.stacktrace ?? e['sentry.interfaces.Stacktrace'])];
 const threadKey = (t: Json): unknown => [t.crashed, t.current, stacktraceKey(t.stacktrace)];
 
 /** The parts of `event` that grouping reads, as a value whose JSON is a cache key. */

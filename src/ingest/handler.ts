@@ -11,7 +11,9 @@ import { ArchiveDictionaries, DICT_MAX_INPUT } from './dictionaries.js';
 import { GroupCommitter } from './group-commit.js';
 import { KeyCache, type ProjectAuth } from './keys.js';
 import { PIXEL, pixelBody } from './pixel.js';
+import { HttpError } from '../http/errors.js';
 import { outcomeOf, Refusal } from './refusal.js';
+import { counter } from '../metrics/index.js';
 import { Semaphore } from './semaphore.js';
 import { itemQuantities, itemType } from '../protocol/categories.js';
 import { serializeEnvelope, type Envelope } from '../protocol/envelope.js';
@@ -37,6 +39,8 @@ interface ItemRef {
 }
 
 /** Distinct authentication strings remembered (each ~200 bytes); the cache is emptied when full. */
+const ingestRequests = counter('crash_cache_ingest_requests_total',
+  'Ingest requests by outcome (accepted, or the outcome of the refusal), reason and data category.', ['outcome', 'reason', 'category']);
 const AUTH_CACHE_MAX = 1000;
 const AUTH_CACHE_MAX_KEY = 512;
 
@@ -71,20 +75,24 @@ export class IngestHandler {
 
   /** `projectParam` null: POST /api/store/, where the key names the project. */
   async handle(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string | null, url: URL): Promise<void> {
+    // Every request ends in exactly one of these counts: accepted (stored) or its refusal's outcome.
     // CORS headers: with the success answer's own headers (corsHeaders), and on errors by the HTTP
     // service, which adds them to every ingest path's error answer.
     const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind], items: null, admitted: false, held: 0 };
     try {
       await this.ingest(kind, req, res, projectParam, url, state);
+      ingestRequests.inc({ outcome: 'accepted', reason: 'stored', category: state.category });
     } catch (e) {
       if (e instanceof MinidumpDropped) {
         this.record(state, state.items, 'rate_limited', e.reason);
+        ingestRequests.inc({ outcome: 'rate_limited', reason: e.reason, category: state.category });
         const id = randomUUID().replace(/-/g, '');
         res.writeHead(200, corsHeaders(req, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(id.length), connection: 'close' })).end(id);
         return;
       }
       const o = outcomeOf(e);
       if (o) this.record(state, state.items, o.outcome, o.reason);
+      ingestRequests.inc({ outcome: o?.outcome ?? 'error', reason: o?.reason ?? (e instanceof HttpError ? e.code : 'internal'), category: state.category });
       throw e;
     } finally {
       if (state.admitted) this.admission.leave(state.held);

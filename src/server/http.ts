@@ -7,6 +7,16 @@ import { isIngestPath, setCorsHeaders } from '../ingest/cors.js';
 import { registerApiRoutes } from '../api/routes.js';
 import { registerUiRoutes } from '../ui/routes.js';
 import { registerOutcomeRoutes } from '../api/outcomes.js';
+import { registerMetricsRoute, timeRequest } from '../metrics/http.js';
+
+/** The label of a path in crash_cache_http_request_duration_seconds: a closed set, never the path itself. */
+function partOf(path: string): string {
+  if (isIngestPath(path)) return 'ingest';
+  if (path.startsWith('/api/')) return 'api';
+  if (path.startsWith('/health')) return 'health';
+  if (path === '/metrics') return 'metrics';
+  return 'ui';
+}
 
 export interface HttpService {
   server: Server;
@@ -19,6 +29,7 @@ export function createHttpService(ctx: AppContext): HttpService {
   const ingest = registerIngestRoutes(router, ctx);
   registerApiRoutes(router, ctx);
   registerOutcomeRoutes(router, ctx);
+  registerMetricsRoute(router, ctx.config);
   registerUiRoutes(router, ctx);
   let closing = false;
   const server = createServer((req, res) => {
@@ -31,6 +42,7 @@ export function createHttpService(ctx: AppContext): HttpService {
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"detail":"malformed request URL"}');
       return;
     }
+    timeRequest(res, partOf(url.pathname));
     Promise.resolve()
       .then(() => {
         const { handler, params } = router.match(req.method ?? 'GET', url.pathname);

@@ -8,7 +8,8 @@ import { DimCache } from '../../src/digest/dims.js';
 import { loadEvent } from '../../src/digest/load-event.js';
 import { loadAttachment } from '../../src/digest/attachments.js';
 import { parseEnvelope } from '../../src/protocol/envelope.js';
-import { enqueue, fixtureCorpus, FIXTURES, type Fixture } from './archive.js';
+import { enqueue, fixtureCorpus, type Fixture } from './archive.js';
+import { describeShared } from '../helpers/shared.js';
 
 // Generous limits: CI machines are shared and slow at times; nothing here waits on a clock.
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -146,8 +147,8 @@ describe('every event fixture becomes a report with its fields', () => {
   });
 });
 
-describe('title and culprit as Sentry stored them', () => {
-  const readme = readFileSync(join(FIXTURES, 'sentry-normalized', 'README.md'), 'utf8');
+describeShared('sentry-normalized', 'title and culprit as Sentry stored them', (normalized) => {
+  const readme = readFileSync(join(normalized, 'README.md'), 'utf8');
   const pairs = [...readme.matchAll(/^\| (\S+\.sentry-stored\.json) \| (\S+) \|$/gm)].map((m) => [m[1]!, m[2]!] as const);
   // The stored twin of js_error_with_context comes from a different capture than the raw file
   // (its frames differ), so only its title is comparable.
@@ -155,7 +156,7 @@ describe('title and culprit as Sentry stored them', () => {
   const culpritDiffers = new Set(['javascript-browser/glitchtip_js_error_with_context.json', 'javascript-browser/glitchtip_small_js_error_source.json']);
   test('there are 13 pairs', () => expect(pairs.length).toBe(13));
   test.each(pairs)('%s', async (stored, rawName) => {
-    const s = JSON.parse(readFileSync(join(FIXTURES, 'sentry-normalized', stored), 'utf8')) as J;
+    const s = JSON.parse(readFileSync(join(normalized, stored), 'utf8')) as J;
     const { rows } = await db.pool.query<J>(
       `SELECT i.title, i.culprit, i.metadata, i.type FROM report r JOIN issue i ON i.project_id = r.project_id AND i.id = r.issue_id WHERE r.archive_id = $1`,
       [archiveIdOf.get(rawName)]);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { cli } from '../helpers/server.js';
 
@@ -10,7 +10,7 @@ import { cli } from '../helpers/server.js';
 // through the API as a user sees it; and the documented refusals of MAX_ATTACHMENT_BYTES (an
 // envelope's attachment item, a minidump upload) and MAX_SESSION_ITEMS, each naming its setting.
 
-const DUMP = readFileSync(join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sdk-payloads', 'native', 'sentry_native_minidump.dmp'));
+const DUMP = readFileSync(join(SDK_PAYLOADS, 'native', 'sentry_native_minidump.dmp'));
 // above the 42 KB fixture dump, below the 60 KB bodies refused here
 const MAX_ATTACHMENT_BYTES = 50_000;
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { normalizeEvent } from '../../src/protocol/event.js';
 import { computeGrouping, type GroupingOptions } from '../../src/grouping/index.js';
 import { groupingOptionsError } from '../../src/grouping/validate.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 
 // The event normalizer and the grouping engine see attacker-controlled JSON. Under random shapes —
 // real fixture events with fields replaced by arbitrary JSON, and arbitrary objects — normalizing
@@ -13,7 +13,7 @@ import { PACKAGE_ROOT } from '../../src/paths.js';
 // a 32-hex primary hash and never falls back because it failed (`error`: the event would go to the
 // catch-all fallback issue), also under any project rules the API accepts.
 
-const FIXTURES = join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sdk-payloads');
+const FIXTURES = SDK_PAYLOADS;
 const events: Record<string, unknown>[] = [];
 for (const dir of readdirSync(FIXTURES, { withFileTypes: true })) {
   if (!dir.isDirectory()) continue;

@@ -183,6 +183,10 @@ describe('grouping page', () => {
     expect(badPage).toContain('fingerprintingRules line 2');
     // what was typed is kept in the form
     expect(badPage).toContain('error.type:Timeout -&gt; timeouts');
+    // a glob over the complexity caps (src/grouping/glob.ts) is refused the same way
+    const slow = await postForm(server, '/projects/health-check/grouping', { _csrf: csrf, fingerprinting: '', enhancements: `stack.function:${'*a'.repeat(17)}*b -app` }, cookie);
+    expect(slow.status).toBe(400);
+    expect(await slow.text()).toContain('groupingEnhancements line 1: function: pattern has more than 16 wildcards');
     const rules = async () => (await db.pool.query('SELECT fingerprinting_rules, grouping_enhancements FROM project WHERE id = $1', [projectId])).rows[0];
     expect(await rules()).toEqual({ fingerprinting_rules: '', grouping_enhancements: '' });
     const ok = await postForm(server, '/projects/health-check/grouping', { _csrf: csrf, fingerprinting: 'error.type:Timeout -> timeouts', enhancements: 'module:app.logging -group' }, cookie);

@@ -31,6 +31,9 @@ export interface Config {
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
   loginFailureWindowSecs: number;
+  maxUrlChars: number;
+  searchMaxQueryChars: number;
+  searchMaxFilters: number;
   workerIntervalSecs: number;
   workerBudgetSecs: number;
   workerBatchSize: number;

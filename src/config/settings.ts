@@ -77,6 +77,14 @@ export const SETTINGS = [
   { name: 'LOGIN_FAILURE_WINDOW_SECS', kind: 'int', default: 900, min: 1, max: 7 * 86400,
     doc: 'Window of the login failure counts, from the first failure: the longest an address or account stays refused. 5 per account per 15 min lets a guesser try 480 passwords a day.' },
 
+  // --- API and UI requests ---
+  { name: 'MAX_URL_CHARS', kind: 'int', default: 4096, min: 256, max: 16384,
+    doc: 'Longest request URL (path and query) of the API (/api/0/) and the UI; longer gets 414. Link headers repeat the URL twice, and HTTP clients refuse response headers over 16 KiB. Ingest URLs (the image-pixel store carries its event in the query) are bounded by Node\'s 16 KiB header limit only.' },
+  { name: 'SEARCH_MAX_QUERY_CHARS', kind: 'int', default: 1000, min: 10, max: 100_000,
+    doc: 'Longest issue search query (API `query=`, the UI search box); longer ones get 400. Sentry\'s search bar queries are a few dozen characters.' },
+  { name: 'SEARCH_MAX_FILTERS', kind: 'int', default: 20, min: 1, max: 1000,
+    doc: 'Most terms in one issue search: filters, values of lists (`release:[a,b]` counts 2) and free-text words; more get 400. Each is a subquery: 100 took 2.3 s and 300 reached the statement timeout on a 2-core machine.' },
+
   // --- digest worker ---
   { name: 'WORKER_INTERVAL_SECS', kind: 'int', default: 60, min: 1, doc: 'Longest the worker sleeps when idle (it also wakes within ~100 ms of new work).' },
   { name: 'WORKER_BUDGET_SECS', kind: 'int', default: 50, min: 1, doc: 'Longest the worker works in one tick before yielding.' },

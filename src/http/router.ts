@@ -15,6 +15,19 @@ interface Route {
   handler: Handler;
 }
 
+/** A path segment's value; malformed percent-encoding (`%zz`, half a UTF-8 sequence) is the client's error. */
+function decodeSegment(s: string): string {
+  let v: string;
+  try {
+    v = decodeURIComponent(s);
+  } catch {
+    throw new HttpError('invalid_request', `malformed percent-encoding in the path segment ${JSON.stringify(s.slice(0, 100))}`);
+  }
+  // PostgreSQL text cannot hold NUL: refused here rather than by the database, as a 500
+  if (v.includes('\0')) throw new HttpError('invalid_request', 'a path segment holds a NUL character (%00)');
+  return v;
+}
+
 export class Router {
   private routes: Route[] = [];
 
@@ -47,7 +60,7 @@ export class Router {
       pathKnown = true;
       if (r.method !== method && !(r.method === 'GET' && method === 'HEAD')) continue;
       const params: Params = {};
-      r.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1] ?? '')));
+      r.names.forEach((n, i) => (params[n] = decodeSegment(m[i + 1] ?? '')));
       return { handler: r.handler, params };
     }
     if (pathKnown) throw new HttpError('method_not_allowed', `method ${method} not allowed on ${pathname}`);

@@ -95,6 +95,51 @@ it('answers the reported cases with 400 and a detail', async () => {
   expect(await bad.text()).toContain('is:');
 });
 
+it('caps searches: SEARCH_MAX_FILTERS terms and SEARCH_MAX_QUERY_CHARS characters, with a 400 naming the setting', async () => {
+  const list = (query: string) => api(`/api/0/projects/${ORG}/${PROJECT}/issues/?query=${encodeURIComponent(query)}`);
+  const terms = (n: number) => Array.from({ length: n }, (_, i) => `t${i}:v`).join(' ');
+  expect((await list(terms(20))).status).toBe(200);
+  const over = await list(terms(21));
+  expect(over.status).toBe(400);
+  expect(((await over.json()) as { detail: string }).detail).toMatch(/21 terms .*at most 20 \(SEARCH_MAX_FILTERS\)/);
+  // list values count: 19 filters and a list of 2
+  expect((await list(`${terms(19)} release:[a,b]`)).status).toBe(400);
+  const long = await list(`message:"${'x'.repeat(1000)}"`);
+  expect(long.status).toBe(400);
+  expect(((await long.json()) as { detail: string }).detail).toMatch(/longer than 1000 characters \(SEARCH_MAX_QUERY_CHARS\)/);
+  // the bulk change takes the same query, and the UI's search box
+  const bulk = await api(`/api/0/projects/${ORG}/${PROJECT}/issues/?query=${encodeURIComponent(terms(21))}`, { method: 'PUT', body: '{"status":"resolved"}' });
+  expect(bulk.status).toBe(400);
+  const page = await ui(`/projects/${PROJECT}/issues?q=${encodeURIComponent(terms(21))}`);
+  expect(page.status).toBe(400);
+  expect(await page.text()).toContain('SEARCH_MAX_FILTERS');
+});
+
+it('never answers a 5xx to generated bodies of the routes that take one (600 requests, seeded)', async () => {
+  const issuePaths = () => [`/api/0/issues/${issueId}/`, `/api/0/projects/${ORG}/${PROJECT}/issues/?id=${issueId}`, `/api/0/projects/${ORG}/${PROJECT}/`, `/api/0/projects/${ORG}/${PROJECT}/hooks/`, `/api/0/projects/${ORG}/${PROJECT}/hooks/1/`];
+  const body = fc.oneof(
+    fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
+    fc.dictionary(fc.constantFrom('status', 'statusDetails', 'isBookmarked', 'hasSeen', 'substatus', 'fingerprintingRules', 'groupingEnhancements', 'url', 'events', 'name', 'ignoreDuration', 'merge', 'discard'), fc.oneof(fc.jsonValue({ maxDepth: 3 }), weird)).map((v) => JSON.stringify(v)),
+    fc.constantFrom('', '{', '{"status":', 'null', '[]', '"x"', '{"statusDetails":{"ignoreDuration":1e309}}', '{"statusDetails":{"ignoreUntil":"2024-13-45"}}', '{"statusDetails":{"ignoreCount":-1,"ignoreWindow":99999999999999999999}}', '\u0000'),
+  );
+  const samples = fc.sample(fc.record({ path: fc.integer({ min: 0, max: 4 }), method: fc.constantFrom('PUT', 'POST'), body }), { numRuns: 600, seed: 19 });
+  for (const s of samples) {
+    const path = issuePaths()[s.path]!;
+    const method = path.endsWith('/hooks/') ? 'POST' : s.method === 'POST' ? 'PUT' : s.method;
+    const r = await api(path, { method, body: s.body });
+    await check(r, `${method} ${path} ${s.body.slice(0, 200)}`, true);
+  }
+  // and UI forms
+  const page = await (await ui(`/projects/${PROJECT}/grouping`)).text();
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(page)![1]!;
+  for (const s of fc.sample(fc.record({ status: weird, minutes: weird, rules: weird }), { numRuns: 100, seed: 20 })) {
+    const form = (f: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams(f).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    await check(await ui(`/issues/${issueId}/status`, form({ _csrf: csrf, status: s.status.toWellFormed(), minutes: s.minutes.toWellFormed() })), 'POST status', false);
+    await check(await ui(`/projects/${PROJECT}/grouping`, form({ _csrf: csrf, fingerprinting: s.rules.toWellFormed(), enhancements: s.rules.toWellFormed() })), 'POST grouping', false);
+  }
+  expect(app.server.logs.filter((l) => l.includes('unhandled error'))).toEqual([]);
+}, 300_000);
+
 // Malformed values for any parameter.
 const weird = fc.oneof(
   fc.constantFrom('', ' ', '-1', '0', '-0', '1.5', '1e309', 'NaN', 'Infinity', '-99999999999999999999', '99999999999999999999999', '9223372036854775808', '0x10', '%', '%zz', '%E0%A4%A', '%00', '\u0000', '\uD800', '../..', 'null', '[]', '{}', '"', "'", '\\', ',', ':', '::', '0:0:0', '1:1:1', '-1:-1:0', '1:2:3:4', 'a'.repeat(5000)),

@@ -39,7 +39,8 @@ describe('forms', () => {
       body: 'status=resolved',
     });
     expect(r.status).toBe(403);
-    expect((await r.json()).detail).toMatch(/CSRF/);
+    expect(r.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await r.text()).toMatch(/CSRF/);
   });
 
   it('refuses a cross-site form post that carries no session cookie (SameSite=Lax keeps it home)', async () => {

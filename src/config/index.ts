@@ -31,6 +31,7 @@ export interface Config {
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
   loginFailureWindowSecs: number;
+  loginBackoffMaxSecs: number;
   maxUrlChars: number;
   searchMaxQueryChars: number;
   searchMaxFilters: number;

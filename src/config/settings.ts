@@ -71,7 +71,9 @@ export const SETTINGS = [
 
   // --- web UI login (failed attempts counted in the database, shared by every process; 0 = off) ---
   { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', kind: 'int', default: 5, min: 0,
-    doc: 'Failed web UI logins for one e-mail address (known or not) per LOGIN_FAILURE_WINDOW_SECS; further attempts for it get 429 without the password being checked, until the window ends. A successful login clears it (0 = unlimited).' },
+    doc: 'Failed web UI logins for one e-mail address (known or not) from one client address per LOGIN_FAILURE_WINDOW_SECS; further attempts for that pair get 429 without the password being checked, until the window ends. From all addresses together, past this many failures each attempt on the account is slowed instead (LOGIN_BACKOFF_MAX_SECS): nobody can lock someone else out. A successful login clears both (0 = unlimited).' },
+  { name: 'LOGIN_BACKOFF_MAX_SECS', kind: 'int', default: 30, min: 0, max: 600,
+    doc: 'Longest wait before the password of an attempt on an account past LOGIN_MAX_FAILURES_PER_ACCOUNT failures (from all addresses) is checked: 1 s after the limit, doubling per further failure, up to this. Attempts queue one behind the other, so a guesser with many addresses gets one guess per wait while the owner still gets in (0 = no slowing).' },
   { name: 'LOGIN_MAX_FAILURES_PER_IP', kind: 'int', default: 20, min: 0,
     doc: 'Failed web UI logins from one client address (IPv6: its /64) per LOGIN_FAILURE_WINDOW_SECS, whatever the accounts; further attempts from it get 429. Above the per-account limit because an office behind one NAT shares it (0 = unlimited).' },
   { name: 'LOGIN_FAILURE_WINDOW_SECS', kind: 'int', default: 900, min: 1, max: 7 * 86400,

@@ -50,12 +50,17 @@ export async function postLogin(ctx: AppContext, req: IncomingMessage, res: Serv
   // No e-mail, no password check: nothing to guess, nothing to count.
   if (!email) return again(401, 'Wrong e-mail or password.');
   const keys = loginKeys(req, ctx.config, email);
-  const refused = await chargeAttempt(ctx.db.pool, ctx.config, keys, ctx.log);
-  if (refused) {
-    ctx.log.warn('login refused', { limit: refused.scope, ip: keys.ip, email: email.slice(0, 254), retry_after: refused.retryAfterSecs });
-    const wait = refused.retryAfterSecs < 120 ? `${refused.retryAfterSecs} seconds` : `${Math.ceil(refused.retryAfterSecs / 60)} minutes`;
-    const who = refused.scope === 'ip' ? 'from your address' : 'for this e-mail address';
-    return again(429, `Too many failed log-ins ${who}. Try again in ${wait}.`, { 'retry-after': String(refused.retryAfterSecs) });
+  const decided = await chargeAttempt(ctx.db.pool, ctx.config, keys, ctx.log);
+  if ('scope' in decided) {
+    ctx.log.warn('login refused', { limit: decided.scope, ip: keys.ip, email: email.slice(0, 254), retry_after: decided.retryAfterSecs });
+    const wait = decided.retryAfterSecs < 120 ? `${decided.retryAfterSecs} seconds` : `${Math.ceil(decided.retryAfterSecs / 60)} minutes`;
+    const who = decided.scope === 'ip' ? 'from your address' : 'for this e-mail address from your address';
+    return again(429, `Too many failed log-ins ${who}. Try again in ${wait}.`, { 'retry-after': String(decided.retryAfterSecs) });
+  }
+  if (decided.waitSecs > 0) {
+    // the account is past its failures from every address: slowed, not refused (login-throttle.ts)
+    ctx.log.info('login slowed', { ip: keys.ip, email: email.slice(0, 254), wait_secs: Math.round(decided.waitSecs * 10) / 10 });
+    await new Promise((r) => setTimeout(r, decided.waitSecs * 1000));
   }
   let user;
   try {

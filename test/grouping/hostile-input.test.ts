@@ -53,9 +53,9 @@ describe('parameterization in linear time', () => {
   it('parameterizes adversarial runs (each cost the old patterns 0.05–0.2 s)', () => {
     fc.assert(fc.property(hostile, (m) => {
       const out = parameterize(m);
-      expect(typeof out).toBe('string');
-      expect(out.length).toBeLessThanOrEqual(m.length + 16);
-    }), { numRuns: 300, seed: 4 });
+      // what is left besides placeholders comes from the input
+      expect(out.replace(/<[a-z_0-9]+>/g, '').length).toBeLessThanOrEqual(m.length);
+    }), { numRuns: 800, seed: 4 });
   }, 20_000);
 });
 

@@ -13,6 +13,8 @@ interface Route {
   re: RegExp;
   names: string[];
   handler: Handler;
+  /** what answers this route's errors: 'page' routes (the web UI) answer an HTML page, others JSON */
+  kind: 'json' | 'page';
 }
 
 /** A path segment's value; malformed percent-encoding (`%zz`, half a UTF-8 sequence) is the client's error. */
@@ -31,7 +33,7 @@ function decodeSegment(s: string): string {
 export class Router {
   private routes: Route[] = [];
 
-  add(method: string | string[], pattern: string, handler: Handler): this {
+  add(method: string | string[], pattern: string, handler: Handler, kind: 'json' | 'page' = 'json'): this {
     for (const m of Array.isArray(method) ? method : [method]) {
       const names: string[] = [];
       const src = pattern
@@ -46,9 +48,14 @@ export class Router {
         })
         .join('/')
         .replace(/\/\?$/, '/*'); // tolerate missing or repeated trailing slashes, as Relay does
-      this.routes.push({ method: m.toUpperCase(), pattern, re: new RegExp(`^${src}$`), names, handler });
+      this.routes.push({ method: m.toUpperCase(), pattern, re: new RegExp(`^${src}$`), names, handler, kind });
     }
     return this;
+  }
+
+  /** How errors on this path are answered: as its first matching route's kind; an unknown path as JSON. */
+  kindOf(pathname: string): 'json' | 'page' {
+    return this.routes.find((r) => r.re.test(pathname))?.kind ?? 'json';
   }
 
   /** Finds the route; throws 404 for an unknown path and 405 for a known path with another method. */

@@ -8,7 +8,7 @@ import { isIngestPath, setCorsHeaders } from '../ingest/cors.js';
 import { registerApiRoutes } from '../api/routes.js';
 import { registerUiRoutes } from '../ui/routes.js';
 import { registerOutcomeRoutes } from '../api/outcomes.js';
-import { isUiPath, sendErrorPage } from '../ui/error-page.js';
+import { sendErrorPage } from '../ui/error-page.js';
 
 export interface HttpService {
   server: Server;
@@ -35,18 +35,21 @@ export function createHttpService(ctx: AppContext): HttpService {
     }
     Promise.resolve()
       .then(() => {
-        if ((req.url?.length ?? 0) > ctx.config.maxUrlChars && !isIngestPath(url.pathname)) {
-          throw new HttpError('uri_too_long', `request URL longer than ${ctx.config.maxUrlChars} characters (MAX_URL_CHARS)`);
+        // API and UI only: ingest has its own limits and answers (an unknown key with NUL is a 401 there)
+        if (!isIngestPath(url.pathname)) {
+          if ((req.url?.length ?? 0) > ctx.config.maxUrlChars) {
+            throw new HttpError('uri_too_long', `request URL longer than ${ctx.config.maxUrlChars} characters (MAX_URL_CHARS)`);
+          }
+          // no parameter may hold NUL (PostgreSQL text cannot): one check here instead of one per parameter
+          if (/%00/.test(url.search)) throw new HttpError('invalid_request', 'a query parameter holds a NUL character (%00)');
         }
-        // no parameter may hold NUL (PostgreSQL text cannot): one check here instead of one per parameter
-        if (/%00/.test(url.search)) throw new HttpError('invalid_request', 'a query parameter holds a NUL character (%00)');
         const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
         return handler(req, res, params, url);
       })
       .catch((e) => {
         // A browser must be able to read ingest errors too, including the router's 404 and 405.
         if (isIngestPath(url.pathname) && !res.headersSent) setCorsHeaders(req, res);
-        if (isUiPath(url.pathname)) sendErrorPage(req, res, e, ctx.log);
+        if (router.kindOf(url.pathname) === 'page') sendErrorPage(req, res, e, ctx.log);
         else sendError(req, res, e, ctx.log);
       });
   });

@@ -5,12 +5,8 @@ import { html } from './html.js';
 import { sendHtml } from './http.js';
 
 // A UI route's refusal as a page (a browser shows JSON as text): the same status and detail the API
-// would answer, logged the same way (src/http/respond.ts).
-
-/** Paths served as pages: everything but the API, ingest and /health. */
-export function isUiPath(pathname: string): boolean {
-  return !pathname.startsWith('/api/') && pathname !== '/health' && !pathname.startsWith('/health/');
-}
+// would answer, logged the same way (src/http/respond.ts). Routes registered as 'page' (src/ui/routes.ts)
+// get it; an unknown path stays a JSON 404, as SDKs and scripts expect.
 
 export function sendErrorPage(req: IncomingMessage, res: ServerResponse, e: unknown, log: Logger): void {
   const err = classifyError(req, e, log);

@@ -57,6 +57,8 @@ async function check(r: Response, what: string, isApi = what.includes(' /api/'))
   if (r.status >= 500) throw new Error(`${what} → ${r.status} ${body.slice(0, 300)}`);
   if (r.status >= 400) {
     if (isApi) expect(JSON.parse(body), what).toHaveProperty('detail');
+    // a UI route's refusal is a page; a path no route matches (an empty id) stays the router's JSON 404
+    else if (/^application\/json/.test(r.headers.get('content-type') ?? '')) expect(JSON.parse(body).detail, what).toMatch(/^no route for |\(MAX_URL_CHARS\)$/);
     else expect(r.headers.get('content-type') ?? '', what).toMatch(/^text\/html/);
   }
   return r.status;

@@ -106,8 +106,9 @@ describe('issue stream', () => {
   });
 
   it('shows a query the search language rejects as a message on the page', async () => {
-    const page = await getPage(server, `/projects/health-check/issues?q=${encodeURIComponent('is:sideways')}`, cookie);
-    expect(page).toMatch(/<p class="error" role="alert">invalid is: value &quot;sideways&quot;/);
+    const r = await fetch(`${server.url}/projects/health-check/issues?q=${encodeURIComponent('is:sideways')}`, { headers: { cookie }, redirect: 'manual' });
+    expect(r.status).toBe(400);
+    expect(await r.text()).toMatch(/<p class="error" role="alert">invalid is: value &quot;sideways&quot;/);
   });
 });
 

@@ -7,6 +7,7 @@ import type { LatencyResult } from './phase-latency.js';
 import type { DiskResult } from './phase-disk.js';
 import type { QueryResult } from './phase-query.js';
 import type { ProfileResult } from './profile.js';
+import type { HostileResult } from './micro/hostile-events.js';
 
 // The results: one table (printed, and written between the markers of BENCHMARKS.md; the rest of
 // that file is written by hand) and the full JSON in bench/results/<date>.json.
@@ -23,6 +24,8 @@ export interface BenchResults {
   disk: DiskResult[];
   query: QueryResult | null;
   profile: ProfileResult | null;
+  /** grouping CPU per pathological 1 MB event (bench/micro/hostile-events.ts) */
+  hostile?: HostileResult | null;
   seconds: number;
   phaseSeconds: Record<string, number>;
   /** set when a phase failed: the results hold the phases before it */
@@ -121,6 +124,9 @@ export function rows(r: BenchResults): Row[] {
         verdict: v.error ? 'MISS' : '',
       });
     }
+  }
+  if (r.hostile) {
+    for (const c of r.hostile.cases) out.push({ what: `Grouping CPU, hostile 1 MB event: ${c.name}`, measured: `${c.cpuMs} ms`, target: `< ${r.hostile.targetMs} ms`, verdict: check(c.cpuMs < r.hostile.targetMs) });
   }
   return out;
 }

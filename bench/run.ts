@@ -8,6 +8,7 @@ import { runLatency, type LatencyResult } from './phase-latency.js';
 import { runDisk, type DiskResult } from './phase-disk.js';
 import { runQuery, type QueryResult } from './phase-query.js';
 import { runProfile, type ProfileResult } from './profile.js';
+import { runHostile, type HostileResult } from './micro/hostile-events.js';
 import { printTable, writeResults, type BenchResults } from './report.js';
 import { setLogDir, setNodeFlags, unexpectedExits } from './procs.js';
 
@@ -45,6 +46,7 @@ const results: BenchResults = {
   disk: [] as DiskResult[],
   query: null as QueryResult | null,
   profile: null as ProfileResult | null,
+  hostile: null as HostileResult | null,
   seconds: 0,
   phaseSeconds: {},
   error: undefined as string | undefined,
@@ -89,6 +91,7 @@ try {
   });
   if (has('query')) results.query = await timed('query', () => runQuery(ctx));
   if (has('profile')) results.profile = await timed('profile', () => runProfile(ctx));
+  if (has('hostile')) results.hostile = await timed('hostile', async () => runHostile());
 } catch (e) {
   failed = true;
   results.error = (e as Error).message;

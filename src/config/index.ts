@@ -36,6 +36,10 @@ export interface Config {
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
   loginFailureWindowSecs: number;
+  loginBackoffMaxSecs: number;
+  maxUrlChars: number;
+  searchMaxQueryChars: number;
+  searchMaxFilters: number;
   workerIntervalSecs: number;
   workerBudgetSecs: number;
   workerBatchSize: number;

@@ -81,11 +81,21 @@ export const SETTINGS = [
 
   // --- web UI login (failed attempts counted in the database, shared by every process; 0 = off) ---
   { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', kind: 'int', default: 5, min: 0,
-    doc: 'Failed web UI logins for one e-mail address (known or not) per LOGIN_FAILURE_WINDOW_SECS; further attempts for it get 429 without the password being checked, until the window ends. A successful login clears it (0 = unlimited).' },
+    doc: 'Failed web UI logins for one e-mail address (known or not) from one client address per LOGIN_FAILURE_WINDOW_SECS; further attempts for that pair get 429 without the password being checked, until the window ends. From all addresses together, past this many failures each attempt on the account is slowed instead (LOGIN_BACKOFF_MAX_SECS): nobody can lock someone else out. A successful login clears both (0 = unlimited).' },
+  { name: 'LOGIN_BACKOFF_MAX_SECS', kind: 'int', default: 30, min: 0, max: 600,
+    doc: 'Longest wait before the password of an attempt on an account past LOGIN_MAX_FAILURES_PER_ACCOUNT failures (from all addresses) is checked: 1 s after the limit, doubling per further failure, up to this. Attempts queue one behind the other, so a guesser with many addresses gets one guess per wait while the owner still gets in (0 = no slowing).' },
   { name: 'LOGIN_MAX_FAILURES_PER_IP', kind: 'int', default: 20, min: 0,
     doc: 'Failed web UI logins from one client address (IPv6: its /64) per LOGIN_FAILURE_WINDOW_SECS, whatever the accounts; further attempts from it get 429. Above the per-account limit because an office behind one NAT shares it (0 = unlimited).' },
   { name: 'LOGIN_FAILURE_WINDOW_SECS', kind: 'int', default: 900, min: 1, max: 7 * 86400,
     doc: 'Window of the login failure counts, from the first failure: the longest an address or account stays refused. 5 per account per 15 min lets a guesser try 480 passwords a day.' },
+
+  // --- API and UI requests ---
+  { name: 'MAX_URL_CHARS', kind: 'int', default: 4096, min: 256, max: 16384,
+    doc: 'Longest request URL (path and query) of the API (/api/0/) and the UI; longer gets 414. Link headers repeat the URL twice, and HTTP clients refuse response headers over 16 KiB. Ingest URLs (the image-pixel store carries its event in the query) are bounded by Node\'s 16 KiB header limit only.' },
+  { name: 'SEARCH_MAX_QUERY_CHARS', kind: 'int', default: 1000, min: 10, max: 100_000,
+    doc: 'Longest issue search query (API `query=`, the UI search box); longer ones get 400. Sentry\'s search bar queries are a few dozen characters.' },
+  { name: 'SEARCH_MAX_FILTERS', kind: 'int', default: 20, min: 1, max: 1000,
+    doc: 'Most terms in one issue search: filters, values of lists (`release:[a,b]` counts 2) and free-text words; more get 400. Each is a subquery: 100 took 2.3 s and 300 reached the statement timeout on a 2-core machine.' },
 
   // --- digest worker ---
   { name: 'WORKER_INTERVAL_SECS', kind: 'int', default: 60, min: 1, doc: 'Longest the worker sleeps when idle (it also wakes within ~100 ms of new work).' },

@@ -9,6 +9,7 @@ export const ERROR_STATUS = {
   not_found: 404, // unknown project / route / object
   method_not_allowed: 405,
   payload_too_large: 413, // over a MAX_* setting while reading or decompressing
+  uri_too_long: 414, // an API or UI URL over MAX_URL_CHARS
   unsupported_media_type: 415, // unknown Content-Encoding
   rate_limited: 429, // with Retry-After and X-Sentry-Rate-Limits
   internal: 500, // a bug: logged with its stack

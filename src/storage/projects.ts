@@ -68,6 +68,8 @@ export async function listProjects(db: pg.Pool | pg.ClientBase): Promise<(Projec
 
 export async function getProject(db: pg.Pool | pg.ClientBase, idOrSlug: string | number): Promise<ProjectRow | null> {
   const s = String(idOrSlug);
+  // ids are bigint: a longer number names no project (PostgreSQL would refuse the cast)
+  if (/^\d{16,}$/.test(s) && !Number.isSafeInteger(Number(s))) return null;
   const { rows } = /^\d+$/.test(s)
     ? await db.query<ProjectRow>('SELECT * FROM project WHERE id = $1', [s])
     : await db.query<ProjectRow>('SELECT * FROM project WHERE slug = $1', [s]);

@@ -8,6 +8,7 @@ import { DimCache } from '../../src/digest/dims.js';
 import { loadEvent } from '../../src/digest/load-event.js';
 import { loadAttachment } from '../../src/digest/attachments.js';
 import { parseEnvelope } from '../../src/protocol/envelope.js';
+import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 import { enqueue, fixtureCorpus, type Fixture } from './archive.js';
 import { describeShared } from '../helpers/shared.js';
 
@@ -96,7 +97,7 @@ describe('every event fixture becomes a report with its fields', () => {
     // Every folder of the corpus but these has events (security: CSP and other reports, stored as
     // events by their own route and tested in security tests).
     const WITHOUT_EVENTS = ['security'];
-    const folders = readdirSync(join(FIXTURES, 'sdk-payloads'), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    const folders = readdirSync(SDK_PAYLOADS, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
     expect([...new Set(cases.map((c) => c.f.name.split('/')[0]!))].sort()).toEqual(folders.filter((d) => !WITHOUT_EVENTS.includes(d)));
     expect(cases.length).toBeGreaterThanOrEqual(55);
   });

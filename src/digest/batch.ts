@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { claimBatch, failQueueRows, finishQueueRows, type QueueRow } from '../queue/claim.js';
-import { attachDictionaries } from './dictionaries.js';
+import { attachDictionaries } from '../archive/dictionary-load.js';
 import { DimCache, DimRequest } from './dims.js';
 import { foldIssueCounters } from './fold.js';
 import { requestDims, storeEvents, type IssueCounts } from './events.js';
 import { storeExtraCounts, storeExtras } from './extras.js';
-import type { ArchiveRow } from './payload.js';
+import { ARCHIVE_READ_COLUMNS, type ArchiveRow } from '../archive/row.js';
 import { prepareBatch, type Prepared } from './prepare.js';
 import { projectRules, type ProjectRules } from './project-rules.js';
 import { requestSessionDims, storeSessions } from './sessions.js';
@@ -73,8 +73,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
       opts.cache.clear();
       opts.cache.generation = generation;
     }
-    const batch = await claimBatch<ArchiveRow & { raw_size: number | null }>(client, opts.batchSize,
-      'a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size, a.dict_id');
+    const batch = await claimBatch<ArchiveRow & { raw_size: number | null }>(client, opts.batchSize, `${ARCHIVE_READ_COLUMNS}, a.raw_size`);
     // Received order, so that session updates and "first event" of an issue follow arrival.
     batch.sort((a, b) => a.queue.archive_id - b.queue.archive_id);
     const claimed = batch.map((b) => b.queue);

@@ -1,4 +1,4 @@
-import type { ArchiveRow } from './payload.js';
+import type { ArchiveRow } from '../archive/row.js';
 import type { ProjectRules } from './project-rules.js';
 
 // What the prepare pool posts to a thread for one batch, and how the thread reads it back. The

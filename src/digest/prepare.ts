@@ -5,7 +5,9 @@ import type { EventWork } from './events.js';
 import { addClientReport, addCount, newExtras, parseCheckIn, parseFeedback, parseUserReport, type Extras } from './extras.js';
 import { groupForDigest } from './group.js';
 import type { ProjectRules } from './project-rules.js';
-import { fallbackEventId, parsePayload, PayloadError, type ArchiveRow, type Item, type ParsedPayload } from './payload.js';
+import { fallbackEventId, parsePayload, type Item, type ParsedPayload } from './payload.js';
+import { PayloadError } from '../archive/decode.js';
+import type { ArchiveRow } from '../archive/row.js';
 import { parseAggregates, parseSession, SessionError, type SessionAggregate, type SessionUpdate } from './sessions.js';
 
 // The CPU half of a digest batch, pure and without database access: decompress and parse each

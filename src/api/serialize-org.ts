@@ -75,6 +75,11 @@ export function serializeProjectDetail(config: Config, p: ProjectRow, facts?: Pr
     groupingConfig: GROUPING_CONFIG,
     groupingEnhancements: p.grouping_enhancements ?? '',
     fingerprintingRules: p.fingerprinting_rules ?? '',
+    // crash-cache's own (Sentry has no per-project retention): days kept (the RETENTION_DAYS default
+    // when the project has none) and events kept per issue (null = unlimited)
+    retentionDays: p.retention_days ?? config.retentionDays,
+    hasOwnRetention: p.retention_days != null,
+    maxEventsPerIssue: p.max_events_per_issue ?? null,
   };
 }
 

@@ -32,7 +32,7 @@ export function parseArgs(argv: string[]): { args: string[]; flags: Flags } {
   }
   return { args, flags };
 }
-const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet']);
+const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet', 'dry-run']);
 
 export function dsn(config: Config, key: string, projectId: number): string {
   const u = new URL(config.publicUrl);

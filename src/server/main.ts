@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../storage/db.js';
 import { startWorker } from '../digest/worker.js';
+import { canMeasureFreeSpace } from '../archive/retention/size.js';
 import { createHttpService } from './http.js';
 import { tuneHeap } from './heap.js';
 import type { AppContext } from './context.js';
@@ -37,6 +38,11 @@ export async function main(argv: string[]): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const db = await openDatabase(config, { log: (m) => log.info(m), applicationName: workerOnly ? 'crash-cache-worker' : 'crash-cache' });
+  if (config.storageMaxBytes !== undefined && !(await canMeasureFreeSpace(db.pool))) {
+    console.error('crash-cache: invalid configuration: STORAGE_MAX_BYTES needs the pg_freespacemap extension to measure the space in use; create it as a superuser (CREATE EXTENSION pg_freespacemap) or unset STORAGE_MAX_BYTES');
+    await db.close();
+    process.exit(2);
+  }
   let worker: ReturnType<typeof startWorker> | null = null;
   const ctx: AppContext = {
     config,

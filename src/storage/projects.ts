@@ -11,6 +11,9 @@ export interface ProjectRow {
   /** the project's own grouping rules (migrations/0013); '' = none */
   grouping_enhancements: string;
   fingerprinting_rules: string;
+  /** own retention (migrations/0017); null = RETENTION_DAYS / unlimited */
+  retention_days?: number | null;
+  max_events_per_issue?: number | null;
   created_at: Date;
 }
 

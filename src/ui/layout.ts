@@ -12,7 +12,7 @@ export interface LayoutOptions {
   title: string;
   session?: Session | null;
   project?: PageProject | null;
-  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'projects';
+  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'storage' | 'projects';
   body: Renderable;
 }
 
@@ -44,7 +44,8 @@ export function layout(o: LayoutOptions): Html {
     ${tab('issues', `/projects/${encodeURIComponent(p.slug)}/issues`, 'Issues')}
     ${tab('releases', `/projects/${encodeURIComponent(p.slug)}/releases`, 'Releases')}
     ${tab('outcomes', `/projects/${encodeURIComponent(p.slug)}/outcomes`, 'Outcomes')}
-    ${tab('grouping', `/projects/${encodeURIComponent(p.slug)}/grouping`, 'Grouping')}`
+    ${tab('grouping', `/projects/${encodeURIComponent(p.slug)}/grouping`, 'Grouping')}
+    ${tab('storage', `/projects/${encodeURIComponent(p.slug)}/storage`, 'Storage')}`
       : ''}
   </nav>
   <form class="logout" method="post" action="/logout">${csrfField(o.session)}<span class="who">${o.session.user.email}</span> <button type="submit">Log out</button></form>`

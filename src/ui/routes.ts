@@ -7,6 +7,7 @@ import { getIssues } from './issues-page.js';
 import { getLogin, postLogin, postLogout } from './login.js';
 import { getOutcomes } from './outcomes-page.js';
 import { getGrouping, postGrouping } from './grouping-page.js';
+import { getStorage, postStorage } from './storage-page.js';
 import { getProjects } from './projects-page.js';
 import { getReleases } from './releases-page.js';
 import { serveStatic } from './static.js';
@@ -28,5 +29,7 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   router.add('GET', '/projects/:slug/releases/?', (req, res, p, url) => getReleases(ctx, req, res, url, p.slug!));
   router.add('GET', '/projects/:slug/grouping/?', (req, res, p, url) => getGrouping(ctx, req, res, url, p.slug!));
   router.add('POST', '/projects/:slug/grouping/?', (req, res, p) => postGrouping(ctx, req, res, p.slug!));
+  router.add('GET', '/projects/:slug/storage/?', (req, res, p, url) => getStorage(ctx, req, res, url, p.slug!));
+  router.add('POST', '/projects/:slug/storage/?', (req, res, p) => postStorage(ctx, req, res, p.slug!));
   router.add('GET', '/projects/:slug/outcomes/?', (req, res, p, url) => getOutcomes(ctx, req, res, url, p.slug!));
 }

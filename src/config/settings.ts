@@ -99,7 +99,7 @@ export const SETTINGS = [
 
   // --- retention and the disk budget (src/archive/retention/) ---
   { name: 'RETENTION_DAYS', kind: 'int', default: 90, min: 1, max: 36500,
-    doc: 'Payloads (events, attachments, feedback, check-ins) and hourly counts (sessions, outcomes) older than this are deleted, by receive time; a project may override it (crash-cache-cli project update <id> --retention-days N). Sentry and GlitchTip keep 90 days by default.' },
+    doc: 'Payloads (events, attachments, feedback, check-ins) and hourly counts (sessions, outcomes) older than this are deleted (events also by their own timestamp); a project may override it (crash-cache-cli project update <id> --retention-days N). Sentry and GlitchTip keep 90 days by default.' },
   { name: 'STORAGE_MAX_BYTES', kind: 'bytes', default: undefined, min: 16 * MiB,
     doc: 'Disk budget of everything crash-cache stores (tables, TOAST, indexes), e.g. 20GB (KB/MB/GB/TB = powers of 1000, KiB/MiB/GiB/TiB of 1024). Past it the oldest payloads of all projects are deleted until the space in use is under STORAGE_LOW_WATER_PERCENT of it. Unset: no budget. Needs the pg_freespacemap extension (created with the embedded PostgreSQL).' },
   { name: 'STORAGE_LOW_WATER_PERCENT', kind: 'int', default: 85, min: 50, max: 99,

@@ -59,6 +59,10 @@ describe('retention by age', () => {
     await setProjectRetention(db.pool, b, { retentionDays: 10 });
     await enqueue(db.pool, a, [event(1, 'old', 100), event(2, 'old', 95), event(3, 'mixed', 91), event(4, 'mixed', 80), event(5, 'mixed', 0)]);
     await enqueue(db.pool, b, [event(11, 'b', 20), event(12, 'b', 11), event(13, 'b', 5)]);
+    // Received 80 days ago, but its own timestamp says 95: it goes by that (sent late by its SDK).
+    const late = event(7, 'mixed', 80);
+    late.body = Buffer.from(JSON.stringify({ ...JSON.parse(late.body.toString()), timestamp: ago(95).toISOString() }));
+    await enqueue(db.pool, a, [late]);
     await digestAll(db.pool);
     // Old sessions and an old outcome (hourly rows without a payload of their own).
     await db.pool.query(`INSERT INTO outcome (project_id, hour, outcome, reason, category, quantity) VALUES
@@ -73,7 +77,8 @@ describe('retention by age', () => {
     expect(out).toMatch(/would delete/);
     expect(out).toMatch(new RegExp(`^age\\t${a}\\t3\\t3\\t`, 'm'));
     expect(out).toMatch(new RegExp(`^age\\t${b}\\t2\\t2\\t`, 'm'));
-    expect(await reportIds(a)).toEqual([1, 2, 3, 4, 5].map(hex));
+    expect(out).toMatch(new RegExp(`^event-age\\t${a}\\t1\\t1\\t`, 'm'));
+    expect(await reportIds(a)).toEqual([1, 2, 3, 4, 5, 7].map(hex));
   });
 
   it('deletes exactly the payloads older than their project retention, with their reports; issues keep their counters', async () => {
@@ -83,6 +88,7 @@ describe('retention by age', () => {
     expect(await reportIds(b)).toEqual([13].map(hex));
     const age = Object.fromEntries(r.deleted.filter((d) => d.kind === 'age').map((d) => [d.projectId, d.events]));
     expect(age).toEqual({ [a]: 3, [b]: 2 });
+    expect(r.deleted.filter((d) => d.kind === 'event-age')).toEqual([{ kind: 'event-age', projectId: a, events: 1, payloads: 1, payloadBytes: expect.any(Number), rows: 0 }]);
     // The undigested payload (200 days old) is still archived and queued.
     const { rows: q } = await db.pool.query('SELECT a.id FROM archive a JOIN queue q ON q.project_id = a.project_id AND q.archive_id = a.id WHERE a.project_id = $1', [a]);
     expect(q).toHaveLength(1);
@@ -92,7 +98,7 @@ describe('retention by age', () => {
     // The issue keeps its counters and times after its events went.
     const mixed = (await issueOf(a, 'mixed'))!;
     expect(mixed).toEqual(mixedBefore);
-    expect(mixed.event_count).toBe(3);
+    expect(mixed.event_count).toBe(4);
     // The outcome of 100 days ago went, the one of 10 days ago stayed (project a keeps 90 days).
     const { rows: oc } = await db.pool.query<{ quantity: number }>('SELECT quantity::int FROM outcome WHERE project_id = $1', [a]);
     expect(oc).toEqual([{ quantity: 4 }]);

@@ -5,10 +5,10 @@ import { deletePayloads, NOT_QUEUED, type Deleted } from './delete-payloads.js';
 // until one reports that nothing more is due. To add a kind (e.g. unused source-map bundles), add an
 // entry here: a name (it appears in retention_deletion, the log and the CLI) and its batch.
 //
-// Ages count from the receive time of the payload (`archive.received_at`; the hour of an hourly
-// count). An event's own timestamp is clamped to within 30 days before and 1 hour after its receipt
-// (docs/SCHEMA.md), and no index orders the archive by it: a payload goes RETENTION_DAYS after it
-// arrived, whatever its events say.
+// Ages count from the receive time of the payload (`archive.received_at`, through the archive's
+// (project_id, received_at) index; the hour of an hourly count), and for events also from their own
+// timestamp (`event-age`), as Sentry's retention does: an event sent late, whose timestamp is older
+// than its receipt (by at most 30 days: docs/SCHEMA.md), goes when its timestamp is past the cutoff.
 
 export interface KindContext {
   /** RETENTION_DAYS: for projects without their own. */
@@ -52,40 +52,65 @@ const age: RetentionKind = {
 };
 
 /**
+ * Deletes the reports `doomedSql` selects (columns project_id, id; at most a batch), then their
+ * payloads when no report is left on them (with what else came in them: attachments, feedback…).
+ */
+async function deleteReports(client: pg.ClientBase, doomedSql: string, params: unknown[], batchSize: number): Promise<BatchResult> {
+  const { rows } = await client.query<{ project_id: number; archive_id: number }>(
+    `WITH doomed AS (${doomedSql})
+     DELETE FROM report x USING doomed d WHERE x.project_id = d.project_id AND x.id = d.id
+     RETURNING x.project_id, x.archive_id`, params);
+  if (!rows.length) return { deleted: [], more: false };
+  const events = new Map<number, number>();
+  for (const r of rows) events.set(Number(r.project_id), (events.get(Number(r.project_id)) ?? 0) + 1);
+  const payloads = await deletePayloads(client,
+    `SELECT a.project_id, a.id FROM archive a JOIN unnest($1::bigint[], $2::bigint[]) AS k(project_id, id) ON a.project_id = k.project_id AND a.id = k.id
+      WHERE NOT EXISTS (SELECT 1 FROM report z WHERE z.project_id = a.project_id AND z.archive_id = a.id) AND ${NOT_QUEUED}`,
+    [rows.map((r) => r.project_id), rows.map((r) => r.archive_id)]);
+  const deleted: Deleted[] = [...events].map(([projectId, n]) => ({ projectId, events: n, payloads: 0, payloadBytes: 0, rows: 0 }));
+  for (const d of payloads) {
+    const e = deleted.find((x) => x.projectId === d.projectId)!;
+    e.events += d.events;
+    e.payloads += d.payloads;
+    e.payloadBytes += d.payloadBytes;
+    e.rows += d.rows;
+  }
+  return { deleted, more: rows.length >= batchSize };
+}
+
+/**
+ * Events whose own timestamp is older than their project's retention, though received later (an SDK
+ * that sent them late: the timestamp may be up to 30 days before receipt). Found issue by issue:
+ * issues first seen before the cutoff, their reports through (project_id, issue_id, timestamp).
+ */
+const eventAge: RetentionKind = {
+  name: 'event-age',
+  async batch(client, ctx) {
+    return deleteReports(client,
+      `SELECT r.project_id, r.id FROM project p JOIN issue i ON i.project_id = p.id AND i.first_seen < ${CUTOFF}
+         CROSS JOIN LATERAL (
+           SELECT x.project_id, x.id FROM report x
+            WHERE x.project_id = i.project_id AND x.issue_id = i.id AND x.timestamp < ${CUTOFF} LIMIT $2) r
+        LIMIT $2`, [ctx.defaultDays, ctx.batchSize], ctx.batchSize);
+  },
+};
+
+/**
  * At most max_events_per_issue events per issue: the first event and the most recent ones (receive
  * order) stay. The reports go first; then their payloads, when no other report points at them.
  */
 const count: RetentionKind = {
   name: 'count',
   async batch(client, ctx) {
-    const { rows } = await client.query<{ project_id: number; archive_id: number }>(
-      `WITH doomed AS (
-         SELECT r.project_id, r.id FROM project p
-           JOIN issue i ON i.project_id = p.id AND i.event_count > p.max_events_per_issue
-           CROSS JOIN LATERAL (
-             SELECT x.project_id, x.id FROM report x WHERE x.project_id = i.project_id AND x.issue_id = i.id
-              ORDER BY x.id DESC OFFSET p.max_events_per_issue - 1) r
-          WHERE p.max_events_per_issue IS NOT NULL
-            AND r.id > (SELECT min(y.id) FROM report y WHERE y.project_id = i.project_id AND y.issue_id = i.id)
-          LIMIT $1)
-       DELETE FROM report x USING doomed d WHERE x.project_id = d.project_id AND x.id = d.id
-       RETURNING x.project_id, x.archive_id`, [ctx.batchSize]);
-    if (!rows.length) return { deleted: [], more: false };
-    const events = new Map<number, number>();
-    for (const r of rows) events.set(Number(r.project_id), (events.get(Number(r.project_id)) ?? 0) + 1);
-    const payloads = await deletePayloads(client,
-      `SELECT a.project_id, a.id FROM archive a JOIN unnest($1::bigint[], $2::bigint[]) AS k(project_id, id) ON a.project_id = k.project_id AND a.id = k.id
-        WHERE NOT EXISTS (SELECT 1 FROM report z WHERE z.project_id = a.project_id AND z.archive_id = a.id) AND ${NOT_QUEUED}`,
-      [rows.map((r) => r.project_id), rows.map((r) => r.archive_id)]);
-    const deleted: Deleted[] = [...events].map(([projectId, n]) => ({ projectId, events: n, payloads: 0, payloadBytes: 0, rows: 0 }));
-    for (const d of payloads) {
-      const e = deleted.find((x) => x.projectId === d.projectId)!;
-      e.events += d.events;
-      e.payloads += d.payloads;
-      e.payloadBytes += d.payloadBytes;
-      e.rows += d.rows;
-    }
-    return { deleted, more: rows.length >= ctx.batchSize };
+    return deleteReports(client,
+      `SELECT r.project_id, r.id FROM project p
+         JOIN issue i ON i.project_id = p.id AND i.event_count > p.max_events_per_issue
+         CROSS JOIN LATERAL (
+           SELECT x.project_id, x.id FROM report x WHERE x.project_id = i.project_id AND x.issue_id = i.id
+            ORDER BY x.id DESC OFFSET p.max_events_per_issue - 1) r
+        WHERE p.max_events_per_issue IS NOT NULL
+          AND r.id > (SELECT min(y.id) FROM report y WHERE y.project_id = i.project_id AND y.issue_id = i.id)
+        LIMIT $1`, [ctx.batchSize], ctx.batchSize);
   },
 };
 
@@ -172,5 +197,5 @@ const budget: RetentionKind = {
 };
 
 /** In the order a pass runs them; `budget` last, after VACUUM has made the others' space free. */
-export const RETENTION_KINDS: readonly RetentionKind[] = [age, count, timed, emptyIssues];
+export const RETENTION_KINDS: readonly RetentionKind[] = [age, eventAge, count, timed, emptyIssues];
 export const BUDGET_KIND = budget;

@@ -6,7 +6,7 @@ import { VARIANTS, type Traffic } from './workload.js';
 // What a bench run does and how big it is. `--quick` is the one-minute version; any field can be
 // overridden with `--name value` (the smoke test shrinks every count that way).
 
-export const PHASES = ['ingest', 'digest', 'latency', 'disk', 'query', 'profile', 'hostile'] as const;
+export const PHASES = ['ingest', 'digest', 'latency', 'disk', 'query', 'profile', 'hostile', 'soak'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -50,6 +50,16 @@ export interface BenchOptions {
   outDir: string;
   /** BENCHMARKS.md to update ('' = none) */
   markdown: string;
+  /** soak phase (bench/phase-soak.ts): minutes (`--soak N` alone runs only this phase; 0 = 5 when the phase is listed) */
+  soak: number;
+  /** events/s of the soak; 0 = half of what one process sustains, measured first */
+  soakRate: number;
+  /** STORAGE_MAX_BYTES of the soak, e.g. 500MB ('' = see soakBudgetFraction) */
+  soakBudget: string;
+  /** budget as a fraction of what the soak would write (0 = no budget) */
+  soakBudgetFraction: number;
+  /** RETENTION_INTERVAL_SECS of the soak's server */
+  soakRetentionSecs: number;
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -79,9 +89,15 @@ export function parseOptions(argv: string[]): BenchOptions {
     queryIssues: quick ? 150 : 1_000,
     queryRequests: quick ? 40 : 300,
     generator: haveWrk() ? 'wrk' : 'node',
-    phases: PHASES.filter((p) => !quick || p !== 'profile'),
+    // the soak takes minutes: only when asked for (--soak N, or listed in --phases)
+    phases: PHASES.filter((p) => p !== 'soak' && (!quick || p !== 'profile')),
     outDir: join(PACKAGE_ROOT, 'bench', 'results'),
     markdown: join(PACKAGE_ROOT, 'BENCHMARKS.md'),
+    soak: 0,
+    soakRate: 0,
+    soakBudget: '',
+    soakBudgetFraction: 0,
+    soakRetentionSecs: 10,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -98,6 +114,11 @@ export function parseOptions(argv: string[]): BenchOptions {
     if (typeof cur === 'number') (o as unknown as Record<string, unknown>)[name] = Number(v);
     else if (Array.isArray(cur)) (o as unknown as Record<string, unknown>)[name] = v.split(',').filter(Boolean).map((x) => (name === 'processes' || name === 'digestWorkers' ? Number(x) : x));
     else (o as unknown as Record<string, unknown>)[name] = v;
+  }
+  // `--soak N` alone runs only the soak, and leaves BENCHMARKS.md's table (of the other phases) alone
+  if (o.soak > 0 && !argv.includes('--phases')) {
+    o.phases = ['soak'];
+    if (!argv.includes('--markdown')) o.markdown = '';
   }
   for (const p of o.phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p} (phases: ${PHASES.join(', ')})`);
   if (!o.traffic.length || o.traffic.some((t) => t !== 'realistic' && t !== 'fixed')) throw new Error('--traffic is a list of realistic and/or fixed');

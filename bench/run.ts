@@ -9,6 +9,7 @@ import { runDisk, type DiskResult } from './phase-disk.js';
 import { runQuery, type QueryResult } from './phase-query.js';
 import { runProfile, type ProfileResult } from './profile.js';
 import { runHostile, type HostileResult } from './micro/hostile-events.js';
+import { runSoak, type SoakResult } from './phase-soak.js';
 import { printTable, writeResults, type BenchResults } from './report.js';
 import { setLogDir, setNodeFlags, unexpectedExits } from './procs.js';
 
@@ -34,7 +35,7 @@ async function timed<T>(name: string, f: () => Promise<T>): Promise<T> {
   }
 }
 
-const results: BenchResults = {
+const results: BenchResults & { soak?: SoakResult } = {
   date: new Date().toISOString(),
   mode: opts.quick ? 'quick' : 'full',
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, postgres: '', embeddedPostgres: pg.embedded },
@@ -92,6 +93,7 @@ try {
   if (has('query')) results.query = await timed('query', () => runQuery(ctx));
   if (has('profile')) results.profile = await timed('profile', () => runProfile(ctx));
   if (has('hostile')) results.hostile = await timed('hostile', async () => runHostile());
+  if (has('soak')) results.soak = await timed('soak', () => runSoak(ctx));
 } catch (e) {
   failed = true;
   results.error = (e as Error).message;
@@ -105,5 +107,6 @@ results.phaseSeconds = phaseSeconds;
 log(`phase seconds: ${JSON.stringify(phaseSeconds)}`);
 printTable(results);
 // a failed run still writes what it measured, marked with its error (the smoke test fails on the exit code)
-writeResults(results, opts, log);
+// a soak alone writes its own bench/results/soak-*.json (phase-soak.ts), not the day's file of the other phases
+if (opts.phases.some((p) => p !== 'soak')) writeResults(results, opts, log);
 process.exit(failed ? 1 : 0);

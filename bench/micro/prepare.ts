@@ -1,6 +1,6 @@
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
-import { DICT_LEVEL, DICT_MAX_BYTES } from '../../src/ingest/dictionaries.js';
-import type { ArchiveRow } from '../../src/digest/payload.js';
+import { DICT_LEVEL, DICT_MAX_BYTES } from '../../src/archive/dictionaries.js';
+import type { ArchiveRow } from '../../src/archive/row.js';
 import { prepareBatch } from '../../src/digest/prepare.js';
 import { buildTemplates, eventId, groupTag, newNonce, render, schedule, type Traffic } from '../workload.js';
 

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { compressSmallForStorage } from '../../src/ingest/codec.js';
-import type { ArchiveRow } from '../../src/digest/payload.js';
+import type { ArchiveRow } from '../../src/archive/row.js';
 import { parsePayload } from '../../src/digest/payload.js';
 import { prepareBatch } from '../../src/digest/prepare.js';
 import { scrubEvent } from '../../src/scrub/event.js';

@@ -78,6 +78,11 @@ export function serializeProjectDetail(config: Config, p: ProjectRow, facts?: Pr
     fingerprintingRules: p.fingerprinting_rules ?? '',
     // data scrubbing, as Sentry's project details name it (migrations/0020)
     ...scrubSettingsOf(p),
+    // crash-cache's own (Sentry has no per-project retention): days kept (the RETENTION_DAYS default
+    // when the project has none) and events kept per issue (null = unlimited)
+    retentionDays: p.retention_days ?? config.retentionDays,
+    hasOwnRetention: p.retention_days != null,
+    maxEventsPerIssue: p.max_events_per_issue ?? null,
   };
 }
 

@@ -6,4 +6,5 @@ import '../ui/cli.js';
 import '../ratelimit/cli.js';
 import '../alerts/cli.js';
 import '../storage/cli.js';
+import '../archive/retention/cli.js';
 export {};

@@ -34,7 +34,7 @@ export function parseArgs(argv: string[]): { args: string[]; flags: Flags } {
   }
   return { args, flags };
 }
-const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet', 'version']);
+const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet', 'version', 'dry-run']);
 
 export function dsn(config: Config, key: string, projectId: number): string {
   const u = new URL(config.publicUrl);

@@ -58,6 +58,12 @@ export interface Config {
   outboundAllowInternal: string[];
   metricsToken: string | undefined;
   metricsPort: number;
+  retentionDays: number;
+  /** The disk budget in bytes; undefined = none. */
+  storageMaxBytes: number | undefined;
+  storageLowWaterPercent: number;
+  retentionIntervalSecs: number;
+  retentionBatchSize: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -76,6 +82,18 @@ export function parseDotEnv(text: string): Record<string, string> {
     out[m[1]!] = v;
   }
   return out;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+
+/** `20GB`, `1.5 TiB`, `500000000` → bytes; null when it is not a size (negative, unknown unit, not finite). */
+export function parseBytes(raw: string): number | null {
+  const m = /^(\d{1,15}(?:\.\d{1,6})?)\s?([a-z]{0,3})$/i.exec(raw.trim());
+  if (!m) return null;
+  const unit = UNITS[m[2]!.toLowerCase()];
+  if (unit === undefined) return null;
+  const n = Math.floor(Number(m[1]) * unit);
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 function camel(name: string): string {
@@ -101,6 +119,12 @@ function parseOne(s: Setting, raw: string | undefined): unknown {
         throw new ConfigError(`${s.name} must be a URL`);
       }
       return raw.replace(/\/+$/, s.name === 'PUBLIC_URL' ? '' : '$&');
+    case 'bytes': {
+      const n = parseBytes(raw);
+      if (n === null) throw new ConfigError(`${s.name} must be a size like 20GB, 500MiB or a number of bytes, got ${JSON.stringify(raw)}`);
+      if (s.min !== undefined && n < s.min) throw new ConfigError(`${s.name} must be ≥ ${s.min} bytes, got ${n}`);
+      return n;
+    }
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${s.name} must be an integer, got ${JSON.stringify(raw)}`);
       const n = Number(raw);

@@ -4,7 +4,7 @@
 
 const MiB = 1024 * 1024;
 
-export type Kind = 'string' | 'int' | 'bool' | 'url' | 'list';
+export type Kind = 'string' | 'int' | 'bool' | 'url' | 'list' | 'bytes';
 
 export interface Setting {
   name: string;
@@ -136,6 +136,18 @@ export const SETTINGS = [
     doc: 'Bearer token for GET /metrics. Unset: /metrics is off on the main port (anyone with a DSN reaches it) and open on METRICS_PORT.' },
   { name: 'METRICS_PORT', kind: 'int', default: 0, min: 0, max: 65535,
     doc: 'A separate port serving only GET /metrics on SERVER_HOST (also in `crash-cache worker`); 0 = none.' },
+
+  // --- retention and the disk budget (src/archive/retention/) ---
+  { name: 'RETENTION_DAYS', kind: 'int', default: 90, min: 1, max: 36500,
+    doc: 'Payloads (events, attachments, feedback, check-ins) and hourly counts (sessions, outcomes) older than this are deleted (events also by their own timestamp); a project may override it (crash-cache-cli project update <id> --retention-days N). Sentry and GlitchTip keep 90 days by default.' },
+  { name: 'STORAGE_MAX_BYTES', kind: 'bytes', default: undefined, min: 16 * MiB,
+    doc: 'Disk budget of everything crash-cache stores (tables, TOAST, indexes), e.g. 20GB (KB/MB/GB/TB = powers of 1000, KiB/MiB/GiB/TiB of 1024). Past it the oldest payloads of all projects are deleted until the space in use is under STORAGE_LOW_WATER_PERCENT of it. Unset: no budget. Needs the pg_freespacemap extension (created with the embedded PostgreSQL).' },
+  { name: 'STORAGE_LOW_WATER_PERCENT', kind: 'int', default: 85, min: 50, max: 99,
+    doc: 'Where a budget pass stops deleting, in percent of STORAGE_MAX_BYTES: the space between is what ingest fills before the next pass (at the bench rate ~1 MB/s, 15 % of 20 GB lasts ~50 min).' },
+  { name: 'RETENTION_INTERVAL_SECS', kind: 'int', default: 60, min: 1, max: 86400,
+    doc: 'How often each worker process tries a retention pass (one runs at a time across processes; the others skip).' },
+  { name: 'RETENTION_BATCH_SIZE', kind: 'int', default: 500, min: 1, max: 100000,
+    doc: 'Most payloads (or rows) deleted by one retention statement, so that its row locks and WAL stay small: measured (5 KB store events, 2-core machine shared at load average ~40): 100 payloads with their reports 21-71 ms, 500: 37-70 ms, 1,000: 60-85 ms.' },
 
   // --- misc ---
   { name: 'LOG_LEVEL', kind: 'string', default: 'info', doc: 'error, warn, info or debug.' },

@@ -1,16 +1,16 @@
 import type pg from 'pg';
 import { claimBatch, failQueueRows, finishQueueRows, type QueueRow } from '../queue/claim.js';
-import { attachDictionaries } from './dictionaries.js';
+import { attachDictionaries } from '../archive/dictionary-load.js';
 import { DimCache, DimRequest } from './dims.js';
 import { foldIssueCounters } from './fold.js';
 import { countGroupingFailures } from './grouping-failures.js';
 import { requestDims, storeEvents, type IssueCounts } from './events.js';
 import { storeExtraCounts, storeExtras } from './extras.js';
-import type { ArchiveRow } from './payload.js';
+import { ARCHIVE_READ_COLUMNS, type ArchiveRow } from '../archive/row.js';
 import { prepareBatch, type Prepared } from './prepare.js';
 import { projectRules, type ProjectRules } from './project-rules.js';
 import { projectScrubbing } from './project-scrubbing.js';
-import { rewriteArchive } from './archive-rewrite.js';
+import { rewriteArchive } from '../archive/rewrite.js';
 import type { ScrubPlan } from '../scrub/settings.js';
 import { requestSessionDims, storeSessions } from './sessions.js';
 
@@ -81,8 +81,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
       opts.cache.clear();
       opts.cache.generation = generation;
     }
-    const batch = await claimBatch<ArchiveRow & { raw_size: number | null }>(client, opts.batchSize,
-      'a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size, a.dict_id');
+    const batch = await claimBatch<ArchiveRow & { raw_size: number | null }>(client, opts.batchSize, `${ARCHIVE_READ_COLUMNS}, a.raw_size`);
     // Received order, so that session updates and "first event" of an issue follow arrival.
     batch.sort((a, b) => a.queue.archive_id - b.queue.archive_id);
     const claimed = batch.map((b) => b.queue);
@@ -123,7 +122,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     for (const pid of projects) counts.push(await storeEvents(client, dims, pid, c.events.filter((w) => w.projectId === pid)));
     if (c.sessions.length || c.aggregates.length) await storeSessions(client, dims, c.sessions, c.aggregates);
     await storeExtras(client, c.extras);
-    // The scrubbed payloads replace what was archived, in this transaction (archive-rewrite.ts).
+    // The scrubbed payloads replace what was archived, in this transaction (src/archive/rewrite.ts).
     await rewriteArchive(client, c.rewrites);
     await failQueueRows(client, failed);
     const slot = opts.counterSlot ?? Math.floor(Math.random() * 16);

@@ -1,4 +1,4 @@
-import type { ArchiveRow } from './payload.js';
+import type { ArchiveRow } from '../archive/row.js';
 import type { ProjectRules } from './project-rules.js';
 import type { ScrubPlan } from '../scrub/settings.js';
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ArchiveRow } from './payload.js';
+import type { ArchiveRow } from '../archive/row.js';
 import type { ProjectRules } from './project-rules.js';
 import type { ScrubPlan } from '../scrub/settings.js';
 import type { Prepared } from './prepare.js';

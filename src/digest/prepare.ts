@@ -5,7 +5,9 @@ import type { EventWork } from './events.js';
 import { addClientReport, addCount, newExtras, parseCheckIn, parseFeedback, parseUserReport, type Extras } from './extras.js';
 import { groupForDigest } from './group.js';
 import type { ProjectRules } from './project-rules.js';
-import { fallbackEventId, parsePayload, PayloadError, type ArchiveRow, type Item, type ParsedPayload } from './payload.js';
+import { fallbackEventId, parsePayload, type Item, type ParsedPayload } from './payload.js';
+import { PayloadError } from '../archive/decode.js';
+import type { ArchiveRow } from '../archive/row.js';
 import { parseAggregates, parseSession, SessionError, type SessionAggregate, type SessionUpdate } from './sessions.js';
 import { compressRewrite, rebuildPayload, type ArchiveRewrite } from './rewrite-payload.js';
 import { EventScrubber } from '../scrub/event.js';
@@ -23,7 +25,7 @@ export interface Prepared {
   extras: Extras;
   /** Archive rows (project_id/id) that could not be parsed at all, with the reason. */
   failed: { projectId: number; archiveId: number; error: string }[];
-  /** Archive rows to write back scrubbed (archive-rewrite.ts), in the batch's transaction. */
+  /** Archive rows to write back scrubbed (src/archive/rewrite.ts), in the batch's transaction. */
   rewrites: ArchiveRewrite[];
 }
 

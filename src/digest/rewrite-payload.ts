@@ -1,10 +1,11 @@
 import zlib from 'node:zlib';
 import type { Json } from '../protocol/event.js';
-import type { ArchiveRow, Item, ParsedPayload } from './payload.js';
+import type { ArchiveRow } from '../archive/row.js';
+import type { Item, ParsedPayload } from './payload.js';
 
 // The archived payload written back after data scrubbing changed one of its items (or dropped the
 // bytes of one it could not read), so that the archive — which `loadEvent`, `explain` and `ruminate`
-// read again — never holds what was scrubbed (archive-rewrite.ts stores it in the batch's
+// read again — never holds what was scrubbed (src/archive/rewrite.ts stores it in the batch's
 // transaction). An envelope stays an envelope, each item with its headers and a `length`; a store
 // body becomes the scrubbed event; a security report becomes the event made from it (kind `store`),
 // and a minidump upload an envelope of its event and its attachments (the same item indexes, so

@@ -2,6 +2,7 @@ import type { AppContext } from '../server/context.js';
 import { listenQueue, type Listener } from '../queue/listen.js';
 import { retryLater } from '../queue/claim.js';
 import { startAlertSender } from '../alerts/sender.js';
+import { startRetention } from '../archive/retention/worker.js';
 import { BatchError, DIGEST_LOCK, digestBatch } from './batch.js';
 import { DimCache } from './dims.js';
 import { FOLD_EVERY_MS, foldNow } from './fold.js';
@@ -73,6 +74,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
 
   const listener: Listener = listenQueue(db.url, wake, (m) => log.warn(m));
   const alerts = startAlertSender(ctx);
+  const retention = startRetention(ctx);
   const pool = config.workerThreads > 0 && PreparePool.available() ? new PreparePool(config.workerThreads) : null;
   // Without threads, two lanes still overlap: one prepares its batch (synchronous CPU) while the
   // other's statements run in PostgreSQL.
@@ -214,6 +216,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       wakeSleep?.();
       await loop;
       await alerts.stop();
+      await retention.stop();
       await listener.close();
       await pool?.close();
     },

@@ -1,10 +1,9 @@
-import { randomInt } from 'node:crypto';
 import type pg from 'pg';
-import type { StoredEncoding } from '../protocol/compression.js';
 import { HttpError, isDatabaseUnavailable } from '../http/errors.js';
 import { Refusal } from './refusal.js';
 import type { Logger } from '../log.js';
-import { archiveInsertSql } from './archive-sql.js';
+import { insertArchiveRows, PARAMS_PER_ROW } from '../archive/insert.js';
+import type { NewArchiveRow } from '../archive/row.js';
 
 // Group commit: requests hand their row to the committer and wait; one statement at a time commits
 // everything waiting (at most INGEST_COMMIT_MAX_BATCH rows), and while it runs the next batch
@@ -27,24 +26,11 @@ import { archiveInsertSql } from './archive-sql.js';
 // unreachable or out of resources (SQLSTATE class 53: disk full, out of memory) every waiting request
 // fails together (each later batch would only fail the same way again).
 
-// PostgreSQL's wire protocol allows 65535 parameters per statement; a row takes 10.
-const MAX_ROWS_PER_STATEMENT = 6500;
-
-export interface ArchiveRow {
-  projectId: number;
-  sha256: Buffer;
-  kind: 'envelope' | 'store' | 'security' | 'minidump';
-  encoding: StoredEncoding;
-  eventId: string | null;
-  rawSize: number | null;
-  meta: Record<string, unknown>;
-  payload: Buffer;
-  /** The archive_dict row `payload` was compressed against ('deflate-dict'), committed already. */
-  dictId?: number | null;
-}
+// PostgreSQL's wire protocol allows 65535 parameters per statement; a row takes PARAMS_PER_ROW (10).
+const MAX_ROWS_PER_STATEMENT = Math.floor(65000 / PARAMS_PER_ROW);
 
 interface Pending {
-  row: ArchiveRow;
+  row: NewArchiveRow;
   resolve: () => void;
   reject: (e: unknown) => void;
   timer: NodeJS.Timeout;
@@ -88,7 +74,7 @@ export class GroupCommitter {
   }
 
   /** Resolves once the row (or an identical one stored earlier) is committed. */
-  submit(row: ArchiveRow): Promise<void> {
+  submit(row: NewArchiveRow): Promise<void> {
     if (this.closed) return Promise.reject(new HttpError('unavailable', 'the server is shutting down; retry later', { 'retry-after': '5' }));
     return new Promise<void>((resolve, reject) => {
       // A request never waits longer than a connection plus a statement may take. Answering 503
@@ -151,21 +137,8 @@ export class GroupCommitter {
     }
   }
 
-  private async commit(rows: ArchiveRow[]): Promise<void> {
-    // Identical payloads within one batch become one row (ON CONFLICT would skip the second anyway).
-    const seen = new Set<string>();
-    const unique = rows.filter((r) => {
-      const k = `${r.projectId}:${r.sha256.toString('hex')}`;
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
-    const params: unknown[] = [];
-    for (const r of unique) {
-      params.push(r.projectId, r.sha256, r.kind, r.encoding, r.eventId, r.payload.length, r.rawSize, JSON.stringify(r.meta), r.payload, r.dictId ?? null);
-    }
-    params.push(randomInt(16));
-    await this.pool.query(archiveInsertSql(unique.length), params);
+  private async commit(rows: NewArchiveRow[]): Promise<void> {
+    await insertArchiveRows(this.pool, rows);
   }
 
   /** Stops taking rows and waits for those already taken to commit (or fail). */

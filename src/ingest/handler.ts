@@ -7,7 +7,7 @@ import type { AppContext } from '../server/context.js';
 import { readBody } from './body.js';
 import { compressForStorage, compressSmallForStorage, decompressBounded, decompressSmall, STORAGE_ENCODING } from './codec.js';
 import { corsHeaders } from './cors.js';
-import { ArchiveDictionaries, DICT_MAX_INPUT } from './dictionaries.js';
+import { ArchiveDictionaries, DICT_MAX_INPUT } from '../archive/dictionaries.js';
 import { GroupCommitter } from './group-commit.js';
 import { KeyCache, type ProjectAuth } from './keys.js';
 import { PIXEL, pixelBody } from './pixel.js';

@@ -3,6 +3,8 @@ import { sendJson } from '../http/respond.js';
 import type { AppContext } from './context.js';
 import { outcomeTotals } from '../outcomes/queries.js';
 import { GROUPING_FAILED } from '../digest/grouping-failures.js';
+import { deletions24h } from '../archive/retention/pass.js';
+import { diskBytes } from '../archive/retention/size.js';
 
 // GET /health: liveness plus the counts an operator watches; with the embedded PostgreSQL also its
 // state (database: ok, restarting or stopped), database_restarts_24h and the free disk space. Never rate limited, never waits long: when
@@ -28,11 +30,12 @@ export function registerHealthRoute(router: Router, ctx: AppContext, extra: () =
     });
     // Outcomes of the last 24 h by kind (rate_limited, invalid, too_large, client_discard, …): what
     // was refused or dropped, next to what was taken.
-    const query = Promise.all([ctx.db.pool.query<{ ingested: number; digested: number; queued: number; counters_pending: number; failed: number; grouping_failed: number }>(COUNTS_SQL), outcomeTotals(ctx.db.pool)]);
+    // Disk: the files' size (free space inside them included) and the budget; what retention deleted.
+    const query = Promise.all([ctx.db.pool.query<{ ingested: number; digested: number; queued: number; counters_pending: number; failed: number; grouping_failed: number }>(COUNTS_SQL), outcomeTotals(ctx.db.pool), diskBytes(ctx.db.pool), deletions24h(ctx.db.pool)]);
     query.catch(() => {}); // may settle after the timeout won
     try {
-      const [{ rows }, outcomes] = await Promise.race([query, timeout]);
-      sendJson(res, 200, { status: 'ok', ...rows[0], outcomes_24h: outcomes, ...ctx.db.status(), ...extra(), uptime_secs: Math.round((Date.now() - started) / 1000) }, { 'cache-control': 'no-store' });
+      const [{ rows }, outcomes, disk, deleted] = await Promise.race([query, timeout]);
+      sendJson(res, 200, { status: 'ok', ...rows[0], outcomes_24h: outcomes, disk_bytes: disk, disk_budget_bytes: ctx.config.storageMaxBytes ?? null, retention_deleted_24h: deleted, ...ctx.db.status(), ...extra(), uptime_secs: Math.round((Date.now() - started) / 1000) }, { 'cache-control': 'no-store' });
     } catch (e) {
       // The embedded database's supervisor state (database: "restarting", restarts in 24 h) is known
       // without asking the database.

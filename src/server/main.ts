@@ -5,6 +5,7 @@ import { createLogger } from '../log.js';
 import { openDatabase } from '../storage/db.js';
 import { SchemaTooNewError } from '../storage/migrate.js';
 import { startWorker } from '../digest/worker.js';
+import { canMeasureFreeSpace } from '../archive/retention/size.js';
 import { createHttpService } from './http.js';
 import { tuneHeap } from './heap.js';
 import type { AppContext } from './context.js';
@@ -86,6 +87,11 @@ export async function main(argv: string[]): Promise<void> {
     if (!(e instanceof SchemaTooNewError)) throw e;
     console.error(`crash-cache: ${e.message}`);
     process.exit(1);
+  }
+  if (config.storageMaxBytes !== undefined && !(await canMeasureFreeSpace(db.pool))) {
+    console.error('crash-cache: invalid configuration: STORAGE_MAX_BYTES needs the pg_freespacemap extension to measure the space in use; create it as a superuser (CREATE EXTENSION pg_freespacemap) or unset STORAGE_MAX_BYTES');
+    await db.close();
+    process.exit(2);
   }
   const ctx: AppContext = {
     config,

@@ -18,6 +18,9 @@ export interface ProjectRow {
   sensitive_fields: string[];
   safe_fields: string[];
   scrub_ip_addresses: boolean;
+  /** own retention (migrations/0017); null = RETENTION_DAYS / unlimited */
+  retention_days?: number | null;
+  max_events_per_issue?: number | null;
   created_at: Date;
 }
 

@@ -12,7 +12,7 @@ export interface LayoutOptions {
   title: string;
   session?: Session | null;
   project?: PageProject | null;
-  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'scrubbing' | 'projects' | 'alerts' | 'monitors';
+  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'scrubbing' | 'storage' | 'projects' | 'alerts' | 'monitors';
   body: Renderable;
 }
 
@@ -47,7 +47,8 @@ export function layout(o: LayoutOptions): Html {
     ${tab('grouping', `/projects/${encodeURIComponent(p.slug)}/grouping`, 'Grouping')}
     ${tab('monitors', `/projects/${encodeURIComponent(p.slug)}/monitors`, 'Monitors')}
     ${tab('alerts', `/projects/${encodeURIComponent(p.slug)}/alerts`, 'Alerts')}
-    ${tab('scrubbing', `/projects/${encodeURIComponent(p.slug)}/scrubbing`, 'Data scrubbing')}`
+    ${tab('scrubbing', `/projects/${encodeURIComponent(p.slug)}/scrubbing`, 'Data scrubbing')}
+    ${tab('storage', `/projects/${encodeURIComponent(p.slug)}/storage`, 'Storage')}`
       : ''}
   </nav>
   <form class="logout" method="post" action="/logout">${csrfField(o.session)}<span class="who">${o.session.user.email}</span> <button type="submit">Log out</button></form>`

@@ -10,6 +10,7 @@ import { getGrouping, postGrouping } from './grouping-page.js';
 import { getScrubbing, postScrubbing } from './scrubbing-page.js';
 import { getMonitors } from './monitors-page.js';
 import { getAlerts, postAlert, postAlertDelete, postAlertEmail, postAlertTest } from './alerts-page.js';
+import { getStorage, postStorage } from './storage-page.js';
 import { getProjects } from './projects-page.js';
 import { getReleases } from './releases-page.js';
 import { serveStatic } from './static.js';
@@ -41,5 +42,7 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   page('POST', '/projects/:slug/alerts/email/?', (req, res, p) => postAlertEmail(ctx, req, res, p.slug!));
   page('POST', '/projects/:slug/alerts/:id/test/?', (req, res, p) => postAlertTest(ctx, req, res, p.slug!, p.id!));
   page('POST', '/projects/:slug/alerts/:id/delete/?', (req, res, p) => postAlertDelete(ctx, req, res, p.slug!, p.id!));
+  page('GET', '/projects/:slug/storage/?', (req, res, p, url) => getStorage(ctx, req, res, url, p.slug!));
+  page('POST', '/projects/:slug/storage/?', (req, res, p) => postStorage(ctx, req, res, p.slug!));
   page('GET', '/projects/:slug/outcomes/?', (req, res, p, url) => getOutcomes(ctx, req, res, url, p.slug!));
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import type { ArchiveRow } from './payload.js';
+import type { ArchiveRow } from './row.js';
 
-// Dictionaries of 'deflate-dict' payloads (migrations/0010, src/ingest/dictionaries.ts) for the
+// Dictionaries of 'deflate-dict' payloads (migrations/0010, dictionaries.ts) for the
 // digest. A batch's rows are decoded in a worker thread, so each row carries its dictionary's bytes
 // (a thread is sent each dictionary once and keeps it: prepare-message.ts). Dictionaries never
 // change, so a per-process cache needs no invalidation:

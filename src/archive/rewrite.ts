@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { ArchiveRewrite } from './rewrite-payload.js';
+import type { ArchiveRewrite } from '../digest/rewrite-payload.js';
 
 // The one statement that writes scrubbed payloads back into the archive, run inside the digest
 // batch's transaction (batch.ts), so the reports made from a payload and the payload's scrubbed form
@@ -7,7 +7,7 @@ import type { ArchiveRewrite } from './rewrite-payload.js';
 // left as it was (the dedup key of the body as the client sent it: a retry of the same bytes is
 // still recognised and not stored again). One row per statement: rewrites are rare (only payloads
 // in which something was scrubbed) and pg sends a lone Buffer as binary, an array of them as hex.
-// Kept apart so the archive's own module can take it over.
+// Built by the prepare threads (digest/rewrite-payload.ts); written here, by the archive's module.
 
 const SQL = `UPDATE archive SET
     kind = coalesce($3, kind),

@@ -6,7 +6,7 @@ import { buildTemplates, eventId, groupTag, newNonce, render, schedule, type Tra
 
 // Micro-benchmark of the digest's CPU half alone (no database, one thread): the bench mix stored the
 // way ingest stores it — bodies sent compressed kept as sent (gzip), uncompressed ones deflated
-// against a dictionary per SDK and endpoint made of the first such payload (src/ingest/dictionaries.ts;
+// against a dictionary per SDK and endpoint made of the first such payload (src/archive/dictionaries.ts;
 // ingest also replaces a dictionary that stops fitting, which this leaves out) — prepared in batches of 200. `node dist/bench/micro/prepare.js [events] [rounds] [realistic|fixed]`.
 // Prints µs per event per round; the first rounds include the grouping cache filling (one miss per group).
 

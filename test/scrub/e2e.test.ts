@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { createToken } from '../../src/api/tokens.js';
-import { attachDictionaries } from '../../src/digest/dictionaries.js';
+import { attachDictionaries } from '../../src/archive/dictionary-load.js';
 import { decodePayload, type ArchiveRow } from '../../src/digest/payload.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { createProject } from '../../src/storage/projects.js';

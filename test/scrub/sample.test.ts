@@ -1,4 +1,4 @@
-// Archive dictionaries are made of payloads (src/ingest/dictionaries.ts) and live as long as the rows
+// Archive dictionaries are made of payloads (src/archive/dictionaries.ts) and live as long as the rows
 // compressed against them, so they are made of the payload as scrubbing leaves it (src/scrub/sample.ts).
 import { describe, expect, it } from 'vitest';
 import { parseEnvelope } from '../../src/protocol/envelope.js';

@@ -41,6 +41,11 @@ export interface Config {
   alertRetrySecs: number;
   alertMaxAttempts: number;
   alertRetentionDays: number;
+  sourcemapChunkBytes: number;
+  sourcemapMaxBundleBytes: number;
+  sourcemapMaxProjectBytes: number;
+  sourcemapCacheBytes: number;
+  sourcemapRetentionDays: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 

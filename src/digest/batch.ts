@@ -6,7 +6,8 @@ import { foldIssueCounters } from './fold.js';
 import { requestDims, storeEvents, type IssueCounts } from './events.js';
 import { storeExtraCounts, storeExtras } from './extras.js';
 import type { ArchiveRow } from './payload.js';
-import { prepareBatch, type Prepared } from './prepare.js';
+import { prepareBatchWithMaps, type Prepared } from './prepare.js';
+import type { Symbolicator } from '../sourcemaps/resolve.js';
 import { projectRules, type ProjectRules } from './project-rules.js';
 import { requestSessionDims, storeSessions } from './sessions.js';
 
@@ -53,6 +54,8 @@ export interface BatchOptions {
   counterSlot?: number;
   /** Runs prepareBatch elsewhere (a worker thread); default: here. */
   prepare?: (rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules>) => Promise<Prepared>;
+  /** Applies source maps when preparing here (threads have their own). */
+  symbolicator?: Symbolicator;
 }
 
 /** Runs one batch on `client` (no transaction open). Returns what it did; throws on database errors (rolled back). */
@@ -92,7 +95,9 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     const archives = batch.flatMap((b) => (b.archive ? [b.archive] : []));
     await attachDictionaries(client, archives);
     const rules = await projectRules(client, [...new Set(archives.map((r) => r.project_id))]);
-    const c = opts.prepare ? await opts.prepare(archives, opts.maxBytes, rules) : prepareBatch(archives, opts.maxBytes, rules);
+    const sym = opts.symbolicator;
+    const c = opts.prepare ? await opts.prepare(archives, opts.maxBytes, rules)
+      : await prepareBatchWithMaps(archives, opts.maxBytes, rules, sym && ((evs) => sym.symbolicate(client, evs)));
     const failedKeys = new Map(c.failed.map((f) => [`${f.projectId}/${f.archiveId}`, f.error]));
     const failed: { row: QueueRow; error: string }[] = [];
     const done: number[] = [];

@@ -7,6 +7,7 @@ import { groupForDigest } from './group.js';
 import type { ProjectRules } from './project-rules.js';
 import { fallbackEventId, parsePayload, PayloadError, type ArchiveRow, type Item, type ParsedPayload } from './payload.js';
 import { parseAggregates, parseSession, SessionError, type SessionAggregate, type SessionUpdate } from './sessions.js';
+import { needsSymbolication } from '../sourcemaps/symbolicate.js';
 
 // The CPU half of a digest batch, pure and without database access: decompress and parse each
 // archived payload, normalize and group its events, read its other items. The result is plain
@@ -24,12 +25,24 @@ export interface Prepared {
 
 type Collected = Prepared;
 
+/** Applies source maps to a batch's JavaScript events in place (src/sourcemaps/resolve.ts; it reads PostgreSQL). */
+export type SymbolicateFn = (events: { projectId: number; ev: NormalizedEvent }[]) => Promise<void>;
+
+/** A JavaScript event held back until its batch's source maps are looked up; its EventWork goes to events[index]. */
+interface Deferred {
+  index: number;
+  row: ArchiveRow;
+  item: Item;
+  p: ParsedPayload;
+  ev: NormalizedEvent;
+}
+
 /** Where an item came from, for the records of the rarer item types (events spell it out: see below). */
 function base(row: ArchiveRow, item: Item): { projectId: number; archiveId: number; itemIndex: number; receivedAt: Date } {
   return { projectId: row.project_id, archiveId: row.id, itemIndex: item.index, receivedAt: row.received_at };
 }
 
-function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item, rules: ProjectRules | undefined): void {
+function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item, rules: ProjectRules | undefined, deferred?: Deferred[]): void {
   const invalid = (reason: string): void => {
     c.extras.invalid.push({ projectId: row.project_id, archiveId: row.id, itemIndex: item.index, receivedAt: row.received_at, type: item.type, reason });
   };
@@ -54,18 +67,13 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item,
         addCount(c.extras, row.project_id, row.received_at, 'transaction', item.payload.length);
         return;
       }
-      const grouping = groupForDigest(ev, rules);
-      // Spelled out, not spread from base(): the prepare thread is the digest's bottleneck, and a
-      // spread in this per-event path cost ~5 µs per event (profile of the bench's worker).
-      c.events.push({
-        projectId: row.project_id,
-        archiveId: row.id,
-        itemIndex: item.index,
-        receivedAt: row.received_at,
-        ev: { event_id: ev.event_id, timestamp: ev.timestamp, type: ev.type, level: ev.level, platform: ev.platform, title: ev.title, culprit: ev.culprit, metadata: ev.metadata },
-        grouping,
-        fields: eventFields(ev, p.envelopeHeaders.sdk),
-      });
+      // Source maps first (grouping must see the original frames): only JavaScript events wait.
+      if (deferred && needsSymbolication(ev)) {
+        deferred.push({ index: c.events.length, row, item, p, ev });
+        c.events.push(null as unknown as EventWork);
+        return;
+      }
+      c.events.push(eventWork(row, item, p, ev, rules));
       return;
     }
     case 'session':
@@ -118,8 +126,38 @@ function handleItem(c: Collected, row: ArchiveRow, p: ParsedPayload, item: Item,
   }
 }
 
+function eventWork(row: ArchiveRow, item: Item, p: ParsedPayload, ev: NormalizedEvent, rules: ProjectRules | undefined): EventWork {
+  const grouping = groupForDigest(ev, rules);
+  // Spelled out, not spread from base(): the prepare thread is the digest's bottleneck, and a
+  // spread in this per-event path cost ~5 µs per event (profile of the bench's worker).
+  return {
+    projectId: row.project_id,
+    archiveId: row.id,
+    itemIndex: item.index,
+    receivedAt: row.received_at,
+    ev: { event_id: ev.event_id, timestamp: ev.timestamp, type: ev.type, level: ev.level, platform: ev.platform, title: ev.title, culprit: ev.culprit, metadata: ev.metadata },
+    grouping,
+    fields: eventFields(ev, p.envelopeHeaders.sdk),
+  };
+}
+
+/**
+ * prepareBatch with source maps: JavaScript events are set aside, symbolicated together (one set of
+ * lookups for the batch), then grouped. Without `symbolicate`, or without JavaScript events, it is
+ * prepareBatch.
+ */
+export async function prepareBatchWithMaps(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules>, symbolicate?: SymbolicateFn): Promise<Prepared> {
+  if (!symbolicate) return prepareBatch(rows, maxBytes, rules);
+  const deferred: Deferred[] = [];
+  const c = prepareBatch(rows, maxBytes, rules, deferred);
+  if (!deferred.length) return c;
+  await symbolicate(deferred.map((d) => ({ projectId: d.row.project_id, ev: d.ev })));
+  for (const d of deferred) c.events[d.index] = eventWork(d.row, d.item, d.p, d.ev, rules[d.row.project_id]);
+  return c;
+}
+
 /** Prepares archive rows (in received order) for storing. Never touches the database. */
-export function prepareBatch(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}): Prepared {
+export function prepareBatch(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}, deferred?: Deferred[]): Prepared {
   const c: Prepared = { events: [], sessions: [], aggregates: [], extras: newExtras(), failed: [] };
   for (const row of rows) {
     let parsed: ParsedPayload;
@@ -132,7 +170,7 @@ export function prepareBatch(rows: ArchiveRow[], maxBytes: number, rules: Record
       }
       throw e;
     }
-    for (const item of parsed.items) handleItem(c, row, parsed, item, rules[row.project_id]);
+    for (const item of parsed.items) handleItem(c, row, parsed, item, rules[row.project_id], deferred);
   }
   return c;
 }

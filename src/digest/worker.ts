@@ -6,6 +6,7 @@ import { BatchError, DIGEST_LOCK, digestBatch } from './batch.js';
 import { DimCache } from './dims.js';
 import { FOLD_EVERY_MS, foldNow } from './fold.js';
 import { PreparePool } from './prepare-pool.js';
+import { sharedSymbolicator } from '../sourcemaps/shared.js';
 import { nextSnoozeMs, wakeSnoozedIssues } from './snooze.js';
 
 // The digest loop of one process. It runs a tick when woken (in-process `wake()` after an ingest
@@ -58,7 +59,8 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
 
   const listener: Listener = listenQueue(db.url, wake, (m) => log.warn(m));
   const alerts = startAlertSender(ctx);
-  const pool = config.workerThreads > 0 && PreparePool.available() ? new PreparePool(config.workerThreads) : null;
+  const pool = config.workerThreads > 0 && PreparePool.available() ? new PreparePool(config.workerThreads, { dbUrl: db.url, cacheBytes: config.sourcemapCacheBytes }) : null;
+  const symbolicator = pool ? undefined : sharedSymbolicator();
   // Without threads, two lanes still overlap: one prepares its batch (synchronous CPU) while the
   // other's statements run in PostgreSQL.
   const lanes = pool ? config.workerThreads + 1 : 2;
@@ -115,7 +117,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       let release: Error | boolean = false;
       try {
         const size = singles > 0 ? 1 : avgBytes > 0 ? Math.max(10, Math.min(config.workerBatchSize, Math.floor(config.workerBatchBytes / avgBytes))) : Math.min(config.workerBatchSize, 50);
-        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, cache, prepare, counterSlot });
+        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, cache, prepare, counterSlot, symbolicator });
         backoffMs = 0;
         if (r.claimed) avgBytes = avgBytes ? 0.7 * avgBytes + 0.3 * (r.bytes / r.claimed) : r.bytes / r.claimed;
         if (singles > 0) singles -= r.claimed;

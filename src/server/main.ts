@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../storage/db.js';
 import { startWorker } from '../digest/worker.js';
+import { configureSymbolication } from '../sourcemaps/shared.js';
 import { createHttpService } from './http.js';
 import { tuneHeap } from './heap.js';
 import type { AppContext } from './context.js';
@@ -36,6 +37,7 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   }
   const log = createLogger(config.logLevel);
+  configureSymbolication(config.sourcemapCacheBytes);
   const db = await openDatabase(config, { log: (m) => log.info(m), applicationName: workerOnly ? 'crash-cache-worker' : 'crash-cache' });
   let worker: ReturnType<typeof startWorker> | null = null;
   const ctx: AppContext = {

@@ -151,7 +151,7 @@ describe('sentry-cli sourcemaps upload, then @sentry/node errors', () => {
     expect(before.function).not.toBe('chargeCustomerCard');
     expect(before.filename).toMatch(/\/c\/app\.js$/);
     // the debug id is in the event, no bundle has it yet: said on the event, frames as sent
-    expect(early.errors).toEqual([expect.objectContaining({ type: 'js_no_source', url: before.filename, debug_id: expect.stringMatching(/^[0-9a-f-]{36}$/) })]);
+    expect(early.errors).toEqual([{ type: 'js_no_source', message: 'Source code was not found', data: expect.objectContaining({ url: before.filename, debug_id: expect.stringMatching(/^[0-9a-f-]{36}$/) }) }]);
     expect(exception(early).rawStacktrace).toBeNull();
     expect(early.groupID).not.toBe(first.groupID);
 

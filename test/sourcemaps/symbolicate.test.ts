@@ -6,7 +6,7 @@ import { normalizeEvent, type NormalizedEvent } from '../../src/protocol/event.j
 import { assembleBundle } from '../../src/sourcemaps/assemble.js';
 import { ParsedCache, parseMap } from '../../src/sourcemaps/cache.js';
 import { Symbolicator, urlCandidates } from '../../src/sourcemaps/resolve.js';
-import { insertChunks } from '../../src/sourcemaps/store.js';
+import { insertChunks, pruneSourcemaps } from '../../src/sourcemaps/store.js';
 import { filenameOf, resolveSourceUrl } from '../../src/sourcemaps/symbolicate.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { bundleFiles, makeZip } from './zip.js';
@@ -194,5 +194,28 @@ describe('pure parts', () => {
     c.put('huge', m, 600); // larger than the whole bound: not kept
     expect(c.get('huge')).toBeUndefined();
     expect(parseMap(Buffer.from('{"version":2}'))).toEqual({ kind: 'bad', reason: 'not a version 3 source map' });
+  });
+});
+
+describe('retention', () => {
+  it('deletes bundles unused for the retention period, old chunks, and contents no bundle holds any more', async () => {
+    const keep = '22222222-3333-4444-5555-666666666666';
+    const go = '33333333-4444-5555-6666-777777777777';
+    await upload([{ path: 'k.map', type: 'source_map', url: '~/k.js.map', headers: { 'debug-id': keep }, data: min.map }]);
+    await upload([
+      { path: 'g.map', type: 'source_map', url: '~/g.js.map', headers: { 'debug-id': go }, data: min.map },
+      { path: 'only-here.js', type: 'minified_source', url: '~/g.js', data: '/* only in the old bundle */' },
+    ]);
+    await insertChunks(db.pool, [{ sha1: Buffer.alloc(20, 9), data: Buffer.from('stale') }]);
+    await db.pool.query(`UPDATE upload_chunk SET created_at = now() - interval '2 days'`);
+    await db.pool.query(`UPDATE artifact_bundle SET last_used_at = now() - interval '91 days' WHERE id = (SELECT bundle_id FROM artifact_file WHERE debug_id = $1)`, [go]);
+    const n = await pruneSourcemaps(db.pool, 90);
+    expect(n).toEqual({ bundles: 1, chunks: 1, blobs: 1 });
+    const ids = (await db.pool.query('SELECT debug_id::text FROM artifact_file WHERE debug_id IS NOT NULL')).rows.map((r) => r.debug_id);
+    expect(ids).toContain(keep);
+    expect(ids).not.toContain(go);
+    // the map's contents are shared with the bundles still there: kept
+    const ev = await symbolicated(event(frames('/x/k.js'), { debug_meta: { images: [{ type: 'sourcemap', code_file: '/x/k.js', debug_id: keep }] } }));
+    expect(framesOf(ev)[1]).toMatchObject({ lineno: 7, filename: 'src/util.js' });
   });
 });

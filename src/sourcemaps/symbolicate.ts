@@ -169,38 +169,94 @@ function originalFunctionName(map: TraceMap, min: MinifiedText, line: number, co
   return null;
 }
 
+// Per parsed map, the frames it has mapped: events repeat the same frames, so only the first of a
+// kind pays for the lookup, the source lines and the function-name search (1.0 ms → see README's
+// figure from bench/micro/sourcemaps.ts, per event of 6 mapped frames). Held as long as the map is
+// (a WeakMap on it), at most MEMO_FRAMES per map.
+const MEMO_FRAMES = 10_000;
+interface Mapped {
+  absPath: string;
+  filename: string;
+  lineno: number;
+  colno: number;
+  fn: string | null;
+  context: { line: string; pre: string[]; post: string[] } | null;
+  inApp: boolean;
+}
+type Memo = { lines: Map<string, string[] | null>; frames: Map<string, Mapped | 'unmapped' | 'past-end'> };
+const memos = new WeakMap<TraceMap, Memo>();
+function memoOf(map: TraceMap): Memo {
+  let m = memos.get(map);
+  if (!m) memos.set(map, (m = { lines: new Map(), frames: new Map() }));
+  return m;
+}
+
+function sourceLines(map: TraceMap, memo: Memo, source: string): string[] | null {
+  let lines = memo.lines.get(source);
+  if (lines === undefined) {
+    const content = sourceContentFor(map, source);
+    memo.lines.set(source, (lines = content === null ? null : content.split(/\r?\n/)));
+  }
+  return lines;
+}
+
+function lookup(r: ResolvedFile, memo: Memo, line: number, col: number, rawName: string | null): Mapped | 'unmapped' | 'past-end' {
+  if (line > decodedMappings(r.map).length) return 'past-end';
+  const pos = originalPositionFor(r.map, { line, column: col });
+  if (pos.source === null || pos.line === null) return 'unmapped'; // generated code without a mapping (a banner, an injected snippet)
+  const absPath = resolveSourceUrl(r.mapUrl, pos.source);
+  const lines = sourceLines(r.map, memo, pos.source);
+  const i = pos.line - 1;
+  return {
+    absPath,
+    filename: filenameOf(absPath),
+    lineno: pos.line,
+    colno: pos.column + 1,
+    fn: rawName !== null && r.minified ? originalFunctionName(r.map, r.minified, line, col, rawName) : null,
+    context: lines && i < lines.length
+      ? { line: cut(lines[i]!, pos.column), pre: lines.slice(Math.max(0, i - CONTEXT_LINES), i).map((l) => cut(l, 0)), post: lines.slice(i + 1, i + 1 + CONTEXT_LINES).map((l) => cut(l, 0)) }
+      : null,
+    inApp: !/(^|\/)node_modules\//.test(absPath),
+  };
+}
+
+/** Fields of the frame as sent that describe the minified code and so do not carry over. */
+const DROPPED = new Set(['module', 'pre_context', 'context_line', 'post_context']);
+
 function mapFrame(f: Json, r: ResolvedFile, errors: Json[]): Json | null {
   const line = f.lineno as number;
   // Sentry's JS SDKs send 1-based columns; trace-mapping takes 0-based ones. No column: the start of the line.
   const col = typeof f.colno === 'number' && f.colno >= 1 ? f.colno - 1 : 0;
-  const url = fileOf(f)!;
-  if (line > decodedMappings(r.map).length) {
-    errors.push({ type: 'js_invalid_source_location', url, line, column: col + 1, sourcemap: r.mapUrl });
+  const rawName = typeof f.function === 'string' ? f.function : null;
+  const memo = memoOf(r.map);
+  const key = `${line}:${col}:${rawName}:${r.minified ? 1 : 0}:${r.mapUrl}`;
+  let m = memo.frames.get(key);
+  if (m === undefined) {
+    m = lookup(r, memo, line, col, rawName);
+    if (memo.frames.size >= MEMO_FRAMES) memo.frames.clear();
+    memo.frames.set(key, m);
+  }
+  if (m === 'past-end') {
+    errors.push({ type: 'js_invalid_source_location', url: fileOf(f)!, line, column: col + 1, sourcemap: r.mapUrl });
     return null;
   }
-  const pos = originalPositionFor(r.map, { line, column: col });
-  if (pos.source === null || pos.line === null) return null; // generated code without a mapping (a banner, an injected snippet)
-  const absPath = resolveSourceUrl(r.mapUrl, pos.source);
-  const out: Json = { ...f, abs_path: absPath, filename: filenameOf(absPath), lineno: pos.line, colno: pos.column + 1 };
-  delete out.module; // it named the minified file; the filename now names the source
-  delete out.pre_context;
-  delete out.context_line;
-  delete out.post_context;
-  const fn = typeof f.function === 'string' && r.minified ? originalFunctionName(r.map, r.minified, line, col, f.function) : null;
-  if (fn) out.function = fn;
-  const content = sourceContentFor(r.map, pos.source);
-  if (content !== null) {
-    const lines = content.split(/\r?\n/);
-    const i = pos.line - 1;
-    if (i < lines.length) {
-      out.context_line = cut(lines[i]!, pos.column);
-      out.pre_context = lines.slice(Math.max(0, i - CONTEXT_LINES), i).map((l) => cut(l, 0));
-      out.post_context = lines.slice(i + 1, i + 1 + CONTEXT_LINES).map((l) => cut(l, 0));
-    }
+  if (m === 'unmapped') return null;
+  // A copy without the minified-only fields (no `delete`: it would make every frame a slow dictionary object).
+  const out: Json = {};
+  for (const k in f) if (!DROPPED.has(k)) out[k] = f[k];
+  out.abs_path = m.absPath;
+  out.filename = m.filename;
+  out.lineno = m.lineno;
+  out.colno = m.colno;
+  if (m.fn) out.function = m.fn;
+  if (m.context) {
+    out.context_line = m.context.line;
+    out.pre_context = m.context.pre;
+    out.post_context = m.context.post;
   } else {
-    errors.push({ type: 'js_missing_sources_content', source: absPath, sourcemap: r.mapUrl });
+    errors.push({ type: 'js_missing_sources_content', source: m.absPath, sourcemap: r.mapUrl });
   }
-  out.in_app = !/(^|\/)node_modules\//.test(absPath);
+  out.in_app = m.inApp;
   out.data = { ...(isObj(f.data) ? f.data : {}), sourcemap: r.mapUrl, resolved_with: r.resolvedWith, symbolicated: true };
   return out;
 }

@@ -12,6 +12,7 @@ import * as feedback from './routes-feedback.js';
 import * as monitors from './routes-monitors.js';
 import * as hooks from '../alerts/routes.js';
 import * as sourcemaps from '../sourcemaps/routes.js';
+import * as releaseFiles from '../sourcemaps/release-files.js';
 
 // The read API under /api/0/, in Sentry's Web API shapes. Every route authenticates with a Bearer
 // token first. Handlers only parse parameters and call query functions (queries/*) and serializers
@@ -80,4 +81,6 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
   add('GET', '/organizations/:org/chunk-upload/?', sourcemaps.chunkUploadOptions);
   add('POST', '/organizations/:org/chunk-upload/?', sourcemaps.chunkUpload);
   add('POST', '/organizations/:org/artifactbundle/assemble/?', sourcemaps.assemble);
+  add('GET', '/projects/:org/:project/releases/:version/files/?', releaseFiles.listFiles);
+  add('POST', '/projects/:org/:project/releases/:version/files/?', releaseFiles.uploadFile);
 }

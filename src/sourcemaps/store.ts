@@ -101,6 +101,37 @@ export interface FileRow {
   blob_sha1: Buffer;
 }
 
+/** Stores one release file as a bundle of its own (origin 'release_file'); false when one of that release, dist and name exists. */
+export async function storeReleaseFile(client: pg.ClientBase, projectId: number, key: Buffer, release: string, dist: string, bundle: Bundle, maxProjectBytes: number): Promise<'conflict' | string | null> {
+  const { rowCount } = await client.query(
+    `INSERT INTO artifact_bundle (project_id, sha1, origin, state, release, dist) VALUES ($1, $2, 'release_file', 'assembling', $3, $4)
+     ON CONFLICT (project_id, sha1) DO NOTHING`, [projectId, key, release, dist]);
+  if (rowCount !== 1) return 'conflict';
+  return storeBundle(client, projectId, key, bundle, [], maxProjectBytes);
+}
+
+export interface ReleaseFileRow {
+  id: string;
+  url: string;
+  dist: string;
+  kind: string;
+  sourcemap: string | null;
+  debug_id: string | null;
+  size: string;
+  sha1: Buffer;
+  created_at: Date;
+}
+
+/** The release files of a project's release (oldest first). */
+export async function listReleaseFiles(db: Db, projectId: number, release: string): Promise<ReleaseFileRow[]> {
+  const { rows } = await db.query<ReleaseFileRow>(
+    `SELECT b.id::text, f.url, b.dist, f.kind, f.sourcemap, f.debug_id::text, o.size::text, f.blob_sha1 AS sha1, b.created_at
+       FROM artifact_bundle b JOIN artifact_file f ON f.bundle_id = b.id JOIN artifact_blob o ON o.sha1 = f.blob_sha1
+      WHERE b.project_id = $1 AND b.release = $2 AND b.origin = 'release_file' AND b.state = 'ok'
+      ORDER BY b.id`, [projectId, release]);
+  return rows;
+}
+
 /** Files with these debug ids in the project's assembled bundles, newest bundle first. */
 export async function filesByDebugId(db: Db, projectId: number, debugIds: string[]): Promise<FileRow[]> {
   const { rows } = await db.query<FileRow>(

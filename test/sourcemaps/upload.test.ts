@@ -201,3 +201,38 @@ describe('artifactbundle/assemble', () => {
     expect((await bad({ checksum: 'a'.repeat(40), chunks: [1], projects: ['web'] })).status).toBe(400);
   });
 });
+
+describe('releases/{version}/files/ (the flow before bundles)', () => {
+  function fileForm(name: string, data: string, fields: [string, string][] = []): { body: Buffer; type: string } {
+    const boundary = 'rf' + Math.random().toString(16).slice(2);
+    const parts = [`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload"\r\nContent-Type: application/octet-stream\r\n\r\n${data}\r\n`];
+    for (const [k, v] of [['name', name], ...fields]) parts.push(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`);
+    return { body: Buffer.from(parts.join('') + `--${boundary}--\r\n`), type: `multipart/form-data; boundary=${boundary}` };
+  }
+  const path = '/api/0/projects/acme/web/releases/web@9/files/';
+
+  it('stores one file per request, lists them, refuses a second file of the same name', async () => {
+    const js = fileForm('~/static/legacy.min.js', 'function a(){throw 1}', [['dist', 'd9'], ['header', 'Sourcemap: legacy.min.js.map']]);
+    const r = await post(path, js.body, js.type);
+    expect(r.status).toBe(201);
+    expect(r.json).toMatchObject({ name: '~/static/legacy.min.js', dist: 'd9', headers: { Sourcemap: 'legacy.min.js.map' }, size: 21, sha1: sha1(Buffer.from('function a(){throw 1}')), id: expect.any(String), dateCreated: expect.any(String) });
+    const map = fileForm('~/static/legacy.min.js.map', MAP, [['dist', 'd9']]);
+    expect((await post(path, map.body, map.type)).status).toBe(201);
+    const again = await post(path, js.body, js.type);
+    expect(again.status).toBe(409);
+    expect(again.json.detail).toBe('A file matching this name already exists for the given release');
+    const list = await (await fetch(server.url + path, { headers: { authorization: `Bearer ${token}` } })).json();
+    expect(list.map((f: { name: string }) => f.name)).toEqual(['~/static/legacy.min.js', '~/static/legacy.min.js.map']);
+    const { rows } = await db.pool.query(`SELECT f.kind FROM artifact_file f JOIN artifact_bundle b ON b.id = f.bundle_id WHERE b.release = 'web@9' ORDER BY f.url`);
+    expect(rows.map((x) => x.kind)).toEqual(['minified_source', 'source_map']);
+  });
+
+  it('refuses a request without a file, a bad header, an unknown project', async () => {
+    const noFile = await post(path, '--x--\r\n', 'multipart/form-data; boundary=x');
+    expect(noFile.status).toBe(400);
+    const badHeader = fileForm('~/a.js', 'x', [['header', 'no colon here']]);
+    expect((await post(path, badHeader.body, badHeader.type)).json.detail).toMatch(/is not "Name: value"/);
+    const f = fileForm('~/a.js', 'x');
+    expect((await post('/api/0/projects/acme/nope/releases/1/files/', f.body, f.type)).status).toBe(404);
+  });
+});

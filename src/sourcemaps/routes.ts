@@ -24,12 +24,23 @@ const SHA1_HEX = /^[0-9a-f]{40}$/;
 
 type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
 
-export const chunkUploadOptions: H = async (ctx, _req, res, params) => {
+/**
+ * Where to POST chunks, absolute as Sentry answers (the bundler plugins' uploader refuses a relative
+ * URL): PUBLIC_URL's scheme and path, and the host the client reached us at (PUBLIC_URL's host when
+ * the request names none). The Host header is the client's own say, so it can only misdirect itself.
+ */
+function chunkUrl(ctx: AppContext, req: IncomingMessage, org: string): string {
+  const base = new URL(ctx.config.publicUrl);
+  const host = req.headers.host;
+  if (host && /^[A-Za-z0-9.\-:[\]]{1,300}$/.test(host)) base.host = host;
+  return `${base.origin}${base.pathname.replace(/\/$/, '')}/api/0/organizations/${encodeURIComponent(org)}/chunk-upload/`;
+}
+
+export const chunkUploadOptions: H = async (ctx, req, res, params) => {
   requireOrg(ctx.config, params.org!);
   const chunk = ctx.config.sourcemapChunkBytes;
   sendJson(res, 200, {
-    // Relative: sentry-cli puts its configured server URL and /api/0/ in front, so it works behind any proxy.
-    url: `/organizations/${encodeURIComponent(params.org!)}/chunk-upload/`,
+    url: chunkUrl(ctx, req, params.org!),
     chunkSize: chunk,
     chunksPerRequest: CHUNKS_PER_REQUEST,
     maxFileSize: ctx.config.sourcemapMaxBundleBytes,

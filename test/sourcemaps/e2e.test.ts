@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,7 +90,15 @@ beforeAll(async () => {
   const env = { DATABASE_URL: db.url, ORGANIZATION_SLUG: 'acme' };
   await cli(['project', 'create', '--name', 'shop', '--platform', 'node', '--key', 'c'.repeat(32)], env);
   token = /^([0-9a-f]{64})$/m.exec(await cli(['token', 'create', '--name', 'sourcemaps'], env))![1]!;
-  server = await startServer({ ...env, RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' });
+  // A fixed port, so that PUBLIC_URL is where the server really is: the bundler plugin's uploader goes to
+  // the organization's regionUrl (PUBLIC_URL), as it would in production.
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  server = await startServer({ ...env, SERVER_PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' });
   dsn = `http://${'c'.repeat(32)}@127.0.0.1:${server.port}/1`;
 });
 afterAll(async () => {
@@ -169,4 +178,14 @@ describe('sentry-cli sourcemaps upload, then @sentry/node errors', () => {
     const issues = await api<{ id: string; count: string }[]>('/api/0/projects/acme/shop/issues/');
     expect(issues.map((i) => [i.id, i.count])).toEqual([[first.groupID, '3']]);
   }, 240_000);
+
+  it('takes the upload of the official bundler plugin (esbuild) as well', async () => {
+    const dir = join(work, 'plugin');
+    await mkdir(dir, { recursive: true });
+    const { stdout, stderr } = await run(process.execPath, [join(PACKAGE_ROOT, 'test', 'sourcemaps', 'app', 'build-with-plugin.mjs'), server.url, token, dir], { timeout: 120_000 });
+    if (process.env.PLUGIN_DEBUG) console.log(stdout, stderr);
+    const ev = await event(await sendFrom(dir, 'shop@plugin'));
+    expect(exception(ev).stacktrace.frames.at(-1), stdout + stderr).toMatchObject({ function: 'chargeCustomerCard', lineNo: 5, filename: expect.stringMatching(/src\/cart\.js$/) });
+    expect(ev.errors).toEqual([]);
+  }, 180_000);
 });

@@ -68,7 +68,7 @@ describe('chunk-upload', () => {
     const r = await fetch(server.url + '/api/0/organizations/acme/chunk-upload/', { headers: { authorization: `Bearer ${token}` } });
     expect(r.status).toBe(200);
     expect(await r.json()).toEqual({
-      url: '/organizations/acme/chunk-upload/', chunkSize: CHUNK, chunksPerRequest: 4, maxFileSize: 4 * CHUNK, maxRequestSize: 4 * CHUNK,
+      url: `http://127.0.0.1:${server.port}/api/0/organizations/acme/chunk-upload/`, chunkSize: CHUNK, chunksPerRequest: 4, maxFileSize: 4 * CHUNK, maxRequestSize: 4 * CHUNK,
       concurrency: 4, hashAlgorithm: 'sha1', compression: ['gzip'], accept: ['artifact_bundles', 'artifact_bundles_v2'], maxWait: 60,
     });
   });

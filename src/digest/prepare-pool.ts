@@ -33,11 +33,11 @@ class Thread {
     // pile up (peak RSS 238 MB → 178 MB with 2 MB semi-spaces on a mixed batch, same CPU).
     this.worker = new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: 6 }, workerData: maps ?? null });
     this.worker.unref();
-    this.worker.on('message', (m: { id: number; result?: Prepared; error?: string }) => {
+    this.worker.on('message', (m: { id: number; result?: Prepared; error?: string; code?: unknown }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      if (m.error !== undefined) p.reject(new Error(`prepare thread: ${m.error}`));
+      if (m.error !== undefined) p.reject(Object.assign(new Error(`prepare thread: ${m.error}`), typeof m.code === 'string' ? { code: m.code } : {}));
       else p.resolve(m.result!);
     });
     const fail = (e: Error) => {

@@ -28,5 +28,6 @@ if (maps?.dbUrl) {
 parentPort!.on('message', (m: PrepareRequest) => {
   prepareBatchWithMaps(unpackRequest(m, dicts), m.maxBytes, m.rules, symbolicate).then(
     (result) => parentPort!.postMessage({ id: m.id, result }),
-    (e: unknown) => parentPort!.postMessage({ id: m.id, error: (e as Error)?.stack ?? String(e) }));
+    // The code goes along: a database error while looking maps up is transient like any (BatchError.transient).
+    (e: unknown) => parentPort!.postMessage({ id: m.id, error: (e as Error)?.stack ?? String(e), code: (e as { code?: unknown })?.code }));
 });

@@ -8,6 +8,7 @@ import { requireProject } from '../api/lookup.js';
 import { parseMultipart } from '../digest/multipart.js';
 import { transaction } from '../storage/transaction.js';
 import { normalizeDebugId } from './bundle.js';
+import { cutAt } from './resolve.js';
 import { listReleaseFiles, storeReleaseFile, type ReleaseFileRow } from './store.js';
 
 // The release-file flow that came before artifact bundles (sentry-cli 1.x, and `releases files upload`
@@ -63,7 +64,7 @@ export const uploadFile: H = async (ctx, req, res, params) => {
   }
   // A map is named *.map (sentry-cli's rule) or says it is one.
   const head = file.data.subarray(0, 200).toString('utf8');
-  const kind = /\.map$/i.test(name.replace(/[?#].*$/, '')) || /^\s*\{\s*"(version|mappings|sources)"/.test(head) ? 'source_map' : 'minified_source';
+  const kind = /\.map$/i.test(cutAt(name, '?#')) || /^\s*\{\s*"(version|mappings|sources)"/.test(head) ? 'source_map' : 'minified_source';
   const key = createHash('sha1').update(`release-file\u0000${release}\u0000${dist}\u0000${name}`).digest();
   const bundle = {
     size: file.data.length,

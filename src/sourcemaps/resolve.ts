@@ -20,16 +20,27 @@ const NO_BUNDLES_TTL_MS = 5000;
 /** Sentry's candidate URLs of a frame's abs_path: as sent, without query, and '~' + path. */
 export function urlCandidates(absPath: string): string[] {
   const out = [absPath];
-  const noQuery = absPath.replace(/[?#].*$/, '');
+  // indexOf, not /[?#].*$/: that pattern is quadratic on a path of many '?' (event data is untrusted)
+  const noQuery = cutAt(absPath, '?#');
   if (noQuery !== absPath) out.push(noQuery);
   const m = /^[a-z][a-z0-9+.-]*:\/\/[^/]*(\/[^#]*)?/i.exec(absPath);
-  const path = m ? m[1] ?? '/' : absPath.startsWith('/') ? absPath : null;
+  const path = m ? m[1] ?? '/' : absPath.startsWith('/') ? cutAt(absPath, '#') : null;
   if (path) {
     out.push('~' + path);
-    const p = path.replace(/\?.*$/, '');
+    const p = cutAt(path, '?');
     if (p !== path) out.push('~' + p);
   }
   return out;
+}
+
+/** `s` up to the first of `chars`. */
+export function cutAt(s: string, chars: string): string {
+  let end = s.length;
+  for (const c of chars) {
+    const i = s.indexOf(c);
+    if (i >= 0 && i < end) end = i;
+  }
+  return s.slice(0, end);
 }
 
 interface Work {

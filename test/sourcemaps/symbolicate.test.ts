@@ -219,3 +219,15 @@ describe('retention', () => {
     expect(framesOf(ev)[1]).toMatchObject({ lineno: 7, filename: 'src/util.js' });
   });
 });
+
+describe('untrusted paths', () => {
+  it('finds URL candidates in linear time, whatever the path holds', () => {
+    // A quadratic pattern on these would take minutes (past the test's timeout), a linear one milliseconds.
+    const nasty = 'http://h/' + '?'.repeat(200_000);
+    expect(urlCandidates(nasty)).toEqual([nasty, 'http://h/', '~/' + '?'.repeat(200_000), '~/']);
+    urlCandidates('/' + '?#'.repeat(100_000));
+    filenameOf('webpack://' + '/'.repeat(200_000));
+    resolveSourceUrl('~/a.map', '../'.repeat(50_000) + 'x.js');
+    expect(urlCandidates('http://h/a.js?x#y')).toEqual(['http://h/a.js?x#y', 'http://h/a.js', '~/a.js?x', '~/a.js']);
+  });
+});

@@ -9,6 +9,9 @@ import { Symbolicator, urlCandidates } from '../../src/sourcemaps/resolve.js';
 import { insertChunks, pruneSourcemaps } from '../../src/sourcemaps/store.js';
 import { filenameOf, resolveSourceUrl } from '../../src/sourcemaps/symbolicate.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { digestBatch } from '../../src/digest/batch.js';
+import { DimCache } from '../../src/digest/dims.js';
+import { enqueue } from '../digest/archive.js';
 import { bundleFiles, makeZip } from './zip.js';
 
 // Symbolication against uploaded bundles in a real database, and each way it can fail: the failure
@@ -229,5 +232,37 @@ describe('untrusted paths', () => {
     filenameOf('webpack://' + '/'.repeat(200_000));
     resolveSourceUrl('~/a.map', '../'.repeat(50_000) + 'x.js');
     expect(urlCandidates('http://h/a.js?x#y')).toEqual(['http://h/a.js?x#y', 'http://h/a.js', '~/a.js?x', '~/a.js']);
+  });
+});
+
+describe('the digest without prepare threads', () => {
+  it('symbolicates before grouping: two builds minified differently make one issue', async () => {
+    const other = await transform(SOURCE, { minify: true, minifyWhitespace: false, sourcemap: 'external', sourcefile: 'src/util.js', format: 'esm', banner: '/* second build */' });
+    const at = (code: string, index: number) => position(code, index);
+    const ids = ['aaaaaaaa-0000-4000-8000-000000000001', 'aaaaaaaa-0000-4000-8000-000000000002'];
+    await upload([{ path: 'd1.map', type: 'source_map', url: '~/one.js.map', headers: { 'debug-id': ids[0]! }, data: min.map }, { path: 'd1.js', type: 'minified_source', url: '~/one.js', headers: { 'debug-id': ids[0]! }, data: min.code }]);
+    await upload([{ path: 'd2.map', type: 'source_map', url: '~/two.js.map', headers: { 'debug-id': ids[1]! }, data: other.map }, { path: 'd2.js', type: 'minified_source', url: '~/two.js', headers: { 'debug-id': ids[1]! }, data: other.code }]);
+    const build = (code: string, file: string, debugId: string, n: number) => {
+      const t = at(code, code.indexOf('throw'));
+      const fn = /function (\w+)\(\w+\)\{?\s*if/.exec(code)?.[1] ?? 'x';
+      return { kind: 'store' as const, body: Buffer.from(JSON.stringify({
+        event_id: String(n).repeat(32).slice(0, 32), platform: 'node', release: `web@${n}`,
+        debug_meta: { images: [{ type: 'sourcemap', code_file: file, debug_id: debugId }] },
+        exception: { values: [{ type: 'Error', value: 'boom 6', stacktrace: { frames: [{ filename: file, function: fn, lineno: t.line, colno: t.col, in_app: true }] } }] },
+      })) };
+    };
+    const one = build(min.code, '/srv/one.js', ids[0]!, 1);
+    const two = build(other.code, '/srv/two.js', ids[1]!, 2);
+    const where = (p: { body: Buffer }) => { const f = JSON.parse(p.body.toString()).exception.values[0].stacktrace.frames[0]; return `${f.function} ${f.lineno}:${f.colno}`; };
+    expect(where(one)).not.toBe(where(two));
+    await enqueue(db.pool, projectId, [one, two]);
+    const client = await db.pool.connect();
+    try {
+      while ((await digestBatch(client, { batchSize: 10, maxBytes: 1 << 20, cache: new DimCache(), symbolicator: new Symbolicator(1 << 20) })).claimed);
+    } finally {
+      client.release();
+    }
+    const { rows } = await db.pool.query('SELECT culprit, metadata->>$2 AS fn, (SELECT count(*)::int FROM report r WHERE r.issue_id = i.id) AS n FROM issue i WHERE project_id = $1', [projectId, 'function']);
+    expect(rows).toEqual([{ culprit: 'inner(src/util.js)', fn: 'inner', n: 2 }]);
   });
 });

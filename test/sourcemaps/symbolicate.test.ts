@@ -12,6 +12,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { enqueue } from '../digest/archive.js';
+import { drainQueue, resetDigest } from '../../src/digest/ruminate.js';
 import { bundleFiles, makeZip } from './zip.js';
 
 // Symbolication against uploaded bundles in a real database, and each way it can fail: the failure
@@ -264,5 +265,10 @@ describe('the digest without prepare threads', () => {
     }
     const { rows } = await db.pool.query('SELECT culprit, metadata->>$2 AS fn, (SELECT count(*)::int FROM report r WHERE r.issue_id = i.id) AS n FROM issue i WHERE project_id = $1', [projectId, 'function']);
     expect(rows).toEqual([{ culprit: 'inner(src/util.js)', fn: 'inner', n: 2 }]);
+    // ruminate's own digest (crash-cache-cli ruminate drains the queue itself) applies the maps too
+    await resetDigest(db.pool);
+    await drainQueue(db.pool, { batchSize: 10, maxBytes: 1 << 20 });
+    const again = await db.pool.query('SELECT culprit, (SELECT count(*)::int FROM report r WHERE r.issue_id = i.id) AS n FROM issue i WHERE project_id = $1', [projectId]);
+    expect(again.rows).toEqual([{ culprit: 'inner(src/util.js)', n: 2 }]);
   });
 });

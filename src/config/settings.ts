@@ -101,7 +101,7 @@ export const SETTINGS = [
   { name: 'SOURCEMAP_CHUNK_BYTES', kind: 'int', default: 8 * MiB, min: 64 * 1024, max: 64 * MiB,
     doc: 'Chunk size sentry-cli is told to upload in (Sentry: 8 MiB); a larger chunk is refused with 413. One upload request carries at most 4 chunks.' },
   { name: 'SOURCEMAP_MAX_BUNDLE_BYTES', kind: 'int', default: 100 * MiB, min: 1024, max: 1024 * MiB,
-    doc: 'Largest source-map bundle, zipped and also unzipped (a zip bomb stops here). Assembly holds one bundle in memory, so this bounds its memory.' },
+    doc: 'Largest source-map bundle, zipped and also unzipped (a zip bomb stops here). A process assembles one bundle at a time, holding up to about 3 times this (chunks, zip, files).' },
   { name: 'SOURCEMAP_MAX_PROJECT_BYTES', kind: 'int', default: 1024 * MiB, min: 1024,
     doc: 'Largest total size of the source-map bundles of one project; a bundle past it is refused (assemble state error) until older ones are deleted or expire.' },
   { name: 'SOURCEMAP_CACHE_BYTES', kind: 'int', default: 64 * MiB, min: 0, max: 4096 * MiB,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../config/index.js';
+import { Semaphore } from '../ingest/semaphore.js';
 import { transaction } from '../storage/transaction.js';
 import { BundleError, readBundle, type Bundle } from './bundle.js';
 import { chunkSizes, claimBundle, failBundle, findBundle, joinChunks, storeBundle } from './store.js';
@@ -23,6 +24,13 @@ export interface AssembleAnswer {
   missingChunks: string[];
   detail: string | null;
 }
+
+/**
+ * One assembly at a time per process: at its peak one holds the chunks, the joined zip and its unzipped
+ * files — about 3 × SOURCEMAP_MAX_BUNDLE_BYTES — so this is what bounds the memory uploads can take.
+ * Others wait their turn (and a poll meanwhile answers "assembling").
+ */
+const assembling = new Semaphore(1);
 
 /** An attempt still "assembling" after this long died with its process: another request may take over. */
 const STALE_SECS = 300;
@@ -47,6 +55,10 @@ export async function assembleBundle(pool: pg.Pool, config: Config, projectIds: 
   }
   if (!mine.length) return answer('assembling');
 
+  return assembling.run(() => assembleClaimed(pool, config, mine, r));
+}
+
+async function assembleClaimed(pool: pg.Pool, config: Config, mine: number[], r: AssembleRequest): Promise<AssembleAnswer> {
   const fail = async (detail: string): Promise<AssembleAnswer> => {
     for (const p of mine) await failBundle(pool, p, r.checksum, detail);
     return answer('error', detail);

@@ -11,6 +11,8 @@ import * as attachments from './routes-attachments.js';
 import * as feedback from './routes-feedback.js';
 import * as monitors from './routes-monitors.js';
 import * as hooks from '../alerts/routes.js';
+import * as sourcemaps from '../sourcemaps/routes.js';
+import * as releaseFiles from '../sourcemaps/release-files.js';
 
 // The read API under /api/0/, in Sentry's Web API shapes. Every route authenticates with a Bearer
 // token first. Handlers only parse parameters and call query functions (queries/*) and serializers
@@ -81,4 +83,11 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
   add('GET', '/organizations/:org/releases/?', rel.releases);
   add('GET', '/organizations/:org/releases/:version/?', rel.releases);
   add('GET', '/projects/:org/:project/releases/?', rel.releases);
+
+  // source-map uploads (sentry-cli sourcemaps upload)
+  add('GET', '/organizations/:org/chunk-upload/?', sourcemaps.chunkUploadOptions);
+  add('POST', '/organizations/:org/chunk-upload/?', sourcemaps.chunkUpload);
+  add('POST', '/organizations/:org/artifactbundle/assemble/?', sourcemaps.assemble);
+  add('GET', '/projects/:org/:project/releases/:version/files/?', releaseFiles.listFiles);
+  add('POST', '/projects/:org/:project/releases/:version/files/?', releaseFiles.uploadFile);
 }

@@ -64,6 +64,11 @@ export interface Config {
   storageLowWaterPercent: number;
   retentionIntervalSecs: number;
   retentionBatchSize: number;
+  sourcemapChunkBytes: number;
+  sourcemapMaxBundleBytes: number;
+  sourcemapMaxProjectBytes: number;
+  sourcemapCacheBytes: number;
+  sourcemapRetentionDays: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 

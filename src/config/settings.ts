@@ -149,6 +149,18 @@ export const SETTINGS = [
   { name: 'RETENTION_BATCH_SIZE', kind: 'int', default: 500, min: 1, max: 100000,
     doc: 'Most payloads (or rows) deleted by one retention statement, so that its row locks and WAL stay small: measured (5 KB store events, 2-core machine shared at load average ~40): 100 payloads with their reports 21-71 ms, 500: 37-70 ms, 1,000: 60-85 ms.' },
 
+  // --- JavaScript source maps (sentry-cli sourcemaps upload; src/sourcemaps/) ---
+  { name: 'SOURCEMAP_CHUNK_BYTES', kind: 'int', default: 8 * MiB, min: 64 * 1024, max: 64 * MiB,
+    doc: 'Chunk size sentry-cli is told to upload in (Sentry: 8 MiB); a larger chunk is refused with 413. One upload request carries at most 4 chunks.' },
+  { name: 'SOURCEMAP_MAX_BUNDLE_BYTES', kind: 'int', default: 100 * MiB, min: 1024, max: 1024 * MiB,
+    doc: 'Largest source-map bundle, zipped and also unzipped (a zip bomb stops here). A process assembles one bundle at a time, holding up to about 3 times this (chunks, zip, files).' },
+  { name: 'SOURCEMAP_MAX_PROJECT_BYTES', kind: 'int', default: 1024 * MiB, min: 1024,
+    doc: 'Largest total size of the source-map bundles of one project; a bundle past it is refused (assemble state error) until older ones are deleted or expire.' },
+  { name: 'SOURCEMAP_CACHE_BYTES', kind: 'int', default: 64 * MiB, min: 0, max: 4096 * MiB,
+    doc: 'Memory for parsed source maps and minified sources, per digest thread and in the server (least recently used go first; a file is counted at twice its size). 0 = parse every time.' },
+  { name: 'SOURCEMAP_RETENTION_DAYS', kind: 'int', default: 90, min: 1, max: 3650,
+    doc: 'A bundle no event was symbolicated with for this many days is deleted (with its files no other bundle holds); unassembled chunks go after a day.' },
+
   // --- misc ---
   { name: 'LOG_LEVEL', kind: 'string', default: 'info', doc: 'error, warn, info or debug.' },
 ] as const satisfies readonly Setting[];

@@ -7,7 +7,8 @@ import { countGroupingFailures } from './grouping-failures.js';
 import { requestDims, storeEvents, type IssueCounts } from './events.js';
 import { storeExtraCounts, storeExtras } from './extras.js';
 import { ARCHIVE_READ_COLUMNS, type ArchiveRow } from '../archive/row.js';
-import { prepareBatch, type Prepared } from './prepare.js';
+import { prepareBatchWithMaps, type Prepared } from './prepare.js';
+import type { Symbolicator } from '../sourcemaps/resolve.js';
 import { projectRules, type ProjectRules } from './project-rules.js';
 import { projectScrubbing } from './project-scrubbing.js';
 import { rewriteArchive } from '../archive/rewrite.js';
@@ -61,6 +62,8 @@ export interface BatchOptions {
   scrubMaxDepth?: number;
   /** Runs prepareBatch elsewhere (a worker thread); default: here. */
   prepare?: (rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules>, scrub: ScrubPlan) => Promise<Prepared>;
+  /** Applies source maps when preparing here (threads have their own). */
+  symbolicator?: Symbolicator;
 }
 
 /** Runs one batch on `client` (no transaction open). Returns what it did; throws on database errors (rolled back). */
@@ -101,7 +104,9 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     const projectIds = [...new Set(archives.map((r) => r.project_id))];
     const rules = await projectRules(client, projectIds);
     const scrub: ScrubPlan = { maxDepth: opts.scrubMaxDepth ?? 100, projects: await projectScrubbing(client, projectIds) };
-    const c = opts.prepare ? await opts.prepare(archives, opts.maxBytes, rules, scrub) : prepareBatch(archives, opts.maxBytes, rules, scrub);
+    const sym = opts.symbolicator;
+    const c = opts.prepare ? await opts.prepare(archives, opts.maxBytes, rules, scrub)
+      : await prepareBatchWithMaps(archives, opts.maxBytes, rules, scrub, sym && ((evs) => sym.symbolicate(client, evs)));
     const failedKeys = new Map(c.failed.map((f) => [`${f.projectId}/${f.archiveId}`, f.error]));
     const failed: { row: QueueRow; error: string }[] = [];
     const done: number[] = [];

@@ -5,6 +5,7 @@ import { groupingExplanationJson, type DigestGrouping } from './group.js';
 import { optionsOf, projectRules } from './project-rules.js';
 import { readArchiveRow } from '../archive/read.js';
 import { fallbackEventId, parsePayload } from './payload.js';
+import { sharedSymbolicator } from '../sourcemaps/shared.js';
 
 // The grouping explanation of an event whose grouping came from the digest's cache (group.ts keeps
 // hashes, not component trees) but whose issue must now be created: rebuilt from the archived
@@ -24,6 +25,7 @@ export async function explainFromArchive(client: pg.ClientBase, projectId: numbe
     const item = parsed.items.find((i) => i.index === itemIndex);
     if (!item || item.json === undefined) return fallback();
     const ev = normalizeEvent(item.json, { receivedAt: row.received_at, eventId: parsed.eventId, fallbackId: fallbackEventId(row, itemIndex), skipBreadcrumbs: true });
+    await sharedSymbolicator().symbolicate(client, [{ projectId, ev }]);
     return groupingExplanationJson(computeGrouping(ev, optionsOf((await projectRules(client, [projectId]))[projectId])));
   } catch {
     return fallback();

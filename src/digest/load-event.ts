@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { normalizeEvent, type NormalizedEvent } from '../protocol/event.js';
 import { readArchiveRow } from '../archive/read.js';
 import { fallbackEventId, parsePayload } from './payload.js';
+import { sharedSymbolicator } from '../sourcemaps/shared.js';
 
 // The full event is not copied into the database: a report row points at its archived payload
 // (archive_id + item index) and the event is rebuilt on demand — decompress, parse, normalize —
@@ -15,7 +16,7 @@ function uuidOf(eventId: string): string | null {
   return /^[0-9a-f]{32}$/.test(s) ? s : null;
 }
 
-/** The normalized event (Sentry's stored shape, plus `title`, `culprit`, `metadata`), or null. */
+/** The normalized event (Sentry's stored shape, plus `title`, `culprit`, `metadata`), source maps applied, or null. */
 export async function loadEvent(pool: pg.Pool | pg.ClientBase, projectId: number, eventId: string): Promise<NormalizedEvent | null> {
   const id = uuidOf(eventId);
   if (!id) return null;
@@ -28,5 +29,8 @@ export async function loadEvent(pool: pg.Pool | pg.ClientBase, projectId: number
   const parsed = parsePayload(row, MAX_BYTES);
   const item = parsed.items.find((i) => i.index === report.item_index);
   if (!item || item.json === undefined) return null;
-  return normalizeEvent(item.json, { receivedAt: row.received_at, eventId: parsed.eventId, fallbackId: fallbackEventId(row, item.index) });
+  const ev = normalizeEvent(item.json, { receivedAt: row.received_at, eventId: parsed.eventId, fallbackId: fallbackEventId(row, item.index) });
+  // Source maps apply on every read: one uploaded after the event shows here at once (src/sourcemaps/).
+  await sharedSymbolicator().symbolicate(pool, [{ projectId, ev }]);
+  return ev;
 }

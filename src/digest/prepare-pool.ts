@@ -13,6 +13,12 @@ import { packRequest } from './prepare-message.js';
 // process is not held up by digest parsing. A thread that dies is replaced; the batch it was
 // preparing fails and is retried like any failed batch.
 
+/** Where a thread reads source maps (the digest's database) and how much it may cache; none: no symbolication. */
+export interface SourceMapOptions {
+  dbUrl: string;
+  cacheBytes: number;
+}
+
 interface Pending {
   resolve: (p: Prepared) => void;
   reject: (e: Error) => void;
@@ -23,16 +29,16 @@ class Thread {
   pending = new Map<number, Pending>();
   /** Dictionary ids this thread holds (prepare-message.ts). */
   dicts = new Set<number>();
-  constructor(file: URL, onExit: (t: Thread) => void) {
+  constructor(file: URL, onExit: (t: Thread) => void, maps: SourceMapOptions | undefined) {
     // A small young generation: parsing makes much short-lived garbage, and V8's default lets it
     // pile up (peak RSS 238 MB → 178 MB with 2 MB semi-spaces on a mixed batch, same CPU).
-    this.worker = new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: 6 } });
+    this.worker = new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: 6 }, workerData: maps ?? null });
     this.worker.unref();
-    this.worker.on('message', (m: { id: number; result?: Prepared; error?: string }) => {
+    this.worker.on('message', (m: { id: number; result?: Prepared; error?: string; code?: unknown }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      if (m.error !== undefined) p.reject(new Error(`prepare thread: ${m.error}`));
+      if (m.error !== undefined) p.reject(Object.assign(new Error(`prepare thread: ${m.error}`), typeof m.code === 'string' ? { code: m.code } : {}));
       else p.resolve(m.result!);
     });
     const fail = (e: Error) => {
@@ -56,7 +62,7 @@ export class PreparePool {
     return existsSync(fileURLToPath(new URL('./prepare-thread.js', import.meta.url)));
   }
 
-  constructor(readonly size: number) {
+  constructor(readonly size: number, private readonly maps?: SourceMapOptions) {
     for (let i = 0; i < size; i++) this.spawn();
   }
 
@@ -64,7 +70,7 @@ export class PreparePool {
     const t = new Thread(this.file, (dead) => {
       this.threads = this.threads.filter((x) => x !== dead);
       if (!this.closed) this.spawn();
-    });
+    }, this.maps);
     this.threads.push(t);
   }
 

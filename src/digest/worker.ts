@@ -7,6 +7,11 @@ import { BatchError, DIGEST_LOCK, digestBatch } from './batch.js';
 import { DimCache } from './dims.js';
 import { FOLD_EVERY_MS, foldNow } from './fold.js';
 import { PreparePool } from './prepare-pool.js';
+import { sharedSymbolicator } from '../sourcemaps/shared.js';
+import { pruneSourcemaps } from '../sourcemaps/store.js';
+
+/** How often a worker deletes bundles unused for SOURCEMAP_RETENTION_DAYS and day-old chunks. */
+const SOURCEMAP_PRUNE_MS = 3600_000;
 import { nextSnoozeMs, wakeSnoozedIssues } from './snooze.js';
 import { counter, histogram } from '../metrics/index.js';
 
@@ -75,7 +80,8 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
   const listener: Listener = listenQueue(db.url, wake, (m) => log.warn(m));
   const alerts = startAlertSender(ctx);
   const retention = startRetention(ctx);
-  const pool = config.workerThreads > 0 && PreparePool.available() ? new PreparePool(config.workerThreads) : null;
+  const pool = config.workerThreads > 0 && PreparePool.available() ? new PreparePool(config.workerThreads, { dbUrl: db.url, cacheBytes: config.sourcemapCacheBytes }) : null;
+  const symbolicator = pool ? undefined : sharedSymbolicator();
   // Without threads, two lanes still overlap: one prepares its batch (synchronous CPU) while the
   // other's statements run in PostgreSQL.
   const lanes = pool ? config.workerThreads + 1 : 2;
@@ -83,12 +89,18 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
   const slotBase = Math.floor(Math.random() * 16);
 
   let snoozeCheckedAt = 0;
+  let sourcemapsPrunedAt = 0;
   async function tick(): Promise<void> {
     const until = Date.now() + config.workerBudgetSecs * 1000;
     if (Date.now() - snoozeCheckedAt >= SNOOZE_CHECK_MS) {
       snoozeCheckedAt = Date.now();
       const woken = await wakeSnoozedIssues(db.pool).catch((e) => (log.warn('cannot wake snoozed issues', { error: String(e) }), 0));
       if (woken) log.info('ignored issues back after their snooze', { issues: woken });
+    }
+    if (Date.now() - sourcemapsPrunedAt >= SOURCEMAP_PRUNE_MS) {
+      sourcemapsPrunedAt = Date.now();
+      const n = await pruneSourcemaps(db.pool, config.sourcemapRetentionDays).catch((e) => (log.warn('cannot prune source maps', { error: String(e) }), null));
+      if (n && (n.bundles || n.chunks)) log.info('old source-map bundles and chunks deleted', n);
     }
     let finished!: () => void;
     const folding = folder(new Promise<void>((r) => (finished = r)));
@@ -133,7 +145,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       try {
         const size = singles > 0 ? 1 : avgBytes > 0 ? Math.max(10, Math.min(config.workerBatchSize, Math.floor(config.workerBatchBytes / avgBytes))) : Math.min(config.workerBatchSize, 50);
         const t0 = process.hrtime.bigint();
-        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, scrubMaxDepth: config.scrubMaxDepth, cache, prepare, counterSlot });
+        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, scrubMaxDepth: config.scrubMaxDepth, cache, prepare, counterSlot, symbolicator });
         if (r.claimed) digestMetrics.observe(r, Number(process.hrtime.bigint() - t0) / 1e9);
         backoffMs = 0;
         if (r.claimed) avgBytes = avgBytes ? 0.7 * avgBytes + 0.3 * (r.bytes / r.claimed) : r.bytes / r.claimed;

@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   forbidden: 403, // disabled project or key, key of another project, CSRF failure
   not_found: 404, // unknown project / route / object
   method_not_allowed: 405,
+  conflict: 409, // a release file of that name exists
   payload_too_large: 413, // over a MAX_* setting while reading or decompressing
   uri_too_long: 414, // an API or UI URL over MAX_URL_CHARS
   unsupported_media_type: 415, // unknown Content-Encoding

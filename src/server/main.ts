@@ -6,6 +6,7 @@ import { openDatabase } from '../storage/db.js';
 import { SchemaTooNewError } from '../storage/migrate.js';
 import { startWorker } from '../digest/worker.js';
 import { canMeasureFreeSpace } from '../archive/retention/size.js';
+import { configureSymbolication } from '../sourcemaps/shared.js';
 import { createHttpService } from './http.js';
 import { tuneHeap } from './heap.js';
 import type { AppContext } from './context.js';
@@ -74,6 +75,7 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   }
   const log = createLogger(config.logLevel);
+  configureSymbolication(config.sourcemapCacheBytes);
   let worker: ReturnType<typeof startWorker> | null = null;
   let db;
   try {

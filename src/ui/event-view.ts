@@ -102,7 +102,7 @@ export function eventView(ev: Obj, o: EventViewOptions = {}): Html {
   ${ev.transaction ? html`<dt>Transaction</dt><dd class="mono">${text(ev.transaction)}</dd>` : ''}
 </dl>
 ${msg ? html`<h2>Message</h2><pre class="message">${msg}</pre>` : ''}
-${exceptionsView(ev.exception)}
+${exceptionsView(ev.exception, listOf(ev.errors))}
 ${!hasException && isObj(ev.stacktrace) ? html`<h2>Stack trace</h2>${stacktraceView(ev.stacktrace)}` : ''}
 ${threadsView(ev.threads, hasException)}
 ${breadcrumbsView(ev.breadcrumbs)}

@@ -12,5 +12,7 @@ export function apiEventError(e: unknown): { type: string; message: string; data
   if (!e || typeof e !== 'object' || Array.isArray(e)) return e;
   const { type, ...data } = e as Record<string, unknown>;
   if (typeof type !== 'string') return e;
+  // Entries the digest writes in the API's shape already (grouping_failed: src/digest/grouping-failures.ts).
+  if (typeof data.message === 'string' && data.data && typeof data.data === 'object') return e;
   return { type, message: MESSAGES[type] ?? type.replace(/_/g, ' '), data };
 }

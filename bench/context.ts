@@ -2,12 +2,20 @@ import type { BenchDb, BenchPg } from './db.js';
 import type { LoadSpec } from './load.js';
 import type { BenchOptions } from './options.js';
 import type { Proc } from './procs.js';
+import type { Traffic, WorkloadOptions } from './workload.js';
 
 /** What every phase gets. */
 export interface BenchContext {
   opts: BenchOptions;
   pg: BenchPg;
   log: (m: string) => void;
+  /** the traffic of this part of the run (default: the first of opts.traffic) */
+  traffic?: Traffic;
+}
+
+/** The workload of a phase, in the context's traffic. */
+export function workloadOf(ctx: BenchContext, kind: WorkloadOptions['kind'], groups: number): WorkloadOptions {
+  return { kind, groups, traffic: ctx.traffic ?? ctx.opts.traffic[0], variants: ctx.opts.variants, seed: ctx.opts.seed };
 }
 
 /** The saturating load of the ceiling and ingest runs, against these processes. */
@@ -17,7 +25,7 @@ export function saturatingLoad(ctx: BenchContext, db: BenchDb, procs: Proc[], du
     connections: ctx.opts.connections,
     senders: ctx.opts.senders,
     durationSec,
-    workload: { kind: 'mix', groups: ctx.opts.groups },
+    workload: workloadOf(ctx, 'mix', ctx.opts.groups),
     target: { projectId: db.projectId, key: db.key },
     expected: Math.ceil(expectedRps * durationSec),
   };

@@ -39,7 +39,6 @@ function exactUses(n: number): number[] {
 const pools = templates.map((t, i) => (pooled(t) ? buildPool(t, sizes[i]!, cfg.nonce, 0x4000 + cfg.sender * 64 + i) : null));
 const members = templates.map((t) => (t.encoding === 'gzip' ? gzipMembers(t) : null));
 const cursors = templates.map(() => 0);
-const counts = templates.map(() => 0);
 let poolWraps = 0;
 let counter = 0;
 
@@ -58,7 +57,7 @@ function next(): { path: string; headers: Record<string, string | number>; body:
     body = pool[cursors[i]!++]!;
   } else {
     const id = Buffer.from(eventId(cfg.nonce, cfg.sender, counter));
-    const g = Buffer.from(groupTag(counts[i]!++ % t.groups));
+    const g = Buffer.from(groupTag(counter % t.groups));
     const m = members[i];
     body = m
       ? Buffer.concat(m.map((p) => (p === 'I' ? storedMember(id) : p === 'G' ? storedMember(g) : p)))

@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { haveWrk, type Generator } from './load.js';
+import { VARIANTS, type Traffic } from './workload.js';
 
 // What a bench run does and how big it is. `--quick` is the one-minute version; any field can be
 // overridden with `--name value` (the smoke test shrinks every count that way).
 
-export const PHASES = ['ingest', 'digest', 'latency', 'disk', 'query', 'profile'] as const;
+export const PHASES = ['ingest', 'digest', 'latency', 'disk', 'query', 'profile', 'hostile', 'soak'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -20,6 +21,11 @@ export interface BenchOptions {
   processes: number[];
   /** issues per fixture in the mixed workload */
   groups: number;
+  /** traffic kinds (bench/workload.ts): the first is every phase's; ingest and disk also run the others, for comparison */
+  traffic: Traffic[];
+  /** variants per fixture in realistic traffic, and their seed */
+  variants: number;
+  seed: number;
   backlog: number;
   /** worker process counts to drain a backlog with, one drain each */
   digestWorkers: number[];
@@ -44,6 +50,16 @@ export interface BenchOptions {
   outDir: string;
   /** BENCHMARKS.md to update ('' = none) */
   markdown: string;
+  /** soak phase (bench/phase-soak.ts): minutes (`--soak N` alone runs only this phase; 0 = 5 when the phase is listed) */
+  soak: number;
+  /** events/s of the soak; 0 = half of what one process sustains, measured first */
+  soakRate: number;
+  /** STORAGE_MAX_BYTES of the soak, e.g. 500MB ('' = see soakBudgetFraction) */
+  soakBudget: string;
+  /** budget as a fraction of what the soak would write (0 = no budget) */
+  soakBudgetFraction: number;
+  /** RETENTION_INTERVAL_SECS of the soak's server */
+  soakRetentionSecs: number;
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -56,6 +72,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     senders: 2,
     processes: [1, 2],
     groups: 35, // 29 fixtures x 35 = ~1,000 issues
+    traffic: ['realistic', 'fixed'],
+    variants: VARIANTS,
+    seed: 1,
     backlog: quick ? 5_000 : 50_000,
     digestWorkers: quick ? [1] : [1, 2],
     digestTimeout: quick ? 15 : 300,
@@ -70,9 +89,15 @@ export function parseOptions(argv: string[]): BenchOptions {
     queryIssues: quick ? 150 : 1_000,
     queryRequests: quick ? 40 : 300,
     generator: haveWrk() ? 'wrk' : 'node',
-    phases: PHASES.filter((p) => !quick || p !== 'profile'),
+    // the soak takes minutes: only when asked for (--soak N, or listed in --phases)
+    phases: PHASES.filter((p) => p !== 'soak' && (!quick || p !== 'profile')),
     outDir: join(PACKAGE_ROOT, 'bench', 'results'),
     markdown: join(PACKAGE_ROOT, 'BENCHMARKS.md'),
+    soak: 0,
+    soakRate: 0,
+    soakBudget: '',
+    soakBudgetFraction: 0,
+    soakRetentionSecs: 10,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -90,7 +115,13 @@ export function parseOptions(argv: string[]): BenchOptions {
     else if (Array.isArray(cur)) (o as unknown as Record<string, unknown>)[name] = v.split(',').filter(Boolean).map((x) => (name === 'processes' || name === 'digestWorkers' ? Number(x) : x));
     else (o as unknown as Record<string, unknown>)[name] = v;
   }
+  // `--soak N` alone runs only the soak, and leaves BENCHMARKS.md's table (of the other phases) alone
+  if (o.soak > 0 && !argv.includes('--phases')) {
+    o.phases = ['soak'];
+    if (!argv.includes('--markdown')) o.markdown = '';
+  }
   for (const p of o.phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p} (phases: ${PHASES.join(', ')})`);
+  if (!o.traffic.length || o.traffic.some((t) => t !== 'realistic' && t !== 'fixed')) throw new Error('--traffic is a list of realistic and/or fixed');
   if (o.generator !== 'wrk' && o.generator !== 'node') throw new Error('--generator is wrk or node');
   return o;
 }

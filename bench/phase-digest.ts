@@ -7,17 +7,24 @@ import { sampleMemory, startCrashCache, type MemoryPeak, type Proc } from './pro
 // Digest: drain a backlog of queued payloads (what the ingest runs left, topped up to `backlog` by
 // ingesting more with the worker off, or trimmed to it), with `crash-cache worker` process(es), timed through the
 // /health counts of an idle --no-worker server from the moment the workers are up until the queue
-// is empty.
+// is empty. Two rates: payloads (queue rows) per second, and reports (events stored) per second — a
+// payload that makes no report (a transaction, a session, a client report, an invalid item) is
+// digested but is not an event, so the events rate is the one held to the target.
 
 export interface DigestResult {
   backlog: number;
   workers: number;
   seconds: number;
-  eventsPerSec: number;
-  /** Events/s over the drain's second half: a worker process warms up (V8 compiles its hot code) in the first ~20,000 events. */
+  /** queue rows (payloads) digested per second */
+  payloadsPerSec: number;
+  /** reports (events) stored per second: the events digested */
+  reportsPerSec: number;
+  /** Payloads/s over the drain's second half: a worker process warms up (V8 compiles its hot code) in the first ~20,000 events. */
   secondHalfPerSec: number | null;
   digested: number;
   failed: number;
+  /** reports the drain stored */
+  newReports: number;
   reports: number;
   issues: number;
   drained: boolean;
@@ -55,6 +62,7 @@ export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: numb
       if (start.queued <= opts.backlog) break;
     }
     const backlog = start.queued;
+    const reportsBefore = await countRows(db, 'report');
     log(`digest: draining ${backlog} queued payloads with ${nWorkers} worker process(es)`);
     const workers = await Promise.all(Array.from({ length: nWorkers }, () => startCrashCache({ databaseUrl: db.url, args: ['worker'] })));
     const mem = sampleMemory(workers);
@@ -87,15 +95,18 @@ export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: numb
     }
     const done = backlog - now.queued;
     if (!drained) log(`digest: not drained after ${timeoutSec} s (${now.queued} left)`);
+    const reports = await countRows(db, 'report');
     return {
       backlog,
       workers: nWorkers,
       seconds: round(seconds, 2),
-      eventsPerSec: round(done / seconds),
+      payloadsPerSec: round(done / seconds),
+      reportsPerSec: round((reports - reportsBefore) / seconds),
+      newReports: reports - reportsBefore,
       secondHalfPerSec: drained && half && seconds > half.at ? round(half.queued / (seconds - half.at)) : null,
       digested: now.digested - start.digested,
       failed: now.failed - start.failed,
-      reports: await countRows(db, 'report').catch(() => 0),
+      reports,
       issues: await countRows(db, 'issue').catch(() => 0),
       drained,
       memory,

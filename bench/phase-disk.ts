@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { round, type BenchContext } from './context.js';
+import { round, workloadOf, type BenchContext } from './context.js';
+import type { Traffic } from './workload.js';
 import { countRows, health, tableBytes } from './db.js';
 import { runLoad } from './load.js';
 import { sampleMemory, startCrashCache, type MemoryPeak } from './procs.js';
@@ -12,6 +13,7 @@ import { sampleMemory, startCrashCache, type MemoryPeak } from './procs.js';
 
 export interface DiskResult {
   workload: 'repeated' | 'mix';
+  traffic: Traffic;
   events: number;
   issues: number;
   bytesPerEvent: number;
@@ -23,14 +25,15 @@ export interface DiskResult {
 
 export async function runDisk(ctx: BenchContext, workload: 'repeated' | 'mix'): Promise<DiskResult> {
   const { opts, log } = ctx;
-  const db = await ctx.pg.create(`disk_${workload}`);
+  const traffic = ctx.traffic ?? opts.traffic[0]!;
+  const db = await ctx.pg.create(`disk_${workload}_${traffic}`);
   const server = await startCrashCache({ databaseUrl: db.url });
   try {
     // VACUUM first too: it gives every table its free-space and visibility maps (~32 KB each), which
     // would otherwise count as growth
     await db.pool.query('VACUUM');
     const base = await tableBytes(db);
-    log(`disk: ${opts.diskEvents} events of the ${workload} workload`);
+    log(`disk: ${opts.diskEvents} events of the ${workload} workload, ${traffic} traffic`);
     const mem = sampleMemory([server]);
     const load = await runLoad(
       {
@@ -40,7 +43,7 @@ export async function runDisk(ctx: BenchContext, workload: 'repeated' | 'mix'): 
         durationSec: 600,
         maxRequests: opts.diskEvents,
         // the mix over ~3,000 issues: most events start or join a small issue
-        workload: { kind: workload, groups: 100 },
+        workload: workloadOf(ctx, workload, 100),
         target: { projectId: db.projectId, key: db.key },
         expected: opts.diskEvents,
       },
@@ -68,6 +71,7 @@ export async function runDisk(ctx: BenchContext, workload: 'repeated' | 'mix'): 
     const events = await countRows(db, 'archive');
     return {
       workload,
+      traffic,
       events,
       issues: await countRows(db, 'issue').catch(() => 0),
       bytesPerEvent: round(total / events),

@@ -1,6 +1,7 @@
 import { round, saturatingLoad, type BenchContext } from './context.js';
 import { countRows, type BenchDb } from './db.js';
 import { runLoad, type LoadResult } from './load.js';
+import type { Traffic } from './workload.js';
 import { sampleMemory, startCeiling, startCrashCache, withGenerator, type MemoryPeak, type Proc } from './procs.js';
 
 // Ceiling and ingest, back to back under the same load generator and the same number of server
@@ -10,6 +11,7 @@ import { sampleMemory, startCeiling, startCrashCache, withGenerator, type Memory
 
 export interface CeilingResult {
   processes: number;
+  traffic?: Traffic;
   rps: number;
   latencyMs: LoadResult['latencyMs'];
   errors: number;
@@ -18,6 +20,7 @@ export interface CeilingResult {
 
 export interface IngestResult {
   processes: number;
+  traffic: Traffic;
   /** requests answered 200 (which ingest does only once the payload is committed), per second */
   eventsPerSec: number;
   requests: number;
@@ -47,7 +50,7 @@ export async function runCeiling(ctx: BenchContext, db: BenchDb, processes: numb
   try {
     // pools may wrap here: the ceiling does not deduplicate, so repeats cost it nothing extra
     const { load, memory } = await measured(ctx, procs, db, 2000);
-    return { processes, rps: round(load.rps), latencyMs: load.latencyMs, errors: load.errors, memory };
+    return { processes, traffic: ctx.traffic ?? ctx.opts.traffic[0]!, rps: round(load.rps), latencyMs: load.latencyMs, errors: load.errors, memory };
   } finally {
     await Promise.all(procs.map((p) => p.stop()));
   }
@@ -71,6 +74,7 @@ export async function runIngest(ctx: BenchContext, db: BenchDb, processes: numbe
     const eventsPerSec = accepted / load.durationSec;
     return {
       processes,
+      traffic: ctx.traffic ?? ctx.opts.traffic[0]!,
       eventsPerSec: round(eventsPerSec),
       requests: load.requests,
       accepted,

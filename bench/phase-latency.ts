@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { apiGet, createToken, isMissingRoute, ORG } from './api.js';
-import { percentile, round, type BenchContext } from './context.js';
+import { percentile, round, workloadOf, type BenchContext } from './context.js';
 import { runLoad } from './load.js';
 import { sampleMemory, startCrashCache, type MemoryPeak } from './procs.js';
 import { buildTemplates, encode, groupTag, render } from './workload.js';
@@ -45,12 +45,12 @@ export async function runLatency(ctx: BenchContext): Promise<LatencyResult> {
   try {
     const token = await createToken(db);
     const target = { projectId: db.projectId, key: db.key };
-    const probe = buildTemplates(target, { kind: 'repeated', groups: 1 })[0]!;
+    const probe = buildTemplates(target, { ...workloadOf(ctx, 'repeated', 1), variants: 1 })[0]!;
     const secs = opts.probes * 16 + 5; // ended early below, once the probes are done
     const stopBackground = new AbortController();
     log(`latency: ${opts.probes} probes under ${opts.backgroundRate} events/s of background load`);
     const background = runLoad(
-      { endpoints: [{ host: '127.0.0.1', port: server.port }], connections: 100, senders: 1, durationSec: secs, rate: opts.backgroundRate, workload: { kind: 'mix', groups: opts.groups }, target, expected: opts.backgroundRate * (opts.probes + 5), signal: stopBackground.signal },
+      { endpoints: [{ host: '127.0.0.1', port: server.port }], connections: 100, senders: 1, durationSec: secs, rate: opts.backgroundRate, workload: workloadOf(ctx, 'mix', opts.groups), target, expected: opts.backgroundRate * (opts.probes + 5), signal: stopBackground.signal },
       'node',
     );
     const mem = sampleMemory([server]);

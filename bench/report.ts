@@ -7,6 +7,7 @@ import type { LatencyResult } from './phase-latency.js';
 import type { DiskResult } from './phase-disk.js';
 import type { QueryResult } from './phase-query.js';
 import type { ProfileResult } from './profile.js';
+import type { HostileResult } from './micro/hostile-events.js';
 
 // The results: one table (printed, and written between the markers of BENCHMARKS.md; the rest of
 // that file is written by hand) and the full JSON in bench/results/<date>.json.
@@ -23,6 +24,8 @@ export interface BenchResults {
   disk: DiskResult[];
   query: QueryResult | null;
   profile: ProfileResult | null;
+  /** grouping CPU per pathological 1 MB event (bench/micro/hostile-events.ts) */
+  hostile?: HostileResult | null;
   seconds: number;
   phaseSeconds: Record<string, number>;
   /** set when a phase failed: the results hold the phases before it */
@@ -51,12 +54,14 @@ export function rows(r: BenchResults): Row[] {
       ? `; cores: server ${m.cpu.server}, PostgreSQL ${m.cpu.postgres}${m.cpu.generator !== undefined ? `, generator ${m.cpu.generator}` : ''}, rest ${m.cpu.rest}, idle ${m.cpu.idle}` +
         (rate > 0 ? `; CPU/event: server ${n0((m.cpu.server * 1e6) / rate)} µs, PostgreSQL ${n0((m.cpu.postgres * 1e6) / rate)} µs` : '')
       : '';
+  // traffic kinds (bench/workload.ts): realistic, and fixed (the old mix) for comparison
+  const tr = (t: string | undefined) => (t ? ` (${t} traffic)` : '');
   for (const c of r.ceiling) {
-    out.push({ what: `Ceiling, ${c.processes} process${c.processes > 1 ? 'es' : ''}`, measured: `${n0(c.rps)} req/s (p50 ${ms(c.latencyMs.p50)}, p99 ${ms(c.latencyMs.p99)}${cpu(c.memory, c.rps)})`, target: '', verdict: '' });
+    out.push({ what: `Ceiling, ${c.processes} process${c.processes > 1 ? 'es' : ''}${tr(c.traffic)}`, measured: `${n0(c.rps)} req/s (p50 ${ms(c.latencyMs.p50)}, p99 ${ms(c.latencyMs.p99)}${cpu(c.memory, c.rps)})`, target: '', verdict: '' });
   }
   for (const i of r.ingest) {
     out.push({
-      what: `Ingest, ${i.processes} process${i.processes > 1 ? 'es' : ''}`,
+      what: `Ingest, ${i.processes} process${i.processes > 1 ? 'es' : ''}${tr(i.traffic)}`,
       measured: `${n0(i.eventsPerSec)} events/s = ${i.ratioToCeiling} × ceiling (p50 ${ms(i.latencyMs.p50)}, p99 ${ms(i.latencyMs.p99)}${i.errors ? `, ${i.errors} errors` : ''}${cpu(i.memory, i.eventsPerSec)})`,
       target: '≥ 0.5 × ceiling',
       verdict: check(i.ratioToCeiling >= 0.5),
@@ -65,9 +70,9 @@ export function rows(r: BenchResults): Row[] {
   for (const d of r.digest) {
     out.push({
       what: `Digest, ${d.workers} worker process${d.workers > 1 ? 'es' : ''}`,
-      measured: `${n0(d.eventsPerSec)} events/s (${n0(d.backlog)} queued, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues${d.secondHalfPerSec ? `; second half ${n0(d.secondHalfPerSec)} events/s` : ''}${cpu(d.memory, d.eventsPerSec)})`,
+      measured: `${n0(d.reportsPerSec)} events/s stored as reports, ${n0(d.payloadsPerSec)} payloads/s (${n0(d.backlog)} payloads queued → ${n0(d.newReports)} reports, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues${d.secondHalfPerSec ? `; second half ${n0(d.secondHalfPerSec)} payloads/s` : ''}${cpu(d.memory, d.reportsPerSec)})`,
       target: '≥ 5,000 events/s',
-      verdict: check(d.drained && d.eventsPerSec >= 5000),
+      verdict: check(d.drained && d.reportsPerSec >= 5000),
     });
   }
   if (r.latency) {
@@ -81,7 +86,7 @@ export function rows(r: BenchResults): Row[] {
   }
   const mem = (what: string, peakEachMb: number, extra = '') =>
     out.push({ what: `Memory: ${what}`, measured: `${peakEachMb} MB peak RSS${extra}`, target: `≤ ${RSS_TARGET_MB} MB`, verdict: check(peakEachMb <= RSS_TARGET_MB) });
-  for (const i of r.ingest) mem(`ingest, ${i.processes} process${i.processes > 1 ? 'es (each)' : ''}`, Math.max(...i.memory.serverHwmMb));
+  for (const i of r.ingest) mem(`ingest, ${i.processes} process${i.processes > 1 ? 'es (each)' : ''}${tr(i.traffic)}`, Math.max(...i.memory.serverHwmMb));
   for (const d of r.digest) mem(`digest, ${d.workers} worker process${d.workers > 1 ? 'es (each)' : ''}`, Math.max(...d.memory.serverHwmMb));
   if (r.latency) mem('server + worker, latency phase', Math.max(...r.latency.memory.serverHwmMb));
   if (r.query) mem('server, query phase', Math.max(...r.query.memory.serverHwmMb));
@@ -91,12 +96,13 @@ export function rows(r: BenchResults): Row[] {
     const pss = Math.max(...pgPeak.map((m) => m.postgresPssMb));
     out.push({ what: 'Memory: PostgreSQL (all processes)', measured: `${rss} MB summed RSS, ${pss} MB PSS (ingest/digest peak)`, target: '', verdict: '' });
   }
+  // 1 KB = 1,000 bytes
   for (const d of r.disk) {
     out.push({
-      what: `Disk, ${d.workload === 'repeated' ? 'repeated error' : 'mixed workload'}`,
+      what: `Disk, ${d.workload === 'repeated' ? 'repeated error' : 'mixed workload'}${tr(d.traffic)}`,
       measured: `${n0(d.bytesPerEvent)} B/event (archive ${n0(d.archiveBytesPerEvent)}; ${n0(d.events)} events, ${n0(d.issues)} issues)`,
-      target: d.workload === 'repeated' ? '≤ 1 KB/event' : '',
-      verdict: d.workload === 'repeated' ? check(d.bytesPerEvent <= 1024) : '',
+      target: d.workload === 'repeated' ? '≤ 1,000 B/event' : '',
+      verdict: d.workload === 'repeated' ? check(d.bytesPerEvent <= 1000) : '',
     });
   }
   if (r.query) {
@@ -105,18 +111,29 @@ export function rows(r: BenchResults): Row[] {
     for (const v of q.variants) {
       out.push({
         what: `Issue list, ${v.name}`,
-        measured: v.error ? `refused: ${v.error}` : `p50 ${ms(v.p50Ms)}, p95 ${ms(v.p95Ms)} (${n0(q.events)} events, ${n0(q.issues)} issues)`,
+        measured: v.error && !v.requests ? `refused: ${v.error}` : `p50 ${ms(v.p50Ms)}, p95 ${ms(v.p95Ms)} (${v.requests} pages, ${v.pages} distinct, through cursors; ${n0(q.events)} events, ${n0(q.issues)} issues${v.error ? `; then refused: ${v.error}` : ''})`,
         target: 'p95 < 50 ms',
         verdict: check(!v.error && v.p95Ms < 50),
       });
     }
+    for (const v of q.detail ?? []) {
+      out.push({
+        what: v.name === 'issue detail' ? 'Issue detail (opened from the list pages)' : 'Latest event of an issue (rebuilt from its payload)',
+        measured: v.error && !v.requests ? `refused: ${v.error}` : `p50 ${ms(v.p50Ms)}, p95 ${ms(v.p95Ms)} (${v.requests} issues)`,
+        target: '',
+        verdict: v.error ? 'MISS' : '',
+      });
+    }
+  }
+  if (r.hostile) {
+    for (const c of r.hostile.cases) out.push({ what: `Grouping CPU, hostile 1 MB event: ${c.name}`, measured: `${c.cpuMs} ms`, target: `< ${r.hostile.targetMs} ms`, verdict: check(c.cpuMs < r.hostile.targetMs) });
   }
   return out;
 }
 
 function header(r: BenchResults): string {
   const m = r.machine;
-  return `${r.error ? `FAILED (${r.error.split('\n')[0]!.slice(0, 200)}) ` : ''}${r.mode} run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.seconds} s; ${m.cpus} × ${m.cpuModel}; Node ${m.node}; PostgreSQL ${m.postgres}${m.embeddedPostgres ? ' (embedded)' : ''}; load generator ${r.ingest[0]?.generator ?? r.options.generator}, ${r.options.connections} connections, ${r.options.senders} sender threads`;
+  return `${r.error ? `FAILED (${r.error.split('\n')[0]!.slice(0, 200)}) ` : ''}${r.mode} run of ${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.seconds} s; ${m.cpus} × ${m.cpuModel}; Node ${m.node}; PostgreSQL ${m.postgres}${m.embeddedPostgres ? ' (embedded)' : ''}; load generator ${r.ingest[0]?.generator ?? r.options.generator}, ${r.options.connections} connections, ${r.options.senders} sender threads; ${(r.options.traffic ?? ['fixed'])[0]} traffic in every phase${(r.options.traffic?.length ?? 0) > 1 ? `, ${r.options.traffic!.slice(1).join(', ')} too for ingest and disk` : ''}`;
 }
 
 export function printTable(r: BenchResults): void {
@@ -130,7 +147,7 @@ export function printTable(r: BenchResults): void {
   if (r.profile) {
     for (const [name, p] of [['ingest', r.profile.ingest], ['digest worker', r.profile.digest]] as const) {
       if (!p) continue;
-      console.log(`\nProfile, ${name} (${p.eventsPerSec} events/s under --cpu-prof; ${p.idlePct}% idle); self time as a share of busy time:`);
+      console.log(`\nProfile, ${name} (${p.eventsPerSec} ${name === 'digest worker' ? 'payloads' : 'events'}/s under --cpu-prof; ${p.idlePct}% idle); self time as a share of busy time:`);
       for (const a of p.byArea.slice(0, 8)) console.log(`  ${String(a.selfPct).padStart(5)}%  ${a.area}`);
       console.log('  top functions:');
       for (const t of p.top.slice(0, 12)) console.log(`  ${String(t.selfPct).padStart(5)}%  ${t.fn}  ${t.where}`);
@@ -155,7 +172,7 @@ export function markdownSection(r: BenchResults, jsonName: string): string {
   if (r.profile) {
     for (const [name, p] of [['ingest, 1 process', r.profile.ingest], ['digest worker', r.profile.digest]] as const) {
       if (!p) continue;
-      lines.push('', `Profile of this run, ${name}: ${n0(p.eventsPerSec)} events/s under \`--cpu-prof\`, ${p.idlePct}% of the time idle (${p.threads} thread${p.threads > 1 ? 's' : ''}); self time as a share of busy time:`, '');
+      lines.push('', `Profile of this run, ${name}: ${n0(p.eventsPerSec)} ${name === 'digest worker' ? 'payloads' : 'events'}/s under \`--cpu-prof\`, ${p.idlePct}% of the time idle (${p.threads} thread${p.threads > 1 ? 's' : ''}); self time as a share of busy time:`, '');
       lines.push('| area | self |', '|---|---|', ...p.byArea.slice(0, 10).map((a) => `| ${esc(a.area)} | ${a.selfPct}% |`));
       lines.push('', '| function | where | mostly called from | self |', '|---|---|---|---|', ...p.top.slice(0, 15).map((t) => `| ${esc(t.fn)} | ${esc(t.where)} | ${esc(t.caller)} | ${t.selfPct}% |`));
     }

@@ -8,6 +8,8 @@ import { runLatency, type LatencyResult } from './phase-latency.js';
 import { runDisk, type DiskResult } from './phase-disk.js';
 import { runQuery, type QueryResult } from './phase-query.js';
 import { runProfile, type ProfileResult } from './profile.js';
+import { runHostile, type HostileResult } from './micro/hostile-events.js';
+import { runSoak, type SoakResult } from './phase-soak.js';
 import { printTable, writeResults, type BenchResults } from './report.js';
 import { setLogDir, setNodeFlags, unexpectedExits } from './procs.js';
 
@@ -33,7 +35,7 @@ async function timed<T>(name: string, f: () => Promise<T>): Promise<T> {
   }
 }
 
-const results: BenchResults = {
+const results: BenchResults & { soak?: SoakResult } = {
   date: new Date().toISOString(),
   mode: opts.quick ? 'quick' : 'full',
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, postgres: '', embeddedPostgres: pg.embedded },
@@ -45,6 +47,7 @@ const results: BenchResults = {
   disk: [] as DiskResult[],
   query: null as QueryResult | null,
   profile: null as ProfileResult | null,
+  hostile: null as HostileResult | null,
   seconds: 0,
   phaseSeconds: {},
   error: undefined as string | undefined,
@@ -55,15 +58,22 @@ try {
   const main = await pg.create('main');
   results.machine.postgres = (await main.pool.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]!.v;
   if (has('ingest')) await timed('ingest', async () => {
-    for (const n of opts.processes) {
-      log(`ceiling: ${n} process(es), ${opts.duration} s at ${opts.connections} connections (${opts.generator})`);
-      const c = await runCeiling(ctx, main, n);
-      results.ceiling.push(c);
-      log(`ceiling: ${c.rps} req/s`);
-      log(`ingest: ${n} process(es)`);
-      const i = await runIngest(ctx, main, n, c);
-      results.ingest.push(i);
-      log(`ingest: ${i.eventsPerSec} events/s accepted (${i.ratioToCeiling} of ceiling)`);
+    // The first traffic's runs ingest into `main` (the digest phase drains what they queued); the
+    // others, for comparison, into databases of their own.
+    for (const traffic of opts.traffic) {
+      const tctx: BenchContext = { ...ctx, traffic };
+      const db = traffic === opts.traffic[0] ? main : await pg.create(`ingest_${traffic}`);
+      for (const n of opts.processes) {
+        log(`ceiling: ${n} process(es), ${opts.duration} s at ${opts.connections} connections (${opts.generator}), ${traffic} traffic`);
+        const c = await runCeiling(tctx, db, n);
+        results.ceiling.push(c);
+        log(`ceiling: ${c.rps} req/s`);
+        log(`ingest: ${n} process(es), ${traffic} traffic`);
+        const i = await runIngest(tctx, db, n, c);
+        results.ingest.push(i);
+        log(`ingest: ${i.eventsPerSec} events/s accepted (${i.ratioToCeiling} of ceiling)`);
+      }
+      if (db !== main) await db.drop();
     }
   });
   if (has('digest')) {
@@ -74,9 +84,16 @@ try {
   await main.drop();
   if (has('latency')) results.latency = await timed('latency', () => runLatency(ctx));
   // the two disk workloads side by side: they measure bytes, which sharing the CPU does not change
-  if (has('disk')) results.disk = await timed('disk', () => Promise.all([runDisk(ctx, 'repeated'), runDisk(ctx, 'mix')]));
+  if (has('disk')) await timed('disk', async () => {
+    for (const traffic of opts.traffic) {
+      const tctx: BenchContext = { ...ctx, traffic };
+      results.disk.push(...(await Promise.all([runDisk(tctx, 'repeated'), runDisk(tctx, 'mix')])));
+    }
+  });
   if (has('query')) results.query = await timed('query', () => runQuery(ctx));
   if (has('profile')) results.profile = await timed('profile', () => runProfile(ctx));
+  if (has('hostile')) results.hostile = await timed('hostile', async () => runHostile());
+  if (has('soak')) results.soak = await timed('soak', () => runSoak(ctx));
 } catch (e) {
   failed = true;
   results.error = (e as Error).message;
@@ -90,5 +107,6 @@ results.phaseSeconds = phaseSeconds;
 log(`phase seconds: ${JSON.stringify(phaseSeconds)}`);
 printTable(results);
 // a failed run still writes what it measured, marked with its error (the smoke test fails on the exit code)
-writeResults(results, opts, log);
+// a soak alone writes its own bench/results/soak-*.json (phase-soak.ts), not the day's file of the other phases
+if (opts.phases.some((p) => p !== 'soak')) writeResults(results, opts, log);
 process.exit(failed ? 1 : 0);

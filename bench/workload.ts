@@ -2,15 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
-import { PACKAGE_ROOT } from '../src/paths.js';
+import { SDK_PAYLOADS } from '../test/fixtures/corpus.js';
+import { seededRandom, seedOf, varyEvent } from './variation.js';
 
-// The bench's traffic: real SDK payloads from the shared fixture corpus, sent the way each SDK sends
+// The bench's traffic: real SDK payloads from the SDK fixture corpus (test/fixtures/sdk-payloads), sent the way each SDK sends
 // them (endpoint, auth placement, headers, compression; see the fixtures' *.request.json sidecars and
 // docs/platform-notes.md). Every request gets a fresh event id so that neither the archive's sha256
 // dedup nor the digest's event-id dedup can flatter the numbers, and a "group" number folded into the
 // exception type (or message) so that the load spreads over a chosen number of issues.
+// Two kinds of traffic (`--traffic`): `realistic` (the default) sends each fixture as one of
+// `variants` seeded variants, differing in time, breadcrumbs, user, request and trace ids, tag values
+// and stack depth (variation.ts); `fixed` sends each fixture's bytes unchanged but for the event id
+// and group tag (the bench's only traffic before: a best case for compression and ingest CPU).
 
-export const FIXTURES_DIR = join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sdk-payloads');
+export const FIXTURES_DIR = SDK_PAYLOADS;
 
 export type Style = 'node' | 'browser' | 'python-store' | 'python-envelope' | 'go-store' | 'ruby' | 'gzip-envelope' | 'native' | 'deflate-envelope';
 export type Encoding = 'identity' | 'gzip' | 'deflate';
@@ -61,9 +66,14 @@ export type Piece = Buffer | 'I' | 'G';
 
 export interface Template {
   name: string;
+  /** which of its fixture's variants this is (0 in fixed traffic) */
+  variant: number;
+  /** how many variants its fixture has (1 in fixed traffic) */
+  variants: number;
   style: Style;
   weight: number;
-  /** distinct groups (issues) this template spreads over */
+  /** distinct groups (issues) this template's fixture spreads over: a sender takes the group of a
+   * request from its request counter (counter mod groups), so that a fixture's variants share them */
   groups: number;
   encoding: Encoding;
   path: string;
@@ -135,10 +145,14 @@ const GROUP_MARK = 'q' + randomBytes(3).toString('hex').slice(1).replace(/[0-9]/
 
 type Json = Record<string, unknown>;
 
-function markEvent(ev: Json, now: Date): void {
+/** A variant's seeded generator (realistic traffic), or null (fixed). */
+type Vary = (() => number) | null;
+
+function markEvent(ev: Json, now: Date, vary: Vary): void {
   ev.event_id = ID_MARK;
   ev.timestamp = typeof ev.timestamp === 'number' ? now.getTime() / 1000 : now.toISOString();
   if (ev.type === 'transaction') return;
+  if (vary) varyEvent(ev, vary, now.getTime());
   const exc = ev.exception as Json | Json[] | undefined;
   const values = Array.isArray(exc) ? exc : (exc?.values as Json[] | undefined);
   const main = values?.length ? values[values.length - 1] : undefined;
@@ -204,8 +218,8 @@ function frameEnvelope(header: Json, items: Item[]): Buffer {
   return Buffer.concat(parts);
 }
 
-function buildBody(spec: FixtureSpec, t: Target, now: Date): Buffer {
-  if (!existsSync(FIXTURES_DIR)) throw new Error(`the SDK payload corpus is not at ${FIXTURES_DIR} (shared/ must sit beside the repository)`);
+function buildBody(spec: FixtureSpec, t: Target, now: Date, vary: Vary): Buffer {
+  if (!existsSync(FIXTURES_DIR)) throw new Error(`the SDK payload corpus is not at ${FIXTURES_DIR} (test/fixtures/sdk-payloads)`);
   const raw = readFileSync(join(FIXTURES_DIR, spec.file));
   const sdk = SDK_CLIENT[spec.style].split('/');
   if (spec.file.endsWith('.envelope')) {
@@ -215,14 +229,14 @@ function buildBody(spec: FixtureSpec, t: Target, now: Date): Buffer {
     for (const it of env.items) {
       if (it.header.type === 'event' || it.header.type === 'transaction') {
         const ev = JSON.parse(it.payload.toString()) as Json;
-        markEvent(ev, now);
+        markEvent(ev, now, vary);
         it.payload = Buffer.from(JSON.stringify(ev));
       }
     }
     return frameEnvelope(env.header, env.items);
   }
   const ev = JSON.parse(raw.toString()) as Json;
-  markEvent(ev, now);
+  markEvent(ev, now, vary);
   if (spec.style === 'python-store' || spec.style === 'go-store') return Buffer.from(JSON.stringify(ev));
   // A store-shaped event sent as a modern SDK does: an envelope with one event item.
   const header: Json = { event_id: ID_MARK, sent_at: now.toISOString(), sdk: { name: sdk[0], version: sdk[1] } };
@@ -246,20 +260,37 @@ function split(body: Buffer): Piece[] {
   return out;
 }
 
+export type Traffic = 'realistic' | 'fixed';
+
 export interface WorkloadOptions {
   kind: 'mix' | 'repeated';
   /** issues per template (mix) */
   groups: number;
+  /** realistic (default) or fixed, see above */
+  traffic?: Traffic;
+  /** variants per fixture in realistic traffic (each request takes the next; default VARIANTS) */
+  variants?: number;
+  /** seed of the variants (default 1): the same seed, the same bodies but for their times */
+  seed?: number;
 }
+
+/** Variants per fixture: 64 × 29 fixtures ≈ 1,900 distinct bodies (~16 MB of templates), enough
+ * that consecutive requests of a fixture never share their varying parts. */
+export const VARIANTS = 64;
 
 export function buildTemplates(target: Target, opts: WorkloadOptions): Template[] {
   const now = new Date();
   const specs = opts.kind === 'repeated' ? REPEATED : MIX;
-  return specs.map((spec) => {
-    const body = buildBody(spec, target, now);
-    const shape = requestShape(spec.style, target, body.length);
-    return { name: spec.file, style: spec.style, weight: spec.weight, groups: opts.kind === 'repeated' ? 1 : opts.groups, ...shape, pieces: split(body) };
-  });
+  const realistic = (opts.traffic ?? 'realistic') === 'realistic';
+  const variants = realistic ? Math.max(1, opts.variants ?? VARIANTS) : 1;
+  return specs.flatMap((spec) =>
+    Array.from({ length: variants }, (_, v) => {
+      const vary = realistic ? seededRandom(seedOf(spec.file, (opts.seed ?? 1) * 1_000_003 + v)) : null;
+      const body = buildBody(spec, target, now, vary);
+      const shape = requestShape(spec.style, target, body.length);
+      return { name: spec.file, variant: v, variants, style: spec.style, weight: spec.weight, groups: opts.kind === 'repeated' ? 1 : opts.groups, ...shape, pieces: split(body) };
+    }),
+  );
 }
 
 /** The uncompressed body with its marks filled in. */
@@ -275,7 +306,7 @@ export function encode(t: Template, raw: Buffer): Buffer {
 }
 
 /** A weighted, shuffled order of template indices that senders cycle through (deterministic). */
-export function schedule(templates: Template[], length = 1000): number[] {
+export function schedule(templates: Template[], length = 1000 * (templates[0]?.variants ?? 1)): number[] {
   const total = templates.reduce((a, t) => a + t.weight, 0);
   const out: number[] = [];
   templates.forEach((t, i) => {
@@ -313,7 +344,8 @@ export function sizes(templates: Template[]): { rawMean: number; wireMean: numbe
 /** Pre-built distinct bodies for a compressed template (compressing per request would load the generator). */
 export function buildPool(t: Template, count: number, nonce: string, sender: number): Buffer[] {
   const out: Buffer[] = [];
-  for (let k = 0; k < count; k++) out.push(encode(t, render(t, eventId(nonce, sender, k), groupTag(k % t.groups))));
+  // groups spread over the fixture's variants: variant v's k-th body takes group k × variants + v
+  for (let k = 0; k < count; k++) out.push(encode(t, render(t, eventId(nonce, sender, k), groupTag((k * t.variants + t.variant) % t.groups))));
   return out;
 }
 

@@ -69,7 +69,7 @@ function init(args)
   while pos <= #data do
     local kind, a, b, c, d = string.match(line(), "^(%a) (%d+) ?(%d*) ?(%d*) ?(%d*)$")
     if kind == "T" then
-      local t = { pooled = false, groups = tonumber(b), n = tonumber(c), gz = d == "1", parts = {}, count = 0, buf = {} }
+      local t = { pooled = false, groups = tonumber(b), n = tonumber(c), gz = d == "1", parts = {}, buf = {} }
       for i = 1, t.n do
         local pl = line()
         if pl == "I" then t.parts[i] = 1
@@ -108,9 +108,9 @@ function request()
     t.cursor = t.cursor + 1
     return s
   end
-  t.count = t.count + 1
+  -- the group from the request counter, not the template's: a fixture's variants share its groups
   local id = nonce .. string.format("%04x%08x", tid, counter)
-  local g = string.format("%06x", t.count % t.groups)
+  local g = string.format("%06x", counter % t.groups)
   if t.gz then
     id = member(id)
     g = member(g)

@@ -2,12 +2,13 @@
 // The SDK conformance suite (issue #10): starts the built server on an embedded PostgreSQL in a temp
 // DATA_DIR, runs each SDK's small app once per feature through a recording proxy, checks each cell
 // through the read API, writes docs/COMPATIBILITY.md and exits non-zero only if a cell fails that is
-// not listed in known-failures.mjs.
-//   node conformance/run.mjs [--sdk node,python] [--feature handled,message] [--no-write]
+// not listed in known-failures.mjs, or a listed one passes (the list must be updated).
+//   node conformance/run.mjs [--sdk node,python] [--feature handled,message] [--no-write] [--check]
+// --check (CI): also exit 1 when the committed docs/COMPATIBILITY.md is not what this run wrote.
 // Needs `npm run build` (dist/) and conformance/install.sh (SDKs, toolchains, Chromium).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ import { apiClient } from './lib/api.mjs';
 import { startBrowserRunner } from './lib/browser.mjs';
 import { CHECKS } from './lib/checks.mjs';
 import { startProxy } from './lib/proxy.mjs';
-import { writeReport } from './lib/report.mjs';
+import { reportText } from './lib/report.mjs';
 import { FEATURES, sdks as allSdks } from './lib/sdks.mjs';
 import { cli, startServer } from './lib/server.mjs';
 import { KNOWN_FAILURES } from './known-failures.mjs';
@@ -30,6 +31,8 @@ const onlySdks = opt('sdk')?.split(',');
 const onlyFeatures = opt('feature')?.split(',');
 const partial = !!(onlySdks || onlyFeatures);
 const write = !args.includes('--no-write') && !partial;
+const check = args.includes('--check');
+if (check && !write) throw new Error('--check needs a whole run that writes docs/COMPATIBILITY.md');
 
 // Two app processes at once: the machine has 2 cores, and JVM/cargo-built apps start in ~1 s each.
 const APP_CONCURRENCY = 2;
@@ -61,7 +64,6 @@ function knownReason(sdk, feature) {
 }
 
 async function main() {
-  const startedAt = new Date();
   const t0 = performance.now();
   const runId = randomBytes(3).toString('hex');
   const dataDir = mkdtempSync(join(tmpdir(), 'crash-cache-conformance-'));
@@ -135,7 +137,12 @@ async function main() {
       const eventId = [...j.app.output.matchAll(/event_id=([0-9a-f-]{32,36})/g)].at(-1)?.[1]?.replace(/-/g, '');
       const cx = { api, eventId, sdk: j.sdk, project: j.project.slug, projectId: j.project.id, marker: j.marker, release: j.env.CC_RELEASE, monitor: j.env.CC_MONITOR, records };
       try {
-        const note = await CHECKS[j.feature](cx);
+        // the cell's marker, also where a note cut it short (titles are shown up to 60 characters):
+        // the whole marker, or a prefix of it that ends a quoted title
+        const prefixes = Array.from({ length: j.marker.length - 2 }, (_, k) => j.marker.slice(0, j.marker.length - 1 - k));
+        const note = String((await CHECKS[j.feature](cx)) ?? '')
+          .replaceAll(j.marker, '<marker>')
+          .replace(new RegExp(`(?<=\\s)(?:${prefixes.join('|')})(?=")`, 'g'), '<marker>');
         cells.set(j.key, { status: 'pass', note });
       } catch (e) {
         const refused = records.filter((r) => r.status >= 400).map((r) => `${r.method} ${r.path} → ${r.status}`);
@@ -156,14 +163,17 @@ async function main() {
     for (const sdk of sdks) {
       const recs = proxy.records.filter((r) => r.cell?.startsWith(`${sdk.id}-`) && r.method === 'POST');
       if (!recs.length) continue;
-      const endpoints = [...new Set(recs.map((r) => r.path.replace(/^\/api\/\d+/, '')))].join(', ');
-      const encodings = [...new Set(recs.map((r) => r.encoding || 'identity'))].join(', ');
-      const types = [...new Set(recs.map((r) => r.contentType || '(none)'))].join(', ');
-      const items = [...new Set(recs.flatMap((r) => r.items))].join(', ');
+      // sorted: requests arrive in an order that differs from run to run
+      const set = (xs) => [...new Set(xs)].sort().join(', ');
+      const endpoints = set(recs.map((r) => r.path.replace(/^\/api\/\d+/, '')));
+      const encodings = set(recs.map((r) => r.encoding || 'identity'));
+      const types = set(recs.map((r) => r.contentType || '(none)'));
+      const items = set(recs.flatMap((r) => r.items));
       sdk.transport = `endpoints ${endpoints}; Content-Encoding ${encodings}; Content-Type ${types}; items ${items}`;
     }
 
     let unexpected = 0;
+    let newlyPassing = 0;
     const summary = { pass: 0, fail: 0, unsupported: 0 };
     for (const [key, c] of cells) {
       const [sdkId, f] = key.split(':');
@@ -175,19 +185,38 @@ async function main() {
         process.stdout.write(`FAIL ${key}: ${c.note}\n`);
       } else if (c.status === 'fail') process.stdout.write(`known failure ${key}: ${c.note}\n`);
       else if (c.status === 'pass' && partial && !known) process.stdout.write(`pass ${key}: ${c.note}\n`);
-      else if (c.status === 'pass' && known) process.stdout.write(`unexpectedly passing ${key} (remove it from known-failures.mjs): ${c.note}\n`);
+      else if (c.status === 'pass' && known) {
+        // A fixed cell must leave the list, or a later regression of it would pass unnoticed.
+        newlyPassing++;
+        process.stdout.write(`PASSING ${key}, listed in known-failures.mjs: remove it from the list (${c.note})\n`);
+      }
     }
     const seconds = (performance.now() - t0) / 1000;
+    let stale = false;
     if (write) {
       const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
-      writeReport(join(ROOT, 'docs/COMPATIBILITY.md'), { sdks, features, cells, startedAt, seconds, serverVersion: version });
-      process.stdout.write('wrote docs/COMPATIBILITY.md\n');
+      const path = join(ROOT, 'docs/COMPATIBILITY.md');
+      const before = existsSync(path) ? readFileSync(path, 'utf8') : '';
+      const text = reportText({ sdks, features, cells, serverVersion: version });
+      writeFileSync(path, text);
+      stale = before !== text;
+      process.stdout.write(`wrote docs/COMPATIBILITY.md${stale ? ' (changed)' : ' (unchanged)'}\n`);
+      if (stale && check) {
+        const a = before.split('\n');
+        const b = text.split('\n');
+        for (let i = 0, shown = 0; i < Math.max(a.length, b.length) && shown < 20; i++) {
+          if (a[i] === b[i]) continue;
+          shown++;
+          process.stdout.write(`  line ${i + 1}\n  - ${a[i] ?? '(none)'}\n  + ${b[i] ?? '(none)'}\n`);
+        }
+        process.stdout.write('FAIL docs/COMPATIBILITY.md as committed is not what this run produced: commit the regenerated file\n');
+      }
     }
     const passedOrKnown = summary.pass + summary.fail - unexpected;
     process.stdout.write(`conformance: ${summary.pass} cells pass, ${summary.fail} fail (${summary.fail - unexpected} known), ${summary.unsupported} not supported by the SDK; ${seconds.toFixed(0)} s\n`);
     // The plain closing line CI reads: cells that met expectations vs. cells that did not.
-    process.stdout.write(`${passedOrKnown} passed, ${unexpected} failed\n`);
-    process.exitCode = unexpected ? 1 : 0;
+    process.stdout.write(`${passedOrKnown - newlyPassing} passed, ${unexpected + newlyPassing} failed${newlyPassing ? ` (${newlyPassing} listed as known failures but passing)` : ''}\n`);
+    process.exitCode = unexpected || newlyPassing || (check && stale) ? 1 : 0;
   } finally {
     await browser?.close().catch(() => {});
     await proxy.close();

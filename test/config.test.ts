@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseDotEnv } from '../src/config/index.js';
+import { ConfigError, loadConfig, parseBytes, parseDotEnv } from '../src/config/index.js';
 import { SETTINGS } from '../src/config/settings.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 
@@ -29,6 +29,20 @@ describe('configuration', () => {
     expect(() => loadConfig({ WORKER_INTERVAL_SECS: '0' }, '/nonexistent')).toThrow(/WORKER_INTERVAL_SECS must be ≥ 1/);
     expect(() => loadConfig({ DATABASE_URL: 'not a url' }, '/nonexistent')).toThrow(/DATABASE_URL/);
     expect(() => loadConfig({ LOG_LEVEL: 'loud' }, '/nonexistent')).toThrow(/LOG_LEVEL/);
+  });
+
+  it('reads retention settings and sizes, and names the variable when one is bad', () => {
+    const c = loadConfig({}, '/nonexistent');
+    expect(c.retentionDays).toBe(90);
+    expect(c.storageMaxBytes).toBeUndefined();
+    expect(loadConfig({ STORAGE_MAX_BYTES: '20GB' }, '/nonexistent').storageMaxBytes).toBe(20e9);
+    expect(loadConfig({ STORAGE_MAX_BYTES: '1.5 GiB' }, '/nonexistent').storageMaxBytes).toBe(1.5 * 1024 ** 3);
+    expect(parseBytes('500000000')).toBe(500_000_000);
+    for (const bad of ['-1', '20XB', 'GB', '1e9', '']) expect(parseBytes(bad), bad).toBeNull();
+    expect(() => loadConfig({ STORAGE_MAX_BYTES: '-1' }, '/nonexistent')).toThrow(/^STORAGE_MAX_BYTES must be a size/);
+    expect(() => loadConfig({ STORAGE_MAX_BYTES: '1MB' }, '/nonexistent')).toThrow(/^STORAGE_MAX_BYTES must be ≥/);
+    expect(() => loadConfig({ RETENTION_DAYS: 'abc' }, '/nonexistent')).toThrow(/^RETENTION_DAYS must be an integer/);
+    expect(() => loadConfig({ RETENTION_DAYS: '0' }, '/nonexistent')).toThrow(/^RETENTION_DAYS must be ≥ 1/);
   });
 
   it('reads .env lines, the environment winning', () => {

@@ -1,25 +1,36 @@
-import { gzipSync } from 'node:zlib';
-import { compressSmallForStorage } from '../../src/ingest/codec.js';
-import type { ArchiveRow } from '../../src/digest/payload.js';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { DICT_LEVEL, DICT_MAX_BYTES } from '../../src/archive/dictionaries.js';
+import type { ArchiveRow } from '../../src/archive/row.js';
 import { prepareBatch } from '../../src/digest/prepare.js';
-import { buildTemplates, eventId, groupTag, newNonce, render, schedule } from '../workload.js';
+import { buildTemplates, eventId, groupTag, newNonce, render, schedule, type Traffic } from '../workload.js';
 
 // Micro-benchmark of the digest's CPU half alone (no database, one thread): the bench mix stored the
-// way ingest stores it, prepared in batches of 200. `node dist/bench/micro/prepare.js [events] [rounds]`.
+// way ingest stores it — bodies sent compressed kept as sent (gzip), uncompressed ones deflated
+// against a dictionary per SDK and endpoint made of the first such payload (src/archive/dictionaries.ts;
+// ingest also replaces a dictionary that stops fitting, which this leaves out) — prepared in batches of 200. `node dist/bench/micro/prepare.js [events] [rounds] [realistic|fixed]`.
 // Prints µs per event per round; the first rounds include the grouping cache filling (one miss per group).
 
 const events = Number(process.argv[2] ?? 20_000);
 const rounds = Number(process.argv[3] ?? 5);
-const templates = buildTemplates({ projectId: 1, key: 'a'.repeat(32) }, { kind: 'mix', groups: 35 });
+const traffic = (process.argv[4] ?? 'realistic') as Traffic;
+const templates = buildTemplates({ projectId: 1, key: 'a'.repeat(32) }, { kind: 'mix', groups: 35, traffic });
 const order = schedule(templates);
 const nonce = newNonce();
 const rows: ArchiveRow[] = [];
+const dicts = new Map<string, { id: number; bytes: Buffer }>();
 for (let i = 0; i < events; i++) {
   const t = templates[order[i % order.length]!]!;
   const raw = render(t, eventId(nonce, 0, i), groupTag(i % t.groups));
   const kind = t.path.includes('/store/') ? 'store' : 'envelope';
-  const stored = t.encoding === 'gzip' ? { encoding: 'gzip' as const, payload: gzipSync(raw, { level: 6 }) } : { encoding: 'br' as const, payload: compressSmallForStorage(raw)! };
-  rows.push({ project_id: 1, id: i + 1, kind, encoding: stored.encoding, event_id: null, received_at: new Date(), meta: {}, payload: stored.payload });
+  if (t.encoding !== 'identity') {
+    rows.push({ project_id: 1, id: i + 1, kind, encoding: t.encoding, event_id: null, received_at: new Date(), meta: {}, payload: t.encoding === 'gzip' ? gzipSync(raw, { level: 6 }) : deflateSync(raw) });
+    continue;
+  }
+  const key = `${kind} ${t.style}`;
+  let dict = dicts.get(key);
+  if (!dict) dicts.set(key, (dict = { id: dicts.size + 1, bytes: Buffer.from(raw.subarray(0, DICT_MAX_BYTES)) }));
+  const payload = deflateRawSync(raw, { dictionary: dict.bytes, level: DICT_LEVEL });
+  rows.push({ project_id: 1, id: i + 1, kind, encoding: 'deflate-dict', event_id: null, received_at: new Date(), meta: {}, payload, dict_id: dict.id, dict: dict.bytes });
 }
 for (let r = 0; r < rounds; r++) {
   const t0 = process.hrtime.bigint();

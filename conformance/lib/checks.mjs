@@ -68,8 +68,18 @@ export const CHECKS = {
     const end = first.doneAt + secs * 1000;
     const during = recs.filter((r) => r.at > first.doneAt && r.at < end);
     expect(during.length === 0, `${during.length} request(s) sent during the ${secs} s back-off after a 429 with X-Sentry-Rate-Limits "${first.rateLimits}"`);
-    const accepted = recs.filter((r) => r.status >= 200 && r.status < 300).length;
-    return `${accepted} accepted, then 429 with X-Sentry-Rate-Limits "${first.rateLimits}"; nothing sent during the ${secs} s back-off (${recs.length} requests for 25 events)`;
+    expect(recs.some((r) => r.status >= 200 && r.status < 300), 'no request was accepted before the 429');
+    // What the API can show of it: the server's refusals, counted as rate_limited outcomes.
+    await eventually(async () => {
+      const q = new URLSearchParams({ field: 'sum(quantity)', project: String(cx.projectId), statsPeriod: '1h', interval: '1h' });
+      q.append('groupBy', 'outcome');
+      const res = await cx.api.get(`/organizations/${cx.api.org}/stats_v2/?${q}`);
+      const g = (res.groups ?? []).find((x) => x.by?.outcome === 'rate_limited');
+      expect(g && g.totals?.['sum(quantity)'] >= 1, `no rate_limited outcome in stats_v2 (${JSON.stringify(res.groups ?? [])})`);
+    }, 20_000);
+    // Counts (requests accepted before the limit, requests sent) depend on the run's timing: left out
+    // so that the matrix changes only when results do.
+    return `accepted until the limit, then 429 with X-Sentry-Rate-Limits "${first.rateLimits}"; nothing sent during the ${secs} s back-off (proxy's record); stats_v2 counts the refusals as rate_limited`;
   },
   async handled(cx) {
     const text = `conformance handled ${cx.marker}`;
@@ -158,9 +168,9 @@ export const CHECKS = {
   async transaction(cx) {
     const name = `conformance-tx-${cx.marker}`;
     const sent = cx.records.filter((r) => r.items.some((t) => t === 'transaction' || t === 'span'));
-    expect(sent.length, `the SDK sent no transaction or span item (items: ${[...new Set(cx.records.flatMap((r) => r.items))].join(', ') || 'none'})`);
+    expect(sent.length, `the SDK sent no transaction or span item (items: ${[...new Set(cx.records.flatMap((r) => r.items))].sort().join(', ') || 'none'})`);
     expect(sent.every((r) => r.status >= 200 && r.status < 300), `the server refused the transaction: ${sent.map((r) => r.status).join(', ')}`);
-    const items = [...new Set(sent.flatMap((r) => r.items))].join('+');
+    const items = [...new Set(sent.flatMap((r) => r.items))].sort().join('+');
     // Sentry's Discover query finds the transaction by name; without that route, the accepted
     // count in stats_v2 is what a user can see.
     const q = new URLSearchParams({ dataset: 'transactions', field: 'transaction', project: String(cx.projectId), statsPeriod: '1h', query: `transaction:"${name}"` });
@@ -181,7 +191,8 @@ export const CHECKS = {
       const res = await cx.api.get(`/organizations/${cx.api.org}/stats_v2/?${s}`);
       const g = (res.groups ?? []).find((x) => x.by?.outcome === 'accepted');
       expect(g && g.totals?.['sum(quantity)'] >= 1, `no accepted ${category} in stats_v2 (${JSON.stringify(res.groups ?? [])})`);
-      return `${items} accepted; stats_v2 counts ${g.totals['sum(quantity)']} accepted ${category}(s) (no read API finds a transaction by name yet)`;
+      // how many spans a page load sends varies from run to run: the count is not shown
+      return `${items} accepted (proxy's record); stats_v2 counts accepted ${category}s (no read API finds a transaction by name yet)`;
     }, 10_000);
   },
   async attachment(cx) {
@@ -217,7 +228,7 @@ export const CHECKS = {
   },
   async client_report(cx) {
     const sent = cx.records.some((r) => r.items.includes('client_report'));
-    if (!sent) throw new CheckError(`the SDK sent no client_report item in this run (items seen: ${[...new Set(cx.records.flatMap((r) => r.items))].join(', ') || 'none'})`);
+    if (!sent) throw new CheckError(`the SDK sent no client_report item in this run (items seen: ${[...new Set(cx.records.flatMap((r) => r.items))].sort().join(', ') || 'none'})`);
     return eventually(async () => {
       const q = new URLSearchParams({ field: 'sum(quantity)', category: 'error', project: String(cx.projectId), statsPeriod: '1h', interval: '1h' });
       q.append('groupBy', 'outcome');
@@ -225,7 +236,7 @@ export const CHECKS = {
       const res = await cx.api.get(`/organizations/${cx.api.org}/stats_v2/?${q}`);
       const g = (res.groups ?? []).find((x) => x.by?.outcome === 'client_discard' && x.by?.reason === 'before_send');
       expect(g && g.totals?.['sum(quantity)'] >= 1, 'no client_discard/before_send outcome in stats_v2');
-      return `client_discard before_send ${g.totals['sum(quantity)']}`;
+      return `client_report item sent (proxy's record); stats_v2 shows client_discard before_send ${g.totals['sum(quantity)']}`;
     }, 20_000);
   },
   async compression(cx) {
@@ -233,6 +244,7 @@ export const CHECKS = {
     const text = event.contexts?.payload?.text;
     expect(typeof text === 'string' && text.includes(cx.marker), 'the large context did not arrive');
     const enc = [...new Set(cx.records.filter((r) => r.method === 'POST').map((r) => r.encoding || 'identity'))].join(', ');
-    return `large event (${Math.max(...cx.records.map((r) => r.bytes))} bytes on the wire) sent as ${enc}`;
+    // the compressed size differs by a few bytes from run to run (random marker and ids): not shown
+    return `large event sent as ${enc} (proxy's record), its context read back whole`;
   },
 };

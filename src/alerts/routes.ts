@@ -7,6 +7,7 @@ import { readJsonBody } from '../api/body.js';
 import { requireProject } from '../api/lookup.js';
 import { ALERT_KINDS } from './queue.js';
 import { addAlertRule, checkWebhookUrl, getAlertRule, listAlertRules, parseKinds, removeAlertRule, type AlertRule } from './rules.js';
+export { listRules, createRule, getRule, updateRuleRoute, deleteRule, testRule, listRuleDeliveries } from './routes-rules.js';
 
 // A project's webhooks in the API, shaped like Sentry's service hooks
 // (/api/0/projects/{org}/{project}/hooks/: id, url, status, events, dateCreated). `events` names our
@@ -15,7 +16,8 @@ import { addAlertRule, checkWebhookUrl, getAlertRule, listAlertRules, parseKinds
 type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params) => Promise<void>;
 
 function serializeHook(r: AlertRule): Record<string, unknown> {
-  return { id: String(r.id), url: r.webhook_url, status: 'active', events: r.kinds, dateCreated: r.created_at.toISOString() };
+  // the URL without its secret part: it is never shown back in full
+  return { id: String(r.id), url: r.target, status: 'active', events: r.kinds, dateCreated: r.created_at.toISOString() };
 }
 
 function parseBody(body: Record<string, unknown>, partial: boolean): { url?: string; kinds?: ReturnType<typeof parseKinds> } {
@@ -39,13 +41,13 @@ async function hookOf(ctx: AppContext, params: Params): Promise<AlertRule> {
   const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
   const id = params.hookId!;
   const rule = /^\d{1,15}$/.test(id) ? await getAlertRule(ctx.db.pool, Number(id)) : null;
-  if (!rule || rule.project_id !== p.id) throw new HttpError('not_found', 'The requested resource does not exist');
+  if (!rule || rule.project_id !== p.id || rule.channel !== 'webhook') throw new HttpError('not_found', 'The requested resource does not exist');
   return rule;
 }
 
 export const listHooks: H = async (ctx, _req, res, params) => {
   const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
-  sendJson(res, 200, (await listAlertRules(ctx.db.pool, p.id)).map(serializeHook));
+  sendJson(res, 200, (await listAlertRules(ctx.db.pool, p.id)).filter((r) => r.channel === 'webhook').map(serializeHook));
 };
 
 export const createHook: H = async (ctx, req, res, params) => {

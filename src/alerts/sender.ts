@@ -1,12 +1,16 @@
 import type { Config } from '../config/index.js';
 import type { AppContext } from '../server/context.js';
 import type pg from 'pg';
-import { claimAlerts, createTestAlert, LEASE_MARGIN_MS, pruneAlerts, recordDelivery, type ClaimedAlert, type DeliveryResult } from './deliveries.js';
-import { buildPayload } from './payload.js';
-import { postWebhook } from './post.js';
+import { claimAlerts, pruneAlertCounts, createTestAlert, LEASE_MARGIN_MS, pruneAlerts, recordDelivery, type ClaimedAlert, type DeliveryResult } from './deliveries.js';
+import { buildMessage, buildPayload } from './payload.js';
+import { postJson } from './outbound.js';
+import { discordBody, slackBody, teamsBody } from './format-chat.js';
+import { emailContent } from './format-email.js';
+import { recipientsOf, sendEmail } from './send-email.js';
+import { checkMonitors, MONITOR_CHECK_EVERY_MS } from './monitors.js';
 
 // The sender of one process (every worker process runs one: src/digest/worker.ts). It polls the
-// outbox for due alerts, POSTs up to MAX_IN_FLIGHT at once (a webhook that hangs holds one slot for
+// outbox for due alerts, sends up to MAX_IN_FLIGHT at once over each rule's channel (a receiver that hangs holds one slot for
 // ALERT_TIMEOUT_MS, not the others), records each result, and now and then deletes old finished rows.
 // It never touches the digest: a webhook that is slow or down only delays its own alerts.
 
@@ -19,20 +23,39 @@ export interface AlertSender {
   stop(): Promise<void>;
 }
 
-type SendConfig = Pick<Config, 'publicUrl' | 'alertTimeoutMs' | 'alertRetrySecs' | 'alertMaxAttempts'>;
+type SendConfig = Pick<Config, 'publicUrl' | 'alertTimeoutMs' | 'alertRetrySecs' | 'alertMaxAttempts' | 'smtpUrl' | 'alertEmailFrom' | 'outboundAllowInternal'>;
 
-/** POSTs one claimed alert and records the result. */
+/** Sends one claimed alert over its rule's channel; the answer, not yet recorded. */
+async function send(db: pg.Pool, config: SendConfig, a: ClaimedAlert): Promise<DeliveryResult> {
+  // deleted, or being rebuilt by ruminate: retried like a failed send
+  if (a.kind !== 'test' && a.kind !== 'monitor' && !a.issue_found) return { ok: false, httpStatus: null, error: `issue ${a.issue_id} not found`, payload: null };
+  if (a.channel === 'email') {
+    const to = await recipientsOf(db, a.rule_id);
+    const content = emailContent(buildMessage(config, a));
+    const r = await sendEmail(config, to, content, a.id);
+    const answer = r.code !== null && !r.reply.startsWith(String(r.code)) ? `${r.code} ${r.reply}` : r.reply;
+    return { ok: r.ok, httpStatus: r.code, error: r.ok ? null : `SMTP ${answer}`, answer: `SMTP ${answer}`, permanent: r.permanent, payload: { to, subject: content.subject } };
+  }
+  const m = buildMessage(config, a);
+  const body = a.channel === 'slack' ? slackBody(m) : a.channel === 'discord' ? discordBody(m) : a.channel === 'teams' ? teamsBody(m) : buildPayload(config, a);
+  const r = await postJson(a.webhook_url!, body, {
+    timeoutMs: config.alertTimeoutMs,
+    allowInternal: config.outboundAllowInternal,
+    // the same on every attempt of one alert: a receiver can drop a repeat (after a crash between
+    // its answer and our record of it, an alert is sent again)
+    headers: { 'X-Crash-Cache-Delivery': String(a.id) },
+  });
+  return { ok: r.ok, httpStatus: r.status, error: r.reason, answer: r.ok ? `HTTP ${r.status}` : r.reason ?? undefined, payload: body };
+}
+
+/** Sends one claimed alert and records the result. */
 export async function deliverAlert(db: pg.Pool, config: SendConfig, a: ClaimedAlert, maxAttempts = config.alertMaxAttempts): Promise<DeliveryResult> {
-  const payload = buildPayload(config, a);
-  const r: DeliveryResult = a.kind !== 'test' && !a.issue_found
-    // deleted, or being rebuilt by ruminate: retried like a failed POST
-    ? { ok: false, httpStatus: null, error: `issue ${a.issue_id} not found`, payload: null }
-    : await postWebhook(a.webhook_url, payload, config.alertTimeoutMs, a.id);
+  const r = await send(db, config, a);
   await recordDelivery(db, a.id, a.attempts, r, { retrySecs: config.alertRetrySecs, maxAttempts });
   return r;
 }
 
-/** Sends a test notification to one rule's webhook now (one attempt, recorded as a delivery); null: no such rule. */
+/** Sends a test notification over one rule's channel now (one attempt, recorded as a delivery); null: no such rule. */
 export async function sendTestAlert(db: pg.Pool, config: SendConfig, ruleId: number): Promise<(DeliveryResult & { id: number }) | null> {
   const a = await createTestAlert(db, ruleId, config.alertTimeoutMs + LEASE_MARGIN_MS);
   if (!a) return null;
@@ -45,6 +68,7 @@ export function startAlertSender(ctx: AppContext): AlertSender {
   const inFlight = new Set<Promise<void>>();
   let wakeUp: (() => void) | null = null;
   let prunedAt = 0;
+  let monitorsAt = 0;
   let failing = false;
 
   const sleep = (ms: number) => new Promise<void>((resolve) => {
@@ -73,7 +97,13 @@ export function startAlertSender(ctx: AppContext): AlertSender {
         if (Date.now() - prunedAt >= PRUNE_EVERY_MS) {
           prunedAt = Date.now();
           const n = await pruneAlerts(db.pool, config.alertRetentionDays);
+          await pruneAlertCounts(db.pool);
           if (n) log.info('old alerts deleted', { count: n });
+        }
+        if (Date.now() - monitorsAt >= MONITOR_CHECK_EVERY_MS) {
+          monitorsAt = Date.now();
+          const m = await checkMonitors(db.pool);
+          if (m.opened || m.resolved) log.info('cron monitor incidents', m);
         }
         const free = MAX_IN_FLIGHT - inFlight.size;
         if (free > 0) {

@@ -21,5 +21,14 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
     throw new HttpError('invalid_request', 'request body is not valid JSON');
   }
   if (!v || typeof v !== 'object' || Array.isArray(v)) throw new HttpError('invalid_request', 'request body must be a JSON object');
+  if (holdsNul(v, 0)) throw new HttpError('invalid_request', 'request body holds a NUL character (\\u0000), which text fields cannot store');
   return v as Record<string, unknown>;
+}
+
+/** Whether any string or key holds NUL (PostgreSQL text cannot: the database would refuse it with a 500). */
+function holdsNul(v: unknown, depth: number): boolean {
+  if (typeof v === 'string') return v.includes('\0');
+  if (!v || typeof v !== 'object' || depth > 64) return false;
+  if (Array.isArray(v)) return v.some((x) => holdsNul(x, depth + 1));
+  return Object.entries(v).some(([k, x]) => k.includes('\0') || holdsNul(x, depth + 1));
 }

@@ -18,7 +18,11 @@ export function parseCursor(s: string | null | undefined): Cursor | null {
   if (!s) return null;
   const m = /^(-?\d+(?:\.\d+)?):(\d+):([01])$/.exec(s);
   if (!m) throw new HttpError('invalid_request', `invalid cursor ${JSON.stringify(s)}`);
-  return { value: Number(m[1]), id: Number(m[2]), isPrev: m[3] === '1' };
+  const value = Number(m[1]);
+  const id = Number(m[2]);
+  // cursors we hand out hold sort keys and bigint ids; beyond 2^53 a number is not one of ours
+  if (!(Math.abs(value) <= Number.MAX_SAFE_INTEGER) || !Number.isSafeInteger(id)) throw new HttpError('invalid_request', `invalid cursor ${JSON.stringify(s.slice(0, 100))}: out of range`);
+  return { value, id, isPrev: m[3] === '1' };
 }
 
 export function formatCursor(c: Cursor): string {

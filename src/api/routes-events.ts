@@ -2,6 +2,7 @@ import { projectRules } from '../digest/project-rules.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadEvent } from '../digest/load-event.js';
 import { groupEvent } from '../digest/group.js';
+import { groupingError } from '../digest/grouping-failures.js';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
@@ -84,12 +85,15 @@ async function fullEvent(ctx: AppContext, r: ReportRow, issue: IssueRow | null) 
     environment: r.environment ?? undefined,
   };
   let grouping = null;
+  let errors: unknown[] | null = null;
   if (ev) {
     const g = groupEvent(ev, (await projectRules(ctx.db.pool, [r.project_id]))[r.project_id]);
     const contributing = Object.values(g.variants).find((v) => v.contributes && v.hash === g.primaryHash);
     grouping = { config: g.config, primaryHash: g.primaryHash, hashes: g.hashes, contributingVariant: contributing?.name ?? null, hint: contributing?.hint ?? null };
+    // The engine is deterministic: what failed in the digest fails here again (grouping-failures.ts).
+    if (g.error !== undefined) errors = [...(Array.isArray(ev.errors) ? ev.errors : []), groupingError(g.error)];
   }
-  return serializeEvent(body, {
+  return serializeEvent(errors ? { ...body, errors } : body, {
     projectId: r.project_id,
     issueId: r.issue_id,
     tags: r.tags,

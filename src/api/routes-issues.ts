@@ -13,7 +13,7 @@ import {
   type IssueRow, type IssueSort, type IssueStatus, type Snooze,
 } from './queries/issues.js';
 import { issueTagKeys, issueTagValues, tagLabel } from './queries/tags.js';
-import { parseSearch, type ParsedSearch } from './search.js';
+import { parseSearch, type ParsedSearch, type SearchLimits } from './search.js';
 import { serializeIssue, serializeIssueDetail } from './serialize-issue.js';
 import { snoozeOf } from './snooze.js';
 import { publicRequestUrl } from './routes-org.js';
@@ -40,9 +40,9 @@ async function scope(ctx: AppContext, params: Params, url: URL): Promise<Project
   return orgProjects(ctx, url);
 }
 
-function searchOf(url: URL): ParsedSearch {
+function searchOf(url: URL, limits: SearchLimits): ParsedSearch {
   const q = url.searchParams.has('query') ? url.searchParams.get('query')! : DEFAULT_QUERY;
-  const search = parseSearch(q);
+  const search = parseSearch(q, limits);
   // sentry-cli's bulk filter sends status=<status> (the old API's parameter)
   const st = url.searchParams.get('status');
   if (st) search.filters.push({ key: 'is', values: [st], negate: false });
@@ -78,7 +78,7 @@ export const list: H = async (ctx, _req, res, params, url) => {
   const cursor = parseCursor(url.searchParams.get('cursor'));
   const limit = parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), params.project !== undefined ? 100 : 25);
   const { rows, more } = projects.length
-    ? await listIssues(ctx.db.pool, { projects, search: searchOf(url), sort, periodMs, limit, cursor })
+    ? await listIssues(ctx.db.pool, { projects, search: searchOf(url, ctx.config), sort, periodMs, limit, cursor })
     : { rows: [], more: false };
   const stats = await withStats(ctx, rows, statsKey(url), periodMs);
   const links = pageLinks(rows, (r) => ({ value: r.sort_value, id: r.id }), cursor, more);
@@ -123,7 +123,7 @@ async function applyChange(ctx: AppContext, ids: number[], body: Record<string, 
 function idsOf(url: URL): number[] | null {
   const ids = url.searchParams.getAll('id');
   if (!ids.length) return null;
-  if (!ids.every((i) => /^\d+$/.test(i))) throw new HttpError('invalid_request', 'id must be numeric issue ids');
+  if (!ids.every((i) => /^\d{1,15}$/.test(i))) throw new HttpError('invalid_request', 'id must be numeric issue ids (at most 15 digits)');
   return ids.map(Number);
 }
 
@@ -132,7 +132,7 @@ export const bulkUpdate: H = async (ctx, req, res, params, url) => {
   const projects = await scope(ctx, params, url);
   const body = await readJsonBody(req);
   const ids = idsOf(url);
-  const matched = await matchingIssueIds(ctx.db.pool, projects, ids ? parseSearch(url.searchParams.get('query') ?? '') : searchOf(url), ids);
+  const matched = await matchingIssueIds(ctx.db.pool, projects, ids ? parseSearch(url.searchParams.get('query') ?? '', ctx.config) : searchOf(url, ctx.config), ids);
   if (!matched.length) {
     res.writeHead(204).end();
     return;

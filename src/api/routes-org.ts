@@ -3,13 +3,15 @@ import { sendJson } from '../http/respond.js';
 import type { AppContext } from '../server/context.js';
 import type { Params } from '../http/router.js';
 import type { TokenRow } from './tokens.js';
-import { getProject, listProjects, setProjectGrouping } from '../storage/projects.js';
+import { getProject, listProjects, setProjectGrouping, setProjectScrubbing } from '../storage/projects.js';
 import { HttpError } from '../http/errors.js';
 import { groupingOptionsError } from '../grouping/validate.js';
+import { scrubChange } from '../scrub/validate.js';
 import { readJsonBody } from './body.js';
 import { serializeKey, serializeOrganization, serializeProject, serializeProjectDetail } from './serialize-org.js';
 import { requireOrg, requireProject } from './lookup.js';
 import { linkHeader, offsetPage, parseCursor, parseLimit } from './pagination.js';
+import { retentionProblem, setProjectRetention, type ProjectRetention } from '../archive/retention/project-settings.js';
 import { listProjectKeys, projectFacts } from './queries/projects.js';
 
 // GET /api/0/, organizations, projects and their keys (DSNs); PUT of a project's settings.
@@ -52,9 +54,11 @@ export const project: H = async (ctx, _req, res, params) => {
 
 /**
  * PUT projects/{org}/{project}/: changes the project's grouping rules (`groupingEnhancements`,
- * `fingerprintingRules`, as in Sentry's project settings) and/or its `name` and `platform`. Rules are
+ * `fingerprintingRules`, as in Sentry's project settings), its data scrubbing (`dataScrubber`,
+ * `dataScrubberDefaults`, `sensitiveFields`, `safeFields`, `scrubIPAddresses`) and/or its `name` and `platform`. Rules are
  * checked first: a line the engine cannot read is a 400 naming it. Events digested from a few seconds
- * on are grouped with the new rules; existing issues stay as they are.
+ * on are grouped with the new rules; existing issues stay as they are. `retentionDays` and
+ * `maxEventsPerIssue` (ours: a number, or null for the default) set the project's retention.
  */
 export const updateProject: H = async (ctx, req, res, params) => {
   const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
@@ -74,7 +78,19 @@ export const updateProject: H = async (ctx, req, res, params) => {
   if (name !== undefined && !name.trim()) throw new HttpError('invalid_request', 'name must not be empty');
   const problem = groupingOptionsError({ enhancements, fingerprintingRules: fingerprinting });
   if (problem) throw new HttpError('invalid_request', problem);
+  const scrub = scrubChange(body, { maxFields: ctx.config.scrubMaxFields, maxFieldChars: ctx.config.scrubMaxFieldChars });
+  if (typeof scrub === 'string') throw new HttpError('invalid_request', scrub);
+  const retention: Partial<ProjectRetention> = {};
+  for (const k of ['retentionDays', 'maxEventsPerIssue'] as const) {
+    if (body[k] === undefined) continue;
+    const p = retentionProblem(k, body[k]);
+    if (p) throw new HttpError('invalid_request', p);
+    retention[k] = body[k] as number | null;
+  }
+  // Everything is checked before anything is written: a 400 changes nothing.
   await setProjectGrouping(ctx.db.pool, p.id, { enhancements, fingerprintingRules: fingerprinting });
+  if (Object.keys(scrub).length) await setProjectScrubbing(ctx.db.pool, p.id, scrub);
+  if (Object.keys(retention).length) await setProjectRetention(ctx.db.pool, p.id, retention);
   if (name !== undefined || platform !== undefined) {
     await ctx.db.pool.query('UPDATE project SET name = coalesce($2, name), platform = coalesce($3, platform) WHERE id = $1', [p.id, name?.trim() ?? null, platform ?? null]);
   }

@@ -11,6 +11,8 @@ import * as attachments from './routes-attachments.js';
 import * as feedback from './routes-feedback.js';
 import * as monitors from './routes-monitors.js';
 import * as hooks from '../alerts/routes.js';
+import * as sourcemaps from '../sourcemaps/routes.js';
+import * as releaseFiles from '../sourcemaps/release-files.js';
 
 // The read API under /api/0/, in Sentry's Web API shapes. Every route authenticates with a Bearer
 // token first. Handlers only parse parameters and call query functions (queries/*) and serializers
@@ -38,6 +40,13 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
   add('GET', '/projects/:org/:project/hooks/:hookId/?', hooks.getHook);
   add('PUT', '/projects/:org/:project/hooks/:hookId/?', hooks.updateHook);
   add('DELETE', '/projects/:org/:project/hooks/:hookId/?', hooks.deleteHook);
+  add('GET', '/projects/:org/:project/rules/?', hooks.listRules);
+  add('POST', '/projects/:org/:project/rules/?', hooks.createRule);
+  add('GET', '/projects/:org/:project/rules/:ruleId/?', hooks.getRule);
+  add('PUT', '/projects/:org/:project/rules/:ruleId/?', hooks.updateRuleRoute);
+  add('DELETE', '/projects/:org/:project/rules/:ruleId/?', hooks.deleteRule);
+  add('POST', '/projects/:org/:project/rules/:ruleId/test/?', hooks.testRule);
+  add('GET', '/projects/:org/:project/rules/:ruleId/deliveries/?', hooks.listRuleDeliveries);
 
   for (const base of ['/projects/:org/:project/issues/?', '/organizations/:org/issues/?']) {
     add('GET', base, issues.list);
@@ -74,4 +83,11 @@ export function registerApiRoutes(router: Router, ctx: AppContext): void {
   add('GET', '/organizations/:org/releases/?', rel.releases);
   add('GET', '/organizations/:org/releases/:version/?', rel.releases);
   add('GET', '/projects/:org/:project/releases/?', rel.releases);
+
+  // source-map uploads (sentry-cli sourcemaps upload)
+  add('GET', '/organizations/:org/chunk-upload/?', sourcemaps.chunkUploadOptions);
+  add('POST', '/organizations/:org/chunk-upload/?', sourcemaps.chunkUpload);
+  add('POST', '/organizations/:org/artifactbundle/assemble/?', sourcemaps.assemble);
+  add('GET', '/projects/:org/:project/releases/:version/files/?', releaseFiles.listFiles);
+  add('POST', '/projects/:org/:project/releases/:version/files/?', releaseFiles.uploadFile);
 }

@@ -1,3 +1,5 @@
+import { HttpError } from '../http/errors.js';
+
 // Sentry's issue search syntax, parsed (pure; the issue queries give the filters their meaning):
 //   is:unresolved  level:error  release:1.2.0  environment:"prod eu"  browser:Chrome  !level:info
 //   level:[error,fatal]  has:user  tags[server.name]:web-1  free text "quoted free text"
@@ -18,9 +20,30 @@ export interface ParsedSearch {
 
 const KEY = /^[A-Za-z0-9_.\-@]+$/;
 
-export function parseSearch(query: string | null | undefined): ParsedSearch {
-  const out: ParsedSearch = { filters: [], text: [] };
+/** SEARCH_MAX_QUERY_CHARS and SEARCH_MAX_FILTERS: each term costs the database a subquery. */
+export interface SearchLimits {
+  searchMaxQueryChars: number;
+  searchMaxFilters: number;
+}
+
+/** Parses a query within the limits (400 naming the setting past them); no limits for queries we build ourselves. */
+export function parseSearch(query: string | null | undefined, limits?: SearchLimits): ParsedSearch {
   const q = query ?? '';
+  if (limits && q.length > limits.searchMaxQueryChars) {
+    throw new HttpError('invalid_request', `search query longer than ${limits.searchMaxQueryChars} characters (SEARCH_MAX_QUERY_CHARS)`);
+  }
+  const out = parse(q);
+  if (limits) {
+    const terms = out.text.length + out.filters.reduce((n, f) => n + Math.max(1, f.values.length), 0);
+    if (terms > limits.searchMaxFilters) {
+      throw new HttpError('invalid_request', `search query has ${terms} terms (filters, list values and words); at most ${limits.searchMaxFilters} (SEARCH_MAX_FILTERS)`);
+    }
+  }
+  return out;
+}
+
+function parse(q: string): ParsedSearch {
+  const out: ParsedSearch = { filters: [], text: [] };
   let i = 0;
   const n = q.length;
 

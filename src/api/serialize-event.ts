@@ -3,6 +3,8 @@
 // become `entries` ({type, data}) with camelCase frame fields, tags a [{key, value}] list, times ISO.
 // Pure; tolerant of odd shapes (an entry that cannot be read is left out rather than failing the event).
 
+import { apiEventError } from '../sourcemaps/errors.js';
+
 type Json = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -245,7 +247,7 @@ export function serializeEvent(ev: Json, facts: EventFacts) {
     grouping: facts.grouping,
     packages: isObj(ev.modules) ? ev.modules : {},
     context: isObj(ev.extra) ? ev.extra : {},
-    errors: Array.isArray(ev.errors) ? ev.errors : [],
+    errors: Array.isArray(ev.errors) ? ev.errors.map(apiEventError) : [],
     _meta: isObj(ev._meta) ? ev._meta : {},
     crashFile: null,
     userReport: null,

@@ -1,4 +1,5 @@
 import { GROUPING_CONFIG } from '../grouping/index.js';
+import { scrubSettingsOf } from '../digest/project-scrubbing.js';
 import type { Config } from '../config/index.js';
 import type { ProjectKeyRow, ProjectRow } from '../storage/projects.js';
 
@@ -75,6 +76,13 @@ export function serializeProjectDetail(config: Config, p: ProjectRow, facts?: Pr
     groupingConfig: GROUPING_CONFIG,
     groupingEnhancements: p.grouping_enhancements ?? '',
     fingerprintingRules: p.fingerprinting_rules ?? '',
+    // data scrubbing, as Sentry's project details name it (migrations/0020)
+    ...scrubSettingsOf(p),
+    // crash-cache's own (Sentry has no per-project retention): days kept (the RETENTION_DAYS default
+    // when the project has none) and events kept per issue (null = unlimited)
+    retentionDays: p.retention_days ?? config.retentionDays,
+    hasOwnRetention: p.retention_days != null,
+    maxEventsPerIssue: p.max_events_per_issue ?? null,
   };
 }
 

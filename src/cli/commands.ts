@@ -5,4 +5,6 @@ import '../digest/cli.js';
 import '../ui/cli.js';
 import '../ratelimit/cli.js';
 import '../alerts/cli.js';
+import '../storage/cli.js';
+import '../archive/retention/cli.js';
 export {};

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { openDatabase, type Database } from '../storage/db.js';
+import { VERSION } from '../version.js';
 import { createProject, deleteProject, getProject, listProjects } from '../storage/projects.js';
 
 // The CLI is a thin shell: it parses arguments and calls the same functions the server uses. It
@@ -11,7 +12,8 @@ export type Flags = Record<string, string | boolean>;
 export interface CliContext { config: Readonly<Config>; db: Database; out: (s: string) => void }
 type Command = (ctx: CliContext, args: string[], flags: Flags) => Promise<number | void>;
 
-const USAGE = `usage: crash-cache-cli <command>
+const USAGE = `usage: crash-cache-cli <command>      (--help: this text; --version: the version)
+Without DATABASE_URL it works on the embedded PostgreSQL in DATA_DIR (./data), started if need be.
 
   project create [--name NAME] [--key KEY] [--platform P]   create a project; prints its DSN
   project list                                             list projects with their DSNs
@@ -32,7 +34,7 @@ export function parseArgs(argv: string[]): { args: string[]; flags: Flags } {
   }
   return { args, flags };
 }
-const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet']);
+const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet', 'version', 'dry-run']);
 
 export function dsn(config: Config, key: string, projectId: number): string {
   const u = new URL(config.publicUrl);
@@ -87,10 +89,13 @@ const COMMANDS: Record<string, Command> = {
 };
 
 /** Other parts register their commands here (token, user, queue, ruminate, ...). */
-export function registerCommand(name: string, help: string, fn: Command): void {
+export function registerCommand(name: string, help: string, fn: Command, opts: { migrate?: boolean } = {}): void {
   COMMANDS[name] = fn;
   EXTRA_HELP.push(help);
+  // `restore` needs the database as it is (empty), not migrated first.
+  if (opts.migrate === false) UNMIGRATED.add(name);
 }
+const UNMIGRATED = new Set<string>();
 const EXTRA_HELP: string[] = [];
 
 export class UsageError extends Error {}
@@ -106,6 +111,10 @@ export async function projectFlag(db: Database, flags: Flags): Promise<number | 
 export async function main(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<void> {
   await import('./commands.js');
   const { args, flags } = parseArgs(argv);
+  if (flags.version) {
+    out(VERSION);
+    return;
+  }
   const name2 = args.slice(0, 2).join(' ');
   const name1 = args[0] ?? '';
   const [name, rest] = COMMANDS[name2] ? [name2, args.slice(2)] : COMMANDS[name1] ? [name1, args.slice(1)] : [null, args];
@@ -125,7 +134,7 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
     }
     throw e;
   }
-  const db = await openDatabase(config, { log: () => {}, poolSize: 4, applicationName: 'crash-cache-cli' });
+  const db = await openDatabase(config, { log: () => {}, poolSize: 4, applicationName: 'crash-cache-cli', migrate: !UNMIGRATED.has(name) });
   try {
     const code = await COMMANDS[name]!({ config, db, out }, rest, flags);
     process.exitCode = code ?? 0;

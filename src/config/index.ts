@@ -6,9 +6,12 @@ export interface Config {
   databaseUrl: string | undefined;
   dataDir: string;
   embeddedPgPort: number;
+  pgBinDir: string | undefined;
   dbPoolSize: number;
   dbStatementTimeoutMs: number;
   dbConnectTimeoutMs: number;
+  diskMinFreeBytes: number;
+  diskMinFreePercent: number;
   serverHost: string;
   serverPort: number;
   publicUrl: string;
@@ -22,6 +25,8 @@ export interface Config {
   maxConcurrentCompressions: number;
   ingestCommitMaxBatch: number;
   ingestCommitsInFlight: number;
+  ingestMaxPendingCommits: number;
+  ingestMaxPendingBytes: number;
   ingestKeyCacheMs: number;
   archiveRecompressClientBodies: boolean;
   rateLimitGlobalPerSec: number;
@@ -31,16 +36,39 @@ export interface Config {
   loginMaxFailuresPerAccount: number;
   loginMaxFailuresPerIp: number;
   loginFailureWindowSecs: number;
+  loginBackoffMaxSecs: number;
+  maxUrlChars: number;
+  searchMaxQueryChars: number;
+  searchMaxFilters: number;
   workerIntervalSecs: number;
   workerBudgetSecs: number;
   workerBatchSize: number;
   workerBatchBytes: number;
   workerMaxAttempts: number;
   workerThreads: number;
+  scrubMaxDepth: number;
+  scrubMaxFields: number;
+  scrubMaxFieldChars: number;
   alertTimeoutMs: number;
   alertRetrySecs: number;
   alertMaxAttempts: number;
   alertRetentionDays: number;
+  smtpUrl: string | undefined;
+  alertEmailFrom: string;
+  outboundAllowInternal: string[];
+  metricsToken: string | undefined;
+  metricsPort: number;
+  retentionDays: number;
+  /** The disk budget in bytes; undefined = none. */
+  storageMaxBytes: number | undefined;
+  storageLowWaterPercent: number;
+  retentionIntervalSecs: number;
+  retentionBatchSize: number;
+  sourcemapChunkBytes: number;
+  sourcemapMaxBundleBytes: number;
+  sourcemapMaxProjectBytes: number;
+  sourcemapCacheBytes: number;
+  sourcemapRetentionDays: number;
   logLevel: 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -59,6 +87,18 @@ export function parseDotEnv(text: string): Record<string, string> {
     out[m[1]!] = v;
   }
   return out;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+
+/** `20GB`, `1.5 TiB`, `500000000` → bytes; null when it is not a size (negative, unknown unit, not finite). */
+export function parseBytes(raw: string): number | null {
+  const m = /^(\d{1,15}(?:\.\d{1,6})?)\s?([a-z]{0,3})$/i.exec(raw.trim());
+  if (!m) return null;
+  const unit = UNITS[m[2]!.toLowerCase()];
+  if (unit === undefined) return null;
+  const n = Math.floor(Number(m[1]) * unit);
+  return Number.isSafeInteger(n) ? n : null;
 }
 
 function camel(name: string): string {
@@ -80,9 +120,16 @@ function parseOne(s: Setting, raw: string | undefined): unknown {
       try {
         new URL(raw);
       } catch {
-        throw new ConfigError(`${s.name} must be a URL, got ${JSON.stringify(raw)}`);
+        // a URL may carry a password (SMTP_URL, DATABASE_URL): never echoed
+        throw new ConfigError(`${s.name} must be a URL`);
       }
       return raw.replace(/\/+$/, s.name === 'PUBLIC_URL' ? '' : '$&');
+    case 'bytes': {
+      const n = parseBytes(raw);
+      if (n === null) throw new ConfigError(`${s.name} must be a size like 20GB, 500MiB or a number of bytes, got ${JSON.stringify(raw)}`);
+      if (s.min !== undefined && n < s.min) throw new ConfigError(`${s.name} must be ≥ ${s.min} bytes, got ${n}`);
+      return n;
+    }
     case 'int': {
       if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(`${s.name} must be an integer, got ${JSON.stringify(raw)}`);
       const n = Number(raw);
@@ -107,6 +154,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const level = out.logLevel as string;
   if (!['error', 'warn', 'info', 'debug'].includes(level)) throw new ConfigError(`LOG_LEVEL must be error, warn, info or debug, got ${JSON.stringify(level)}`);
   out.dataDir = resolve(cwd, out.dataDir as string);
+  if (out.smtpUrl !== undefined && !/^smtps?:\/\//i.test(out.smtpUrl as string)) throw new ConfigError('SMTP_URL must start with smtp:// or smtps://');
   if (!out.publicUrl) out.publicUrl = `http://localhost:${out.serverPort as number}`;
   return Object.freeze(out) as unknown as Config;
 }

@@ -4,7 +4,7 @@
 
 const MiB = 1024 * 1024;
 
-export type Kind = 'string' | 'int' | 'bool' | 'url' | 'list';
+export type Kind = 'string' | 'int' | 'bool' | 'url' | 'list' | 'bytes';
 
 export interface Setting {
   name: string;
@@ -23,12 +23,18 @@ export const SETTINGS = [
     doc: 'Directory of the embedded PostgreSQL cluster (used only when DATABASE_URL is unset).' },
   { name: 'EMBEDDED_PG_PORT', kind: 'int', default: 0, min: 0, max: 65535,
     doc: 'Port of the embedded PostgreSQL on 127.0.0.1; 0 picks a free port (the CLI finds it in DATA_DIR).' },
+  { name: 'PG_BIN_DIR', kind: 'string', default: undefined,
+    doc: 'Directory of pg_dump and pg_restore (at least the server\'s major version) for `crash-cache-cli backup` and `restore`. Unset: the newest /usr/lib/postgresql/N/bin, else PATH.' },
   { name: 'DB_POOL_SIZE', kind: 'int', default: 10, min: 2, max: 500,
     doc: 'Connections per process. 10 sustained ~11.6k autocommits/s on 2 cores; group commit needs few.' },
   { name: 'DB_STATEMENT_TIMEOUT_MS', kind: 'int', default: 30000, min: 0,
     doc: 'Server-side statement timeout for request-path queries (0 = none).' },
   { name: 'DB_CONNECT_TIMEOUT_MS', kind: 'int', default: 3000, min: 100,
     doc: 'How long a request waits for a database connection before answering 503.' },
+  { name: 'DISK_MIN_FREE_BYTES', kind: 'int', default: 1024 * MiB, min: 0,
+    doc: 'Embedded PostgreSQL: when less space than this is free on DATA_DIR\'s filesystem (checked every second), ingest answers 503 + Retry-After (outcome reason disk_full) while the digest and retention go on; it accepts again when space returns. 1 GiB is PostgreSQL\'s default max_wal_size, the WAL it may hold between checkpoints (0 = off).' },
+  { name: 'DISK_MIN_FREE_PERCENT', kind: 'int', default: 0, min: 0, max: 90,
+    doc: 'The same floor as a percentage of the filesystem\'s size; the larger of the two applies (0 = only DISK_MIN_FREE_BYTES).' },
 
   // --- HTTP ---
   { name: 'SERVER_HOST', kind: 'string', default: '0.0.0.0', doc: 'Address the HTTP server binds.' },
@@ -59,6 +65,10 @@ export const SETTINGS = [
     doc: 'Group-commit statements one process runs at once, each on its own connection (2: the next batch executes while the previous one commits). Smaller batches cost more per row; 1 measured best on a busy 2-core box.' },
   { name: 'ARCHIVE_RECOMPRESS_CLIENT_BODIES', kind: 'bool', default: false,
     doc: 'Also store bodies the client compressed (gzip, deflate, br, zstd) against the archive dictionary when that saves a tenth of them, instead of as sent. Bench mix: archive 1,478 → 996 B/event, for ~40 µs more ingest CPU per event (~125 → ~165 µs, 1 process).' },
+  { name: 'INGEST_MAX_PENDING_COMMITS', kind: 'int', default: 5000, min: 1, max: 1000000,
+    doc: 'Most ingest requests one process works on at once (from before authentication until their payload is committed); past it (a slow database), ingest answers 503 + Retry-After at once without reading the body (outcome rate_limited, reason INGEST_MAX_PENDING_COMMITS).' },
+  { name: 'INGEST_MAX_PENDING_BYTES', kind: 'int', default: 128 * MiB, min: 1 * MiB, max: 16384 * MiB,
+    doc: 'Request body bytes (as sent, plus decompressed) those requests may hold; past it, new requests get 503 + Retry-After at once (reason INGEST_MAX_PENDING_BYTES). With the count limit, it bounds the memory a slow database can make ingest hold.' },
   { name: 'INGEST_KEY_CACHE_MS', kind: 'int', default: 10000, min: 0, max: 3600000,
     doc: 'How long ingest trusts a cached project key lookup; a disabled or deleted key stops working within this time (0 = no cache).' },
 
@@ -71,11 +81,21 @@ export const SETTINGS = [
 
   // --- web UI login (failed attempts counted in the database, shared by every process; 0 = off) ---
   { name: 'LOGIN_MAX_FAILURES_PER_ACCOUNT', kind: 'int', default: 5, min: 0,
-    doc: 'Failed web UI logins for one e-mail address (known or not) per LOGIN_FAILURE_WINDOW_SECS; further attempts for it get 429 without the password being checked, until the window ends. A successful login clears it (0 = unlimited).' },
+    doc: 'Failed web UI logins for one e-mail address (known or not) from one client address per LOGIN_FAILURE_WINDOW_SECS; further attempts for that pair get 429 without the password being checked, until the window ends. From all addresses together, past this many failures each attempt on the account is slowed instead (LOGIN_BACKOFF_MAX_SECS): nobody can lock someone else out. A successful login clears both (0 = unlimited).' },
+  { name: 'LOGIN_BACKOFF_MAX_SECS', kind: 'int', default: 30, min: 0, max: 600,
+    doc: 'Longest wait before the password of an attempt on an account past LOGIN_MAX_FAILURES_PER_ACCOUNT failures (from all addresses) is checked: 1 s after the limit, doubling per further failure, up to this. Attempts queue one behind the other, so a guesser with many addresses gets one guess per wait while the owner still gets in (0 = no slowing).' },
   { name: 'LOGIN_MAX_FAILURES_PER_IP', kind: 'int', default: 20, min: 0,
     doc: 'Failed web UI logins from one client address (IPv6: its /64) per LOGIN_FAILURE_WINDOW_SECS, whatever the accounts; further attempts from it get 429. Above the per-account limit because an office behind one NAT shares it (0 = unlimited).' },
   { name: 'LOGIN_FAILURE_WINDOW_SECS', kind: 'int', default: 900, min: 1, max: 7 * 86400,
     doc: 'Window of the login failure counts, from the first failure: the longest an address or account stays refused. 5 per account per 15 min lets a guesser try 480 passwords a day.' },
+
+  // --- API and UI requests ---
+  { name: 'MAX_URL_CHARS', kind: 'int', default: 4096, min: 256, max: 16384,
+    doc: 'Longest request URL (path and query) of the API (/api/0/) and the UI; longer gets 414. Link headers repeat the URL twice, and HTTP clients refuse response headers over 16 KiB. Ingest URLs (the image-pixel store carries its event in the query) are bounded by Node\'s 16 KiB header limit only.' },
+  { name: 'SEARCH_MAX_QUERY_CHARS', kind: 'int', default: 1000, min: 10, max: 100_000,
+    doc: 'Longest issue search query (API `query=`, the UI search box); longer ones get 400. Sentry\'s search bar queries are a few dozen characters.' },
+  { name: 'SEARCH_MAX_FILTERS', kind: 'int', default: 20, min: 1, max: 1000,
+    doc: 'Most terms in one issue search: filters, values of lists (`release:[a,b]` counts 2) and free-text words; more get 400. Each is a subquery: 100 took 2.3 s and 300 reached the statement timeout on a 2-core machine.' },
 
   // --- digest worker ---
   { name: 'WORKER_INTERVAL_SECS', kind: 'int', default: 60, min: 1, doc: 'Longest the worker sleeps when idle (it also wakes within ~100 ms of new work).' },
@@ -87,15 +107,59 @@ export const SETTINGS = [
     doc: 'Threads per worker process that parse, normalize and group payloads; with ≥ 1 a worker keeps threads + 1 batches in flight. 0 = all on the main thread.' },
   { name: 'WORKER_MAX_ATTEMPTS', kind: 'int', default: 10, min: 1, doc: 'Transient failures tolerated per payload before it is moved to queue_error.' },
 
+  // --- data scrubbing (per project: dataScrubber, sensitiveFields… in the API and the web UI) ---
+  { name: 'SCRUB_MAX_DEPTH', kind: 'int', default: 100, min: 8, max: 1000,
+    doc: 'Nesting depth down to which data scrubbing looks into a scrubbed field (request data, extra, contexts, variables…); deeper values are removed, since they cannot be checked (Relay normalizes events to depth 100 too).' },
+  { name: 'SCRUB_MAX_FIELDS', kind: 'int', default: 100, min: 1, max: 10000,
+    doc: "Most entries in a project's sensitiveFields and in its safeFields; each is a substring looked for in every key and value scrubbed, so the list's length multiplies the digest's scrubbing time." },
+  { name: 'SCRUB_MAX_FIELD_CHARS', kind: 'int', default: 200, min: 1, max: 10000,
+    doc: "Longest entry in a project's sensitiveFields or safeFields (characters)." },
+
   // --- alerts (webhooks of a project: crash-cache-cli alert add) ---
   { name: 'ALERT_TIMEOUT_MS', kind: 'int', default: 10000, min: 100, max: 300000,
-    doc: 'How long a webhook POST may take (connect, send, answer) before it counts as failed and is retried.' },
+    doc: 'How long one send may take before it counts as failed and is retried: a webhook POST from resolving to the whole answer; for e-mail, each SMTP connect, greeting and reply.' },
   { name: 'ALERT_RETRY_SECS', kind: 'int', default: 60, min: 0, max: 86400,
-    doc: 'Wait before the first retry of a failed webhook POST; each further retry waits 5 times longer (1 min, 5 min, 25 min, ~2 h), at most 6 h.' },
+    doc: 'Wait before the first retry of a failed send (webhook, chat or e-mail); each further retry waits 5 times longer (1 min, 5 min, 25 min, ~2 h), at most 6 h.' },
   { name: 'ALERT_MAX_ATTEMPTS', kind: 'int', default: 8, min: 1, max: 100,
-    doc: 'POSTs of one alert before it is given up (status failed, last error kept). 8 with the default retry wait: about 20 h.' },
+    doc: 'Sends of one alert before it is given up (status failed, last error kept). 8 with the default retry wait: about 20 h.' },
   { name: 'ALERT_RETENTION_DAYS', kind: 'int', default: 7, min: 1, max: 3650,
     doc: 'Delivered and given-up alerts are deleted this many days after they finished (crash-cache-cli alert deliveries lists them until then).' },
+  { name: 'SMTP_URL', kind: 'url', default: undefined,
+    doc: 'Mail server for e-mail alerts: smtp://user:pass@host:587 (STARTTLS whenever the server offers it; the password is not sent in plain text), smtps://user:pass@host:465 (TLS from the start), or smtp://host:25 (a local relay). Unset: e-mail alerts fail with that reason. Never shown back with its password.' },
+  { name: 'ALERT_EMAIL_FROM', kind: 'string', default: 'crash-cache@localhost',
+    doc: 'From address of e-mail alerts.' },
+  { name: 'OUTBOUND_ALLOW_INTERNAL', kind: 'list', default: [],
+    doc: 'Comma-separated addresses, CIDR ranges (10.0.0.0/8, fd00::/8) or host names that webhooks, Slack, Discord and Teams alerts may reach although they are internal (loopback, private, link-local, CGNAT, ULA…). Empty: only public addresses are reached (docs/SECURITY.md).' },
+
+  // --- metrics (src/metrics/; README "Metrics") ---
+  { name: 'METRICS_TOKEN', kind: 'string', default: undefined,
+    doc: 'Bearer token for GET /metrics. Unset: /metrics is off on the main port (anyone with a DSN reaches it) and open on METRICS_PORT.' },
+  { name: 'METRICS_PORT', kind: 'int', default: 0, min: 0, max: 65535,
+    doc: 'A separate port serving only GET /metrics on SERVER_HOST (also in `crash-cache worker`); 0 = none.' },
+
+  // --- retention and the disk budget (src/archive/retention/) ---
+  { name: 'RETENTION_DAYS', kind: 'int', default: 90, min: 1, max: 36500,
+    doc: 'Payloads (events, attachments, feedback, check-ins) and hourly counts (sessions, outcomes) older than this are deleted (events also by their own timestamp); a project may override it (crash-cache-cli project update <id> --retention-days N). Sentry and GlitchTip keep 90 days by default.' },
+  { name: 'STORAGE_MAX_BYTES', kind: 'bytes', default: undefined, min: 16 * MiB,
+    doc: 'Disk budget of everything crash-cache stores (tables, TOAST, indexes), e.g. 20GB (KB/MB/GB/TB = powers of 1000, KiB/MiB/GiB/TiB of 1024). Past it the oldest payloads of all projects are deleted until the space in use is under STORAGE_LOW_WATER_PERCENT of it. Unset: no budget. Needs the pg_freespacemap extension (created with the embedded PostgreSQL).' },
+  { name: 'STORAGE_LOW_WATER_PERCENT', kind: 'int', default: 85, min: 50, max: 99,
+    doc: 'Where a budget pass stops deleting, in percent of STORAGE_MAX_BYTES: the space between is what ingest fills before the next pass (at the bench rate ~1 MB/s, 15 % of 20 GB lasts ~50 min).' },
+  { name: 'RETENTION_INTERVAL_SECS', kind: 'int', default: 60, min: 1, max: 86400,
+    doc: 'How often each worker process tries a retention pass (one runs at a time across processes; the others skip).' },
+  { name: 'RETENTION_BATCH_SIZE', kind: 'int', default: 500, min: 1, max: 100000,
+    doc: 'Most payloads (or rows) deleted by one retention statement, so that its row locks and WAL stay small: measured (5 KB store events, 2-core machine shared at load average ~40): 100 payloads with their reports 21-71 ms, 500: 37-70 ms, 1,000: 60-85 ms.' },
+
+  // --- JavaScript source maps (sentry-cli sourcemaps upload; src/sourcemaps/) ---
+  { name: 'SOURCEMAP_CHUNK_BYTES', kind: 'int', default: 8 * MiB, min: 64 * 1024, max: 64 * MiB,
+    doc: 'Chunk size sentry-cli is told to upload in (Sentry: 8 MiB); a larger chunk is refused with 413. One upload request carries at most 4 chunks.' },
+  { name: 'SOURCEMAP_MAX_BUNDLE_BYTES', kind: 'int', default: 100 * MiB, min: 1024, max: 1024 * MiB,
+    doc: 'Largest source-map bundle, zipped and also unzipped (a zip bomb stops here). A process assembles one bundle at a time, holding up to about 3 times this (chunks, zip, files).' },
+  { name: 'SOURCEMAP_MAX_PROJECT_BYTES', kind: 'int', default: 1024 * MiB, min: 1024,
+    doc: 'Largest total size of the source-map bundles of one project; a bundle past it is refused (assemble state error) until older ones are deleted or expire.' },
+  { name: 'SOURCEMAP_CACHE_BYTES', kind: 'int', default: 64 * MiB, min: 0, max: 4096 * MiB,
+    doc: 'Memory for parsed source maps and minified sources, per digest thread and in the server (least recently used go first; a file is counted at twice its size). 0 = parse every time.' },
+  { name: 'SOURCEMAP_RETENTION_DAYS', kind: 'int', default: 90, min: 1, max: 3650,
+    doc: 'A bundle no event was symbolicated with for this many days is deleted (with its files no other bundle holds); unassembled chunks go after a day.' },
 
   // --- misc ---
   { name: 'LOG_LEVEL', kind: 'string', default: 'info', doc: 'error, warn, info or debug.' },

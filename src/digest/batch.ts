@@ -1,13 +1,18 @@
 import type pg from 'pg';
 import { claimBatch, failQueueRows, finishQueueRows, type QueueRow } from '../queue/claim.js';
-import { attachDictionaries } from './dictionaries.js';
+import { attachDictionaries } from '../archive/dictionary-load.js';
 import { DimCache, DimRequest } from './dims.js';
 import { foldIssueCounters } from './fold.js';
+import { countGroupingFailures } from './grouping-failures.js';
 import { requestDims, storeEvents, type IssueCounts } from './events.js';
 import { storeExtraCounts, storeExtras } from './extras.js';
-import type { ArchiveRow } from './payload.js';
-import { prepareBatch, type Prepared } from './prepare.js';
+import { ARCHIVE_READ_COLUMNS, type ArchiveRow } from '../archive/row.js';
+import { prepareBatchWithMaps, type Prepared } from './prepare.js';
+import type { Symbolicator } from '../sourcemaps/resolve.js';
 import { projectRules, type ProjectRules } from './project-rules.js';
+import { projectScrubbing } from './project-scrubbing.js';
+import { rewriteArchive } from '../archive/rewrite.js';
+import type { ScrubPlan } from '../scrub/settings.js';
 import { requestSessionDims, storeSessions } from './sessions.js';
 
 // One digest batch, inside one transaction: claim queue rows (SKIP LOCKED), read their archive
@@ -42,6 +47,8 @@ export interface BatchResult {
   claimed: number;
   failed: number;
   events: number;
+  /** Events of the batch whose grouping failed (they went to the fallback issue; counted as `grouping_failed`). */
+  groupingFailures: { projectId: number; eventId: string; error: string }[];
 }
 
 export interface BatchOptions {
@@ -51,8 +58,12 @@ export interface BatchOptions {
   cache: DimCache;
   /** Slot of the `digested` counter this caller adds to (0–15; default random): lanes of one process use different slots, so they never wait on each other's uncommitted row. */
   counterSlot?: number;
+  /** SCRUB_MAX_DEPTH (default 100). */
+  scrubMaxDepth?: number;
   /** Runs prepareBatch elsewhere (a worker thread); default: here. */
-  prepare?: (rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules>) => Promise<Prepared>;
+  prepare?: (rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules>, scrub: ScrubPlan) => Promise<Prepared>;
+  /** Applies source maps when preparing here (threads have their own). */
+  symbolicator?: Symbolicator;
 }
 
 /** Runs one batch on `client` (no transaction open). Returns what it did; throws on database errors (rolled back). */
@@ -73,8 +84,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
       opts.cache.clear();
       opts.cache.generation = generation;
     }
-    const batch = await claimBatch<ArchiveRow & { raw_size: number | null }>(client, opts.batchSize,
-      'a.project_id, a.id, a.kind, a.encoding, a.event_id, a.received_at, a.meta, a.payload, a.raw_size, a.dict_id');
+    const batch = await claimBatch<ArchiveRow & { raw_size: number | null }>(client, opts.batchSize, `${ARCHIVE_READ_COLUMNS}, a.raw_size`);
     // Received order, so that session updates and "first event" of an issue follow arrival.
     batch.sort((a, b) => a.queue.archive_id - b.queue.archive_id);
     const claimed = batch.map((b) => b.queue);
@@ -86,13 +96,17 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     if (!claimed.length) {
       await foldIssueCounters(client);
       await client.query('COMMIT');
-      return { claimed: 0, failed: 0, events: 0, bytes: 0 };
+      return { claimed: 0, failed: 0, events: 0, bytes: 0, groupingFailures: [] };
     }
     // A missing archive row (deleted project or retention) leaves nothing to digest.
     const archives = batch.flatMap((b) => (b.archive ? [b.archive] : []));
     await attachDictionaries(client, archives);
-    const rules = await projectRules(client, [...new Set(archives.map((r) => r.project_id))]);
-    const c = opts.prepare ? await opts.prepare(archives, opts.maxBytes, rules) : prepareBatch(archives, opts.maxBytes, rules);
+    const projectIds = [...new Set(archives.map((r) => r.project_id))];
+    const rules = await projectRules(client, projectIds);
+    const scrub: ScrubPlan = { maxDepth: opts.scrubMaxDepth ?? 100, projects: await projectScrubbing(client, projectIds) };
+    const sym = opts.symbolicator;
+    const c = opts.prepare ? await opts.prepare(archives, opts.maxBytes, rules, scrub)
+      : await prepareBatchWithMaps(archives, opts.maxBytes, rules, scrub, sym && ((evs) => sym.symbolicate(client, evs)));
     const failedKeys = new Map(c.failed.map((f) => [`${f.projectId}/${f.archiveId}`, f.error]));
     const failed: { row: QueueRow; error: string }[] = [];
     const done: number[] = [];
@@ -113,8 +127,13 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     for (const pid of projects) counts.push(await storeEvents(client, dims, pid, c.events.filter((w) => w.projectId === pid)));
     if (c.sessions.length || c.aggregates.length) await storeSessions(client, dims, c.sessions, c.aggregates);
     await storeExtras(client, c.extras);
+    // The scrubbed payloads replace what was archived, in this transaction (src/archive/rewrite.ts).
+    await rewriteArchive(client, c.rewrites);
     await failQueueRows(client, failed);
-    await finishQueueRows(client, done, opts.counterSlot ?? Math.floor(Math.random() * 16));
+    const slot = opts.counterSlot ?? Math.floor(Math.random() * 16);
+    await finishQueueRows(client, done, slot);
+    const groupingFailures = c.events.flatMap((w) => (w.grouping.error === null ? [] : [{ projectId: w.projectId, eventId: w.ev.event_id, error: w.grouping.error }]));
+    await countGroupingFailures(client, slot, groupingFailures.length);
     // Last: the rows other batches write too (issue users, hourly counters; see storeEvents), then the fold.
     for (const k of counts) await k.run(client);
     await storeExtraCounts(client, c.extras);
@@ -124,7 +143,7 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     dims.commit();
     // Compressed payloads inflate ~4× (JSON, gzip level 1) when ingest did not record the size.
     const bytes = archives.reduce((n, a) => n + (a.raw_size ?? (a.encoding === 'identity' ? a.payload.length : 4 * a.payload.length)), 0);
-    return { claimed: claimed.length, failed: failed.length, events, bytes };
+    return { claimed: claimed.length, failed: failed.length, events, bytes, groupingFailures };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw new BatchError(e as Error, claimedIds);

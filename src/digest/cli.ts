@@ -28,7 +28,7 @@ registerCommand('ruminate', '  ruminate [--yes]                                 
   const tty = process.stdout.isTTY;
   const started = Date.now();
   let last = 0;
-  await drainQueue(db.pool, { batchSize: config.workerBatchSize, maxBytes: config.maxEnvelopeBytes }, (remaining) => {
+  await drainQueue(db.pool, { batchSize: config.workerBatchSize, maxBytes: config.maxEnvelopeBytes, scrubMaxDepth: config.scrubMaxDepth }, (remaining) => {
     if (!tty || Date.now() - last < 200) return;
     last = Date.now();
     const done = Math.max(0, total - remaining);

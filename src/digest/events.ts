@@ -273,7 +273,19 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
       textArray(todo.map((w) => clean(w.ev.title))), textArray(todo.map((w) => clean(w.ev.culprit))),
       json(todo.map((w) => w.ev.metadata ?? null)), `[${explanations.map(clean).join(',')}]`]);
   for (const r of ins) out.set(r.primary_hash, r.id);
-  await queueIssueAlerts(client, projectId, 'new', ins.filter((r) => !keep.has(r.primary_hash)).map((r) => r.id));
+  // tag filters of 'new' rules look at the issue's first event (its tags are folded into issue_tag later)
+  const created = ins.filter((r) => !keep.has(r.primary_hash));
+  const firstTags = new Map<number, Record<string, string>>();
+  if (created.length) {
+    const byHash = new Map(todo.map((w) => [w.grouping.primaryHash, w]));
+    for (const r of created) {
+      const t = byHash.get(r.primary_hash)?.fields.tags ?? [];
+      const o: Record<string, string> = {};
+      for (let k = 0; k < t.length; k += 2) o[t[k]!] = t[k + 1]!;
+      firstTags.set(r.id, o);
+    }
+  }
+  await queueIssueAlerts(client, projectId, 'new', created.map((r) => r.id), firstTags);
   // A kept issue that was ignored with conditions (a snooze) gets them back too.
   const snoozed = kept.filter((k) => k.snooze).map((k) => k.primary_hash);
   if (snoozed.length) {

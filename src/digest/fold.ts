@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { queueIssueAlerts, type AlertKind } from '../alerts/queue.js';
+import { queueIssueAlerts, queueThresholdAlerts} from '../alerts/queue.js';
 
 // Folding issue counters (migrations/0016_issue_delta.sql). Digest batches insert what they counted
 // into issue_delta; a fold deletes every row it can see and applies their sums to issue (event and
@@ -69,10 +69,10 @@ const FOLD_SQL = `WITH d AS (DELETE FROM issue_delta RETURNING *),
          snooze_until = CASE WHEN ${WAKES} THEN NULL ELSE i.snooze_until END
     FROM v, locked
    WHERE i.project_id = v.project_id AND i.id = v.id AND locked.project_id = v.project_id AND locked.id = v.id
-  RETURNING i.project_id, i.id, i.substatus, i.status_changed_at = to_timestamp(v.r) AS changed`;
+  RETURNING i.project_id, i.id, i.substatus, i.status_changed_at = to_timestamp(v.r) AS changed, v.n, v.u, v.r`;
 
 /** The alert of an issue the fold reopened, by its new substatus. */
-const REOPENED_AS: Record<string, AlertKind> = { regressed: 'regression', escalating: 'escalating' };
+const REOPENED_AS: Record<string, 'regression' | 'escalating'> = { regressed: 'regression', escalating: 'escalating' };
 
 /**
  * Folds every delta this transaction can see into issue and issue_tag, and queues the alerts of
@@ -82,9 +82,9 @@ const REOPENED_AS: Record<string, AlertKind> = { regressed: 'regression', escala
 export async function foldIssueCounters(client: pg.ClientBase): Promise<number> {
   // Its own statement: the fold's snapshot is taken after the previous fold committed.
   await client.query({ name: 'digest-fold-lock', text: 'SELECT pg_advisory_xact_lock($1)', values: [FOLD_LOCK] });
-  const { rows } = await client.query<{ project_id: number; id: number; substatus: string | null; changed: boolean }>({ name: 'digest-fold', text: FOLD_SQL });
+  const { rows } = await client.query<{ project_id: number; id: number; substatus: string | null; changed: boolean; n: number; u: number; r: number }>({ name: 'digest-fold', text: FOLD_SQL });
   // Reopened by this fold (a fold with the same newest receive time finds the same change: queued once).
-  const reopened = new Map<string, { pid: number; kind: AlertKind; ids: number[] }>();
+  const reopened = new Map<string, { pid: number; kind: 'regression' | 'escalating'; ids: number[] }>();
   for (const r of rows) {
     const kind = r.changed ? REOPENED_AS[r.substatus ?? ''] : undefined;
     if (!kind) continue;
@@ -93,6 +93,8 @@ export async function foldIssueCounters(client: pg.ClientBase): Promise<number> 
     reopened.get(k)!.ids.push(r.id);
   }
   for (const { pid, kind, ids } of reopened.values()) await queueIssueAlerts(client, pid, kind, ids);
+  // frequency and users triggers: what this fold counted (one lookup of the rules when no project has one)
+  await queueThresholdAlerts(client, rows);
   return rows.length;
 }
 

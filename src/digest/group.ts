@@ -32,11 +32,13 @@ export interface DigestGrouping {
   primaryHash: string;
   hashes: string[];
   explanation: string | null;
+  /** The grouping engine failed on this event (its message); the event went to the fallback issue. */
+  error: string | null;
 }
 
 /** Entries of the digest's grouping cache (~200 bytes each: ~2 MB when full). */
 const MAX_CACHE = 10_000;
-const cache = new Map<string, { config: string; primaryHash: string; hashes: string[] }>();
+const cache = new Map<string, { config: string; primaryHash: string; hashes: string[]; error: string | null }>();
 
 /** Whole results for the API's on-demand grouping info (a few events looked at again and again). */
 const MAX_FULL = 50;
@@ -83,8 +85,9 @@ export function groupForDigest(ev: NormalizedEvent, rules?: ProjectRules): Diges
   const hit = touch(cache, key, MAX_CACHE);
   if (hit) return { ...hit, explanation: null };
   const g = computeGrouping(ev, optionsOf(rules));
-  touch(cache, key, MAX_CACHE, { config: g.config, primaryHash: g.primaryHash, hashes: g.hashes });
-  return { config: g.config, primaryHash: g.primaryHash, hashes: g.hashes, explanation: groupingExplanationJson(g) };
+  const error = g.error ?? null;
+  touch(cache, key, MAX_CACHE, { config: g.config, primaryHash: g.primaryHash, hashes: g.hashes, error });
+  return { config: g.config, primaryHash: g.primaryHash, hashes: g.hashes, explanation: groupingExplanationJson(g), error };
 }
 
 /** The explanation stored with a new issue (config, hashes, variants with their components), as JSON. */

@@ -1,31 +1,15 @@
 import { createHash } from 'node:crypto';
-import { decompressStored, type StoredEncoding } from '../protocol/compression.js';
 import { parseEnvelope, normalizeEventId, type EnvelopeItemHeaders } from '../protocol/envelope.js';
 import { isObj, type Json } from '../protocol/event.js';
 import { securityReportToEvent } from './security.js';
 import { storableJson } from './storable.js';
 import { parseMultipart } from './multipart.js';
+import { decodePayload, PayloadError } from '../archive/decode.js';
+import type { ArchiveRow } from '../archive/row.js';
 
 // Stage 1 of the digest: an archived payload → its items. A payload-level fault (cannot decompress,
 // envelope framing, store body not JSON) throws PayloadError and the payload goes to queue_error;
 // item-level faults are returned per item so the rest of the envelope is still processed.
-
-export interface ArchiveRow {
-  project_id: number;
-  id: number;
-  kind: 'envelope' | 'store' | 'security' | 'minidump';
-  encoding: StoredEncoding;
-  event_id: string | null;
-  received_at: Date;
-  meta: Json;
-  payload: Buffer;
-  /** archive_dict row of a 'deflate-dict' payload (migrations/0010); null otherwise. */
-  dict_id?: number | null;
-  /** Its bytes, set by the reader (attachDictionaries in dictionaries.ts, or a join) before decoding. */
-  dict?: Uint8Array | null;
-}
-
-export class PayloadError extends Error {}
 
 export interface Item {
   index: number;
@@ -52,14 +36,6 @@ function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false; err
     return { ok: true, value: JSON.parse(storableJson(buf.toString('utf8'))) };
   } catch (e) {
     return { ok: false, error: `not valid JSON: ${(e as Error).message}` };
-  }
-}
-
-export function decodePayload(row: ArchiveRow, limit: number): Buffer {
-  try {
-    return decompressStored(row.payload, row.encoding, limit, row.dict);
-  } catch (e) {
-    throw new PayloadError(`cannot decompress (${row.encoding}): ${(e as Error).message}`);
   }
 }
 

@@ -1,5 +1,6 @@
-import type { ArchiveRow } from './payload.js';
+import type { ArchiveRow } from '../archive/row.js';
 import type { ProjectRules } from './project-rules.js';
+import type { ScrubPlan } from '../scrub/settings.js';
 
 // What the prepare pool posts to a thread for one batch, and how the thread reads it back. The
 // payloads (and the dictionaries the thread has not seen yet) travel in one ArrayBuffer that is
@@ -22,10 +23,11 @@ export interface PrepareRequest {
   bytes: ArrayBuffer;
   maxBytes: number;
   rules: Record<number, ProjectRules>;
+  scrub: ScrubPlan;
 }
 
 /** Packs a batch for a thread that holds the dictionaries in `sent` (updated here). */
-export function packRequest(id: number, rows: ArchiveRow[], sent: Set<number>, maxBytes: number, rules: Record<number, ProjectRules>): PrepareRequest {
+export function packRequest(id: number, rows: ArchiveRow[], sent: Set<number>, maxBytes: number, rules: Record<number, ProjectRules>, scrub: ScrubPlan): PrepareRequest {
   const resetDicts = sent.size >= DICT_CACHE;
   if (resetDicts) sent.clear();
   const newDicts = new Map<number, Uint8Array>();
@@ -52,7 +54,7 @@ export function packRequest(id: number, rows: ArchiveRow[], sent: Set<number>, m
     off += d.length;
     sent.add(dictId);
   }
-  return { id, rows: slim, dicts, resetDicts, bytes: bytes.buffer as ArrayBuffer, maxBytes, rules };
+  return { id, rows: slim, dicts, resetDicts, bytes: bytes.buffer as ArrayBuffer, maxBytes, rules, scrub };
 }
 
 /** The rows of a request, with their payloads and dictionaries (from `cache`, which this updates). */

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { ArchiveRow } from './payload.js';
+import type { ArchiveRow } from '../archive/row.js';
 import type { ProjectRules } from './project-rules.js';
+import type { ScrubPlan } from '../scrub/settings.js';
 import type { Prepared } from './prepare.js';
 import { packRequest } from './prepare-message.js';
 
@@ -11,6 +12,12 @@ import { packRequest } from './prepare-message.js';
 // being prepared in a thread while its main thread writes another, and the HTTP server in the same
 // process is not held up by digest parsing. A thread that dies is replaced; the batch it was
 // preparing fails and is retried like any failed batch.
+
+/** Where a thread reads source maps (the digest's database) and how much it may cache; none: no symbolication. */
+export interface SourceMapOptions {
+  dbUrl: string;
+  cacheBytes: number;
+}
 
 interface Pending {
   resolve: (p: Prepared) => void;
@@ -22,16 +29,16 @@ class Thread {
   pending = new Map<number, Pending>();
   /** Dictionary ids this thread holds (prepare-message.ts). */
   dicts = new Set<number>();
-  constructor(file: URL, onExit: (t: Thread) => void) {
+  constructor(file: URL, onExit: (t: Thread) => void, maps: SourceMapOptions | undefined) {
     // A small young generation: parsing makes much short-lived garbage, and V8's default lets it
     // pile up (peak RSS 238 MB → 178 MB with 2 MB semi-spaces on a mixed batch, same CPU).
-    this.worker = new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: 6 } });
+    this.worker = new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: 6 }, workerData: maps ?? null });
     this.worker.unref();
-    this.worker.on('message', (m: { id: number; result?: Prepared; error?: string }) => {
+    this.worker.on('message', (m: { id: number; result?: Prepared; error?: string; code?: unknown }) => {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
-      if (m.error !== undefined) p.reject(new Error(`prepare thread: ${m.error}`));
+      if (m.error !== undefined) p.reject(Object.assign(new Error(`prepare thread: ${m.error}`), typeof m.code === 'string' ? { code: m.code } : {}));
       else p.resolve(m.result!);
     });
     const fail = (e: Error) => {
@@ -55,7 +62,7 @@ export class PreparePool {
     return existsSync(fileURLToPath(new URL('./prepare-thread.js', import.meta.url)));
   }
 
-  constructor(readonly size: number) {
+  constructor(readonly size: number, private readonly maps?: SourceMapOptions) {
     for (let i = 0; i < size; i++) this.spawn();
   }
 
@@ -63,18 +70,18 @@ export class PreparePool {
     const t = new Thread(this.file, (dead) => {
       this.threads = this.threads.filter((x) => x !== dead);
       if (!this.closed) this.spawn();
-    });
+    }, this.maps);
     this.threads.push(t);
   }
 
-  run(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}): Promise<Prepared> {
+  run(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}, scrub: ScrubPlan = { maxDepth: 100, projects: {} }): Promise<Prepared> {
     // The least busy thread.
     const t = this.threads.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       t.pending.set(id, { resolve, reject });
       try {
-        const m = packRequest(id, rows, t.dicts, maxBytes, rules);
+        const m = packRequest(id, rows, t.dicts, maxBytes, rules, scrub);
         t.worker.postMessage(m, [m.bytes]);
       } catch (e) {
         // Not sent: forget which dictionaries it holds (they are sent again), never the reverse.

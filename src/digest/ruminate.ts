@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { QUEUE_CHANNEL } from '../queue/listen.js';
 import { BatchError, DIGEST_LOCK, digestBatch } from './batch.js';
 import { DimCache } from './dims.js';
+import { sharedSymbolicator } from '../sourcemaps/shared.js';
 
 // Rebuilds everything derived from the archive. One transaction, holding the digest lock
 // exclusively (workers hold it shared per batch, so it waits for batches in flight and pauses the
@@ -40,13 +41,14 @@ export async function resetDigest(pool: pg.Pool): Promise<number> {
 }
 
 /** Digests until the queue has no ready rows; calls `progress(remaining)` after each batch. */
-export async function drainQueue(pool: pg.Pool, opts: { batchSize: number; maxBytes: number }, progress: (remaining: number) => void = () => {}): Promise<number> {
+export async function drainQueue(pool: pg.Pool, opts: { batchSize: number; maxBytes: number; scrubMaxDepth?: number }, progress: (remaining: number) => void = () => {}): Promise<number> {
   const cache = new DimCache();
   let done = 0;
   for (let failures = 0; ; ) {
     const client = await pool.connect();
     try {
-      const r = await digestBatch(client, { ...opts, cache });
+      // with source maps, as the workers do: an event must group the same whoever digests it
+      const r = await digestBatch(client, { ...opts, cache, symbolicator: sharedSymbolicator() });
       failures = 0;
       done += r.claimed;
       if (r.claimed === 0) {

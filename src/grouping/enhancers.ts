@@ -11,7 +11,7 @@
 // while assembling a stack-trace component: `+group`/`-group` switch frames on or off.
 // Frames are ordered oldest call first; `^` acts on frames after the match (towards the crash),
 // `v` on frames before it. Within a rule, all matching frames are found before any action runs.
-import { globToRegExp } from './glob.js';
+import { compileGlob, type Glob } from './glob.js';
 import { DEFAULT_ENHANCEMENTS } from './default-rules.js';
 
 export interface MatchFrame {
@@ -46,7 +46,7 @@ export interface FrameMatcher {
   negated: boolean;
   text: string;
   /** compiled pattern; results per category name (categories are tested on every frame) */
-  re?: RegExp;
+  re?: Glob;
   memo?: Map<string, boolean>;
   families?: Set<string>;
   /** the pattern when it has no wildcard (category matchers) */
@@ -192,11 +192,11 @@ function globTest(m: FrameMatcher, value: string): boolean {
   if (PATH_LIKE.has(m.key)) {
     // pathLikeMatch with the pattern compiled once: backslashes count as slashes, and a value not
     // starting with `/` is tried again with one.
-    m.re ??= globToRegExp(m.pattern.replace(/\\/g, '/'), true, false);
+    m.re ??= compileGlob(m.pattern.replace(/\\/g, '/'), true, false);
     const v = value.includes('\\') ? value.replace(/\\/g, '/') : value;
     return m.re.test(v) || (!value.startsWith('/') && m.re.test('/' + v));
   }
-  m.re ??= globToRegExp(m.pattern, false, true);
+  m.re ??= compileGlob(m.pattern, false, true);
   // Only categories are memoized: their values are the few names the rules assign. Frame fields
   // are matched once per distinct frame (compiled-rules.ts caches the outcome).
   if (m.key !== 'category') return m.re.test(value);

@@ -114,9 +114,22 @@ function urlPath(url: string): string | null {
   }
 }
 
-export function readStacktrace(v: unknown, keepEmpty = false): Stacktrace | null {
+/**
+ * Most frames of one stack trace that grouping reads; a longer one (a deep recursion) keeps its first
+ * and last halves, the calls that started it and the ones that crashed. Each distinct frame costs
+ * ~20–50 µs of rule matching the first time it is seen (2-core machine), so a 1 MB event of 10,000
+ * distinct frames cost ~0.2–1.5 s; 250 keep an event's stack traces under ~10 ms.
+ */
+export const MAX_FRAMES = 250;
+
+export function readStacktrace(v: unknown, keepEmpty = false, maxFrames = MAX_FRAMES): Stacktrace | null {
   if (!isObj(v) || !Array.isArray(v.frames)) return null;
-  const frames = v.frames.filter(isObj).map(readFrame);
+  let raw = v.frames.filter(isObj);
+  if (raw.length > maxFrames) {
+    const head = Math.ceil(maxFrames / 2);
+    raw = raw.slice(0, head).concat(raw.slice(raw.length - (maxFrames - head)));
+  }
+  const frames = raw.map(readFrame);
   return frames.length || keepEmpty ? { frames } : null;
 }
 
@@ -134,11 +147,31 @@ function readMechanism(v: unknown): Mechanism | null {
   };
 }
 
+/**
+ * Most exceptions of one event that grouping reads (the first ones; an exception group's root comes
+ * first). SDKs send 1–5 (sentry-javascript's linkedErrors stops at 5, Python at the chain's end);
+ * each costs a value to parameterize and a stack trace to classify, so a 1 MB event of 10,000 tiny
+ * exceptions would otherwise cost ~10,000 of each.
+ */
+export const MAX_EXCEPTIONS = 64;
+/**
+ * Characters of exception values one event parameterizes in total: the values are cut (in order)
+ * where this runs out. 4 values of the longest kept message (8192, parameterize.ts); at the
+ * slowest measured input (~0.6 µs per character) 32 KiB cost ~20 ms, so a 1 MB event of 8 KB values
+ * cannot cost 124 times that.
+ */
+export const MAX_EXCEPTION_VALUE_CHARS = 32 * 1024;
+/** Frames of all exceptions' stack traces one event reads: two full stack traces (MAX_FRAMES). */
+export const MAX_EXCEPTION_FRAMES = 2 * MAX_FRAMES;
+
 export function readExceptions(event: Json): SingleException[] | null {
   const raw = iface(event, 'exception', 'sentry.interfaces.Exception');
   if (raw === undefined) return null;
   const out: SingleException[] = [];
+  let budget = MAX_EXCEPTION_VALUE_CHARS;
+  let frames = MAX_EXCEPTION_FRAMES;
   for (const e of valuesList(raw)) {
+    if (out.length >= MAX_EXCEPTIONS) break;
     if (!isObj(e)) continue;
     let type = str(e.type) || null;
     let value = e.value === undefined || e.value === null ? null : (str(e.value) ?? safeText(e.value));
@@ -152,7 +185,12 @@ export function readExceptions(event: Json): SingleException[] | null {
       }
     }
     if (!type && !value) continue;
-    const stacktrace = readStacktrace(e.stacktrace ?? e['sentry.interfaces.Stacktrace']);
+    if (value !== null) {
+      if (value.length > budget) value = value.slice(0, budget);
+      budget -= value.length;
+    }
+    const stacktrace = readStacktrace(e.stacktrace ?? e['sentry.interfaces.Stacktrace'], false, Math.min(MAX_FRAMES, frames));
+    if (stacktrace) frames -= stacktrace.frames.length;
     out.push({ type, value, mechanism: readMechanism(e.mechanism), stacktrace });
   }
   return out.length ? out : null;
@@ -226,7 +264,7 @@ export function readFingerprint(event: Json): string[] | null {
 // --- The digest's grouping cache key (src/digest/group.ts) ---------------------------------------
 // Everything grouping may read of an event, without what it never reads: of a frame only the fields
 // readFrame() reads (not vars, pre/post context, addresses: most of a frame's bytes), of an
-// exception its type, value, module, mechanism and stack trace, of a thread crashed/current and its
+// exception its type, value, module, the mechanism fields grouping reads and stack trace, of a thread crashed/current and its
 // stack trace. Other top-level fields grouping reads are kept whole. A field readFrame() starts to
 // read must be added here too (test/grouping/input-key.test.ts checks the ones it reads now).
 
@@ -248,7 +286,15 @@ function valuesKey(v: unknown, item: (x: Json) => unknown): unknown {
   return [Array.isArray(v) ? 'l' : 'v', list.map((x) => (isObj(x) ? item(x) : x))];
 }
 
-const exceptionKey = (e: Json): unknown => [e.type, e.value, e.module, e.mechanism, stacktraceKey(e.stacktrace ?? e['sentry.interfaces.Stacktrace'])];
+// Of a mechanism only what readMechanism() reads: its `data` is free-form and may nest thousands of
+// levels, which the hash's recursion would have to walk (5,000 levels overflowed the stack on Node 26).
+function mechanismKey(m: unknown): unknown {
+  if (!isObj(m)) return m ?? null;
+  const ns = isObj(m.meta) && isObj(m.meta.ns_error) ? m.meta.ns_error : null;
+  return [m.type, m.synthetic, m.exception_id, m.parent_id, m.is_exception_group, ns ? [ns.domain, ns.code] : null];
+}
+
+const exceptionKey = (e: Json): unknown => [e.type, e.value, e.module, mechanismKey(e.mechanism), stacktraceKey(e.stacktrace ?? e['sentry.interfaces.Stacktrace'])];
 const threadKey = (t: Json): unknown => [t.crashed, t.current, stacktraceKey(t.stacktrace)];
 
 /** The parts of `event` that grouping reads, as a value whose JSON is a cache key. */

@@ -1,5 +1,5 @@
 // Grouping engine: computes Sentry-compatible grouping hashes (config `newstyle:2023-01-11`)
-// for an event. Pure: no I/O, never throws.
+// for an event. Pure: no I/O, never throws (a failure is returned as `error`, see computeGrouping).
 //
 // How an event is grouped (one file per step):
 //   event.ts        read exceptions / threads / stack trace / message, tolerating odd shapes
@@ -62,6 +62,9 @@ export interface GroupingResult {
   variants: Record<string, GroupingVariant>;
   primaryHash: string;
   hashes: string[];
+  /** Set when building the variants threw (a defect): the exception's message. The event was put
+   * under the fallback hash — one catch-all issue — so callers record it (src/digest/grouping-failures.ts). */
+  error?: string;
 }
 
 export interface GroupingOptions {
@@ -85,10 +88,14 @@ export function pickPrimary(variants: Record<string, GroupingVariant>): string {
 
 export function computeGrouping(event: Record<string, unknown>, options: GroupingOptions = {}): GroupingResult {
   let variants: Record<string, GroupingVariant>;
+  let error: string | undefined;
   try {
     variants = buildVariants(isObj(event) ? event : {}, options ?? {});
-  } catch {
-    // Malformed input we did not anticipate: group everything like it under the fallback.
+  } catch (e) {
+    // Input we did not anticipate (a defect of the engine): the event still gets an issue — the
+    // fallback's, shared by every event that fails so — and the error goes back to the caller, who
+    // records it (the digest counts and logs it; the API lists it in the event's `errors`).
+    error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
     variants = { fallback: { name: 'fallback', hash: hashValues([]), contributes: true, hint: 'grouping failed' } };
   }
   const primaryHash = pickPrimary(variants);
@@ -96,5 +103,5 @@ export function computeGrouping(event: Record<string, unknown>, options: Groupin
   for (const v of Object.values(variants)) {
     if (v.hash && HASH_RE.test(v.hash) && !hashes.includes(v.hash)) hashes.push(v.hash);
   }
-  return { config: GROUPING_CONFIG, variants, primaryHash, hashes };
+  return error === undefined ? { config: GROUPING_CONFIG, variants, primaryHash, hashes } : { config: GROUPING_CONFIG, variants, primaryHash, hashes, error };
 }

@@ -8,7 +8,9 @@ export const ERROR_STATUS = {
   forbidden: 403, // disabled project or key, key of another project, CSRF failure
   not_found: 404, // unknown project / route / object
   method_not_allowed: 405,
+  conflict: 409, // a release file of that name exists
   payload_too_large: 413, // over a MAX_* setting while reading or decompressing
+  uri_too_long: 414, // an API or UI URL over MAX_URL_CHARS
   unsupported_media_type: 415, // unknown Content-Encoding
   rate_limited: 429, // with Retry-After and X-Sentry-Rate-Limits
   internal: 500, // a bug: logged with its stack
@@ -37,6 +39,9 @@ export function isDatabaseUnavailable(e: unknown): boolean {
   const code = err.code ?? '';
   // connection refused/reset, pool timeout, admin shutdown, too many connections, cannot connect now,
   // serialization/deadlock under overload, statement timeout
+  // Class 53 (insufficient resources: 53100 disk full, 53200 out of memory, …) is the database's
+  // state, not the request's fault: a 503 to the client, a wait (not a failed attempt) for the digest.
+  if (/^53/.test(code)) return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300', '08006', '08001', '08003', '08004', '57014'].includes(code)) return true;
   // A Unix socket (the embedded PostgreSQL's) whose server is stopped: its socket file is gone.
   if (code === 'ENOENT' && (err as { syscall?: string }).syscall === 'connect') return true;

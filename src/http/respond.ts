@@ -10,6 +10,18 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 
 /** Turns any thrown value into the JSON error answer; unknown errors become 500 and are logged. */
 export function sendError(req: IncomingMessage, res: ServerResponse, e: unknown, log: Logger): void {
+  const err = classifyError(req, e, log);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const body: Record<string, unknown> = { detail: err.detail };
+  if (err.causes?.length) body.causes = err.causes;
+  sendJson(res, err.status, body, errorHeaders(req, err));
+}
+
+/** The HttpError a thrown value answers as, logged: 5xx as errors (a bug's stack included), 4xx at debug level. */
+export function classifyError(req: IncomingMessage, e: unknown, log: Logger): HttpError {
   let err: HttpError;
   if (e instanceof HttpError) err = e;
   else if (isDatabaseUnavailable(e)) err = new HttpError('unavailable', 'the database is unavailable; retry later', { 'retry-after': '10' });
@@ -19,16 +31,15 @@ export function sendError(req: IncomingMessage, res: ServerResponse, e: unknown,
   }
   if (err.status >= 500 && err.code !== 'internal') log.warn(err.detail, { method: req.method, url: req.url });
   else if (err.status < 500) log.debug(err.detail, { method: req.method, url: req.url, status: err.status });
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const body: Record<string, unknown> = { detail: err.detail };
-  if (err.causes?.length) body.causes = err.causes;
+  return err;
+}
+
+/** The error's own headers, X-Sentry-Error, and `connection: close` when the request body is unread. */
+export function errorHeaders(req: IncomingMessage, err: HttpError): Record<string, string> {
   // The body may be unread (we refuse early); close the connection rather than drain an attacker's upload.
   // Header values must be visible ASCII: a detail quoting client input (a query, a cursor) may hold
   // anything, and an invalid header character would throw here instead of answering.
   const headers: Record<string, string> = { ...err.headers, 'x-sentry-error': err.detail.slice(0, 200).replace(/[^\x20-\x7e]/g, '?') };
   if (!req.complete) headers.connection = 'close';
-  sendJson(res, err.status, body, headers);
+  return headers;
 }

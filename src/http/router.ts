@@ -13,12 +13,27 @@ interface Route {
   re: RegExp;
   names: string[];
   handler: Handler;
+  /** what answers this route's errors: 'page' routes (the web UI) answer an HTML page, others JSON */
+  kind: 'json' | 'page';
+}
+
+/** A path segment's value; malformed percent-encoding (`%zz`, half a UTF-8 sequence) is the client's error. */
+function decodeSegment(s: string): string {
+  let v: string;
+  try {
+    v = decodeURIComponent(s);
+  } catch {
+    throw new HttpError('invalid_request', `malformed percent-encoding in the path segment ${JSON.stringify(s.slice(0, 100))}`);
+  }
+  // PostgreSQL text cannot hold NUL: refused here rather than by the database, as a 500
+  if (v.includes('\0')) throw new HttpError('invalid_request', 'a path segment holds a NUL character (%00)');
+  return v;
 }
 
 export class Router {
   private routes: Route[] = [];
 
-  add(method: string | string[], pattern: string, handler: Handler): this {
+  add(method: string | string[], pattern: string, handler: Handler, kind: 'json' | 'page' = 'json'): this {
     for (const m of Array.isArray(method) ? method : [method]) {
       const names: string[] = [];
       const src = pattern
@@ -33,9 +48,14 @@ export class Router {
         })
         .join('/')
         .replace(/\/\?$/, '/*'); // tolerate missing or repeated trailing slashes, as Relay does
-      this.routes.push({ method: m.toUpperCase(), pattern, re: new RegExp(`^${src}$`), names, handler });
+      this.routes.push({ method: m.toUpperCase(), pattern, re: new RegExp(`^${src}$`), names, handler, kind });
     }
     return this;
+  }
+
+  /** How errors on this path are answered: as its first matching route's kind; an unknown path as JSON. */
+  kindOf(pathname: string): 'json' | 'page' {
+    return this.routes.find((r) => r.re.test(pathname))?.kind ?? 'json';
   }
 
   /** Finds the route; throws 404 for an unknown path and 405 for a known path with another method. */
@@ -47,7 +67,7 @@ export class Router {
       pathKnown = true;
       if (r.method !== method && !(r.method === 'GET' && method === 'HEAD')) continue;
       const params: Params = {};
-      r.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1] ?? '')));
+      r.names.forEach((n, i) => (params[n] = decodeSegment(m[i + 1] ?? '')));
       return { handler: r.handler, params };
     }
     if (pathKnown) throw new HttpError('method_not_allowed', `method ${method} not allowed on ${pathname}`);

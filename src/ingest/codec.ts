@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
-import { decompressSync, DecompressionError, DecompressionLimitError, zstdDecoder, type Encoding } from '../protocol/compression.js';
+import { decompressSync, DecompressionError, DecompressionLimitError, NATIVE_ZSTD, zstdDecoder, type Encoding } from '../protocol/compression.js';
 
 // Bounded decompression and storage compression for the fast path, off the event loop when large.
 //
@@ -11,8 +11,9 @@ import { decompressSync, DecompressionError, DecompressionLimitError, zstdDecode
 // so inputs up to 64 KB go the synchronous way (16 KB sent the bench's 20 KB gzip bodies, ~1% of
 // requests, to the pool: ~2.5% of ingest's busy time in callbacks). The handler does synchronous
 // work at once when a MAX_CONCURRENT_COMPRESSIONS slot is free, without the semaphore's promises.
-// zstd (fzstd, pure JS: Node 20 has no zstd) cannot leave the event loop, so zstd bodies over 16 KB
-// are fed to the decoder ZSTD_STEP bytes at a time, yielding in between.
+// zstd goes the same way where node:zlib decodes it (NATIVE_ZSTD: Node ≥ 24). On Node 22 fzstd (pure JS)
+// does, which cannot leave the event loop, so zstd bodies over 16 KB are fed to it ZSTD_STEP bytes at a
+// time, yielding in between.
 
 const SYNC_MAX_INPUT = 64 * 1024;
 const ZSTD_SYNC_MAX_INPUT = 16 * 1024;
@@ -23,6 +24,8 @@ const gunzipAsync = promisify(zlib.gunzip);
 const inflateAsync = promisify(zlib.inflate);
 const inflateRawAsync = promisify(zlib.inflateRaw);
 const brotliDecompressAsync = promisify(zlib.brotliDecompress);
+// Absent before Node 22.15 (below the floor, where NATIVE_ZSTD is false and fzstd decodes).
+const zstdDecompressAsync = typeof zlib.zstdDecompress === 'function' ? promisify(zlib.zstdDecompress) : null;
 const brotliCompressAsync = promisify(zlib.brotliCompress);
 
 function mapError(e: unknown, encoding: Encoding, limit: number): Error {
@@ -31,7 +34,7 @@ function mapError(e: unknown, encoding: Encoding, limit: number): Error {
   return new DecompressionError(`invalid ${encoding} data: ${(e as Error).message}`);
 }
 
-async function decompressAsync(buf: Buffer, encoding: 'gzip' | 'deflate' | 'br', limit: number): Promise<Buffer> {
+async function decompressAsync(buf: Buffer, encoding: 'gzip' | 'deflate' | 'br' | 'zstd', limit: number): Promise<Buffer> {
   const opts = { maxOutputLength: limit };
   try {
     switch (encoding) {
@@ -47,6 +50,8 @@ async function decompressAsync(buf: Buffer, encoding: 'gzip' | 'deflate' | 'br',
         }
       case 'br':
         return await brotliDecompressAsync(buf, opts);
+      case 'zstd':
+        return await zstdDecompressAsync!(buf, opts);
     }
   } catch (e) {
     throw mapError(e, encoding, limit);
@@ -59,7 +64,7 @@ async function decompressAsync(buf: Buffer, encoding: 'gzip' | 'deflate' | 'br',
  */
 export function decompressSmall(buf: Buffer, encoding: Encoding, limit: number): Buffer | null {
   if (encoding === 'identity') return decompressSync(buf, encoding, limit);
-  if (encoding === 'zstd') return buf.length <= ZSTD_SYNC_MAX_INPUT ? decompressSync(buf, encoding, limit) : null;
+  if (encoding === 'zstd' && !NATIVE_ZSTD) return buf.length <= ZSTD_SYNC_MAX_INPUT ? decompressSync(buf, encoding, limit) : null;
   if (buf.length > SYNC_MAX_INPUT) return null;
   const cap = Math.min(limit, SYNC_MAX_OUTPUT);
   try {
@@ -74,8 +79,8 @@ export function decompressSmall(buf: Buffer, encoding: Encoding, limit: number):
 export async function decompressBounded(buf: Buffer, encoding: Encoding, limit: number): Promise<Buffer> {
   const small = decompressSmall(buf, encoding, limit);
   if (small !== null) return small;
-  if (encoding === 'zstd') return zstdYielding(buf, limit);
-  return decompressAsync(buf, encoding as 'gzip' | 'deflate' | 'br', limit);
+  if (encoding === 'zstd' && !NATIVE_ZSTD) return zstdYielding(buf, limit);
+  return decompressAsync(buf, encoding as Exclude<Encoding, 'identity'>, limit);
 }
 
 async function zstdYielding(buf: Buffer, limit: number): Promise<Buffer> {

@@ -1,9 +1,9 @@
-import { randomInt } from 'node:crypto';
 import type pg from 'pg';
-import type { StoredEncoding } from '../protocol/compression.js';
 import { HttpError, isDatabaseUnavailable } from '../http/errors.js';
+import { Refusal } from './refusal.js';
 import type { Logger } from '../log.js';
-import { archiveInsertSql } from './archive-sql.js';
+import { insertArchiveRows, PARAMS_PER_ROW } from '../archive/insert.js';
+import type { NewArchiveRow } from '../archive/row.js';
 
 // Group commit: requests hand their row to the committer and wait; one statement at a time commits
 // everything waiting (at most INGEST_COMMIT_MAX_BATCH rows), and while it runs the next batch
@@ -21,30 +21,16 @@ import { archiveInsertSql } from './archive-sql.js';
 // (2 KB payloads, embedded PG 18, on a 2-core box shared with other builds, load average ~12):
 // 1 row 5.6 ms, 8 rows 7.3 ms, 32 rows 10 ms, 128 rows 10.4 ms, 500 rows 66 ms per statement.
 //
-// Bounded: past MAX_PENDING rows or MAX_PENDING_BYTES waiting, new requests get 503 at once rather
-// than queueing without end. When the database is unreachable every waiting request fails together
-// (each later batch would only wait out the same connect timeout again).
+// Bounded: ingest admits at most INGEST_MAX_PENDING_COMMITS requests (INGEST_MAX_PENDING_BYTES of
+// bodies) at once (admission.ts), so what waits here is bounded too. When the database is
+// unreachable or out of resources (SQLSTATE class 53: disk full, out of memory) every waiting request
+// fails together (each later batch would only fail the same way again).
 
-const MAX_PENDING_BATCHES = 20;
-// PostgreSQL's wire protocol allows 65535 parameters per statement; a row takes 10.
-const MAX_ROWS_PER_STATEMENT = 6500;
-const MAX_PENDING_BYTES = 256 * 1024 * 1024;
-
-export interface ArchiveRow {
-  projectId: number;
-  sha256: Buffer;
-  kind: 'envelope' | 'store' | 'security' | 'minidump';
-  encoding: StoredEncoding;
-  eventId: string | null;
-  rawSize: number | null;
-  meta: Record<string, unknown>;
-  payload: Buffer;
-  /** The archive_dict row `payload` was compressed against ('deflate-dict'), committed already. */
-  dictId?: number | null;
-}
+// PostgreSQL's wire protocol allows 65535 parameters per statement; a row takes PARAMS_PER_ROW (10).
+const MAX_ROWS_PER_STATEMENT = Math.floor(65000 / PARAMS_PER_ROW);
 
 interface Pending {
-  row: ArchiveRow;
+  row: NewArchiveRow;
   resolve: () => void;
   reject: (e: unknown) => void;
   timer: NodeJS.Timeout;
@@ -56,9 +42,21 @@ function settle(p: Pending, ok: boolean, error?: unknown): void {
   else p.reject(error);
 }
 
+/** A class 53 error (insufficient resources) as the 503 the client gets, with the outcome reason it is recorded under. */
+function outOfResources(e: unknown): unknown {
+  const code = (e as { code?: string } | null)?.code ?? '';
+  if (!code.startsWith('53') || code === '53300') return e; // 53300 too many connections: plain unavailable
+  const diskFull = code === '53100';
+  return new Refusal(
+    'unavailable',
+    `the database is ${diskFull ? 'out of disk space' : 'out of resources'} (SQLSTATE ${code}); retry later`,
+    diskFull ? 'disk_full' : 'database_out_of_resources',
+    { 'retry-after': '60' },
+  );
+}
+
 export class GroupCommitter {
   private pending: Pending[] = [];
-  private pendingBytes = 0;
   /** Statements executing now, each on its own pool connection (at most `inFlightMax`). */
   private readonly running = new Set<Promise<void>>();
   private closed = false;
@@ -76,11 +74,8 @@ export class GroupCommitter {
   }
 
   /** Resolves once the row (or an identical one stored earlier) is committed. */
-  submit(row: ArchiveRow): Promise<void> {
+  submit(row: NewArchiveRow): Promise<void> {
     if (this.closed) return Promise.reject(new HttpError('unavailable', 'the server is shutting down; retry later', { 'retry-after': '5' }));
-    if (this.pending.length >= this.maxBatch * MAX_PENDING_BATCHES || this.pendingBytes + row.payload.length > MAX_PENDING_BYTES) {
-      return Promise.reject(new HttpError('unavailable', 'ingest is overloaded (too many payloads waiting to be committed); retry later', { 'retry-after': '5' }));
-    }
     return new Promise<void>((resolve, reject) => {
       // A request never waits longer than a connection plus a statement may take. Answering 503
       // while the rows might still commit is safe: the SDK's retry carries the same bytes, which
@@ -90,7 +85,6 @@ export class GroupCommitter {
         this.maxWaitMs,
       );
       this.pending.push({ row, resolve, reject, timer });
-      this.pendingBytes += row.payload.length;
       this.pump();
     });
   }
@@ -103,7 +97,6 @@ export class GroupCommitter {
   private pump(): void {
     while (this.pending.length > 0 && this.running.size < this.inFlightMax) {
       const batch = this.pending.splice(0, this.maxBatch);
-      for (const p of batch) this.pendingBytes -= p.row.payload.length;
       const run: Promise<void> = this.commitBatch(batch).finally(() => {
         this.running.delete(run);
         this.pump();
@@ -121,9 +114,9 @@ export class GroupCommitter {
     } catch (e) {
       if (isDatabaseUnavailable(e)) {
         const rest = this.pending.splice(0);
-        this.pendingBytes = 0;
-        this.log.warn('group commit failed: database unavailable', { error: String((e as Error).message), requests: batch.length + rest.length });
-        for (const p of [...batch, ...rest]) settle(p, false, e);
+        this.log.warn('group commit failed: database unavailable', { error: String((e as Error).message), code: (e as { code?: string }).code, requests: batch.length + rest.length });
+        const answer = outOfResources(e);
+        for (const p of [...batch, ...rest]) settle(p, false, answer);
       } else if (batch.length > 1) {
         // One bad row must not fail its neighbours: commit them one by one to isolate it.
         this.log.warn('group commit failed; retrying its rows one by one', { error: String((e as Error)?.message ?? e), requests: batch.length });
@@ -144,21 +137,8 @@ export class GroupCommitter {
     }
   }
 
-  private async commit(rows: ArchiveRow[]): Promise<void> {
-    // Identical payloads within one batch become one row (ON CONFLICT would skip the second anyway).
-    const seen = new Set<string>();
-    const unique = rows.filter((r) => {
-      const k = `${r.projectId}:${r.sha256.toString('hex')}`;
-      if (seen.has(k)) return false;
-      seen.add(k);
-      return true;
-    });
-    const params: unknown[] = [];
-    for (const r of unique) {
-      params.push(r.projectId, r.sha256, r.kind, r.encoding, r.eventId, r.payload.length, r.rawSize, JSON.stringify(r.meta), r.payload, r.dictId ?? null);
-    }
-    params.push(randomInt(16));
-    await this.pool.query(archiveInsertSql(unique.length), params);
+  private async commit(rows: NewArchiveRow[]): Promise<void> {
+    await insertArchiveRows(this.pool, rows);
   }
 
   /** Stops taking rows and waits for those already taken to commit (or fail). */

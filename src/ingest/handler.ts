@@ -7,17 +7,19 @@ import type { AppContext } from '../server/context.js';
 import { readBody } from './body.js';
 import { compressForStorage, compressSmallForStorage, decompressBounded, decompressSmall, STORAGE_ENCODING } from './codec.js';
 import { corsHeaders } from './cors.js';
-import { ArchiveDictionaries, DICT_MAX_INPUT } from './dictionaries.js';
+import { ArchiveDictionaries, DICT_MAX_INPUT } from '../archive/dictionaries.js';
 import { GroupCommitter } from './group-commit.js';
 import { KeyCache, type ProjectAuth } from './keys.js';
 import { PIXEL, pixelBody } from './pixel.js';
+import { HttpError } from '../http/errors.js';
 import { outcomeOf, Refusal } from './refusal.js';
+import { counter } from '../metrics/index.js';
 import { Semaphore } from './semaphore.js';
 import { itemQuantities, itemType } from '../protocol/categories.js';
 import { serializeEnvelope, type Envelope } from '../protocol/envelope.js';
-import type { RateLimitDecision } from '../ratelimit/index.js';
 import type { OutcomeKind } from '../outcomes/index.js';
 import type { RefusalReason, SizeLimitSetting } from '../outcomes/reasons.js';
+import { Admission } from './admission.js';
 import { readEnvelope, validateEnvelope, validateMinidump, validateSecurity, validateStore, type IngestKind, type Validated } from './validate.js';
 
 // The fast path, one request: authenticate (cached) → rate limit → read the body within its limit →
@@ -37,6 +39,8 @@ interface ItemRef {
 }
 
 /** Distinct authentication strings remembered (each ~200 bytes); the cache is emptied when full. */
+const ingestRequests = counter('crash_cache_ingest_requests_total',
+  'Ingest requests by outcome (accepted, or the outcome of the refusal), reason and data category.', ['outcome', 'reason', 'category']);
 const AUTH_CACHE_MAX = 1000;
 const AUTH_CACHE_MAX_KEY = 512;
 
@@ -45,12 +49,16 @@ interface RequestState {
   category: string;
   /** What the payload holds, once it could be read: a refusal then counts each item. */
   items: ItemRef[] | null;
+  /** Admitted (admission.ts): holds a slot and `held` bytes until answered. */
+  admitted: boolean;
+  held: number;
 }
 
 export class IngestHandler {
   readonly keys: KeyCache;
   readonly committer: GroupCommitter;
   readonly dictionaries: ArchiveDictionaries;
+  readonly admission: Admission;
   private readonly codecs: Semaphore;
   private readonly authCache = new Map<string, ClientAuth | AuthError | null>();
 
@@ -62,25 +70,32 @@ export class IngestHandler {
     // Bounded wait for a commit: the connect timeout, plus the statement timeout (30 s when it is off).
     const maxWaitMs = config.dbConnectTimeoutMs + (config.dbStatementTimeoutMs || 30_000) + 1000;
     this.committer = new GroupCommitter(db.pool, config.ingestCommitMaxBatch, log, () => ctx.wake(), maxWaitMs, config.ingestCommitsInFlight);
+    this.admission = new Admission({ count: config.ingestMaxPendingCommits, bytes: config.ingestMaxPendingBytes });
   }
 
   /** `projectParam` null: POST /api/store/, where the key names the project. */
   async handle(kind: IngestKind, req: IncomingMessage, res: ServerResponse, projectParam: string | null, url: URL): Promise<void> {
+    // Every request ends in exactly one of these counts: accepted (stored) or its refusal's outcome.
     // CORS headers: with the success answer's own headers (corsHeaders), and on errors by the HTTP
     // service, which adds them to every ingest path's error answer.
-    const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind], items: null };
+    const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind], items: null, admitted: false, held: 0 };
     try {
       await this.ingest(kind, req, res, projectParam, url, state);
+      ingestRequests.inc({ outcome: 'accepted', reason: 'stored', category: state.category });
     } catch (e) {
       if (e instanceof MinidumpDropped) {
         this.record(state, state.items, 'rate_limited', e.reason);
+        ingestRequests.inc({ outcome: 'rate_limited', reason: e.reason, category: state.category });
         const id = randomUUID().replace(/-/g, '');
         res.writeHead(200, corsHeaders(req, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(id.length), connection: 'close' })).end(id);
         return;
       }
       const o = outcomeOf(e);
       if (o) this.record(state, state.items, o.outcome, o.reason);
+      ingestRequests.inc({ outcome: o?.outcome ?? 'error', reason: o?.reason ?? (e instanceof HttpError ? e.code : 'internal'), category: state.category });
       throw e;
+    } finally {
+      if (state.admitted) this.admission.leave(state.held);
     }
   }
 
@@ -99,6 +114,17 @@ export class IngestHandler {
     const { config } = this.ctx;
     // Project ids are bigint identities; anything else cannot name one of ours.
     if (projectParam !== null && !/^\d{1,15}$/.test(projectParam)) throw new Refusal('not_found', `unknown project ${JSON.stringify(projectParam.slice(0, 40))}`, 'unknown_project');
+    // Refused first, before authentication (which may itself wait for the database) and before the
+    // body is read: the database cannot take a payload now (restarting, its disk at the floor) or too
+    // much is already waiting for it (back-pressure). 503 + Retry-After at once, recorded under the
+    // project the path names (as for a missing key; an id that is no project's is counted as unknown).
+    const block = this.ctx.db.writeBlock();
+    const refusal = block ? new Refusal('unavailable', block.detail, block.reason, { 'retry-after': String(block.retryAfterSecs) }) : this.admission.enter();
+    if (refusal) {
+      if (projectParam !== null) state.projectId = Number(projectParam);
+      throw refusal;
+    }
+    state.admitted = true;
     const projectId = projectParam === null ? await this.projectOfKey(req, url) : Number(projectParam);
     // GET store: the image-pixel form, the event in the query string (pixel.ts).
     const pixel = kind === 'store' && (req.method === 'GET' || req.method === 'HEAD');
@@ -123,12 +149,18 @@ export class IngestHandler {
 
     const body = pixel ? pixelBody(url, config.maxEventBytes, 'MAX_EVENT_BYTES') : await readBody(req, config.maxCompressedBodyBytes, 'MAX_COMPRESSED_BODY_BYTES');
     if (body.length === 0) throw new Refusal('invalid_request', 'empty request body', 'empty_body');
+    this.admission.hold(body.length);
+    state.held += body.length;
 
     const [limit, setting]: [number, SizeLimitSetting] =
       kind === 'envelope' ? [config.maxEnvelopeBytes, 'MAX_ENVELOPE_BYTES']
       : kind === 'minidump' ? [config.maxAttachmentBytes, 'MAX_ATTACHMENT_BYTES']
       : [config.maxEventBytes, 'MAX_EVENT_BYTES'];
     let raw = await this.decompress(body, encoding, limit, setting);
+    if (raw !== body) {
+      this.admission.hold(raw.length);
+      state.held += raw.length;
+    }
 
     let v: Validated;
     switch (kind) {

@@ -27,6 +27,6 @@ export function registerIngestRoutes(router: Router, ctx: AppContext): { close()
   router.add('POST', '/api/store/?', (req, res, _params, url) => ingest.handle('store', req, res, null, url));
   router.add('OPTIONS', '/api/store/?', (req, res) => answerPreflight(req, res));
   router.add('GET', '/api/:projectId/store/?', (req, res, params, url) => ingest.handle('store', req, res, params.projectId!, url));
-  registerHealthRoute(router, ctx, () => ({ commit_waiting: ingest.committer.waiting }));
+  registerHealthRoute(router, ctx, () => ({ commit_waiting: ingest.committer.waiting, ingest_pending: ingest.admission.pending }));
   return { close: () => ingest.close() };
 }

@@ -1,8 +1,12 @@
 import { brotliDecompressSync, gunzipSync, inflateSync, inflateRawSync, constants } from 'node:zlib';
+import * as zlib from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 
-// Content-Encodings Sentry SDKs use (§5 of the protocol notes). zstd is decoded by fzstd (pure JS):
-// Node 20's zlib has no zstd. Every decoder is bounded: output beyond `limit` bytes stops decoding
+// Content-Encodings Sentry SDKs use (§5 of the protocol notes). zstd is decoded by node:zlib where it
+// refuses a truncated frame (Node 24 and 26), otherwise by fzstd (pure JS): Node 22's zlib decodes
+// zstd too but returns the decoded part of a truncated body without an error (22.23.5), which would
+// store a cut-off payload as if whole. node:zlib is 1.3–5× faster (bench/micro/zstd.ts, BENCHMARKS.md)
+// and leaves the event loop for large bodies. Every decoder is bounded: output beyond `limit` bytes stops decoding
 // with DecompressionLimitError, so a bomb costs at most `limit` bytes of memory. (zlib's
 // maxOutputLength is inclusive: exactly `limit` bytes pass, `limit + 1` fail.)
 
@@ -75,7 +79,22 @@ export function decompressStored(buf: Buffer, encoding: StoredEncoding, limit: n
   }
 }
 
+/** Whether node:zlib's zstd decoder is used: it is when it refuses a truncated frame (probed once). */
+export const NATIVE_ZSTD: boolean = (() => {
+  // Looked up on the namespace, not imported by name: an older Node than the floor still starts
+  // and says so (bin/) rather than failing to link this module.
+  if (typeof zlib.zstdCompressSync !== 'function') return false;
+  const whole = zlib.zstdCompressSync(Buffer.alloc(256, 7));
+  try {
+    zlib.zstdDecompressSync(whole.subarray(0, whole.length - 1));
+    return false;
+  } catch {
+    return true;
+  }
+})();
+
 function zstdBounded(buf: Buffer, limit: number): Buffer {
+  if (NATIVE_ZSTD) return zlib.zstdDecompressSync(buf, { maxOutputLength: limit });
   const d = zstdDecoder(limit);
   d.push(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), true);
   return d.finish();

@@ -195,7 +195,7 @@ function frameCulprit(f: Json, platform: string): string {
 }
 
 /** Sentry's generate_culprit: the newest in-app frame (else the newest frame), else the request URL. */
-function generateCulprit(ev: Json): string {
+export function generateCulprit(ev: Json): string {
   const info = lastFrameInfo(ev);
   let culprit: string | null = null;
   if (info) {
@@ -226,7 +226,7 @@ function crashFrame(ev: Json): Json | null {
 
 const SECURITY_TYPES = new Set(['csp', 'expectct', 'hpkp', 'expectstaple']);
 
-function computeTitleAndMetadata(ev: Json, type: string): { title: string; metadata: Json; location: string | null } {
+export function computeTitleAndMetadata(ev: Json, type: string): { title: string; metadata: Json; location: string | null } {
   if (type === 'error') {
     const values = (ev.exception as Json).values as Json[];
     const top = values[values.length - 1]!;

@@ -2,17 +2,30 @@ import { projectFlag, registerCommand, UsageError } from '../cli/main.js';
 import { listOutcomes } from '../outcomes/queries.js';
 import { setProjectRateLimit } from './queries.js';
 import { parseSince } from './since.js';
+import { parseRetentionFlags } from '../archive/retention/cli.js';
+import { setProjectRetention } from '../archive/retention/project-settings.js';
 
 // CLI commands of rate limiting and outcomes: thin shells over queries.ts and outcomes/queries.ts.
 
 registerCommand(
   'project update',
-  '  project update <id> --rate-limit N|default                requests/second for one project (0 = unlimited; default = RATE_LIMIT_PER_PROJECT_PER_SEC)',
+  '  project update <id> [--rate-limit N|default] [--retention-days N|default] [--max-events-per-issue N|unlimited]\n' +
+  '                                                            requests/second (0 = unlimited; default = RATE_LIMIT_PER_PROJECT_PER_SEC), days kept (default = RETENTION_DAYS), events kept per issue',
   async ({ config, db, out }, args, flags) => {
     const id = args[0];
     if (!id || !/^\d+$/.test(id)) throw new UsageError('project update needs a numeric project id');
     const raw = flags['rate-limit'];
-    if (raw === undefined) throw new UsageError('project update: nothing to change (use --rate-limit N or --rate-limit default)');
+    const retention = parseRetentionFlags(flags);
+    if (raw === undefined && retention === null) throw new UsageError('project update: nothing to change (use --rate-limit, --retention-days or --max-events-per-issue)');
+    if (retention) {
+      if (!(await setProjectRetention(db.pool, Number(id), retention))) {
+        out(`No project ${id}.`);
+        return 1;
+      }
+      if (retention.retentionDays !== undefined) out(`Project ${id} retention: ${retention.retentionDays === null ? `the default (RETENTION_DAYS = ${config.retentionDays})` : retention.retentionDays} days.`);
+      if (retention.maxEventsPerIssue !== undefined) out(`Project ${id} events kept per issue: ${retention.maxEventsPerIssue ?? 'unlimited'}.`);
+    }
+    if (raw === undefined) return;
     let perSec: number | null;
     if (raw === 'default') perSec = null;
     else if (typeof raw === 'string' && /^\d+$/.test(raw) && Number(raw) <= 2_147_483_647) perSec = Number(raw);

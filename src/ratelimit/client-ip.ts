@@ -105,6 +105,30 @@ export function clientIp(req: IncomingMessage, config: Readonly<Config>): string
 }
 
 /**
+ * Whether the request reached us over https: on a TLS socket, or from a trusted proxy (TRUSTED_PROXIES)
+ * that says so in `Forwarded: proto=https` or `X-Forwarded-Proto: https` (the hop nearest to us, its
+ * rightmost value). A header from any other peer is ignored: anyone can write it.
+ */
+export function requestIsHttps(req: IncomingMessage, config: Readonly<Config>): boolean {
+  if ((req.socket as { encrypted?: boolean }).encrypted) return true;
+  const entries = config.trustedProxies;
+  if (!entries.length) return false;
+  let trusted = parsed.get(entries);
+  if (!trusted) parsed.set(entries, (trusted = parseTrustedProxies(entries)));
+  if (!isTrusted(trusted, normalizeIp(req.socket.remoteAddress ?? ''))) return false;
+  const forwarded = headerList(req.headers.forwarded);
+  if (forwarded.trim()) {
+    const last = forwarded.split(',').filter((e) => e.trim()).at(-1) ?? '';
+    for (const pair of last.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq > 0 && pair.slice(0, eq).trim().toLowerCase() === 'proto') return pair.slice(eq + 1).trim().replace(/^"|"$/g, '').toLowerCase() === 'https';
+    }
+  }
+  const proto = headerList(req.headers['x-forwarded-proto']).split(',').at(-1)?.trim().toLowerCase();
+  return proto === 'https';
+}
+
+/**
  * The key of a client's bucket: the address itself for IPv4, its /64 network for IPv6 (one
  * subscriber usually holds a whole /64, so per-address buckets would be free to multiply).
  */

@@ -2,8 +2,12 @@ import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
 import type { AppContext } from './context.js';
 import { outcomeTotals } from '../outcomes/queries.js';
+import { GROUPING_FAILED } from '../digest/grouping-failures.js';
+import { deletions24h } from '../archive/retention/pass.js';
+import { diskBytes } from '../archive/retention/size.js';
 
-// GET /health: liveness plus the counts an operator watches. Never rate limited, never waits long: when
+// GET /health: liveness plus the counts an operator watches; with the embedded PostgreSQL also its
+// state (database: ok, restarting or stopped), database_restarts_24h and the free disk space. Never rate limited, never waits long: when
 // the database does not answer within HEALTH_TIMEOUT_MS the answer is 503 (load balancers time out
 // at ~5 s; DB_CONNECT_TIMEOUT_MS may be longer).
 
@@ -14,7 +18,8 @@ const COUNTS_SQL = `
          (SELECT coalesce(sum(value), 0) FROM counter WHERE name = 'digested')::bigint AS digested,
          (SELECT count(*) FROM queue)::bigint AS queued,
          (SELECT count(*) FROM issue_delta)::bigint AS counters_pending,
-         (SELECT count(*) FROM queue_error)::bigint AS failed`;
+         (SELECT count(*) FROM queue_error)::bigint AS failed,
+         (SELECT coalesce(sum(value), 0) FROM counter WHERE name = '${GROUPING_FAILED}')::bigint AS grouping_failed`;
 
 export function registerHealthRoute(router: Router, ctx: AppContext, extra: () => Record<string, unknown> = () => ({})): void {
   const started = Date.now();
@@ -25,13 +30,16 @@ export function registerHealthRoute(router: Router, ctx: AppContext, extra: () =
     });
     // Outcomes of the last 24 h by kind (rate_limited, invalid, too_large, client_discard, …): what
     // was refused or dropped, next to what was taken.
-    const query = Promise.all([ctx.db.pool.query<{ ingested: number; digested: number; queued: number; counters_pending: number; failed: number }>(COUNTS_SQL), outcomeTotals(ctx.db.pool)]);
+    // Disk: the files' size (free space inside them included) and the budget; what retention deleted.
+    const query = Promise.all([ctx.db.pool.query<{ ingested: number; digested: number; queued: number; counters_pending: number; failed: number; grouping_failed: number }>(COUNTS_SQL), outcomeTotals(ctx.db.pool), diskBytes(ctx.db.pool), deletions24h(ctx.db.pool)]);
     query.catch(() => {}); // may settle after the timeout won
     try {
-      const [{ rows }, outcomes] = await Promise.race([query, timeout]);
-      sendJson(res, 200, { status: 'ok', ...rows[0], outcomes_24h: outcomes, ...extra(), uptime_secs: Math.round((Date.now() - started) / 1000) }, { 'cache-control': 'no-store' });
+      const [{ rows }, outcomes, disk, deleted] = await Promise.race([query, timeout]);
+      sendJson(res, 200, { status: 'ok', ...rows[0], outcomes_24h: outcomes, disk_bytes: disk, disk_budget_bytes: ctx.config.storageMaxBytes ?? null, retention_deleted_24h: deleted, ...ctx.db.status(), ...extra(), uptime_secs: Math.round((Date.now() - started) / 1000) }, { 'cache-control': 'no-store' });
     } catch (e) {
-      sendJson(res, 503, { status: 'unavailable', detail: `database unavailable: ${(e as Error).message}` }, { 'cache-control': 'no-store', 'retry-after': '10' });
+      // The embedded database's supervisor state (database: "restarting", restarts in 24 h) is known
+      // without asking the database.
+      sendJson(res, 503, { status: 'unavailable', detail: `database unavailable: ${(e as Error).message}`, ...ctx.db.status() }, { 'cache-control': 'no-store', 'retry-after': '10' });
     } finally {
       clearTimeout(timer);
     }

@@ -1,12 +1,24 @@
 import { createServer, type Server } from 'node:http';
 import { Router } from '../http/router.js';
 import { sendError } from '../http/respond.js';
+import { HttpError } from '../http/errors.js';
 import type { AppContext } from './context.js';
 import { registerIngestRoutes } from '../ingest/routes.js';
 import { isIngestPath, setCorsHeaders } from '../ingest/cors.js';
 import { registerApiRoutes } from '../api/routes.js';
 import { registerUiRoutes } from '../ui/routes.js';
 import { registerOutcomeRoutes } from '../api/outcomes.js';
+import { sendErrorPage } from '../ui/error-page.js';
+import { registerMetricsRoute, timeRequest } from '../metrics/http.js';
+
+/** The label of a path in crash_cache_http_request_duration_seconds: a closed set, never the path itself. */
+function partOf(path: string): string {
+  if (isIngestPath(path)) return 'ingest';
+  if (path.startsWith('/api/')) return 'api';
+  if (path.startsWith('/health')) return 'health';
+  if (path === '/metrics') return 'metrics';
+  return 'ui';
+}
 
 export interface HttpService {
   server: Server;
@@ -19,6 +31,7 @@ export function createHttpService(ctx: AppContext): HttpService {
   const ingest = registerIngestRoutes(router, ctx);
   registerApiRoutes(router, ctx);
   registerOutcomeRoutes(router, ctx);
+  registerMetricsRoute(router, ctx.config);
   registerUiRoutes(router, ctx);
   let closing = false;
   const server = createServer((req, res) => {
@@ -31,15 +44,25 @@ export function createHttpService(ctx: AppContext): HttpService {
       res.writeHead(400, { 'content-type': 'application/json' }).end('{"detail":"malformed request URL"}');
       return;
     }
+    timeRequest(res, partOf(url.pathname));
     Promise.resolve()
       .then(() => {
+        // API and UI only: ingest has its own limits and answers (an unknown key with NUL is a 401 there)
+        if (!isIngestPath(url.pathname)) {
+          if ((req.url?.length ?? 0) > ctx.config.maxUrlChars) {
+            throw new HttpError('uri_too_long', `request URL longer than ${ctx.config.maxUrlChars} characters (MAX_URL_CHARS)`);
+          }
+          // no parameter may hold NUL (PostgreSQL text cannot): one check here instead of one per parameter
+          if (/%00/.test(url.search)) throw new HttpError('invalid_request', 'a query parameter holds a NUL character (%00)');
+        }
         const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
         return handler(req, res, params, url);
       })
       .catch((e) => {
         // A browser must be able to read ingest errors too, including the router's 404 and 405.
         if (isIngestPath(url.pathname) && !res.headersSent) setCorsHeaders(req, res);
-        sendError(req, res, e, ctx.log);
+        if (router.kindOf(url.pathname) === 'page') sendErrorPage(req, res, e, ctx.log);
+        else sendError(req, res, e, ctx.log);
       });
   });
   // Malformed HTTP (bad framing, oversized headers) never reaches a handler; answer it in the same JSON

@@ -1,30 +1,69 @@
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
+import { VERSION } from '../version.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../storage/db.js';
+import { SchemaTooNewError } from '../storage/migrate.js';
 import { startWorker } from '../digest/worker.js';
+import { canMeasureFreeSpace } from '../archive/retention/size.js';
+import { configureSymbolication } from '../sourcemaps/shared.js';
 import { createHttpService } from './http.js';
 import { tuneHeap } from './heap.js';
 import type { AppContext } from './context.js';
 import { createOutcomes } from '../outcomes/index.js';
+import { collectProcessMetrics, gauge } from '../metrics/index.js';
+import { registerDatabaseMetrics } from '../metrics/database.js';
+import { startMetricsServer } from '../metrics/http.js';
 import { createRateLimiter } from '../ratelimit/index.js';
 
 const USAGE = `usage: crash-cache [--no-worker]   run the server (ingest + API + digest worker)
        crash-cache worker          run digest workers only (no HTTP)
-Settings come from the environment and ./.env; see README.md.`;
+       crash-cache --version       print the version
+Settings come from the environment and ./.env; see README.md. Without DATABASE_URL the data
+(an embedded PostgreSQL) lives in DATA_DIR, ./data under the directory it is started in.`;
+
+export type ServerMode = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; http: boolean; worker: boolean };
+
+/** The command line as a mode; a UsageError for unknown arguments and contradictions (`worker --no-worker`). */
+export function parseServerArgs(argv: string[]): ServerMode {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: { 'no-worker': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+  if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'worker')) {
+    throw new UsageError(`unknown argument ${JSON.stringify(positionals.find((p) => p !== 'worker') ?? positionals[1])}`);
+  }
+  const workerOnly = positionals[0] === 'worker';
+  if (workerOnly && values['no-worker']) throw new UsageError('`worker --no-worker` would run nothing: pick one');
+  return { kind: 'run', http: !workerOnly, worker: !values['no-worker'] };
+}
+
+export class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<void> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
-    return;
-  }
-  tuneHeap();
-  const workerOnly = argv[0] === 'worker';
-  const noWorker = argv.includes('--no-worker');
-  const unknown = argv.filter((a) => a !== 'worker' && a !== '--no-worker');
-  if (unknown.length) {
-    console.error(`crash-cache: unknown argument ${unknown[0]}\n${USAGE}`);
+  let mode: ServerMode;
+  try {
+    mode = parseServerArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`crash-cache: ${e.message}\n${USAGE}`);
     process.exit(2);
   }
+  if (mode.kind === 'help') return console.log(USAGE);
+  if (mode.kind === 'version') return console.log(VERSION);
+  tuneHeap();
+  const workerOnly = !mode.http;
+  const noWorker = !mode.worker;
   let config;
   try {
     config = loadConfig();
@@ -36,8 +75,26 @@ export async function main(argv: string[]): Promise<void> {
     throw e;
   }
   const log = createLogger(config.logLevel);
-  const db = await openDatabase(config, { log: (m) => log.info(m), applicationName: workerOnly ? 'crash-cache-worker' : 'crash-cache' });
+  configureSymbolication(config.sourcemapCacheBytes);
   let worker: ReturnType<typeof startWorker> | null = null;
+  let db;
+  try {
+    db = await openDatabase(config, {
+      log: (m, f) => log.info(m, f),
+      applicationName: workerOnly ? 'crash-cache-worker' : 'crash-cache',
+      supervise: true,
+      onRestarted: () => worker?.wake(),
+    });
+  } catch (e) {
+    if (!(e instanceof SchemaTooNewError)) throw e;
+    console.error(`crash-cache: ${e.message}`);
+    process.exit(1);
+  }
+  if (config.storageMaxBytes !== undefined && !(await canMeasureFreeSpace(db.pool))) {
+    console.error('crash-cache: invalid configuration: STORAGE_MAX_BYTES needs the pg_freespacemap extension to measure the space in use; create it as a superuser (CREATE EXTENSION pg_freespacemap) or unset STORAGE_MAX_BYTES');
+    await db.close();
+    process.exit(2);
+  }
   const ctx: AppContext = {
     config,
     db,
@@ -46,6 +103,10 @@ export async function main(argv: string[]): Promise<void> {
     outcomes: createOutcomes(db.pool, log),
     limiter: createRateLimiter(config, db.pool, { log }),
   };
+  collectProcessMetrics();
+  registerDatabaseMetrics(db.pool);
+  gauge('crash_cache_build_info', 'The running release and Node.js version (value 1).', ['version', 'node', 'mode']).set({ version: VERSION, node: process.version, mode: workerOnly ? 'worker' : noWorker ? 'http' : 'all' }, 1);
+  const metricsServer = await startMetricsServer(config, log);
   if (!noWorker) worker = startWorker(ctx);
   const http = workerOnly ? null : createHttpService(ctx);
   if (http) {
@@ -73,6 +134,8 @@ export async function main(argv: string[]): Promise<void> {
     }, 30_000);
     hard.unref();
     await http?.close().catch((e) => log.error('http close failed', { error: String(e) }));
+    metricsServer?.closeAllConnections();
+    metricsServer?.close();
     await worker?.stop().catch((e) => log.error('worker stop failed', { error: String(e) }));
     await ctx.outcomes.close().catch((e) => log.error('outcomes flush failed', { error: String(e) }));
     await ctx.limiter.close().catch(() => {});

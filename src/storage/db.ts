@@ -1,56 +1,58 @@
 import pg from 'pg';
 import type { Config } from '../config/index.js';
+import { watchDiskSpace, type DiskSpace } from './disk-space.js';
 import { startEmbedded, type EmbeddedHandle } from './embedded.js';
+import { ensureAppDatabase } from './embedded-auth.js';
 import { migrate } from './migrate.js';
+import { superviseEmbedded, type Supervisor } from './supervisor.js';
 
 // int8 (counts, ids) as JS numbers: our values stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
+/** Why ingest must not take a payload now; `reason` is the outcome reason recorded for the refusal. */
+export interface WriteBlock {
+  reason: 'disk_full' | 'database_restarting';
+  detail: string;
+  retryAfterSecs: number;
+}
+
 export interface Database {
   pool: pg.Pool;
+  /** The URL the pool connects with (the embedded cluster's: the application role's, not the superuser's). */
   url: string;
   embedded: EmbeddedHandle | null;
+  /** null when payloads may be stored; else why not (the embedded PostgreSQL restarting, its disk at the floor). */
+  writeBlock(): WriteBlock | null;
+  /** What /health shows of the database: state, restarts in the last 24 h, free disk space. */
+  status(): Record<string, unknown>;
   close(): Promise<void>;
 }
 
-const EMBEDDED_DB = 'crashcache';
-
-async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const r = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (r.rowCount === 0) {
-      try {
-        await client.query(`CREATE DATABASE ${name}`);
-      } catch (e) {
-        // created concurrently by another process (the CLI and the server starting together)
-        if (!['42P04', '23505'].includes((e as { code?: string }).code ?? '')) throw e;
-      }
-    }
-  } finally {
-    await client.end();
-  }
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
 export interface OpenOptions {
-  log?: (m: string) => void;
+  log?: (m: string, fields?: Record<string, unknown>) => void;
   migrate?: boolean;
   poolSize?: number;
   applicationName?: string;
+  /** The long-running server: watch the embedded PostgreSQL (restart it when it dies) and its disk's free space. */
+  supervise?: boolean;
+  /** Called when the supervisor has restarted the embedded PostgreSQL. */
+  onRestarted?: () => void;
 }
 
 /** Connects to DATABASE_URL, or starts (or attaches to) the embedded PostgreSQL; applies migrations. */
 export async function openDatabase(config: Config, opts: OpenOptions = {}): Promise<Database> {
-  const log = opts.log ?? ((m) => process.stderr.write(m + '\n'));
+  const log = opts.log ?? ((m, f) => process.stderr.write((f ? `${m} ${JSON.stringify(f)}` : m) + '\n'));
   let embedded: EmbeddedHandle | null = null;
   let url = config.databaseUrl;
   if (!url) {
     embedded = await startEmbedded(config.dataDir, config.embeddedPgPort, log);
-    url = await ensureDatabase(embedded.url, EMBEDDED_DB);
+    url = await ensureAppDatabase(embedded.url, embedded.credentials);
+  }
+  let supervisor: Supervisor | null = null;
+  let disk: DiskSpace | null = null;
+  if (embedded && opts.supervise) {
+    supervisor = superviseEmbedded(embedded, { log: log, onRestarted: opts.onRestarted });
+    disk = await watchDiskSpace(embedded.pgDir, { minFreeBytes: config.diskMinFreeBytes, minFreePercent: config.diskMinFreePercent }, log);
   }
   const pool = new pg.Pool({
     connectionString: url,
@@ -80,7 +82,25 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
     pool,
     url,
     embedded,
+    writeBlock() {
+      if (supervisor?.state() === 'restarting') return { reason: 'database_restarting', detail: 'the embedded PostgreSQL is restarting; retry later', retryAfterSecs: 5 };
+      const low = disk?.low();
+      if (low) return { reason: 'disk_full', detail: `not accepting payloads: ${low}; retry later`, retryAfterSecs: 60 };
+      return null;
+    },
+    status() {
+      const s: Record<string, unknown> = {};
+      if (supervisor) {
+        s.database = supervisor.state();
+        s.database_restarts_24h = supervisor.restarts24h();
+      }
+      const d = disk?.status();
+      if (d) s.disk = d;
+      return s;
+    },
     async close() {
+      supervisor?.close();
+      disk?.close();
       await pool.end().catch(() => {});
       if (embedded?.owned) await embedded.stop();
     },

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { MIGRATIONS_DIR } from '../paths.js';
+import { VERSION } from '../version.js';
 
 // Numbered plain-SQL files in migrations/ (0001_init.sql, 0002_…), applied in order, each in its own
 // transaction, under an advisory lock so that several processes starting at once apply each once.
@@ -15,6 +16,13 @@ export function migrationFiles(dir = MIGRATIONS_DIR): { version: number; name: s
     .map((f) => ({ version: Number(f.slice(0, 4)), name: f, sql: readFileSync(join(dir, f), 'utf8') }));
 }
 
+export class SchemaTooNewError extends Error {
+  constructor(readonly unknown: number[], readonly newestKnown: number) {
+    super(`the database was upgraded by a newer crash-cache: it has migration${unknown.length > 1 ? 's' : ''} ${unknown.map((v) => String(v).padStart(4, '0')).join(', ')}, ` +
+      `which this release (${VERSION}, migrations up to ${String(newestKnown).padStart(4, '0')}) does not know. Run that newer release, or restore a backup made before the upgrade.`);
+  }
+}
+
 export async function migrate(client: pg.ClientBase, dir = MIGRATIONS_DIR): Promise<number[]> {
   const applied: number[] = [];
   await client.query('SELECT pg_advisory_lock($1)', [LOCK_ID]);
@@ -22,7 +30,13 @@ export async function migrate(client: pg.ClientBase, dir = MIGRATIONS_DIR): Prom
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migration (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
     const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migration')).rows.map((r) => r.version));
-    for (const m of migrationFiles(dir)) {
+    const files = migrationFiles(dir);
+    // Migrations only go forward: a database carrying a migration this release does not have was
+    // upgraded by a newer release, whose schema this code may misread or damage.
+    const known = new Set(files.map((m) => m.version));
+    const unknown = [...done].filter((v) => !known.has(v)).sort((a, b) => a - b);
+    if (unknown.length) throw new SchemaTooNewError(unknown, Math.max(0, ...known));
+    for (const m of files) {
       if (done.has(m.version)) continue;
       await client.query('BEGIN');
       try {

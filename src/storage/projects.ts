@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import type { ScrubSettings } from '../scrub/settings.js';
 
 export interface ProjectRow {
   id: number;
@@ -11,6 +12,15 @@ export interface ProjectRow {
   /** the project's own grouping rules (migrations/0013); '' = none */
   grouping_enhancements: string;
   fingerprinting_rules: string;
+  /** data scrubbing settings (migrations/0020) */
+  data_scrubber: boolean;
+  data_scrubber_defaults: boolean;
+  sensitive_fields: string[];
+  safe_fields: string[];
+  scrub_ip_addresses: boolean;
+  /** own retention (migrations/0017); null = RETENTION_DAYS / unlimited */
+  retention_days?: number | null;
+  max_events_per_issue?: number | null;
   created_at: Date;
 }
 
@@ -61,6 +71,8 @@ export async function listProjects(db: pg.Pool | pg.ClientBase): Promise<(Projec
 
 export async function getProject(db: pg.Pool | pg.ClientBase, idOrSlug: string | number): Promise<ProjectRow | null> {
   const s = String(idOrSlug);
+  // ids are bigint: a longer number names no project (PostgreSQL would refuse the cast)
+  if (/^\d{16,}$/.test(s) && !Number.isSafeInteger(Number(s))) return null;
   const { rows } = /^\d+$/.test(s)
     ? await db.query<ProjectRow>('SELECT * FROM project WHERE id = $1', [s])
     : await db.query<ProjectRow>('SELECT * FROM project WHERE slug = $1', [s]);
@@ -71,6 +83,15 @@ export async function getProject(db: pg.Pool | pg.ClientBase, idOrSlug: string |
 export async function setProjectGrouping(db: pg.Pool | pg.ClientBase, id: number, rules: { enhancements?: string; fingerprintingRules?: string }): Promise<void> {
   await db.query('UPDATE project SET grouping_enhancements = coalesce($2, grouping_enhancements), fingerprinting_rules = coalesce($3, fingerprinting_rules) WHERE id = $1',
     [id, rules.enhancements ?? null, rules.fingerprintingRules ?? null]);
+}
+
+/** Sets a project's data scrubbing settings (checked by the caller: src/scrub/validate.ts); a setting left out stays as it is. */
+export async function setProjectScrubbing(db: pg.Pool | pg.ClientBase, id: number, s: Partial<ScrubSettings>): Promise<void> {
+  await db.query(
+    `UPDATE project SET data_scrubber = coalesce($2, data_scrubber), data_scrubber_defaults = coalesce($3, data_scrubber_defaults),
+            sensitive_fields = coalesce($4, sensitive_fields), safe_fields = coalesce($5, safe_fields), scrub_ip_addresses = coalesce($6, scrub_ip_addresses)
+      WHERE id = $1`,
+    [id, s.dataScrubber ?? null, s.dataScrubberDefaults ?? null, s.sensitiveFields ?? null, s.safeFields ?? null, s.scrubIPAddresses ?? null]);
 }
 
 export async function deleteProject(db: pg.Pool | pg.ClientBase, id: number): Promise<boolean> {

@@ -1,24 +1,38 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../server/context.js';
 import { cookie, parseCookies, readForm, redirect } from './http.js';
 import { findSession, type Session } from './sessions.js';
+import { requestIsHttps } from '../ratelimit/client-ip.js';
+import { serverSecret } from '../storage/server-secret.js';
 
 // Who is asking, and is this POST really from our own form.
 // CSRF: logged-in forms carry the session's own token (ui_session.csrf_token), checked on every POST;
-// the login form, which has no session yet, uses a double-submit cookie (cc_login_csrf). SameSite=Lax
-// on the session cookie is a second wall: cross-site POSTs do not carry it at all.
+// the login form, which has no session yet, carries a token signed with a server secret (below).
+// SameSite=Lax on the session cookie is a second wall: cross-site POSTs do not carry it at all.
+//
+// Cookies: over https (the socket, or a trusted proxy saying so: requestIsHttps) or with an https
+// PUBLIC_URL, they are `Secure` and named with the `__Host-` prefix, which browsers accept only from
+// a secure origin, with Path=/ and no Domain: a sibling subdomain or a plain-http page cannot set or
+// overwrite them. Over plain http (development on localhost) they keep plain names.
 
-export const SESSION_COOKIE = 'cc_session';
-export const LOGIN_CSRF_COOKIE = 'cc_login_csrf';
+export interface CookieNames {
+  session: string;
+  loginCsrf: string;
+  secure: boolean;
+}
 
-export function secureCookies(ctx: AppContext): boolean {
-  return ctx.config.publicUrl.startsWith('https:');
+const PLAIN: CookieNames = { session: 'cc_session', loginCsrf: 'cc_login_csrf', secure: false };
+const HOST: CookieNames = { session: '__Host-cc_session', loginCsrf: '__Host-cc_login_csrf', secure: true };
+
+/** The cookie names and Secure flag of this request (the same request reads and writes the same names). */
+export function cookieNames(ctx: AppContext, req: IncomingMessage): CookieNames {
+  return requestIsHttps(req, ctx.config) || ctx.config.publicUrl.startsWith('https:') ? HOST : PLAIN;
 }
 
 export async function currentSession(ctx: AppContext, req: IncomingMessage): Promise<Session | null> {
-  const token = parseCookies(req)[SESSION_COOKIE];
+  const token = parseCookies(req)[cookieNames(ctx, req).session];
   return token ? findSession(ctx.db.pool, token) : null;
 }
 
@@ -46,10 +60,44 @@ export async function postSession(ctx: AppContext, req: IncomingMessage): Promis
   return { session, form };
 }
 
-/** The login form's double-submit token: reuses the visitor's cookie or makes one. */
-export function loginCsrf(ctx: AppContext, req: IncomingMessage): { token: string; setCookie: string | null } {
-  const have = parseCookies(req)[LOGIN_CSRF_COOKIE];
-  if (have && /^[A-Za-z0-9_-]{32}$/.test(have)) return { token: have, setCookie: null };
-  const token = randomBytes(24).toString('base64url');
-  return { token, setCookie: cookie(LOGIN_CSRF_COOKIE, token, { secure: secureCookies(ctx) }) };
+// The login form's CSRF token, signed (HMAC-SHA256) with the database's 'login_csrf' secret
+// (src/storage/server-secret.ts), instead of a double-submit pair a client can choose:
+//   cookie: "<nonce>.<issued unix secs>.<HMAC('cookie', nonce, issued)>" — only values this server
+//           issued, and for LOGIN_CSRF_MAX_AGE_SECS, are accepted;
+//   form:   HMAC('form', nonce) — a page can only carry it if it was served to the cookie's holder.
+// A cross-site form can neither read the token nor set the cookie (`__Host-` over https).
+
+/** How long a login page's token is good for: a day is more than anyone leaves a login form open. */
+const LOGIN_CSRF_MAX_AGE_SECS = 86400;
+
+function mac(secret: Buffer, ...parts: string[]): string {
+  return createHmac('sha256', secret).update(parts.join('\n')).digest('base64url');
+}
+
+/** The nonce of a login CSRF cookie this server issued and that is still fresh, else null. */
+function validLoginCookie(secret: Buffer, value: string | undefined, nowSecs: number): string | null {
+  const m = value ? /^([A-Za-z0-9_-]{22})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(value) : null;
+  if (!m) return null;
+  const issued = Number(m[2]);
+  if (nowSecs - issued > LOGIN_CSRF_MAX_AGE_SECS || issued > nowSecs + 60) return null;
+  return tokensEqual(m[3], mac(secret, 'cookie', m[1]!, m[2]!)) ? m[1]! : null;
+}
+
+/** The login form's token: from the visitor's cookie when this server issued it, else a new cookie. */
+export async function loginCsrf(ctx: AppContext, req: IncomingMessage): Promise<{ token: string; setCookie: string | null }> {
+  const secret = await serverSecret(ctx.db.pool, 'login_csrf');
+  const names = cookieNames(ctx, req);
+  const now = Math.floor(Date.now() / 1000);
+  const have = validLoginCookie(secret, parseCookies(req)[names.loginCsrf], now);
+  if (have) return { token: mac(secret, 'form', have), setCookie: null };
+  const nonce = randomBytes(16).toString('base64url');
+  const value = `${nonce}.${now}.${mac(secret, 'cookie', nonce, String(now))}`;
+  return { token: mac(secret, 'form', nonce), setCookie: cookie(names.loginCsrf, value, { secure: names.secure, maxAgeSecs: LOGIN_CSRF_MAX_AGE_SECS }) };
+}
+
+/** Whether a login POST carries the token of its own (server-issued, fresh) cookie. */
+export async function loginCsrfValid(ctx: AppContext, req: IncomingMessage, token: string | null): Promise<boolean> {
+  const secret = await serverSecret(ctx.db.pool, 'login_csrf');
+  const nonce = validLoginCookie(secret, parseCookies(req)[cookieNames(ctx, req).loginCsrf], Math.floor(Date.now() / 1000));
+  return nonce !== null && tokensEqual(token, mac(secret, 'form', nonce));
 }

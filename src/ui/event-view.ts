@@ -1,4 +1,5 @@
 import { html, type Html } from './html.js';
+import { scrubNotice } from './scrub-view.js';
 import { exceptionsView, stacktraceView, threadsView } from './stacktrace-view.js';
 import { isObj, isoTime, kvTable, listOf, pairs, text, toDate, valueCell, type Obj } from './values.js';
 
@@ -89,7 +90,7 @@ export function eventView(ev: Obj, o: EventViewOptions = {}): Html {
   const user = isObj(ev.user) ? Object.entries(ev.user) : [];
   const ts = toDate(ev.timestamp);
   const received = toDate(ev.received);
-  return html`<dl class="meta">
+  return html`${scrubNotice(ev)}<dl class="meta">
   <dt>Event ID</dt><dd class="mono">${text(ev.event_id)}</dd>
   ${ts ? html`<dt>Occurred</dt><dd>${isoTime(ts)}</dd>` : ''}
   ${received ? html`<dt>Received</dt><dd>${isoTime(received)}</dd>` : ''}
@@ -101,7 +102,7 @@ export function eventView(ev: Obj, o: EventViewOptions = {}): Html {
   ${ev.transaction ? html`<dt>Transaction</dt><dd class="mono">${text(ev.transaction)}</dd>` : ''}
 </dl>
 ${msg ? html`<h2>Message</h2><pre class="message">${msg}</pre>` : ''}
-${exceptionsView(ev.exception)}
+${exceptionsView(ev.exception, listOf(ev.errors))}
 ${!hasException && isObj(ev.stacktrace) ? html`<h2>Stack trace</h2>${stacktraceView(ev.stacktrace)}` : ''}
 ${threadsView(ev.threads, hasException)}
 ${breadcrumbsView(ev.breadcrumbs)}

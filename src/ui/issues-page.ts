@@ -77,11 +77,12 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
   if (!session) return;
   const project = await projectBySlug(ctx, slug);
   const p = streamParams(url);
-  const search = parseSearch(streamQuery(p));
-  // A query the search language rejects (is:bogus, a bad date) is shown on the page, not as a bare 400.
+  // A query the search language rejects (is:bogus, a bad date, over SEARCH_MAX_FILTERS) is shown on
+  // the page, with status 400, not as a bare error.
   let searchError: string | null = null;
   const list = async () => {
     try {
+      const search = parseSearch(streamQuery(p), ctx.config);
       const cursor = parseCursor(p.cursor || null);
       return { cursor, ...(await listIssues(ctx.db.pool, { projects: [{ id: project.id, slug: project.slug }], search, sort: p.sort, periodMs: null, limit: PAGE_SIZE, cursor })) };
     } catch (e) {
@@ -134,5 +135,5 @@ ${rows.map((i) => {
   ${links.hasPrev ? html`<a href="${base}${qs({ ...keep, cursor: formatCursor(links.prev) })}">← Newer</a>` : ''}
   ${links.hasNext ? html`<a href="${base}${qs({ ...keep, cursor: formatCursor(links.next) })}">Older →</a>` : ''}
 </nav>`}`;
-  sendHtml(res, 200, layout({ title: `Issues · ${project.name}`, session, project, section: 'issues', body }));
+  sendHtml(res, searchError ? 400 : 200, layout({ title: `Issues · ${project.name}`, session, project, section: 'issues', body }));
 }

@@ -12,7 +12,7 @@ export interface LayoutOptions {
   title: string;
   session?: Session | null;
   project?: PageProject | null;
-  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'projects';
+  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'scrubbing' | 'storage' | 'projects' | 'alerts' | 'monitors';
   body: Renderable;
 }
 
@@ -44,7 +44,11 @@ export function layout(o: LayoutOptions): Html {
     ${tab('issues', `/projects/${encodeURIComponent(p.slug)}/issues`, 'Issues')}
     ${tab('releases', `/projects/${encodeURIComponent(p.slug)}/releases`, 'Releases')}
     ${tab('outcomes', `/projects/${encodeURIComponent(p.slug)}/outcomes`, 'Outcomes')}
-    ${tab('grouping', `/projects/${encodeURIComponent(p.slug)}/grouping`, 'Grouping')}`
+    ${tab('grouping', `/projects/${encodeURIComponent(p.slug)}/grouping`, 'Grouping')}
+    ${tab('monitors', `/projects/${encodeURIComponent(p.slug)}/monitors`, 'Monitors')}
+    ${tab('alerts', `/projects/${encodeURIComponent(p.slug)}/alerts`, 'Alerts')}
+    ${tab('scrubbing', `/projects/${encodeURIComponent(p.slug)}/scrubbing`, 'Data scrubbing')}
+    ${tab('storage', `/projects/${encodeURIComponent(p.slug)}/storage`, 'Storage')}`
       : ''}
   </nav>
   <form class="logout" method="post" action="/logout">${csrfField(o.session)}<span class="who">${o.session.user.email}</span> <button type="submit">Log out</button></form>`

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../server/context.js';
-import { LOGIN_CSRF_COOKIE, SESSION_COOKIE, currentSession, loginCsrf, postSession, secureCookies, tokensEqual } from './auth.js';
+import { cookieNames, currentSession, loginCsrf, loginCsrfValid, postSession } from './auth.js';
 import { html } from './html.js';
-import { cookie, parseCookies, readForm, redirect, safeNext, sendHtml } from './http.js';
+import { cookie, readForm, redirect, safeNext, sendHtml } from './http.js';
 import { layout } from './layout.js';
 import { chargeAttempt, loginKeys, loginSucceeded, refundAttempt } from './login-throttle.js';
 import { SESSION_IDLE_DAYS, createSession, deleteSession } from './sessions.js';
@@ -32,30 +32,35 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 export async function getLogin(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const next = safeNext(url.searchParams.get('next'));
   if (await currentSession(ctx, req)) return redirect(res, next);
-  const { token, setCookie } = loginCsrf(ctx, req);
+  const { token, setCookie } = await loginCsrf(ctx, req);
   sendHtml(res, 200, loginPage(token, next, '', null), setCookie ? { 'set-cookie': setCookie } : {});
 }
 
 export async function postLogin(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const form = await readForm(req);
-  if (!tokensEqual(form.get('_csrf'), parseCookies(req)[LOGIN_CSRF_COOKIE])) {
+  if (!(await loginCsrfValid(ctx, req, form.get('_csrf')))) {
     throw new HttpError('forbidden', 'missing or wrong CSRF token; reload the login page and try again');
   }
   const email = form.get('email') ?? '';
   const next = safeNext(form.get('next'));
-  const again = (status: number, error: string, headers: Record<string, string> = {}) => {
-    const { token, setCookie } = loginCsrf(ctx, req);
+  const again = async (status: number, error: string, headers: Record<string, string> = {}) => {
+    const { token, setCookie } = await loginCsrf(ctx, req);
     sendHtml(res, status, loginPage(token, next, email, error), setCookie ? { ...headers, 'set-cookie': setCookie } : headers);
   };
   // No e-mail, no password check: nothing to guess, nothing to count.
   if (!email) return again(401, 'Wrong e-mail or password.');
   const keys = loginKeys(req, ctx.config, email);
-  const refused = await chargeAttempt(ctx.db.pool, ctx.config, keys, ctx.log);
-  if (refused) {
-    ctx.log.warn('login refused', { limit: refused.scope, ip: keys.ip, email: email.slice(0, 254), retry_after: refused.retryAfterSecs });
-    const wait = refused.retryAfterSecs < 120 ? `${refused.retryAfterSecs} seconds` : `${Math.ceil(refused.retryAfterSecs / 60)} minutes`;
-    const who = refused.scope === 'ip' ? 'from your address' : 'for this e-mail address';
-    return again(429, `Too many failed log-ins ${who}. Try again in ${wait}.`, { 'retry-after': String(refused.retryAfterSecs) });
+  const decided = await chargeAttempt(ctx.db.pool, ctx.config, keys, ctx.log);
+  if ('scope' in decided) {
+    ctx.log.warn('login refused', { limit: decided.scope, ip: keys.ip, email: email.slice(0, 254), retry_after: decided.retryAfterSecs });
+    const wait = decided.retryAfterSecs < 120 ? `${decided.retryAfterSecs} seconds` : `${Math.ceil(decided.retryAfterSecs / 60)} minutes`;
+    const who = decided.scope === 'ip' ? 'from your address' : 'for this e-mail address from your address';
+    return again(429, `Too many failed log-ins ${who}. Try again in ${wait}.`, { 'retry-after': String(decided.retryAfterSecs) });
+  }
+  if (decided.waitSecs > 0) {
+    // the account is past its failures from every address: slowed, not refused (login-throttle.ts)
+    ctx.log.info('login slowed', { ip: keys.ip, email: email.slice(0, 254), wait_secs: Math.round(decided.waitSecs * 10) / 10 });
+    await new Promise((r) => setTimeout(r, decided.waitSecs * 1000));
   }
   let user;
   try {
@@ -71,11 +76,11 @@ export async function postLogin(ctx: AppContext, req: IncomingMessage, res: Serv
   }
   await loginSucceeded(ctx.db.pool, ctx.config, keys);
   const { token } = await createSession(ctx.db.pool, user.id);
-  const secure = secureCookies(ctx);
+  const names = cookieNames(ctx, req);
   redirect(res, next, {
     'set-cookie': [
-      cookie(SESSION_COOKIE, token, { secure, maxAgeSecs: SESSION_IDLE_DAYS * 86400 }),
-      cookie(LOGIN_CSRF_COOKIE, '', { secure, maxAgeSecs: 0 }),
+      cookie(names.session, token, { secure: names.secure, maxAgeSecs: SESSION_IDLE_DAYS * 86400 }),
+      cookie(names.loginCsrf, '', { secure: names.secure, maxAgeSecs: 0 }),
     ],
   });
 }
@@ -83,5 +88,6 @@ export async function postLogin(ctx: AppContext, req: IncomingMessage, res: Serv
 export async function postLogout(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { session } = await postSession(ctx, req);
   await deleteSession(ctx.db.pool, session.tokenSha256);
-  redirect(res, '/login', { 'set-cookie': cookie(SESSION_COOKIE, '', { secure: secureCookies(ctx), maxAgeSecs: 0 }) });
+  const names = cookieNames(ctx, req);
+  redirect(res, '/login', { 'set-cookie': cookie(names.session, '', { secure: names.secure, maxAgeSecs: 0 }) });
 }

@@ -25,35 +25,51 @@ function contextLines(f: Obj): Html {
   return html`<ol class="context mono">${pre.map((t, i) => row(t, i, false))}${row(text(cur), pre.length, true)}${post.map((t, i) => row(t, pre.length + 1 + i, false))}</ol>`;
 }
 
-function frameView(f: Obj, open: boolean): Html {
+// Source maps (src/sourcemaps/): a symbolicated frame says which map it came from; the frames as
+// sent (minified) are one click away; a processing error about a frame's file is shown on that frame.
+
+/** The processing errors (event `errors`) that name this frame's file. */
+function frameErrors(f: Obj, errors: Obj[]): Obj[] {
+  const file = text(f.abs_path) || text(f.filename);
+  return file ? errors.filter((e) => e.url === file || e.source === file) : [];
+}
+
+function errorNote(e: Obj): Html {
+  const detail = [text(e.reason), e.debug_id ? `debug id ${text(e.debug_id)}` : '', e.line !== undefined ? `line ${text(e.line)}, column ${text(e.column)}` : ''].filter(Boolean).join(' · ');
+  return html`<div class="frame-error"><span class="mono">${text(e.type)}</span>${detail ? html` — ${detail}` : ''}</div>`;
+}
+
+function frameView(f: Obj, open: boolean, errors: Obj[] = []): Html {
   const inApp = f.in_app === true;
   const fn = text(f.function) || text(f.raw_function) || text(f.symbol) || '<unknown>';
   const vars = pairs(f.vars);
   const hasBody = f.context_line !== undefined && f.context_line !== null || vars.length > 0;
-  const head = html`<span class="fn mono">${fn}</span> <span class="muted">in</span> <span class="mono">${frameLocation(f)}</span>${inApp ? html`<span class="badge">in app</span>` : ''}${f.instruction_addr ? html` <span class="muted mono">${text(f.instruction_addr)}</span>` : ''}`;
+  const mapped = isObj(f.data) && f.data.symbolicated === true ? text(f.data.sourcemap) : '';
+  const notes = frameErrors(f, errors);
+  const head = html`<span class="fn mono">${fn}</span> <span class="muted">in</span> <span class="mono">${frameLocation(f)}</span>${inApp ? html`<span class="badge">in app</span>` : ''}${mapped ? html`<span class="badge" title="${mapped}">source map</span>` : ''}${f.instruction_addr ? html` <span class="muted mono">${text(f.instruction_addr)}</span>` : ''}${notes.map(errorNote)}`;
   const cls = inApp ? 'frame in-app' : 'frame';
   if (!hasBody) return html`<div class="${cls}"><div class="head">${head}</div></div>`;
   return html`<details class="${cls}"${open ? html` open` : ''}><summary>${head}</summary>${contextLines(f)}${vars.length ? html`<div class="vars"><h3>Local variables</h3>${kvTable(vars)}</div>` : ''}</details>`;
 }
 
-export function stacktraceView(st: unknown): Html {
+export function stacktraceView(st: unknown, errors: Obj[] = []): Html {
   if (!isObj(st)) return html``;
   const frames = (Array.isArray(st.frames) ? st.frames : []).filter(isObj).slice().reverse();
   if (!frames.length) return html``;
   const anyInApp = frames.some((f) => f.in_app === true);
-  if (!anyInApp) return html`<div class="frames">${frames.map((f, i) => frameView(f, i === 0))}</div>`;
+  if (!anyInApp) return html`<div class="frames">${frames.map((f, i) => frameView(f, i === 0, errors))}</div>`;
   const parts: Html[] = [];
   let firstInAppOpened = false;
   for (let i = 0; i < frames.length; ) {
     if (frames[i]!.in_app === true) {
-      parts.push(frameView(frames[i]!, !firstInAppOpened));
+      parts.push(frameView(frames[i]!, !firstInAppOpened, errors));
       firstInAppOpened = true;
       i++;
       continue;
     }
     const run: Obj[] = [];
     while (i < frames.length && frames[i]!.in_app !== true) run.push(frames[i++]!);
-    parts.push(html`<details class="system-group"><summary>${run.length} system frame${run.length === 1 ? '' : 's'}</summary>${run.map((f) => frameView(f, false))}</details>`);
+    parts.push(html`<details class="system-group"><summary>${run.length} system frame${run.length === 1 ? '' : 's'}</summary>${run.map((f) => frameView(f, false, errors))}</details>`);
   }
   return html`<div class="frames">${parts}</div>`;
 }
@@ -65,7 +81,7 @@ function mechanismNote(m: unknown): Html {
 }
 
 /** Chained exceptions, most recent first; the ones after it caused it. */
-export function exceptionsView(exception: unknown): Html {
+export function exceptionsView(exception: unknown, errors: Obj[] = []): Html {
   const values = listOf(exception).slice().reverse();
   if (!values.length) return html``;
   return html`<h2>Exception${values.length > 1 ? html` <span class="muted">(${values.length} chained, most recent first)</span>` : ''}</h2>
@@ -74,7 +90,8 @@ ${values.map(
   ${i > 0 ? html`<div class="muted">Caused by</div>` : ''}
   <div><span class="exc-type mono">${text(e.type) || text(e.module) || 'Error'}</span>${e.value !== undefined && e.value !== null ? html`: <span class="exc-value">${text(e.value)}</span>` : ''}</div>
   ${mechanismNote(e.mechanism)}
-  ${stacktraceView(e.stacktrace)}
+  ${stacktraceView(e.stacktrace, errors)}
+  ${isObj(e.raw_stacktrace) ? html`<details class="raw-stack"><summary>Minified frames, as sent</summary>${stacktraceView(e.raw_stacktrace)}</details>` : ''}
 </section>`,
 )}`;
 }

@@ -53,6 +53,7 @@ export function toDate(v: unknown): Date | null {
 export function valueCell(v: unknown): Html {
   if (v === null || v === undefined) return html`<span class="muted">null</span>`;
   if (typeof v === 'object') return html`<pre>${text(v)}</pre>`;
+  if (v === '[Filtered]') return html`<span class="filtered" title="Removed by data scrubbing">[Filtered]</span>`;
   return html`${text(v)}`;
 }
 

@@ -23,8 +23,8 @@ const q = async (sql: string, values: unknown[] = []) => (await app.db.pool.quer
 
 beforeAll(async () => {
   receiver = await startReceiver();
-  app = await startApp('Checkout', { PUBLIC_URL: 'http://crash.example', ALERT_RETRY_SECS: '0' });
-  env = { DATABASE_URL: app.db.url, PUBLIC_URL: 'http://crash.example' };
+  app = await startApp('Checkout', { PUBLIC_URL: 'http://crash.example', ALERT_RETRY_SECS: '0', OUTBOUND_ALLOW_INTERNAL: '127.0.0.1' });
+  env = { DATABASE_URL: app.db.url, PUBLIC_URL: 'http://crash.example', OUTBOUND_ALLOW_INTERNAL: '127.0.0.1' };
 });
 afterAll(async () => {
   await app?.close();
@@ -40,10 +40,11 @@ async function sendWithSdk(): Promise<void> {
 test('crash-cache-cli alert add / list validate and store the webhook', async () => {
   await expect(cli(['alert', 'add', String(app.projectId), '--webhook', 'ftp://example.com/hook'], env)).rejects.toThrow(/exited with 2.*http or https/s);
   await expect(cli(['alert', 'add', String(app.projectId), '--webhook', receiver.url, '--kinds', 'new,sometimes'], env)).rejects.toThrow(/unknown alert kind "sometimes"/);
-  expect(await cli(['alert', 'add', 'checkout', '--webhook', receiver.url, '--kinds', 'new,regression'], env))
-    .toMatch(new RegExp(`^Alert \\d+ added: project checkout \\(new, regression\\) → ${receiver.url}`));
+  expect(await cli(['alert', 'add', 'checkout', '--webhook', receiver.url, '--kinds', 'new,regression', '--interval', '0'], env))
+    .toMatch(/^Alert \d+ added: project checkout, webhook → http:\/\/127\.0\.0\.1:\d+\/… \(new, regression; at most once per issue every 0 min\)/);
   const list = await cli(['alert', 'list'], env);
-  expect(list).toContain(`\tcheckout\tnew,regression\t${receiver.url}`);
+  expect(list).toMatch(/\tcheckout\twebhook\thttp:\/\/127\.0\.0\.1:\d+\/…\t-\tnew, regression; /);
+  expect(list).not.toContain(receiver.url);
 });
 
 test('a new issue from a real SDK event: one "new" notification; a second event of it: none', async () => {
@@ -81,11 +82,11 @@ test('alert test sends a test notification now; alert deliveries lists them all;
   expect(receiver.received.at(-1)!.body.text).toBe('[checkout] Test notification from crash-cache (http://crash.example)');
 
   receiver.respond = () => 404;
-  await expect(cli(['alert', 'test', String(ruleId)], env)).rejects.toThrow(/Test notification failed: HTTP 404: receiver says no/);
+  await expect(cli(['alert', 'test', String(ruleId)], env)).rejects.toThrow(/Test notification failed: HTTP 404 Not Found/);
   const out = await cli(['alert', 'deliveries', '--project', 'checkout'], env);
   const lines = out.trim().split('\n').slice(1).map((l) => l.split('\t'));
-  expect(lines.map((l) => [l[3], l[6], l[7], l[9]])).toEqual([
-    ['test', 'failed', '1', 'HTTP 404: receiver says no'],
+  expect(lines.map((l) => [l[3], l[7], l[8], l[10]])).toEqual([
+    ['test', 'failed', '1', 'HTTP 404 Not Found'],
     ['test', 'delivered', '1', '-'],
     ['regression', 'delivered', '1', '-'],
     ['new', 'delivered', '1', '-'],
@@ -106,12 +107,72 @@ test('the API manages webhooks as Sentry-style service hooks (/projects/{org}/{p
   const created = await api('', 'POST', { url: receiver.url, events: ['escalating'] });
   expect(created.status).toBe(201);
   const hook = await created.json() as { id: string };
-  expect(hook).toMatchObject({ url: receiver.url, status: 'active', events: ['escalating'] });
+  // shown back without its secret part
+  const shown = receiver.url.replace(/\/hook$/, '/…');
+  expect(hook).toMatchObject({ url: shown, status: 'active', events: ['escalating'] });
   expect(await (await api('')).json()).toEqual([hook]);
   const put = await api(`${hook.id}/`, 'PUT', { events: ['new', 'regression'] });
-  expect(await put.json()).toMatchObject({ id: hook.id, url: receiver.url, events: ['new', 'regression'] });
-  expect(await cli(['alert', 'list'], env)).toContain(`${hook.id}\tcheckout\tnew,regression\t${receiver.url}`);
+  expect(await put.json()).toMatchObject({ id: hook.id, url: shown, events: ['new', 'regression'] });
+  expect(await cli(['alert', 'list'], env)).toContain(`${hook.id}\tcheckout\twebhook\t${shown}\t-\tnew, regression; at most once per issue every 0 min`);
   expect((await api(`${hook.id}/`, 'DELETE')).status).toBe(204);
   expect((await api(`${hook.id}/`)).status).toBe(404);
   expect((await fetch(`${app.server.url}/api/0/projects/crash-cache/checkout/hooks/`)).status).toBe(401);
+});
+
+test('the API manages rules in Sentry\'s issue-alert shapes (/projects/{org}/{project}/rules/), with a test send and deliveries', async () => {
+  receiver.respond = () => 200;
+  const token = /^([0-9a-f]{64})$/m.exec(await cli(['token', 'create', '--name', 'rules'], env))![1]!;
+  const api = (path: string, method = 'GET', body?: unknown) =>
+    fetch(`${app.server.url}/api/0/projects/crash-cache/checkout/rules/${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const rule = {
+    name: 'checkout storm', actionMatch: 'any', filterMatch: 'all', frequency: 60, environment: 'production',
+    conditions: [{ id: 'sentry.rules.conditions.first_seen_event.FirstSeenEventCondition' },
+      { id: 'sentry.rules.conditions.event_frequency.EventFrequencyCondition', value: 100, interval: '1h', comparisonType: 'count' }],
+    filters: [{ id: 'sentry.rules.filters.level.LevelFilter', match: 'gte', level: '40' },
+      { id: 'sentry.rules.filters.tagged_event.TaggedEventFilter', key: 'region', match: 'eq', value: 'eu' }],
+    actions: [{ id: 'sentry.integrations.slack.notify_action.SlackNotifyServiceAction', webhookUrl: `${receiver.url}/T0/B0/secret-part` }],
+  };
+  const created = await api('', 'POST', rule);
+  expect(created.status).toBe(201);
+  const body = await created.json() as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  expect(body).toMatchObject({
+    name: 'checkout storm', actionMatch: 'any', filterMatch: 'all', frequency: 60, environment: 'production', projects: ['checkout'], status: 'active',
+    conditions: rule.conditions, filters: rule.filters,
+    actions: [{ id: 'sentry.integrations.slack.notify_action.SlackNotifyServiceAction', webhookUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/hook\/…$/) }],
+  });
+  expect(JSON.stringify(body)).not.toContain('secret-part');
+  expect(await (await api(`${body.id}/`)).json()).toEqual(body);
+
+  const tested = await api(`${body.id}/test/`, 'POST');
+  expect(await tested.json()).toMatchObject({ ok: true, status: 200, answer: 'HTTP 200' });
+  expect(receiver.received.at(-1)!.path).toBe('/hook/T0/B0/secret-part');
+  expect(receiver.received.at(-1)!.body.blocks[0].type).toBe('header');
+  expect(await (await api(`${body.id}/deliveries/`)).json()).toMatchObject([{ kind: 'test', channel: 'slack', status: 'delivered', attempts: 1, lastStatus: 200, lastError: null }]);
+
+  // a PUT without webhookUrl keeps the stored one (it is never shown back to be re-sent)
+  const put = await api(`${body.id}/`, 'PUT', { ...rule, actions: [{ id: rule.actions[0]!.id }], frequency: 5 });
+  expect(await put.json()).toMatchObject({ frequency: 5 });
+  expect((await (await api(`${body.id}/test/`, 'POST')).json()).ok).toBe(true);
+
+  for (const [bad, detail] of [
+    [{ ...rule, conditions: [{ id: 'sentry.rules.conditions.nope' }] }, /unknown condition "sentry\.rules\.conditions\.nope"/],
+    [{ ...rule, conditions: [{ id: rule.conditions[1]!.id, value: 5, interval: '2y' }] }, /interval "2y" is not/],
+    [{ ...rule, actions: [{ id: 'sentry.mail.actions.NotifyEmailAction', targetType: 'Addresses', targetIdentifier: 'nope' }] }, /not an e-mail address: "nope"/],
+    [{ ...rule, actions: [{ id: rule.actions[0]!.id, webhookUrl: 'gopher://x/' }] }, /http or https/],
+    [{ ...rule, frequency: 999999 }, /action interval \(minutes\) must be a whole number from 0 to 43200/],
+    [{ ...rule, actions: [] }, /actions must be a non-empty list/],
+  ] as const) {
+    const r = await api('', 'POST', bad);
+    expect([r.status, (await r.json() as { detail: string }).detail]).toEqual([400, expect.stringMatching(detail)]);
+  }
+  expect((await api(`${body.id}/`, 'DELETE')).status).toBe(202);
+  expect((await api(`${body.id}/`)).status).toBe(404);
+});
+
+test('crash-cache-cli alert add --email with rule options; the list says when it fires', async () => {
+  const out = await cli(['alert', 'add', 'checkout', '--email', 'Dev@Example.com,members', '--frequency', '100/60', '--level', 'error', '--env', 'production', '--name', 'storm'], env);
+  expect(out).toMatch(/^Alert \d+ added: project checkout, email → dev@example\.com, project members \(more than 100 events in 60 min if level ≥ error, environment=production; at most once per issue every 30 min\)\n$/);
+  await expect(cli(['alert', 'add', 'checkout', '--email', 'dev@example.com', '--frequency', 'lots'], env)).rejects.toThrow(/--frequency needs COUNT\/MINUTES/);
+  await expect(cli(['alert', 'add', 'checkout', '--email', 'a@b.c', '--slack', 'https://hooks.slack.com/x'], env)).rejects.toThrow(/needs one of --email/);
+  await expect(cli(['alert', 'add', 'checkout', '--teams', 'https://example.com/x', '--interval', '-1'], env)).rejects.toThrow(/action interval/);
 });

@@ -22,7 +22,7 @@ let receiver: Receiver;
 let withHook: number; // project with a webhook
 let without: number; // project without
 const cache = new DimCache();
-const config = loadConfig({ PUBLIC_URL: 'http://cc.example:8000', ALERT_RETRY_SECS: '0', ALERT_TIMEOUT_MS: '300' }, '/nonexistent');
+const config = loadConfig({ PUBLIC_URL: 'http://cc.example:8000', ALERT_RETRY_SECS: '0', ALERT_TIMEOUT_MS: '300', OUTBOUND_ALLOW_INTERNAL: '127.0.0.1' }, '/nonexistent');
 let n = 0;
 
 function event(type: string, message = 'boom') {
@@ -154,19 +154,21 @@ test('the webhook answers 500: kept with its error, retried, then delivered once
   await enqueue(db.pool, withHook, [event('RetryError')]);
   await digest();
   await sendDue();
-  expect(await outbox(withHook)).toMatchObject([{ status: 'pending', attempts: 1, last_status: 500, last_error: 'HTTP 500: receiver says no' }]);
+  expect(await outbox(withHook)).toMatchObject([{ status: 'pending', attempts: 1, last_status: 500, last_error: 'HTTP 500 Internal Server Error' }]);
   await sendDue(); // ALERT_RETRY_SECS=0: due again at once
   await sendDue();
   expect(receiver.received).toHaveLength(2);
   expect(receiver.received[0]!.headers['x-crash-cache-delivery']).toBe(receiver.received[1]!.headers['x-crash-cache-delivery']);
   // delivered, with the error of the failed attempt still visible
-  expect(await outbox(withHook)).toMatchObject([{ status: 'delivered', attempts: 2, last_status: 200, last_error: 'HTTP 500: receiver says no' }]);
+  expect(await outbox(withHook)).toMatchObject([{ status: 'delivered', attempts: 2, last_status: 200, last_error: 'HTTP 500 Internal Server Error' }]);
   const [d] = await listDeliveries(db.pool, { projectId: withHook });
-  expect(d).toMatchObject({ kind: 'new', status: 'delivered', attempts: 2, webhook_url: receiver.url });
+  expect(d).toMatchObject({ kind: 'new', status: 'delivered', attempts: 2, target: receiver.url.replace(/\/hook$/, '/…') });
+  // the receiver's body ("receiver says no") is neither stored nor shown
+  expect(JSON.stringify(await db.pool.query('SELECT * FROM alert_outbox'))).not.toContain('receiver says no');
 });
 
 test('failures back off (retry × 5^(attempt-1)) and are given up after ALERT_MAX_ATTEMPTS', async () => {
-  const slow = loadConfig({ ALERT_RETRY_SECS: '60', ALERT_MAX_ATTEMPTS: '2', ALERT_TIMEOUT_MS: '300' }, '/nonexistent');
+  const slow = loadConfig({ ALERT_RETRY_SECS: '60', ALERT_MAX_ATTEMPTS: '2', ALERT_TIMEOUT_MS: '300', OUTBOUND_ALLOW_INTERNAL: '127.0.0.1' }, '/nonexistent');
   receiver.respond = () => 503;
   await enqueue(db.pool, withHook, [event('DownError')]);
   await digest();
@@ -178,7 +180,7 @@ test('failures back off (retry × 5^(attempt-1)) and are given up after ALERT_MA
   expect(await sendDue(slow)).toBe(0); // not due yet
   await db.pool.query('UPDATE alert_outbox SET run_after = now()');
   await sendDue(slow);
-  expect(await outbox(withHook)).toMatchObject([{ status: 'failed', attempts: 2, last_error: 'HTTP 503: receiver says no' }]);
+  expect(await outbox(withHook)).toMatchObject([{ status: 'failed', attempts: 2, last_error: 'HTTP 503 Service Unavailable' }]);
   expect(await sendDue(slow)).toBe(0);
 });
 

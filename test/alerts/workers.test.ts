@@ -38,7 +38,7 @@ test('two workers deliver each alert exactly once', async () => {
     if (Number(id) % 3 === 0 && !failedOnce.has(id)) return (failedOnce.add(id), 500);
     return 200;
   };
-  const env = { DATABASE_URL: db.url, WORKER_BATCH_SIZE: '10', ALERT_RETRY_SECS: '0', LOG_LEVEL: 'info' };
+  const env = { DATABASE_URL: db.url, WORKER_BATCH_SIZE: '10', ALERT_RETRY_SECS: '0', LOG_LEVEL: 'info', OUTBOUND_ALLOW_INTERNAL: '127.0.0.1' };
   workers.push(...(await Promise.all([spawnWorker(env), spawnWorker(env)])));
   await enqueue(db.pool, project.id, Array.from({ length: ISSUES }, (_, i) => ({
     kind: 'store' as const,

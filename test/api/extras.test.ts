@@ -8,15 +8,15 @@ import { cli, startServer, type RunningServer } from '../helpers/server.js';
 import { send } from '../ingest/http.js';
 import { parseEnvelope } from '../../src/protocol/envelope.js';
 import { createProject } from '../../src/storage/projects.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 
-// The read API's extras against the real server, fed with real SDK payloads from the shared
+// The read API's extras against the real server, fed with real SDK payloads from the SDK
 // fixtures: an event's attachments (sent with the event and in a later envelope), user feedback
 // (feedback item and legacy user_report), cron monitors and check-ins, accepted counts in stats_v2.
 // Plus three ingest gaps Relay covers: POST /api/store/ without a project id, the GET image-pixel
 // store, and CORS headers on every ingest answer.
 
-const FIXTURES = join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sdk-payloads');
+const FIXTURES = SDK_PAYLOADS;
 const fixture = (p: string) => readFileSync(join(FIXTURES, p));
 const KEY = 'c'.repeat(32);
 

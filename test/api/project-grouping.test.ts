@@ -54,6 +54,23 @@ it('refuses rules the engine cannot read, naming the line', async () => {
   expect(p).toMatchObject({ fingerprintingRules: '', groupingEnhancements: '', groupingConfig: 'newstyle:2023-01-11' });
 });
 
+it('refuses glob patterns over the complexity caps, in the text and in the JSON form (docs/SECURITY.md)', async () => {
+  const many = '*a'.repeat(17) + '*b'; // 18 wildcards; the cap is 16
+  for (const [field, text, why] of [
+    ['fingerprintingRules', `message:"${many}" -> slow`, /fingerprintingRules line 1: message: pattern has more than 16 wildcards/],
+    ['fingerprintingRules', JSON.stringify([{ matchers: [['message', many]], fingerprint: ['slow'] }]), /fingerprintingRules: message: pattern has more than 16 wildcards/],
+    ['groupingEnhancements', `stack.function:helper -group\nstack.function:${'x'.repeat(300)} -app`, /groupingEnhancements line 2: function: pattern is longer than 256 characters/],
+  ] as const) {
+    const r = await api('/api/0/projects/crash-cache/grouping/', { method: 'PUT', body: JSON.stringify({ [field]: text }) });
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { detail: string }).detail).toMatch(why);
+  }
+  // at the caps: accepted, and cleared again for the tests below
+  const ok = await api('/api/0/projects/crash-cache/grouping/', { method: 'PUT', body: JSON.stringify({ fingerprintingRules: `message:"${'*a'.repeat(16)}" -> slow` }) });
+  expect(ok.status).toBe(200);
+  expect((await api('/api/0/projects/crash-cache/grouping/', { method: 'PUT', body: JSON.stringify({ fingerprintingRules: '' }) })).status).toBe(200);
+});
+
 it('groups by the project fingerprint rules once they are set', async () => {
   // without rules: two database errors in different functions are two issues
   const a = await send('OperationalError', 'connect');

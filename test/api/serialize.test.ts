@@ -1,18 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { sharedCorpus } from '../fixtures/corpus.js';
+import { describeShared } from '../helpers/shared.js';
 import { eventEntries, serializeEvent } from '../../src/api/serialize-event.js';
 
-// The event serializer over the events Sentry itself stored (shared/fixtures/sentry-normalized):
+// The event serializer over the events Sentry itself stored (../shared/fixtures/sentry-normalized, not shipped):
 // every interface becomes the entry Sentry's API shows, with camelCase frames and context lines.
 
-const DIR = join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sentry-normalized');
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
+const { dir: DIR, present } = sharedCorpus('sentry-normalized');
+const files = present ? readdirSync(DIR).filter((f) => f.endsWith('.json')) : [];
 const load = (f: string) => JSON.parse(readFileSync(join(DIR, f), 'utf8')) as Record<string, any>;
 const facts = { projectId: 1, issueId: 5, tags: [['level', 'error']] as [string, string][], grouping: null, previousEventID: null, nextEventID: null, size: 10 };
 
-describe('event serializer', () => {
+describeShared('sentry-normalized', 'event serializer', () => {
   it.each(files)('%s', (f) => {
     const ev = load(f);
     const out = serializeEvent(ev, facts);

@@ -25,17 +25,20 @@ describe('npm run bench -- --quick (tiny)', () => {
       '--duration', '1', '--warmup', '0', '--processes', '2',
       '--backlog', '200', '--digest-timeout', '30',
       '--probes', '1', '--background-rate', '20', '--disk-events', '40', '--profile-digest-secs', '1',
-      '--query-events', '500', '--query-issues', '10', '--query-requests', '3',
+      '--query-events', '500', '--query-issues', '10', '--query-requests', '3', '--variants', '4',
       '--out-dir', out, '--markdown', md,
     ];
     const { stdout } = await run(process.execPath, args, { env: { ...process.env, DATABASE_URL: inject('pgAdminUrl') }, timeout: 140_000 });
-    expect(stdout).toContain('Ingest, 2 processes');
+    expect(stdout).toContain('Ingest, 2 processes (realistic traffic)');
+    expect(stdout).toContain('Ingest, 2 processes (fixed traffic)');
 
     const files = readdirSync(out).filter((f) => f.endsWith('-quick.json'));
     expect(files).toHaveLength(1);
     const r = JSON.parse(readFileSync(join(out, files[0]!), 'utf8'));
     expect(r.mode).toBe('quick');
-    expect(r.ceiling.map((c: { processes: number }) => c.processes)).toEqual([2]);
+    // both traffics (bench/workload.ts): realistic, and fixed for comparison
+    expect(r.ceiling.map((c: { processes: number; traffic: string }) => [c.processes, c.traffic])).toEqual([[2, 'realistic'], [2, 'fixed']]);
+    expect(r.ingest.map((i: { traffic: string }) => i.traffic)).toEqual(['realistic', 'fixed']);
     for (const c of r.ceiling) {
       expect(c.rps).toBeGreaterThan(0);
       expect(c.memory.cpu.generator).toBeGreaterThan(0);
@@ -56,23 +59,33 @@ describe('npm run bench -- --quick (tiny)', () => {
     }
     expect(r.digest).toHaveLength(1);
     expect(r.digest[0].backlog).toBe(200);
-    expect(r.digest[0].eventsPerSec).toBeGreaterThan(0);
+    // payloads and the reports they made, apart: transactions in the mix make none
+    expect(r.digest[0].payloadsPerSec).toBeGreaterThan(0);
+    expect(r.digest[0].newReports).toBeGreaterThan(0);
+    expect(r.digest[0].newReports).toBeLessThan(200);
+    expect(r.digest[0].reportsPerSec).toBeLessThan(r.digest[0].payloadsPerSec);
     expect(r.latency.probes).toBe(1);
     expect(r.latency.p95Ms).toBeGreaterThan(0);
-    expect(r.disk.map((d: { workload: string }) => d.workload)).toEqual(['repeated', 'mix']);
+    expect(r.disk.map((d: { workload: string; traffic: string }) => `${d.workload} ${d.traffic}`)).toEqual(['repeated realistic', 'mix realistic', 'repeated fixed', 'mix fixed']);
     for (const d of r.disk) {
       expect(d.events).toBe(40);
       expect(d.bytesPerEvent).toBeGreaterThan(d.archiveBytesPerEvent);
     }
     expect(r.disk[0].issues).toBe(1);
     expect(r.query.events).toBeGreaterThanOrEqual(500);
-    expect(r.query.variants.length).toBeGreaterThan(0);
+    expect(r.query.variants.length).toBe(7);
+    for (const v of r.query.variants) {
+      expect(v.error).toBeUndefined();
+      expect(v.requests).toBe(3);
+    }
+    // 10 issues at 25 a page: one page; the detail and latest-event requests answered
+    expect(r.query.detail.map((d: { name: string; requests: number; error?: string }) => [d.name, d.requests, d.error])).toEqual([['issue detail', 21, undefined], ['latest event', 21, undefined]]);
     expect(r.profile.ingest.samples).toBeGreaterThan(0);
     expect(r.profile.ingest.top.length).toBeGreaterThan(0);
     expect(r.profile.digest.top.length).toBeGreaterThan(0);
 
     const text = readFileSync(md, 'utf8');
     expect(text).toContain('<!-- bench:results:start');
-    expect(text).toContain('| Ingest, 2 processes |');
+    expect(text).toContain('| Ingest, 2 processes (realistic traffic) |');
   });
 });

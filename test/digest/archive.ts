@@ -5,11 +5,11 @@ import { gzipSync } from 'node:zlib';
 import type pg from 'pg';
 import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
+import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 
 // Test helpers: put payloads into archive + queue exactly as ingest does (migrations/0001), digest
-// them with the worker's own batch function, and read the shared SDK fixture corpus as (kind, bytes) pairs.
+// them with the worker's own batch function, and read the SDK fixture corpus (test/fixtures/sdk-payloads) as (kind, bytes) pairs.
 
-export const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures');
 
 export interface Payload {
   kind: 'envelope' | 'store' | 'security' | 'minidump';
@@ -47,9 +47,9 @@ export interface Fixture {
   payload: Payload;
 }
 
-/** Every distinct payload of shared/fixtures/sdk-payloads as the endpoint it was sent to would archive it. */
+/** Every distinct payload of test/fixtures/sdk-payloads as the endpoint it was sent to would archive it. */
 export function fixtureCorpus(): Fixture[] {
-  const root = join(FIXTURES, 'sdk-payloads');
+  const root = SDK_PAYLOADS;
   const out: Fixture[] = [];
   for (const dir of readdirSync(root, { withFileTypes: true })) {
     if (!dir.isDirectory()) continue;

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachDictionaries } from '../../src/digest/dictionaries.js';
-import { decodePayload, PayloadError, type ArchiveRow } from '../../src/digest/payload.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { attachDictionaries } from '../../src/archive/dictionary-load.js';
+import { decodePayload, PayloadError } from '../../src/archive/decode.js';
+import type { ArchiveRow } from '../../src/archive/row.js';
+import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 import { parseEnvelope } from '../../src/protocol/envelope.js';
 import { createProject } from '../../src/storage/projects.js';
 import { freshDatabase, UNDIGESTED_SQL, type TestDatabase } from '../helpers/db.js';
@@ -16,7 +17,7 @@ import { spawnWorker, until, type WorkerProcess } from './worker-process.js';
 // server stores them (and makes the dictionaries), stops; a worker in another process, its cache
 // empty, digests them; a restarted server shows the full events and the attachment bytes.
 
-const FIXTURES = join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sdk-payloads');
+const FIXTURES = SDK_PAYLOADS;
 const KEY = 'd'.repeat(32);
 const NODE_ERROR = readFileSync(join(FIXTURES, 'node/node11_http_handler_error.envelope'));
 const WITH_ATTACHMENT = readFileSync(join(FIXTURES, 'node/node11_exception_with_attachment.envelope'));

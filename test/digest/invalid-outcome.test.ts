@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { listOutcomes, outcomeTotals } from '../../src/outcomes/index.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 
 // An item only the digest can find broken (an event whose JSON does not parse) is accepted at ingest,
 // then shows up as an 'invalid' outcome with its reason — nothing is dropped silently.
@@ -20,7 +20,7 @@ afterAll(async () => {
 describe('invalid items as outcomes', () => {
   it('an event item with broken JSON is counted as invalid with its reason, and makes no report', async () => {
     const { db, projectId } = app;
-    const body = readFileSync(join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sdk-payloads', 'android', 'sentry_java_event_attachments.envelope'));
+    const body = readFileSync(join(SDK_PAYLOADS, 'android', 'sentry_java_event_attachments.envelope'));
     const r = await fetch(`${app.server.url}/api/${projectId}/envelope/?sentry_key=${app.key}&sentry_version=7`, { method: 'POST', body });
     expect(r.status).toBe(200);
     let invalid: Awaited<ReturnType<typeof listOutcomes>> = [];

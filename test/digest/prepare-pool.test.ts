@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
-import type { ArchiveRow } from '../../src/digest/payload.js';
+import type { ArchiveRow } from '../../src/archive/row.js';
 import type { PreparePool as Pool } from '../../src/digest/prepare-pool.js';
 import { DICT_CACHE, packRequest, unpackRequest } from '../../src/digest/prepare-message.js';
 

@@ -1,16 +1,16 @@
-// Reference pairs from /work/shared/fixtures/grouping: every variant hash (null included) of
+// Reference pairs from ../shared/fixtures/grouping (not shipped: skipped without it, see test/fixtures/corpus.ts): every variant hash (null included) of
 // every pair must equal the reference snapshot's, and the explanation tree (component ids and
 // contributes flags, order-independent) must match too.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sharedCorpus } from '../fixtures/corpus.js';
+import { describeShared } from '../helpers/shared.js';
 import { computeGrouping, type GroupingOptions } from '../../src/grouping/index.js';
 import { flattenComponent, parseSnapshotTrees } from './snapshot.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const base = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'grouping');
-const index = JSON.parse(fs.readFileSync(path.join(base, 'index.json'), 'utf8')) as {
+const { dir: base, present } = sharedCorpus('grouping');
+const index = (present ? JSON.parse(fs.readFileSync(path.join(base, 'index.json'), 'utf8')) : { pairs: [] }) as {
   pairs: Array<{ name: string; input: string; snapshot: string; expected_hashes: Record<string, string | null> }>;
 };
 
@@ -66,7 +66,7 @@ function variantHashes(p: (typeof index.pairs)[number]) {
   return { result, got, expected };
 }
 
-describe('grouping fixtures: variant hashes', () => {
+describeShared('grouping', 'grouping fixtures: variant hashes', () => {
   it('has all 80 pairs', () => {
     expect(index.pairs.length).toBe(80);
   });
@@ -87,7 +87,7 @@ describe('grouping fixtures: variant hashes', () => {
   });
 });
 
-describe('grouping fixtures: explanation trees', () => {
+describeShared('grouping', 'grouping fixtures: explanation trees', () => {
   const pairs = index.pairs.filter((p) => !TREE_EXCEPTIONS.has(p.name));
   it.each(pairs.map((p) => [p.name, p] as const))('%s', (_name, p) => {
     const { event, options } = load(p);

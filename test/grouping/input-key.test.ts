@@ -6,14 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { sharedCorpus } from '../fixtures/corpus.js';
+import { describeShared } from '../helpers/shared.js';
 import { computeGrouping } from '../../src/grouping/index.js';
 import { groupingInput, isObj, type Json } from '../../src/grouping/event.js';
 import { valueHash } from '../../src/grouping/value-hash.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const base = path.resolve(repoRoot, '..', 'shared', 'fixtures', 'grouping');
-const index = JSON.parse(fs.readFileSync(path.join(base, 'index.json'), 'utf8')) as { pairs: Array<{ name: string; input: string }> };
+const { dir: base, present } = sharedCorpus('grouping');
+const index = (present ? JSON.parse(fs.readFileSync(path.join(base, 'index.json'), 'utf8')) : { pairs: [] }) as { pairs: Array<{ name: string; input: string }> };
 const OTHERS = ['platform', 'type', 'logentry', 'message', 'fingerprint', 'checksum', 'csp', 'hpkp', 'expectct', 'expectstaple', 'template', 'logger', 'level', 'transaction', 'release', 'tags'];
 
 // The key as the digest builds it (src/digest/group.ts adds the SDK and the project's rules).
@@ -48,7 +48,7 @@ function at(ev: Json, p: unknown[]): Json {
 
 const inputs = index.pairs.map((p) => ({ name: p.name, event: JSON.parse(fs.readFileSync(path.join(base, p.input), 'utf8')) as Json }));
 
-describe('grouping cache key (groupingInput)', () => {
+describeShared('grouping', 'grouping cache key (groupingInput)', () => {
   it('changes whenever a changed frame, exception or thread field changes the grouping', () => {
     let checked = 0;
     let mattered = 0;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { inflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArchiveDictionaries, DICT_MAX_BYTES, type DictCompressed } from '../../src/ingest/dictionaries.js';
+import { ArchiveDictionaries, DICT_MAX_BYTES, type DictCompressed } from '../../src/archive/dictionaries.js';
 import { createLogger } from '../../src/log.js';
 import { createProject } from '../../src/storage/projects.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';

@@ -5,15 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { createProject } from '../../src/storage/projects.js';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 import { send } from './http.js';
 import { rawOf, storedBytes } from './stored.js';
 
-// Every payload of the SDK corpus (../shared/fixtures/sdk-payloads, see its MANIFEST.md) sent the way
+// Every payload of the SDK corpus (test/fixtures/sdk-payloads, see its MANIFEST.md) sent the way
 // its SDK sends it — the recorded request (path, headers, encoding) where a *.request.json sidecar
 // exists — and accepted; the documented broken ones are listed below with what happens to them.
 
-const ROOT = join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sdk-payloads');
+const ROOT = SDK_PAYLOADS;
 // The captures used this key; the project gets it too so recorded URLs and X-Sentry-Auth headers work as-is.
 const KEY = '0123456789abcdef0123456789abcdef';
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GroupCommitter, type ArchiveRow } from '../../src/ingest/group-commit.js';
+import { GroupCommitter } from '../../src/ingest/group-commit.js';
+import type { NewArchiveRow as ArchiveRow } from '../../src/archive/row.js';
 import type { Logger } from '../../src/log.js';
 import { createProject } from '../../src/storage/projects.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';

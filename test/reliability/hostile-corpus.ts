@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { PACKAGE_ROOT } from '../../src/paths.js';
+import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 
 // A generated corpus of malformed ingest requests, each of which must get a 4xx JSON answer. Seeded, so
 // a failure names a reproducible case.
@@ -22,7 +22,7 @@ function rng(seed: number) {
   };
 }
 
-const FIXTURES = join(PACKAGE_ROOT, '..', 'shared', 'fixtures', 'sdk-payloads');
+const FIXTURES = SDK_PAYLOADS;
 const STORE_BODIES = [
   'python/python1910_store_zero_division.json',
   'javascript-browser/glitchtip_small_js_error.json',

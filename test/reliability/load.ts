@@ -102,10 +102,14 @@ export async function waitForDrain(pool: pg.Pool, timeoutMs = 120_000): Promise<
   }
 }
 
-/** Every acknowledged id is a report exactly once, and issue counters agree with the reports. */
-export async function checkExactlyOnce(pool: pg.Pool, projectId: number, acked: Map<string, number>): Promise<{ reports: number; missing: string[] }> {
+/** What the reliability tests check after a drain: which acknowledged ids are not a report, how many
+ * reports there are (the caller compares with the acknowledged count: reports are unique per event id
+ * by constraint, so a duplicate can only show as too many), and the sum of the issues' `event_count`,
+ * which must equal `reports` once the counters are folded (waitForDrain waits for that). */
+export async function checkExactlyOnce(pool: pg.Pool, projectId: number, acked: Map<string, number>): Promise<{ reports: number; missing: string[]; counted: number }> {
   const { rows } = await pool.query<{ event_id: string }>("SELECT replace(event_id::text, '-', '') AS event_id FROM report WHERE project_id = $1", [projectId]);
   const seen = new Set(rows.map((r) => r.event_id));
   const missing = [...acked.keys()].filter((id) => !seen.has(id));
-  return { reports: rows.length, missing };
+  const counted = await pool.query<{ n: number }>('SELECT coalesce(sum(event_count), 0)::int AS n FROM issue WHERE project_id = $1', [projectId]);
+  return { reports: rows.length, missing, counted: counted.rows[0]!.n };
 }

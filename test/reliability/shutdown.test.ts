@@ -45,9 +45,10 @@ describe('graceful shutdown', () => {
     const pool = new pg.Pool({ connectionString: emb2.url.replace(/\/postgres$/, '/crashcache'), max: 1 });
     try {
       await waitForDrain(pool);
-      const { reports, missing } = await checkExactlyOnce(pool, project.id, load.stats.acked);
+      const { reports, missing, counted } = await checkExactlyOnce(pool, project.id, load.stats.acked);
       expect(missing).toEqual([]);
       expect(reports).toBe(load.stats.acked.size);
+      expect(counted).toBe(reports);
     } finally {
       await pool.end();
       const code2 = await server.stop('SIGTERM');

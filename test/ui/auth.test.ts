@@ -72,11 +72,39 @@ describe('web UI authentication', () => {
     const f = await loginForm();
     const none = await postForm('/login', { email: EMAIL, password: PASSWORD }, f.cookie);
     expect(none.status).toBe(403);
-    expect((await none.json()).detail).toMatch(/CSRF/);
+    expect(none.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await none.text()).toMatch(/CSRF/);
     const other = await postForm('/login', { _csrf: 'A'.repeat(32), email: EMAIL, password: PASSWORD }, f.cookie);
     expect(other.status).toBe(403);
     const noCookie = await postForm('/login', { _csrf: f.csrf, email: EMAIL, password: PASSWORD });
     expect(noCookie.status).toBe(403);
+  });
+
+  it('signs the login CSRF token: a pair the client chose, or a cookie it altered, is refused (403)', async () => {
+    // the double-submit pair the server used to accept: the same value in the cookie and the field
+    const chosen = 'A'.repeat(32);
+    const pair = await postForm('/login', { _csrf: chosen, email: EMAIL, password: PASSWORD }, `cc_login_csrf=${chosen}`);
+    expect(pair.status).toBe(403);
+    // a server-issued cookie with another nonce (its signature no longer matches), or another issue time
+    const f = await loginForm();
+    const value = f.cookie.slice(f.cookie.indexOf('=') + 1);
+    const [nonce, issued, sig] = value.split('.') as [string, string, string];
+    const flip = (s: string) => (s[0] === 'A' ? 'B' : 'A') + s.slice(1);
+    for (const altered of [`${flip(nonce)}.${issued}.${sig}`, `${nonce}.${Number(issued) - 1}.${sig}`, `${nonce}.${issued}.${flip(sig)}`]) {
+      expect((await postForm('/login', { _csrf: f.csrf, email: EMAIL, password: PASSWORD }, `cc_login_csrf=${altered}`)).status).toBe(403);
+    }
+    // the token of one visitor's page does not go with another visitor's cookie
+    const g = await loginForm();
+    expect((await postForm('/login', { _csrf: f.csrf, email: EMAIL, password: PASSWORD }, g.cookie)).status).toBe(403);
+    // the key is the database's, generated once (32 bytes), and never logged
+    const { rows } = await db.pool.query<{ value: Buffer }>("SELECT value FROM server_secret WHERE name = 'login_csrf'");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.value.length).toBe(32);
+    const logs = server.logs.join('\n');
+    expect(logs).not.toContain(rows[0]!.value.toString('hex'));
+    expect(logs).not.toContain(rows[0]!.value.toString('base64'));
+    // and the genuine pair still logs in
+    expect((await postForm('/login', { _csrf: f.csrf, email: EMAIL, password: PASSWORD }, f.cookie)).status).toBe(303);
   });
 
   it('logs in with a HttpOnly SameSite=Lax cookie and shows pages', async () => {
@@ -127,19 +155,46 @@ describe('web UI authentication', () => {
     expect(r.headers.get('location')).toMatch(/^\/login/);
   });
 
-  it('marks the session cookie Secure when PUBLIC_URL is https', async () => {
+  it('names cookies __Host- and marks them Secure when PUBLIC_URL is https', async () => {
     const tls = await startServer({ DATABASE_URL: db.url, PUBLIC_URL: 'https://errors.example.com' });
     try {
       const page = await fetch(`${tls.url}/login`);
       const csrf = hidden(await page.text(), '_csrf');
       const loginCookie = page.headers.getSetCookie()[0]!;
-      expect(loginCookie).toMatch(/; Secure/);
-      const r = await web.postForm(tls, '/login', { _csrf: csrf, email: EMAIL, password: PASSWORD }, `cc_login_csrf=${cookiesOf(page).cc_login_csrf}`);
+      expect(loginCookie).toMatch(/^__Host-cc_login_csrf=[^;]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=86400; Secure$/);
+      const r = await web.postForm(tls, '/login', { _csrf: csrf, email: EMAIL, password: PASSWORD }, `__Host-cc_login_csrf=${cookiesOf(page)['__Host-cc_login_csrf']}`);
       expect(r.status).toBe(303);
-      const set = r.headers.getSetCookie().find((c) => c.startsWith('cc_session='))!;
-      expect(set).toMatch(/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
+      const set = r.headers.getSetCookie().find((c) => c.startsWith('__Host-cc_session='))!;
+      expect(set).toMatch(/; Path=\/; HttpOnly; SameSite=Lax; Max-Age=\d+; Secure$/);
+      // the plain name is not read over https: a cookie set by a plain-http page or a subdomain does nothing
+      const session = cookiesOf(r)['__Host-cc_session']!;
+      expect((await fetch(`${tls.url}/projects`, { headers: { cookie: `cc_session=${session}` }, redirect: 'manual' })).status).toBe(303);
+      expect((await fetch(`${tls.url}/projects`, { headers: { cookie: `__Host-cc_session=${session}` }, redirect: 'manual' })).status).toBe(200);
     } finally {
       await tls.stop();
+    }
+  });
+
+  it('names cookies __Host- and marks them Secure when a trusted proxy says the request came over https, only then', async () => {
+    const proxied = await startServer({ DATABASE_URL: db.url, TRUSTED_PROXIES: '127.0.0.1' });
+    const untrusted = await startServer({ DATABASE_URL: db.url, TRUSTED_PROXIES: '192.0.2.1' });
+    try {
+      for (const headers of [{ 'x-forwarded-proto': 'https' }, { forwarded: 'for=198.51.100.1;proto=https' }]) {
+        const page = await fetch(`${proxied.url}/login`, { headers });
+        expect(page.headers.getSetCookie()[0]).toMatch(/^__Host-cc_login_csrf=.*; Secure$/);
+        const r = await fetch(`${proxied.url}/login`, {
+          method: 'POST', redirect: 'manual',
+          headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded', cookie: `__Host-cc_login_csrf=${cookiesOf(page)['__Host-cc_login_csrf']}` },
+          body: new URLSearchParams({ _csrf: hidden(await page.text(), '_csrf'), email: EMAIL, password: PASSWORD }).toString(),
+        });
+        expect(r.status).toBe(303);
+        expect(r.headers.getSetCookie().find((c) => c.startsWith('__Host-cc_session='))).toMatch(/; Secure$/);
+      }
+      // the proxy's plain http, and anyone else's header: plain names, not Secure
+      expect((await fetch(`${proxied.url}/login`, { headers: { 'x-forwarded-proto': 'http' } })).headers.getSetCookie()[0]).toMatch(/^cc_login_csrf=[^;]+(;(?! Secure)[^;]*)*$/);
+      expect((await fetch(`${untrusted.url}/login`, { headers: { 'x-forwarded-proto': 'https' } })).headers.getSetCookie()[0]).toMatch(/^cc_login_csrf=[^;]+(;(?! Secure)[^;]*)*$/);
+    } finally {
+      await Promise.all([proxied.stop(), untrusted.stop()]);
     }
   });
 

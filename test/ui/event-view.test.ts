@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 import { describe, expect, it } from 'vitest';
 import { normalizeEvent } from '../../src/protocol/event.js';
 import { eventView, groupingView } from '../../src/ui/event-view.js';
@@ -9,7 +10,7 @@ import { listOf } from '../../src/ui/values.js';
 // The event page's body, rendered from events as the digest normalizes them: every store-event
 // fixture of the shared corpus, and hand-made shapes for the parts that need exact checks.
 
-const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures', 'sdk-payloads');
+const FIXTURES = SDK_PAYLOADS;
 
 function storeEvents(): { name: string; json: Record<string, unknown> }[] {
   const out: { name: string; json: Record<string, unknown> }[] = [];

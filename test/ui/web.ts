@@ -31,7 +31,8 @@ export async function postForm(server: RunningServer, path: string, fields: Reco
 export async function loginForm(server: RunningServer): Promise<{ csrf: string; cookie: string }> {
   const r = await fetch(`${server.url}/login`);
   expect(r.status).toBe(200);
-  return { csrf: hidden(await r.text(), '_csrf'), cookie: `cc_login_csrf=${cookiesOf(r).cc_login_csrf}` };
+  const [name, value] = Object.entries(cookiesOf(r)).find(([k]) => k.endsWith('cc_login_csrf'))!;
+  return { csrf: hidden(await r.text(), '_csrf'), cookie: `${name}=${value}` };
 }
 
 /** Logs in; returns the Cookie header value of the session. */
@@ -39,7 +40,8 @@ export async function logIn(server: RunningServer, email: string, password: stri
   const f = await loginForm(server);
   const r = await postForm(server, '/login', { _csrf: f.csrf, email, password, next: '/projects' }, f.cookie);
   expect(r.status).toBe(303);
-  return `cc_session=${cookiesOf(r).cc_session}`;
+  const [name, value] = Object.entries(cookiesOf(r)).find(([k]) => k.endsWith('cc_session'))!;
+  return `${name}=${value}`;
 }
 
 export async function getPage(server: RunningServer, path: string, cookie: string): Promise<string> {

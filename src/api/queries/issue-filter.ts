@@ -62,27 +62,43 @@ function tagCondition(ctx: FilterContext, key: string, values: string[] | null):
      WHERE tv.project_id = ANY(${proj}) AND tv.key = ${k}${valueCond})`;
 }
 
+/** Longest relative time a filter takes: 100 years (PostgreSQL's timestamps end at 294276 AD; `-999999w` passed them). */
+const MAX_AGE_SECS = 100 * 365 * 86400;
+
+/** An absolute time as the filters take it, checked field by field: PostgreSQL refuses 2024-13-45 with an error. */
+const ABS_TIME = /^(>=|<=|>|<|=)?((\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?)?(?:Z|[+-](\d{2}):?(\d{2}))?)$/;
+
+function validTime(m: RegExpExecArray): boolean {
+  const [y, mo, d, h, mi, s, tzh, tzm] = [3, 4, 5, 6, 7, 8, 9, 10].map((i) => (m[i] === undefined ? 0 : Number(m[i])));
+  const days = new Date(Date.UTC(y!, mo!, 0)).getUTCDate(); // days in month mo
+  return y! >= 1 && mo! >= 1 && mo! <= 12 && d! >= 1 && d! <= days && h! <= 23 && mi! <= 59 && s! <= 59 && tzh! <= 15 && tzm! <= 59;
+}
+
 /** Relative (`-24h`, `+7d`) or absolute (`>2024-01-01`, `<=…`) time filters on a column. */
 function timeCondition(ctx: FilterContext, col: string, key: string, value: string): string {
   const rel = /^([-+])(\d{1,6})([smhdw])$/.exec(value);
   if (rel) {
-    const ago = `now() - make_interval(secs => ${p(ctx, Number(rel[2]) * UNIT_SECS[rel[3]!]!)}::float8)`;
+    const secs = Number(rel[2]) * UNIT_SECS[rel[3]!]!;
+    if (secs > MAX_AGE_SECS) throw new HttpError('invalid_request', `${key}: at most 100 years (36500d), got ${JSON.stringify(value)}`);
+    const ago = `now() - make_interval(secs => ${p(ctx, secs)}::float8)`;
     // "-24h" = within the last 24 hours; "+24h" = longer ago than that (Sentry's meaning)
     return rel[1] === '-' ? `${col} >= ${ago}` : `${col} < ${ago}`;
   }
-  const abs = /^(>=|<=|>|<|=)?(\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+)?(?:Z|[+-]\d{2}:?\d{2})?)$/.exec(value);
-  if (abs) return `${col} ${abs[1] ?? '>='} ${p(ctx, abs[2])}::timestamptz`;
+  const abs = ABS_TIME.exec(value);
+  if (abs && validTime(abs)) return `${col} ${abs[1] ?? '>='} ${p(ctx, abs[2])}::timestamptz`;
   throw new HttpError('invalid_request', `${key}: expects -24h, +7d or a date like >2024-01-31, got ${JSON.stringify(value)}`);
 }
 
 function numberCondition(ctx: FilterContext, col: string, key: string, value: string): string {
-  const m = /^(>=|<=|>|<|=)?(\d+)$/.exec(value);
-  if (!m) throw new HttpError('invalid_request', `${key}: expects a number like >10, got ${JSON.stringify(value)}`);
+  const m = /^(>=|<=|>|<|=)?(\d{1,15})$/.exec(value);
+  if (!m) throw new HttpError('invalid_request', `${key}: expects a number like >10 (at most 15 digits), got ${JSON.stringify(value)}`);
   return `${col} ${m[1] ?? '='} ${p(ctx, Number(m[2]))}`;
 }
 
 function one(ctx: FilterContext, f: SearchFilter): string {
   const key = f.key;
+  // `key:[]` would be an empty OR: it matches nothing, and is almost certainly a typo
+  if (!f.values.length || f.values.every((v) => v === '')) throw new HttpError('invalid_request', `${key}: needs a value (an empty list [] matches nothing)`);
   const v0 = f.values[0] ?? '';
   switch (key) {
     case 'is': {
@@ -105,7 +121,8 @@ function one(ctx: FilterContext, f: SearchFilter): string {
       const ids: number[] = [];
       const shorts: { slug: string; counter: number }[] = [];
       for (const v of f.values) {
-        if (/^\d+$/.test(v)) ids.push(Number(v));
+        if (/^\d{1,15}$/.test(v)) ids.push(Number(v));
+        else if (/^\d+$/.test(v)) continue; // longer than any id: matches nothing
         else {
           const s = parseShortId(v);
           if (s) shorts.push(s);

@@ -126,6 +126,8 @@ export async function getIssue(pool: pg.Pool, ref: string | number): Promise<Iss
   let where: string;
   let params: unknown[];
   if (/^\d+$/.test(s)) {
+    // ids are bigint: a longer number is no id, and PostgreSQL would refuse the cast
+    if (!Number.isSafeInteger(Number(s))) throw new HttpError('invalid_request', `issue id ${s.slice(0, 40)} is out of range`);
     where = 'i.id = $1';
     params = [s];
   } else {

@@ -1,0 +1,77 @@
+import nodemailer from 'nodemailer';
+import type pg from 'pg';
+import type { Config } from '../config/index.js';
+import type { EmailContent } from './format-email.js';
+
+// E-mail alerts over SMTP (nodemailer), one connection per message: alerts are rare, and a pooled
+// connection to a server that went away would fail the next alert for no reason of its own.
+// SMTP_URL smtp://… upgrades with STARTTLS whenever the server offers it, and requires it when the
+// URL carries a user or password (no password in clear text); smtps:// is TLS from the connect. The result keeps the server's reply — code and text, e.g. "550 5.1.1 no
+// such user" — never the URL (it may hold a password).
+
+export interface EmailResult {
+  ok: boolean;
+  /** the SMTP reply code of the answer that decided (null: no answer — connection refused, timeout) */
+  code: number | null;
+  /** what the server said, or why there was no answer */
+  reply: string;
+  /** a 5xx: retrying cannot help */
+  permanent: boolean;
+}
+
+const MAX_REPLY = 300;
+const clip = (s: string) => s.replace(/\s+/g, ' ').trim().slice(0, MAX_REPLY);
+
+/** Who a rule's e-mail goes to now: its addresses, plus every UI user who has not turned this project's e-mail off when it names project members. */
+export async function recipientsOf(db: pg.Pool | pg.ClientBase, ruleId: number): Promise<string[]> {
+  const { rows } = await db.query<{ email: string }>(
+    `SELECT DISTINCT lower(e) AS email FROM (
+       SELECT unnest(email_to) AS e FROM alert_rule WHERE id = $1
+       UNION ALL
+       SELECT u.email FROM alert_rule r JOIN ui_user u ON r.email_members
+        WHERE r.id = $1 AND NOT EXISTS (SELECT 1 FROM alert_email_optout o WHERE o.user_id = u.id AND o.project_id = r.project_id)) x
+     ORDER BY 1`, [ruleId]);
+  return rows.map((r) => r.email);
+}
+
+export async function sendEmail(config: Pick<Config, 'smtpUrl' | 'alertEmailFrom' | 'alertTimeoutMs'>, to: readonly string[], content: EmailContent, deliveryId: number): Promise<EmailResult> {
+  if (!config.smtpUrl) return { ok: false, code: null, reply: 'SMTP_URL is not set: e-mail cannot be sent', permanent: false };
+  if (!to.length) return { ok: true, code: null, reply: 'no recipients (every project member turned e-mail off)', permanent: false };
+  const u = new URL(config.smtpUrl);
+  const transport = nodemailer.createTransport({
+    url: config.smtpUrl,
+    // with a password on smtp://, no STARTTLS means no mail rather than the password in clear text
+    requireTLS: u.protocol === 'smtp:' && (u.username !== '' || u.password !== ''),
+    connectionTimeout: config.alertTimeoutMs,
+    greetingTimeout: config.alertTimeoutMs,
+    socketTimeout: config.alertTimeoutMs,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  try {
+    const info = await transport.sendMail({
+      from: config.alertEmailFrom,
+      to: [...to],
+      subject: content.subject,
+      text: content.text,
+      html: content.html,
+      headers: { 'X-Crash-Cache-Delivery': String(deliveryId), 'Auto-Submitted': 'auto-generated' },
+    });
+    const reply = clip(String(info.response ?? ''));
+    const code = Number(/^\d{3}/.exec(reply)?.[0] ?? 250);
+    const rejected = (info.rejected ?? []).map(String);
+    if (rejected.length) {
+      const why = (info as { rejectedErrors?: { response?: string }[] }).rejectedErrors?.[0]?.response;
+      return { ok: false, code: Number(/^\d{3}/.exec(why ?? '')?.[0] ?? code), reply: clip(`${why ?? 'rejected'} (rejected: ${rejected.join(', ')}; accepted: ${info.accepted.length})`), permanent: true };
+    }
+    return { ok: true, code, reply, permanent: false };
+  } catch (e) {
+    const err = e as Error & { responseCode?: number; response?: string; code?: string; rejectedErrors?: { response?: string }[] };
+    const response = err.response ?? err.rejectedErrors?.[0]?.response;
+    const code = err.responseCode ?? (response ? Number(/^\d{3}/.exec(response)?.[0]) || null : null);
+    const reply = response ? clip(response) : clip(`${err.code ?? 'error'}: ${err.message}`.replace(config.smtpUrl, 'SMTP_URL'));
+    return { ok: false, code, reply, permanent: code !== null && code >= 500 };
+  } finally {
+    transport.close();
+  }
+}

@@ -4,7 +4,7 @@ import { addRule, CHANNELS, emailOptedOut, listAlertRules, removeAlertRule, setE
 import { ALERT_KINDS, LEVELS, type AlertKind } from '../alerts/queue.js';
 import { sendTestAlert } from '../alerts/sender.js';
 import { HttpError } from '../http/errors.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import type { ProjectRow } from '../storage/projects.js';
 import { pageSession, postSession } from './auth.js';
 import { html } from './html.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { pageSession } from './auth.js';
 import { percentLine } from './charts.js';
 import { html, qs } from './html.js';

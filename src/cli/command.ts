@@ -9,6 +9,7 @@ import { getProject } from '../storage/projects.js';
 
 export type Flags = Record<string, string | boolean>;
 export interface CliContext { config: Readonly<Config>; db: Database; out: (s: string) => void }
+// biome-ignore lint/suspicious/noConfusingVoidType: a command resolves to its exit code, or to nothing (0)
 export type CommandRun = (ctx: CliContext, args: string[], flags: Flags) => Promise<number | void>;
 
 export interface CliCommand {

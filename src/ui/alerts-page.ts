@@ -95,7 +95,7 @@ export async function getAlerts(ctx: AppContext, req: IncomingMessage, res: Serv
   await render(ctx, res, session, project, 200, url.searchParams.has('saved') ? { notice: 'Saved.' } : {});
 }
 
-const num = (v: string | null): number | null => (v && v.trim() ? (/^\d{1,10}$/.test(v.trim()) ? Number(v.trim()) : NaN) : null);
+const num = (v: string | null): number | null => (v?.trim() ? (/^\d{1,10}$/.test(v.trim()) ? Number(v.trim()) : NaN) : null);
 
 /** The new-rule form → a rule; the checks are rules.ts's. */
 export function ruleFromForm(form: URLSearchParams): RuleInput {

@@ -54,11 +54,11 @@ export async function getReleases(ctx: AppContext, req: IncomingMessage, res: Se
       crashFreeUsers: t?.crashFreeUsers ?? null,
       sessionLine: buckets.map((b) => {
         const p = at.get(b);
-        return p && p.sessions ? 100 * (1 - p.crashed / p.sessions) : null;
+        return p?.sessions ? 100 * (1 - p.crashed / p.sessions) : null;
       }),
       userLine: buckets.map((b) => {
         const p = at.get(b);
-        return p && p.users ? 100 * (1 - p.crashedUsers / p.users) : null;
+        return p?.users ? 100 * (1 - p.crashedUsers / p.users) : null;
       }),
       events: eventCounts.get(name),
     };

@@ -121,7 +121,7 @@ export function varyEvent(ev: Json, r: () => number, now: number): void {
 
   // 0–8 framework frames below the application's (outermost first, as in the protocol)
   const frames = mainFrames(ev);
-  if (frames && frames.some((f) => f && f.in_app === true)) {
+  if (frames?.some((f) => f && f.in_app === true)) {
     const depth = Math.floor(r() * 9);
     const extra: Json[] = [];
     for (let i = 0; i < depth; i++) extra.push({ filename: `framework/dispatch/layer${i}.js`, module: `framework.dispatch.layer${i}`, function: pick(r, ['handle', 'next', 'dispatch', 'invoke', 'call']), lineno: 10 + Math.floor(r() * 400), in_app: false });

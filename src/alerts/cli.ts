@@ -1,4 +1,4 @@
-import { projectFlag, registerCommand, UsageError } from '../cli/main.js';
+import { command, projectFlag, UsageError, type CliCommand } from '../cli/command.js';
 import { getProject } from '../storage/projects.js';
 import { listDeliveries } from './deliveries.js';
 import { addRule, checkRule, listAlertRules, parseKinds, removeAlertRule, type AlertRule, type RuleInput } from './rules.js';
@@ -75,7 +75,7 @@ const describe = (r: AlertRule): string => {
   return `${trig}${filters ? ` if ${filters}` : ''}; at most once per issue every ${r.action_interval_minutes} min`;
 };
 
-registerCommand(
+const alertAddCommand = command(
   'alert add',
   `  alert add <project> --email ADDR[,ADDR…|members] | --webhook URL | --slack URL | --discord URL | --teams URL
       [--name N] [--kinds ${ALERT_KINDS.join(',')}] [--frequency COUNT/MINUTES] [--users COUNT/MINUTES]
@@ -99,7 +99,7 @@ registerCommand(
   },
 );
 
-registerCommand(
+const alertListCommand = command(
   'alert list',
   '  alert list [--project ID]                                 alert rules of every project (or one); URLs shown without their secret part',
   async ({ db, out }, _args, flags) => {
@@ -112,7 +112,7 @@ registerCommand(
   },
 );
 
-registerCommand(
+const alertRemoveCommand = command(
   'alert remove',
   '  alert remove <id>                                         delete a webhook with its pending and past deliveries',
   async ({ db, out }, args) => {
@@ -125,7 +125,7 @@ registerCommand(
   },
 );
 
-registerCommand(
+const alertTestCommand = command(
   'alert test',
   '  alert test <id>                                           send a test notification over the rule\'s channel now; prints the receiver\'s answer',
   async ({ config, db, out }, args) => {
@@ -143,7 +143,7 @@ registerCommand(
   },
 );
 
-registerCommand(
+const alertDeliveriesCommand = command(
   'alert deliveries',
   '  alert deliveries [--project ID] [--alert ID] [--status pending|delivered|failed] [--limit 50]   recent notifications, attempts and the last error (SMTP reply, HTTP status)',
   async ({ db, out }, _args, flags) => {
@@ -163,3 +163,5 @@ registerCommand(
     }
   },
 );
+
+export const commands: CliCommand[] = [alertAddCommand, alertListCommand, alertRemoveCommand, alertTestCommand, alertDeliveriesCommand];

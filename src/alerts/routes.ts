@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { readJsonBody } from '../api/body.js';
 import { requireProject } from '../api/lookup.js';
 import { ALERT_KINDS } from './queue.js';

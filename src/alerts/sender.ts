@@ -1,5 +1,5 @@
 import type { Config } from '../config/index.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import type pg from 'pg';
 import { claimAlerts, pruneAlertCounts, createTestAlert, LEASE_MARGIN_MS, pruneAlerts, recordDelivery, type ClaimedAlert, type DeliveryResult } from './deliveries.js';
 import { buildMessage, buildPayload } from './payload.js';

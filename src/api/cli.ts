@@ -1,16 +1,16 @@
-import { registerCommand, UsageError } from '../cli/main.js';
+import { command, UsageError, type CliCommand } from '../cli/command.js';
 import { createToken, listTokens, revokeToken } from './tokens.js';
 
 // `crash-cache-cli token …`: API tokens for /api/0/ (sentry-cli's SENTRY_AUTH_TOKEN, scripts, integrations).
 
-registerCommand('token create', '  token create [--name NAME]                               create an API token; prints it once', async ({ db, out }, _args, flags) => {
+const tokenCreateCommand = command('token create', '  token create [--name NAME]                               create an API token; prints it once', async ({ db, out }, _args, flags) => {
   const name = typeof flags.name === 'string' ? flags.name : '';
   const { token, row } = await createToken(db.pool, name);
   out(`Token ${row.id}${name ? ` "${name}"` : ''} created. It is shown only now; store it safely:`);
   out(token);
 });
 
-registerCommand('token list', '  token list                                               list API tokens (id, prefix, name, last use)', async ({ db, out }) => {
+const tokenListCommand = command('token list', '  token list                                               list API tokens (id, prefix, name, last use)', async ({ db, out }) => {
   const rows = await listTokens(db.pool);
   if (!rows.length) out('No tokens. Create one with: crash-cache-cli token create --name NAME');
   for (const t of rows) {
@@ -20,7 +20,7 @@ registerCommand('token list', '  token list                                     
   }
 });
 
-registerCommand('token revoke', '  token revoke <id|prefix>                                 revoke an API token (by id, or its first characters)', async ({ db, out }, args) => {
+const tokenRevokeCommand = command('token revoke', '  token revoke <id|prefix>                                 revoke an API token (by id, or its first characters)', async ({ db, out }, args) => {
   const which = args[0];
   if (!which) throw new UsageError('token revoke needs a token id or prefix (see token list)');
   const rows = await revokeToken(db.pool, which);
@@ -30,3 +30,5 @@ registerCommand('token revoke', '  token revoke <id|prefix>                     
   }
   out(`Revoked token ${rows[0]!.id} (${rows[0]!.prefix}…).`);
 });
+
+export const commands: CliCommand[] = [tokenCreateCommand, tokenListCommand, tokenRevokeCommand];

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Router } from '../http/router.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import { listOutcomes, type OutcomeCount } from '../outcomes/queries.js';

@@ -56,7 +56,7 @@ export function pageLinks<T>(rows: T[], key: (r: T) => { value: number; id: numb
     return {
       prev: { ...at, isPrev: true },
       next: { ...at, isPrev: false },
-      hasPrev: !!cursor && !cursor.isPrev ? true : false,
+      hasPrev: !!(cursor && !cursor.isPrev ),
       hasNext: !!cursor && cursor.isPrev,
     };
   }

@@ -4,7 +4,7 @@ import { listAttachments, loadAttachment } from '../digest/attachments.js';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { requireProject } from './lookup.js';
 import { contentDisposition, serializeAttachment } from './serialize-attachment.js';
 

@@ -6,7 +6,7 @@ import { groupingError } from '../digest/grouping-failures.js';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { listProjects } from '../storage/projects.js';
 import { requireOrg, requireProject } from './lookup.js';
 import { linkHeader, pageLinks, parseCursor, parseLimit } from './pagination.js';

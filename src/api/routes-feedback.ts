@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { requireOrg, requireProject } from './lookup.js';
 import { linkHeader, pageLinks, parseCursor, parseLimit } from './pagination.js';
 import { listFeedback, type FeedbackRow } from './queries/feedback.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../http/respond.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import type { Params } from '../http/router.js';
 import type { TokenRow } from './tokens.js';
 import { getProject, listProjects, setProjectGrouping, setProjectScrubbing } from '../storage/projects.js';

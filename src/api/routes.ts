@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params, Router } from '../http/router.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { authenticate } from './auth.js';
 import type { TokenRow } from './tokens.js';
 import * as org from './routes-org.js';

@@ -51,7 +51,7 @@ export function serializeRelease(
   projects: Map<number, ProjectRef>,
   health: { period: Map<string, ReleaseHealth>; last24h: Map<string, ReleaseHealth>; project24h: Map<number, { sessions: number; users: number }> } | null,
 ) {
-  const firstSeen = rows.map((r) => [r.first_event, r.first_session]).flat().filter((d): d is Date => !!d).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
+  const firstSeen = rows.flatMap((r) => [r.first_event, r.first_session]).filter((d): d is Date => !!d).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
   const lastEvent = rows.map((r) => r.last_event).filter((d): d is Date => !!d).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
   const firstEvent = rows.map((r) => r.first_event).filter((d): d is Date => !!d).sort((a, b) => a.getTime() - b.getTime())[0] ?? null;
   return {

@@ -1,16 +1,22 @@
-import { createInterface } from 'node:readline/promises';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
-import { openDatabase, type Database } from '../storage/db.js';
+import { openDatabase } from '../storage/db.js';
+import { dsn } from '../storage/dsn.js';
 import { VERSION } from '../version.js';
 import { createProject, deleteProject, getProject, listProjects } from '../storage/projects.js';
+import { command, confirm, UsageError, type CliCommand, type Flags } from './command.js';
+import { commands as alertCommands } from '../alerts/cli.js';
+import { commands as apiCommands } from '../api/cli.js';
+import { commands as retentionCommands } from '../archive/retention/cli.js';
+import { commands as digestCommands } from '../digest/cli.js';
+import { commands as rateLimitCommands } from '../ratelimit/cli.js';
+import { commands as storageCommands } from '../storage/cli.js';
+import { commands as uiCommands } from '../ui/cli.js';
 
 // The CLI is a thin shell: it parses arguments and calls the same functions the server uses. It
 // works whether or not the server runs: with DATABASE_URL it connects there; without, it attaches to
-// the server's embedded PostgreSQL or starts it for the duration of the command.
+// the server's embedded PostgreSQL or starts it for the duration of the command. Each part exports
+// its commands (src/*/cli.ts); this file imports them all (src/cli/command.ts: what a command is).
 
-export type Flags = Record<string, string | boolean>;
-export interface CliContext { config: Readonly<Config>; db: Database; out: (s: string) => void }
-type Command = (ctx: CliContext, args: string[], flags: Flags) => Promise<number | void>;
 
 const USAGE = `usage: crash-cache-cli <command>      (--help: this text; --version: the version)
 Without DATABASE_URL it works on the embedded PostgreSQL in DATA_DIR (./data), started if need be.
@@ -36,24 +42,10 @@ export function parseArgs(argv: string[]): { args: string[]; flags: Flags } {
 }
 const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet', 'version', 'dry-run']);
 
-export function dsn(config: Config, key: string, projectId: number): string {
-  const u = new URL(config.publicUrl);
-  return `${u.protocol}//${key}@${u.host}${u.pathname.replace(/\/$/, '')}/${projectId}`;
-}
 
-/** Asks a yes/no question on a terminal; without one (scripts, CI) the answer is no. */
-export async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
-}
 
-const COMMANDS: Record<string, Command> = {
-  async 'project create'({ config, db, out }, _args, flags) {
+const PROJECT_COMMANDS: CliCommand[] = [
+  command('project create', '', async ({ config, db, out }, _args, flags) => {
     const { project, key } = await createProject(db.pool, {
       name: typeof flags.name === 'string' ? flags.name : undefined,
       key: typeof flags.key === 'string' ? flags.key : undefined,
@@ -61,16 +53,16 @@ const COMMANDS: Record<string, Command> = {
     });
     out(`Project ${project.id} "${project.name}" (slug ${project.slug}) created.`);
     out(`DSN: ${dsn(config, key.public_key, project.id)}`);
-  },
-  async 'project list'({ config, db, out }) {
+  }),
+  command('project list', '', async ({ config, db, out }) => {
     const rows = await listProjects(db.pool);
     if (!rows.length) out('No projects. Create one with: crash-cache-cli project create --name NAME');
     for (const p of rows) {
       out(`${p.id}\t${p.slug}\t${p.name}${p.disabled ? '\t(disabled)' : ''}`);
       for (const k of p.keys) out(`\tDSN: ${dsn(config, k, p.id)}`);
     }
-  },
-  async 'project delete'({ db, out }, args, flags) {
+  }),
+  command('project delete', '', async ({ db, out }, args, flags) => {
     const id = args[0];
     if (!id || !/^\d+$/.test(id)) throw new UsageError('project delete needs a numeric project id');
     const p = await getProject(db.pool, id);
@@ -85,31 +77,18 @@ const COMMANDS: Record<string, Command> = {
     }
     await deleteProject(db.pool, p.id);
     out(`Deleted ${what}.`);
-  },
-};
+  }),
+];
 
-/** Other parts register their commands here (token, user, queue, ruminate, ...). */
-export function registerCommand(name: string, help: string, fn: Command, opts: { migrate?: boolean } = {}): void {
-  COMMANDS[name] = fn;
-  EXTRA_HELP.push(help);
-  // `restore` needs the database as it is (empty), not migrated first.
-  if (opts.migrate === false) UNMIGRATED.add(name);
-}
-const UNMIGRATED = new Set<string>();
-const EXTRA_HELP: string[] = [];
+/** Every command, by name; the project commands' help is in USAGE above, the others' after it. */
+const COMMANDS = new Map<string, CliCommand>(
+  [...PROJECT_COMMANDS, ...rateLimitCommands, ...retentionCommands, ...apiCommands, ...uiCommands, ...digestCommands, ...alertCommands, ...storageCommands].map((c) => [c.name, c]),
+);
 
-export class UsageError extends Error {}
 
-/** The project a `--project ID|slug` flag names (undefined without the flag); a usage error when there is none. */
-export async function projectFlag(db: Database, flags: Flags): Promise<number | undefined> {
-  if (flags.project === undefined) return undefined;
-  const p = typeof flags.project === 'string' ? await getProject(db.pool, flags.project) : null;
-  if (!p) throw new UsageError(`--project: no project ${JSON.stringify(flags.project)}`);
-  return p.id;
-}
+
 
 export async function main(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<void> {
-  await import('./commands.js');
   const { args, flags } = parseArgs(argv);
   if (flags.version) {
     out(VERSION);
@@ -117,9 +96,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
   }
   const name2 = args.slice(0, 2).join(' ');
   const name1 = args[0] ?? '';
-  const [name, rest] = COMMANDS[name2] ? [name2, args.slice(2)] : COMMANDS[name1] ? [name1, args.slice(1)] : [null, args];
+  const [name, rest] = COMMANDS.has(name2) ? [name2, args.slice(2)] : COMMANDS.has(name1) ? [name1, args.slice(1)] : [null, args];
   if (!name || flags.help) {
-    out(USAGE + EXTRA_HELP.join('\n'));
+    out(USAGE + [...COMMANDS.values()].filter((c) => c.help).map((c) => c.help).join('\n'));
     process.exitCode = name || flags.help ? 0 : 2;
     return;
   }
@@ -134,9 +113,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
     }
     throw e;
   }
-  const db = await openDatabase(config, { log: () => {}, poolSize: 4, applicationName: 'crash-cache-cli', migrate: !UNMIGRATED.has(name) });
+  const db = await openDatabase(config, { log: () => {}, poolSize: 4, applicationName: 'crash-cache-cli', migrate: COMMANDS.get(name)!.migrate });
   try {
-    const code = await COMMANDS[name]!({ config, db, out }, rest, flags);
+    const code = await COMMANDS.get(name)!.run({ config, db, out }, rest, flags);
     process.exitCode = code ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { claimBatch, failQueueRows, finishQueueRows, type QueueRow } from '../queue/claim.js';
 import { attachDictionaries } from '../archive/dictionary-load.js';
-import { DimCache, DimRequest } from './dims.js';
+import { type DimCache, DimRequest } from './dims.js';
 import { foldIssueCounters } from './fold.js';
 import { countGroupingFailures } from './grouping-failures.js';
 import { requestDims, storeEvents, type IssueCounts } from './events.js';

@@ -1,24 +1,24 @@
-import { confirm, registerCommand, UsageError } from '../cli/main.js';
+import { command, confirm, UsageError, type CliCommand } from '../cli/command.js';
 import { listErrors, requeueErrors } from '../queue/claim.js';
 import { drainQueue, resetDigest } from './ruminate.js';
 
 // CLI commands of the digest: inspect and retry failed payloads, rebuild from the archive.
 
-registerCommand('queue errors', '  queue errors [--limit N]                                  payloads the digest could not process, with the reason', async ({ db, out }, _args, flags) => {
+const queueErrorsCommand = command('queue errors', '  queue errors [--limit N]                                  payloads the digest could not process, with the reason', async ({ db, out }, _args, flags) => {
   const limit = typeof flags.limit === 'string' && /^\d+$/.test(flags.limit) ? Number(flags.limit) : 100;
   const rows = await listErrors(db.pool, limit);
   if (!rows.length) return out('No failed payloads.');
   for (const r of rows) out(`${r.id}\tproject ${r.project_id}\tarchive ${r.archive_id}\t${r.failed_at.toISOString()}\t${r.attempts} attempt(s)\t${r.error}`);
 });
 
-registerCommand('queue retry', '  queue retry --all | <id>...                               put failed payloads back on the digest queue', async ({ db, out }, args, flags) => {
+const queueRetryCommand = command('queue retry', '  queue retry --all | <id>...                               put failed payloads back on the digest queue', async ({ db, out }, args, flags) => {
   if (!flags.all && !args.length) throw new UsageError('queue retry needs --all or queue_error ids (see: queue errors)');
   if (args.some((a) => !/^\d+$/.test(a))) throw new UsageError('queue retry: ids are numbers (see: queue errors)');
   const n = await requeueErrors(db.pool, flags.all ? 'all' : args.map(Number));
   out(`${n} payload(s) re-enqueued.`);
 });
 
-registerCommand('ruminate', '  ruminate [--yes]                                          rebuild reports, issues, sessions from the archive (keeps issue statuses)', async ({ config, db, out }, _args, flags) => {
+const ruminateCommand = command('ruminate', '  ruminate [--yes]                                          rebuild reports, issues, sessions from the archive (keeps issue statuses)', async ({ config, db, out }, _args, flags) => {
   if (!flags.yes && !(await confirm('Rebuild all reports, issues, sessions and statistics from the archive?'))) {
     out('Nothing done (pass --yes to rebuild without asking).');
     return 1;
@@ -37,3 +37,5 @@ registerCommand('ruminate', '  ruminate [--yes]                                 
   if (tty) process.stdout.write('\r');
   out(`Ruminated ${total} payload(s) in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
 });
+
+export const commands: CliCommand[] = [queueErrorsCommand, queueRetryCommand, ruminateCommand];

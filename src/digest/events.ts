@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { clean, DimRequest } from './dims.js';
+import { clean, type DimRequest } from './dims.js';
 import { GLOBAL_DIMS, PROJECT_DIMS, type EventFields } from './event-fields.js';
 import { explainFromArchive } from './explain.js';
 import { numArray, textArray } from './pg-array.js';

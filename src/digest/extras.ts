@@ -65,7 +65,7 @@ const hex = (v: unknown): string | null => {
 };
 const text = (v: unknown, max: number): string | null => {
   const s = str(v);
-  return s && s.trim() ? clean(s).slice(0, max) : null;
+  return s?.trim() ? clean(s).slice(0, max) : null;
 };
 
 export function parseUserReport(j: unknown): { eventId: string | null; name: string | null; email: string | null; comments: string } | string {

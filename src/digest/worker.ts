@@ -1,4 +1,4 @@
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { listenQueue, type Listener } from '../queue/listen.js';
 import { retryLater } from '../queue/claim.js';
 import { startAlertSender } from '../alerts/sender.js';

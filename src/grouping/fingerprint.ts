@@ -18,7 +18,6 @@ export interface FingerprintRule {
   text: string;
 }
 
-const DEFAULT_VAR = '{{ default }}';
 const VAR_RE = /^\{\{\s*(\S+)\s*\}\}$/;
 export function fingerprintVariable(entry: string): string | null {
   const m = VAR_RE.exec(entry);
@@ -28,7 +27,7 @@ export function isDefaultVariable(entry: string): boolean {
   return fingerprintVariable(entry) === 'default';
 }
 export function fingerprintType(fp: string[] | null): 'default' | 'hybrid' | 'custom' | null {
-  if (!fp || !fp.length) return null;
+  if (!fp?.length) return null;
   if (fp.length === 1 && isDefaultVariable(fp[0]!)) return 'default';
   return fp.some(isDefaultVariable) ? 'hybrid' : 'custom';
 }

@@ -44,7 +44,7 @@ function moduleComponent(frame: Frame, platform: string | null): GroupingCompone
   const mod = frame.module;
   if (mod === null) return component('module');
   const c = component('module', [mod]);
-  if (platform === 'javascript' && mod.includes('/') && frame.absPath && frame.absPath.endsWith(mod)) {
+  if (platform === 'javascript' && mod.includes('/') && frame.absPath?.endsWith(mod)) {
     update(c, { contributes: false, hint: 'ignored bad javascript module' });
   } else if (platform === 'java') {
     if (mod.includes('$$Lambda$')) update(c, { contributes: false, hint: 'ignored java lambda' });

@@ -80,7 +80,7 @@ const HASH_RE = /^[0-9a-f]{32}$/;
 export function pickPrimary(variants: Record<string, GroupingVariant>): string {
   for (const name of PRIORITY) {
     const v = variants[name];
-    if (v && v.contributes && v.hash && HASH_RE.test(v.hash)) return v.hash;
+    if (v?.contributes && v.hash && HASH_RE.test(v.hash)) return v.hash;
   }
   for (const v of Object.values(variants)) if (v.contributes && v.hash && HASH_RE.test(v.hash)) return v.hash;
   return hashValues([]);

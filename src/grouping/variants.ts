@@ -21,7 +21,7 @@ let defaultCompiled: CompiledRules | null = null;
 const projectRuleCache = new Map<string, CompiledRules>();
 function rulesFor(enhancements: string | undefined): CompiledRules {
   const defaults = (defaultCompiled ??= compileRules(getDefaultRules()));
-  if (!enhancements || !enhancements.trim()) return defaults;
+  if (!enhancements?.trim()) return defaults;
   let compiled = projectRuleCache.get(enhancements);
   if (!compiled) {
     // Invalid project rule lines are skipped rather than failing the event.

@@ -64,7 +64,7 @@ export class GroupCommitter {
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly maxBatchSetting: number,
+    maxBatchSetting: number,
     private readonly log: Logger,
     private readonly onCommitted: () => void,
     private readonly maxWaitMs: number,

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authFromDsn, AuthError, extractHttpAuth, isWellFormedKey, type ClientAuth } from '../protocol/auth.js';
 import { DecompressionError, DecompressionLimitError, parseContentEncoding, type Encoding, type StoredEncoding } from '../protocol/compression.js';
 import { clientIp, rateLimitHeaders } from '../ratelimit/index.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { readBody } from './body.js';
 import { compressForStorage, compressSmallForStorage, decompressBounded, decompressSmall, STORAGE_ENCODING } from './codec.js';
 import { corsHeaders } from './cors.js';

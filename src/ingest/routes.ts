@@ -1,5 +1,5 @@
 import type { Router } from '../http/router.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { registerHealthRoute } from '../server/health.js';
 import { answerPreflight } from './cors.js';
 import { IngestHandler } from './handler.js';

@@ -170,7 +170,7 @@ function normalizeLogentry(ev: Json): Json | null {
 function lastFrameInfo(ev: Json): { frames: Json[]; platform: string } | null {
   const exc = (ev.exception as Json | undefined)?.values as Json[] | undefined;
   let st: Json | null = null;
-  if (exc && exc.length) {
+  if (exc?.length) {
     for (let i = exc.length - 1; i >= 0; i--) {
       const s = exc[i]!.stacktrace as Json | undefined;
       if (s && Array.isArray(s.frames) && s.frames.length) {

@@ -1,4 +1,4 @@
-import { projectFlag, registerCommand, UsageError } from '../cli/main.js';
+import { command, projectFlag, UsageError, type CliCommand } from '../cli/command.js';
 import { listOutcomes } from '../outcomes/queries.js';
 import { setProjectRateLimit } from './queries.js';
 import { parseSince } from './since.js';
@@ -7,7 +7,7 @@ import { setProjectRetention } from '../archive/retention/project-settings.js';
 
 // CLI commands of rate limiting and outcomes: thin shells over queries.ts and outcomes/queries.ts.
 
-registerCommand(
+const projectUpdateCommand = command(
   'project update',
   '  project update <id> [--rate-limit N|default] [--retention-days N|default] [--max-events-per-issue N|unlimited]\n' +
   '                                                            requests/second (0 = unlimited; default = RATE_LIMIT_PER_PROJECT_PER_SEC), days kept (default = RETENTION_DAYS), events kept per issue',
@@ -45,7 +45,7 @@ registerCommand(
   },
 );
 
-registerCommand(
+const outcomesCommand = command(
   'outcomes',
   '  outcomes [--project ID] [--since 24h]                     counts of refused, filtered and client-dropped items per hour',
   async ({ db, out }, _args, flags) => {
@@ -67,3 +67,5 @@ registerCommand(
     }
   },
 );
+
+export const commands: CliCommand[] = [projectUpdateCommand, outcomesCommand];

@@ -1,6 +1,6 @@
 import type { Router } from '../http/router.js';
 import { sendJson } from '../http/respond.js';
-import type { AppContext } from './context.js';
+import type { AppContext } from '../context.js';
 import { outcomeTotals } from '../outcomes/queries.js';
 import { GROUPING_FAILED } from '../digest/grouping-failures.js';
 import { deletions24h } from '../archive/retention/pass.js';

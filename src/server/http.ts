@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { Router } from '../http/router.js';
 import { sendError } from '../http/respond.js';
 import { HttpError } from '../http/errors.js';
-import type { AppContext } from './context.js';
+import type { AppContext } from '../context.js';
 import { registerIngestRoutes } from '../ingest/routes.js';
 import { isIngestPath, setCorsHeaders } from '../ingest/cors.js';
 import { registerApiRoutes } from '../api/routes.js';

@@ -9,7 +9,7 @@ import { canMeasureFreeSpace } from '../archive/retention/size.js';
 import { configureSymbolication } from '../sourcemaps/shared.js';
 import { createHttpService } from './http.js';
 import { tuneHeap } from './heap.js';
-import type { AppContext } from './context.js';
+import type { AppContext } from '../context.js';
 import { createOutcomes } from '../outcomes/index.js';
 import { collectProcessMetrics, gauge } from '../metrics/index.js';
 import { registerDatabaseMetrics } from '../metrics/database.js';

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { requireProject } from '../api/lookup.js';
 import { parseMultipart } from '../digest/multipart.js';
 import { transaction } from '../storage/transaction.js';

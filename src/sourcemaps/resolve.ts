@@ -178,7 +178,7 @@ export class Symbolicator {
           continue;
         }
         const m = parsed.get(p.map.blob_sha1.toString('hex'));
-        if (!m || m.kind !== 'map') {
+        if (m?.kind !== 'map') {
           outcomes.set(file, { error: { type: 'js_invalid_source', url: p.mapUrl, reason: m?.kind === 'bad' ? `the source map cannot be parsed: ${m.reason}` : 'the source map is gone' } });
           continue;
         }

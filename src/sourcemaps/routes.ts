@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { readJsonBody } from '../api/body.js';
 import { requireOrg, requireProject } from '../api/lookup.js';
 import { parseMultipart } from '../digest/multipart.js';

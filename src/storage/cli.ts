@@ -1,10 +1,10 @@
-import { registerCommand, UsageError } from '../cli/main.js';
+import { command, UsageError, type CliCommand } from '../cli/command.js';
 import { backup, BackupError, restore } from './backup.js';
 import { PgToolError } from './pg-tools.js';
 
 // crash-cache-cli backup / restore (README "Backup and restore").
 
-registerCommand('backup', '  backup --out FILE                                       pg_dump custom-format archive of the whole database', async ({ config, db, out }, _args, flags) => {
+const backupCommand = command('backup', '  backup --out FILE                                       pg_dump custom-format archive of the whole database', async ({ config, db, out }, _args, flags) => {
   if (typeof flags.out !== 'string') throw new UsageError('backup needs --out FILE');
   try {
     const r = await backup(db.pool, db.url, flags.out, config.pgBinDir);
@@ -15,7 +15,7 @@ registerCommand('backup', '  backup --out FILE                                  
   }
 });
 
-registerCommand('restore', '  restore FILE                                            restore a backup into an empty database (new DATA_DIR), then migrate it', async ({ config, db, out }, args) => {
+const restoreCommand = command('restore', '  restore FILE                                            restore a backup into an empty database (new DATA_DIR), then migrate it', async ({ config, db, out }, args) => {
   const file = args[0];
   if (!file) throw new UsageError('restore needs the backup FILE');
   try {
@@ -26,3 +26,5 @@ registerCommand('restore', '  restore FILE                                      
     throw e;
   }
 }, { migrate: false });
+
+export const commands: CliCommand[] = [backupCommand, restoreCommand];

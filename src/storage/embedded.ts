@@ -77,7 +77,7 @@ export function postmasterPidFile(pgDir: string): { pid: number; port: number; a
 export function runningPostmaster(pgDir: string): { pid: number; port: number } | null {
   const f = postmasterPidFile(pgDir);
   // a dead pid: stale file left by a crash; PostgreSQL replaces it on start
-  return f && f.alive && f.port > 0 ? { pid: f.pid, port: f.port } : null;
+  return f?.alive && f.port > 0 ? { pid: f.pid, port: f.port } : null;
 }
 
 async function freePort(): Promise<number> {

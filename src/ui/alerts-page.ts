@@ -4,7 +4,7 @@ import { addRule, CHANNELS, emailOptedOut, listAlertRules, removeAlertRule, setE
 import { ALERT_KINDS, LEVELS, type AlertKind } from '../alerts/queue.js';
 import { sendTestAlert } from '../alerts/sender.js';
 import { HttpError } from '../http/errors.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import type { ProjectRow } from '../storage/projects.js';
 import { pageSession, postSession } from './auth.js';
 import { html } from './html.js';
@@ -95,7 +95,7 @@ export async function getAlerts(ctx: AppContext, req: IncomingMessage, res: Serv
   await render(ctx, res, session, project, 200, url.searchParams.has('saved') ? { notice: 'Saved.' } : {});
 }
 
-const num = (v: string | null): number | null => (v && v.trim() ? (/^\d{1,10}$/.test(v.trim()) ? Number(v.trim()) : NaN) : null);
+const num = (v: string | null): number | null => (v?.trim() ? (/^\d{1,10}$/.test(v.trim()) ? Number(v.trim()) : NaN) : null);
 
 /** The new-rule form → a rule; the checks are rules.ts's. */
 export function ruleFromForm(form: URLSearchParams): RuleInput {

@@ -1,7 +1,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/errors.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { cookie, parseCookies, readForm, redirect } from './http.js';
 import { findSession, type Session } from './sessions.js';
 import { requestIsHttps } from '../ratelimit/client-ip.js';

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
-import { UsageError, registerCommand } from '../cli/main.js';
+import { command, UsageError, type CliCommand } from '../cli/command.js';
 import { UserExistsError, createUser, deleteUser, listUsers, setPassword } from './users.js';
 
 // `user create|password|list|delete`: web UI accounts. Without --password, create and password ask
@@ -40,7 +40,7 @@ function emailOf(flags: Record<string, string | boolean>, cmd: string): string {
   return email;
 }
 
-registerCommand(
+const userCreateCommand = command(
   'user create',
   '  user create --email E [--password P]                    create a web UI user (the first one is admin); asks for the password if not given',
   async ({ db, out }, _args, flags) => {
@@ -59,7 +59,7 @@ registerCommand(
   },
 );
 
-registerCommand(
+const userPasswordCommand = command(
   'user password',
   '  user password --email E [--password P]                  set a web UI user\'s password; ends their sessions',
   async ({ db, out }, _args, flags) => {
@@ -76,15 +76,17 @@ registerCommand(
   },
 );
 
-registerCommand('user list', '  user list                                               web UI users', async ({ db, out }) => {
+const userListCommand = command('user list', '  user list                                               web UI users', async ({ db, out }) => {
   const users = await listUsers(db.pool);
   if (!users.length) out('No users. Create one with: crash-cache-cli user create --email you@example.com');
   for (const u of users) out(`${u.id}\t${u.email}${u.is_admin ? '\tadmin' : ''}\t${u.sessions} active session${u.sessions === 1 ? '' : 's'}`);
 });
 
-registerCommand('user delete', '  user delete --email E                                   delete a web UI user and their sessions', async ({ db, out }, _args, flags) => {
+const userDeleteCommand = command('user delete', '  user delete --email E                                   delete a web UI user and their sessions', async ({ db, out }, _args, flags) => {
   const email = emailOf(flags, 'user delete');
   const ok = await deleteUser(db.pool, email);
   out(ok ? `Deleted ${email}.` : `No user ${email}.`);
   return ok ? 0 : 1;
 });
+
+export const commands: CliCommand[] = [userCreateCommand, userPasswordCommand, userListCommand, userDeleteCommand];

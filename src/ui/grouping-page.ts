@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { groupingOptionsError } from '../grouping/validate.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { setProjectGrouping, type ProjectRow } from '../storage/projects.js';
 import { pageSession, postSession } from './auth.js';
 import { html } from './html.js';

@@ -5,7 +5,7 @@ import { getIssue, issueStats, setIssueStatus, type IssueRow, type IssueStatus }
 import { shortId } from '../api/short-id.js';
 import { loadEvent } from '../digest/load-event.js';
 import { HttpError } from '../http/errors.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { pageSession, postSession } from './auth.js';
 import { sparkline } from './charts.js';
 import { eventView } from './event-view.js';

@@ -4,7 +4,7 @@ import { ISSUE_SORTS, issueStats, listIssues, type IssueRow, type IssueSort } fr
 import { parseSearch } from '../api/search.js';
 import { shortId } from '../api/short-id.js';
 import { HttpError } from '../http/errors.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { pageSession } from './auth.js';
 import { sparkline } from './charts.js';
 import { html, qs } from './html.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/errors.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { cookieNames, currentSession, loginCsrf, loginCsrfValid, postSession } from './auth.js';
 import { html } from './html.js';
 import { cookie, readForm, redirect, safeNext, sendHtml } from './http.js';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listIncidents } from '../alerts/monitors.js';
 import { listCheckIns, listMonitors, monitorEnvironments } from '../api/queries/monitors.js';
 import { serializeCheckIn, serializeMonitorEnvironment } from '../api/serialize-monitor.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { pageSession } from './auth.js';
 import { html } from './html.js';
 import { sendHtml } from './http.js';

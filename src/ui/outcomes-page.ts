@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listOutcomes } from '../outcomes/index.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { pageSession } from './auth.js';
 import { html } from './html.js';
 import { sendHtml } from './http.js';

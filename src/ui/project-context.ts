@@ -1,5 +1,5 @@
 import { HttpError } from '../http/errors.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { getProject, type ProjectRow } from '../storage/projects.js';
 
 export async function projectBySlug(ctx: AppContext, slug: string): Promise<ProjectRow> {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { dsn } from '../cli/main.js';
-import type { AppContext } from '../server/context.js';
+import { dsn } from '../storage/dsn.js';
+import type { AppContext } from '../context.js';
 import { listProjects } from '../storage/projects.js';
 import { pageSession } from './auth.js';
 import { html } from './html.js';

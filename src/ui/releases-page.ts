@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { pageSession } from './auth.js';
 import { percentLine } from './charts.js';
 import { html, qs } from './html.js';
@@ -54,11 +54,11 @@ export async function getReleases(ctx: AppContext, req: IncomingMessage, res: Se
       crashFreeUsers: t?.crashFreeUsers ?? null,
       sessionLine: buckets.map((b) => {
         const p = at.get(b);
-        return p && p.sessions ? 100 * (1 - p.crashed / p.sessions) : null;
+        return p?.sessions ? 100 * (1 - p.crashed / p.sessions) : null;
       }),
       userLine: buckets.map((b) => {
         const p = at.get(b);
-        return p && p.users ? 100 * (1 - p.crashedUsers / p.users) : null;
+        return p?.users ? 100 * (1 - p.crashedUsers / p.users) : null;
       }),
       events: eventCounts.get(name),
     };

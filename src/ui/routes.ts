@@ -1,5 +1,5 @@
 import type { Handler, Router } from '../http/router.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { currentSession } from './auth.js';
 import { redirect } from './http.js';
 import { getIssuePage, postIssueStatus } from './issue-page.js';

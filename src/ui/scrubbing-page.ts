@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import { scrubSettingsOf } from '../digest/project-scrubbing.js';
 import type { ScrubSettings } from '../scrub/settings.js';
 import { fieldLines, scrubChange } from '../scrub/validate.js';

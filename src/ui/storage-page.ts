@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { retentionProblem, setProjectRetention } from '../archive/retention/project-settings.js';
 import { projectStorage } from '../archive/retention/size.js';
-import type { AppContext } from '../server/context.js';
+import type { AppContext } from '../context.js';
 import type { ProjectRow } from '../storage/projects.js';
 import { pageSession, postSession } from './auth.js';
 import { html } from './html.js';

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { sharedCorpus } from '../fixtures/corpus.js';
 import { describeShared } from '../helpers/shared.js';
 import { eventEntries, serializeEvent } from '../../src/api/serialize-event.js';

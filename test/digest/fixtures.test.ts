@@ -144,7 +144,7 @@ describe('every event fixture becomes a report with its fields', () => {
     // loadEvent rebuilds the whole event from the archive.
     const ev = await loadEvent(db.pool, projectId, r.eid);
     expect(ev?.event_id).toBe(r.eid);
-    if (top) expect((ev?.exception as J).values.length).toBe(values.length);
+    if (top) expect((ev!.exception as J).values.length).toBe(values.length);
   });
 });
 

@@ -3,7 +3,7 @@
 // that group differently would share a cache entry. Checked here on the reference inputs: any
 // change to a frame, exception or thread field that changes the grouping must change the key,
 // and the fields grouping never reads (locals, source context, addresses) must not.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sharedCorpus } from '../fixtures/corpus.js';

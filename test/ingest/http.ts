@@ -21,7 +21,7 @@ export function send(url: string, opts: { method?: string; headers?: Record<stri
       res.on('error', () => {});
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: any = undefined;
+        let json: any ;
         try {
           json = JSON.parse(text);
         } catch {

@@ -13,7 +13,7 @@ import { createOutcomes } from '../../src/outcomes/index.js';
 import { createRateLimiter } from '../../src/ratelimit/index.js';
 import { registerOutcomeRoutes } from '../../src/api/outcomes.js';
 import { createToken } from '../../src/api/tokens.js';
-import type { AppContext } from '../../src/server/context.js';
+import type { AppContext } from '../../src/context.js';
 
 // Rate limits through the built server over real HTTP: per address with and without trusted
 // proxies, per project with CLI overrides, /health never limited, every 429 counted as an outcome;

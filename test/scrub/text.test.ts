@@ -18,7 +18,7 @@ function regexSpans(re: RegExp, s: string, keep: (m: string) => boolean = () => 
   for (let i = 0; i <= s.length; i++) {
     sticky.lastIndex = i;
     const m = sticky.exec(s);
-    if (m && m[0].length && keep(m[0])) {
+    if (m?.[0].length && keep(m[0])) {
       out.push([i, i + m[0].length]);
       i += m[0].length - 1;
     }

@@ -1,4 +1,4 @@
-import { registerCommand, UsageError, type Flags } from '../../cli/main.js';
+import { command, UsageError, type Flags, type CliCommand } from '../../cli/command.js';
 import { runRetentionPass } from './pass.js';
 import { retentionProblem, type ProjectRetention } from './project-settings.js';
 import { projectStorage, storageUse, canMeasureFreeSpace, diskBytes } from './size.js';
@@ -27,7 +27,7 @@ export function parseRetentionFlags(flags: Flags): Partial<ProjectRetention> | n
 
 const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
-registerCommand(
+const storageCommand = command(
   'storage',
   '  storage [--json]                                          disk used, the budget, and per project: events, payload bytes, total (estimated), oldest kept',
   async ({ config, db, out }, _args, flags) => {
@@ -43,7 +43,7 @@ registerCommand(
   },
 );
 
-registerCommand(
+const retentionRunCommand = command(
   'retention run',
   '  retention run [--dry-run]                                 run one retention pass now; print what it deleted (or would)',
   async ({ config, db, out }, args, flags) => {
@@ -64,3 +64,5 @@ registerCommand(
     if (r.before && r.after && r.before !== r.after) out(`In use: ${mb(r.before.usedBytes)} → ${mb(r.after.usedBytes)} (budget ${mb(config.storageMaxBytes!)}).`);
   },
 );
+
+export const commands: CliCommand[] = [storageCommand, retentionRunCommand];

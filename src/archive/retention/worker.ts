@@ -1,5 +1,5 @@
 import type { Config } from '../../config/index.js';
-import type { AppContext } from '../../server/context.js';
+import type { AppContext } from '../../context.js';
 import { runRetentionPass, type RetentionOptions } from './pass.js';
 
 // Every worker process tries a retention pass every RETENTION_INTERVAL_SECS (src/digest/worker.ts

@@ -1,6 +1,7 @@
 // One check per feature: what a user would see through the read API after the SDK ran. A check
 // returns a short note on success and throws CheckError/ApiError (the cell's reason) otherwise.
 import { CheckError, entry, eventually, expect, tagValue } from './api.mjs';
+import { itemType } from '../../dist/src/protocol/categories.js';
 
 const frameInApp = (f) => f.inApp ?? f.in_app;
 const frameHasContext = (f) => (Array.isArray(f.context) && f.context.length > 0) || !!f.context_line;
@@ -56,18 +57,26 @@ async function releaseHealth(cx) {
 }
 
 export const CHECKS = {
-  // The project allows 1 request/s (bucket of 10 s); the app sends 25 events one after another. After
-  // the first 429, the SDK must send nothing during the retry_after of X-Sentry-Rate-Limits (client
-  // reports excepted: they are never limited). Arrival times, not sleeps: a slow run only sends less.
+  // The project allows 1 request/s per data category (bucket of 10 s); the app sends 25 events one
+  // after another. After the first 429, the SDK must send nothing of the categories the header names
+  // (all of them when it names none) during its retry_after; other categories (the browser SDK's
+  // spans, sessions) and client reports are not limited and may go on. Arrival times, not sleeps: a
+  // slow run only sends less.
   async ratelimit(cx) {
     const recs = cx.records.filter((r) => r.method === 'POST' && !(r.items.length && r.items.every((t) => t === 'client_report')));
     const first = recs.find((r) => r.status === 429);
     expect(first, `the server never answered 429 (${recs.length} requests: ${[...new Set(recs.map((r) => r.status))].join(', ')})`);
     expect(first.rateLimits, 'the 429 carried no X-Sentry-Rate-Limits');
-    const secs = Number.parseFloat(first.rateLimits.split(':')[0]);
+    const [secsText, cats] = first.rateLimits.split(':');
+    const secs = Number.parseFloat(secsText);
+    const limited = new Set(cats ? cats.split(';') : []);
+    const isLimited = (t) => {
+      const c = itemType(t).rateLimit;
+      return c !== null && (!limited.size || limited.has(c === 'event' ? 'error' : c));
+    };
     const end = first.doneAt + secs * 1000;
-    const during = recs.filter((r) => r.at > first.doneAt && r.at < end);
-    expect(during.length === 0, `${during.length} request(s) sent during the ${secs} s back-off after a 429 with X-Sentry-Rate-Limits "${first.rateLimits}"`);
+    const during = recs.filter((r) => r.at > first.doneAt && r.at < end && (!r.items.length || r.items.some(isLimited)));
+    expect(during.length === 0, `${during.length} request(s) of a limited category sent during the ${secs} s back-off after a 429 with X-Sentry-Rate-Limits "${first.rateLimits}"`);
     expect(recs.some((r) => r.status >= 200 && r.status < 300), 'no request was accepted before the 429');
     // What the API can show of it: the server's refusals, counted as rate_limited outcomes.
     await eventually(async () => {
@@ -79,7 +88,7 @@ export const CHECKS = {
     }, 20_000);
     // Counts (requests accepted before the limit, requests sent) depend on the run's timing: left out
     // so that the matrix changes only when results do.
-    return `accepted until the limit, then 429 with X-Sentry-Rate-Limits "${first.rateLimits}"; nothing sent during the ${secs} s back-off (proxy's record); stats_v2 counts the refusals as rate_limited`;
+    return `accepted until the limit, then 429 with X-Sentry-Rate-Limits "${first.rateLimits}"; nothing of a limited category sent during the ${secs} s back-off (proxy's record); stats_v2 counts the refusals as rate_limited`;
   },
   async handled(cx) {
     const text = `conformance handled ${cx.marker}`;

@@ -214,7 +214,7 @@ describe('retention', () => {
     await db.pool.query(`UPDATE upload_chunk SET created_at = now() - interval '2 days'`);
     await db.pool.query(`UPDATE artifact_bundle SET last_used_at = now() - interval '91 days' WHERE id = (SELECT bundle_id FROM artifact_file WHERE debug_id = $1)`, [go]);
     const n = await pruneSourcemaps(db.pool, 90);
-    expect(n).toEqual({ bundles: 1, chunks: 1, blobs: 1 });
+    expect(n).toMatchObject({ bundles: 1, chunks: 1, blobs: 1 });
     const ids = (await db.pool.query('SELECT debug_id::text FROM artifact_file WHERE debug_id IS NOT NULL')).rows.map((r) => r.debug_id);
     expect(ids).toContain(keep);
     expect(ids).not.toContain(go);

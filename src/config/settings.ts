@@ -159,7 +159,7 @@ export const SETTINGS = [
   { name: 'SOURCEMAP_CACHE_BYTES', kind: 'int', default: 64 * MiB, min: 0, max: 4096 * MiB,
     doc: 'Memory for parsed source maps and minified sources, per digest thread and in the server (least recently used go first; a file is counted at twice its size). 0 = parse every time.' },
   { name: 'SOURCEMAP_RETENTION_DAYS', kind: 'int', default: 90, min: 1, max: 3650,
-    doc: 'A bundle no event was symbolicated with for this many days is deleted (with its files no other bundle holds); unassembled chunks go after a day.' },
+    doc: 'A bundle no event was symbolicated with for this many days is deleted by the retention passes (kind `sourcemaps`, counted like every deletion), with its files no other bundle holds; unassembled chunks go after a day.' },
 
   // --- misc ---
   { name: 'LOG_LEVEL', kind: 'string', default: 'info', doc: 'error, warn, info or debug.' },

@@ -8,10 +8,7 @@ import { DimCache } from './dims.js';
 import { FOLD_EVERY_MS, foldNow } from './fold.js';
 import { PreparePool } from './prepare-pool.js';
 import { sharedSymbolicator } from '../sourcemaps/shared.js';
-import { pruneSourcemaps } from '../sourcemaps/store.js';
 
-/** How often a worker deletes bundles unused for SOURCEMAP_RETENTION_DAYS and day-old chunks. */
-const SOURCEMAP_PRUNE_MS = 3600_000;
 import { nextSnoozeMs, wakeSnoozedIssues } from './snooze.js';
 import { counter, histogram } from '../metrics/index.js';
 
@@ -89,18 +86,12 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
   const slotBase = Math.floor(Math.random() * 16);
 
   let snoozeCheckedAt = 0;
-  let sourcemapsPrunedAt = 0;
   async function tick(): Promise<void> {
     const until = Date.now() + config.workerBudgetSecs * 1000;
     if (Date.now() - snoozeCheckedAt >= SNOOZE_CHECK_MS) {
       snoozeCheckedAt = Date.now();
       const woken = await wakeSnoozedIssues(db.pool).catch((e) => (log.warn('cannot wake snoozed issues', { error: String(e) }), 0));
       if (woken) log.info('ignored issues back after their snooze', { issues: woken });
-    }
-    if (Date.now() - sourcemapsPrunedAt >= SOURCEMAP_PRUNE_MS) {
-      sourcemapsPrunedAt = Date.now();
-      const n = await pruneSourcemaps(db.pool, config.sourcemapRetentionDays).catch((e) => (log.warn('cannot prune source maps', { error: String(e) }), null));
-      if (n && (n.bundles || n.chunks)) log.info('old source-map bundles and chunks deleted', n);
     }
     let finished!: () => void;
     const folding = folder(new Promise<void>((r) => (finished = r)));

@@ -170,10 +170,15 @@ export async function touchBundles(db: Db, ids: string[]): Promise<void> {
   await db.query(`UPDATE artifact_bundle SET last_used_at = now() WHERE id = ANY($1::bigint[]) AND last_used_at < now() - interval '1 hour'`, [ids]);
 }
 
-/** Retention: bundles unused for `days`, chunks older than a day, and contents no file points at any more. */
-export async function pruneSourcemaps(db: Db, days: number): Promise<{ bundles: number; chunks: number; blobs: number }> {
-  const b = await db.query(`DELETE FROM artifact_bundle WHERE last_used_at < now() - $1 * interval '1 day'`, [days]);
+/**
+ * Retention (the `sourcemaps` kind of src/archive/retention/kinds.ts): bundles unused for `days`,
+ * chunks older than a day, and contents no file points at any more. `byProject`: bundles per project.
+ */
+export async function pruneSourcemaps(db: Db, days: number): Promise<{ bundles: number; chunks: number; blobs: number; byProject: Map<number, number> }> {
+  const b = await db.query<{ project_id: string }>(`DELETE FROM artifact_bundle WHERE last_used_at < now() - $1 * interval '1 day' RETURNING project_id`, [days]);
   const c = await db.query(`DELETE FROM upload_chunk WHERE created_at < now() - interval '1 day'`);
   const o = await db.query(`DELETE FROM artifact_blob o WHERE NOT EXISTS (SELECT 1 FROM artifact_file f WHERE f.blob_sha1 = o.sha1)`);
-  return { bundles: b.rowCount ?? 0, chunks: c.rowCount ?? 0, blobs: o.rowCount ?? 0 };
+  const byProject = new Map<number, number>();
+  for (const r of b.rows) byProject.set(Number(r.project_id), (byProject.get(Number(r.project_id)) ?? 0) + 1);
+  return { bundles: b.rowCount ?? 0, chunks: c.rowCount ?? 0, blobs: o.rowCount ?? 0, byProject };
 }

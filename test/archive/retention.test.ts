@@ -15,7 +15,7 @@ import { cli } from '../helpers/server.js';
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY);
 const hex = (n: number) => n.toString(16).padStart(32, '0');
-const OPTS: RetentionOptions = { defaultDays: 90, batchSize: 3, lowWaterPercent: 90 };
+const OPTS: RetentionOptions = { defaultDays: 90, batchSize: 3, lowWaterPercent: 90, sourcemapDays: 90 };
 
 /** A store event of its own group (`kind`), received `days` ago. */
 function event(n: number, kind: string, days: number, pad = 0): Payload {

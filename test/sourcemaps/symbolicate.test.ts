@@ -13,6 +13,7 @@ import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { enqueue } from '../digest/archive.js';
 import { drainQueue, resetDigest } from '../../src/digest/ruminate.js';
+import { runRetentionPass } from '../../src/archive/retention/pass.js';
 import { bundleFiles, makeZip } from './zip.js';
 
 // Symbolication against uploaded bundles in a real database, and each way it can fail: the failure
@@ -214,13 +215,24 @@ describe('retention', () => {
     await db.pool.query(`UPDATE upload_chunk SET created_at = now() - interval '2 days'`);
     await db.pool.query(`UPDATE artifact_bundle SET last_used_at = now() - interval '91 days' WHERE id = (SELECT bundle_id FROM artifact_file WHERE debug_id = $1)`, [go]);
     const n = await pruneSourcemaps(db.pool, 90);
-    expect(n).toEqual({ bundles: 1, chunks: 1, blobs: 1 });
+    expect(n).toMatchObject({ bundles: 1, chunks: 1, blobs: 1 });
     const ids = (await db.pool.query('SELECT debug_id::text FROM artifact_file WHERE debug_id IS NOT NULL')).rows.map((r) => r.debug_id);
     expect(ids).toContain(keep);
     expect(ids).not.toContain(go);
     // the map's contents are shared with the bundles still there: kept
     const ev = await symbolicated(event(frames('/x/k.js'), { debug_meta: { images: [{ type: 'sourcemap', code_file: '/x/k.js', debug_id: keep }] } }));
     expect(framesOf(ev)[1]).toMatchObject({ lineno: 7, filename: 'src/util.js' });
+  });
+
+  it('is a retention kind: a pass deletes an unused bundle and counts it for its project', async () => {
+    const old = '44444444-5555-6666-7777-888888888888';
+    await upload([{ path: 'o.map', type: 'source_map', url: '~/o.js.map', headers: { 'debug-id': old }, data: min.map }]);
+    await db.pool.query(`UPDATE artifact_bundle SET last_used_at = now() - interval '31 days' WHERE id = (SELECT bundle_id FROM artifact_file WHERE debug_id = $1)`, [old]);
+    const r = (await runRetentionPass(db.pool, { defaultDays: 90, batchSize: 100, lowWaterPercent: 85, sourcemapDays: 30 }))!;
+    expect(r.deleted.filter((d) => d.kind === 'sourcemaps' && d.projectId === projectId)).toEqual([{ kind: 'sourcemaps', projectId, events: 0, payloads: 0, payloadBytes: 0, rows: 1 }]);
+    const { rows } = await db.pool.query(`SELECT rows::int FROM retention_deletion WHERE kind = 'sourcemaps' AND project_id = $1`, [projectId]);
+    expect(rows).toEqual([{ rows: 1 }]);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM artifact_file WHERE debug_id = $1', [old])).rows[0].n).toBe(0);
   });
 });
 

@@ -1,8 +1,9 @@
 import type pg from 'pg';
+import { pruneSourcemaps } from '../../sourcemaps/store.js';
 import { deletePayloads, NOT_QUEUED, type Deleted } from './delete-payloads.js';
 
 // The kinds of retention, each one bounded batch of SQL. A pass (pass.ts) runs each kind's batches
-// until one reports that nothing more is due. To add a kind (e.g. unused source-map bundles), add an
+// until one reports that nothing more is due. To add a kind, add an
 // entry here: a name (it appears in retention_deletion, the log and the CLI) and its batch.
 //
 // Ages count from the receive time of the payload (`archive.received_at`, through the archive's
@@ -16,6 +17,8 @@ export interface KindContext {
   batchSize: number;
   /** Payloads the budget still wants gone in this pass (budget kind only). */
   budgetPayloads: number;
+  /** SOURCEMAP_RETENTION_DAYS: source-map bundles no event used for this long go. */
+  sourcemapDays: number;
 }
 
 export interface BatchResult {
@@ -197,5 +200,21 @@ const budget: RetentionKind = {
 };
 
 /** In the order a pass runs them; `budget` last, after VACUUM has made the others' space free. */
-export const RETENTION_KINDS: readonly RetentionKind[] = [age, eventAge, count, timed, emptyIssues];
+/**
+ * Source-map bundles no event was symbolicated with for SOURCEMAP_RETENTION_DAYS, upload chunks older
+ * than a day, and file contents no bundle holds any more (src/sourcemaps/store.ts). One batch: a
+ * project holds a few bundles, not millions. Bundles count as rows of their project; chunks and
+ * contents, which belong to no project until assembled or shared, as rows of project 0.
+ */
+const sourcemaps: RetentionKind = {
+  name: 'sourcemaps',
+  async batch(client, ctx) {
+    const r = await pruneSourcemaps(client, ctx.sourcemapDays);
+    const deleted: Deleted[] = [...r.byProject].map(([projectId, n]) => ({ projectId, events: 0, payloads: 0, payloadBytes: 0, rows: n }));
+    if (r.chunks + r.blobs) deleted.push({ projectId: 0, events: 0, payloads: 0, payloadBytes: 0, rows: r.chunks + r.blobs });
+    return { deleted, more: false };
+  },
+};
+
+export const RETENTION_KINDS: readonly RetentionKind[] = [age, eventAge, count, timed, emptyIssues, sourcemaps];
 export const BUDGET_KIND = budget;

@@ -39,6 +39,8 @@ const PER_PAYLOAD = ['archive', 'report', 'attachment'];
 
 export interface RetentionOptions {
   defaultDays: number;
+  /** SOURCEMAP_RETENTION_DAYS (the `sourcemaps` kind). */
+  sourcemapDays: number;
   batchSize: number;
   /** STORAGE_MAX_BYTES; undefined = no budget. */
   budgetBytes?: number;
@@ -103,7 +105,7 @@ async function pass(client: pg.ClientBase, opts: RetentionOptions): Promise<Pass
       totals.set(key, t);
     }
   };
-  const ctx: KindContext = { defaultDays: opts.defaultDays, batchSize: opts.batchSize, budgetPayloads: 0 };
+  const ctx: KindContext = { defaultDays: opts.defaultDays, batchSize: opts.batchSize, budgetPayloads: 0, sourcemapDays: opts.sourcemapDays };
   if (opts.dryRun) await client.query('BEGIN');
   try {
     const runKind = async (kind: RetentionKind) => {

@@ -6,8 +6,8 @@ import { runRetentionPass, type RetentionOptions } from './pass.js';
 // starts this); one runs at a time across processes (pass.ts), the others find it locked and wait
 // for their next turn.
 
-export function retentionOptions(config: Pick<Config, 'retentionDays' | 'retentionBatchSize' | 'storageMaxBytes' | 'storageLowWaterPercent'>): RetentionOptions {
-  return { defaultDays: config.retentionDays, batchSize: config.retentionBatchSize, budgetBytes: config.storageMaxBytes, lowWaterPercent: config.storageLowWaterPercent };
+export function retentionOptions(config: Pick<Config, 'retentionDays' | 'retentionBatchSize' | 'storageMaxBytes' | 'storageLowWaterPercent' | 'sourcemapRetentionDays'>): RetentionOptions {
+  return { defaultDays: config.retentionDays, batchSize: config.retentionBatchSize, budgetBytes: config.storageMaxBytes, lowWaterPercent: config.storageLowWaterPercent, sourcemapDays: config.sourcemapRetentionDays };
 }
 
 export function startRetention(ctx: AppContext): { stop(): Promise<void> } {

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PACKAGE_ROOT } from '../src/paths.js';
@@ -38,3 +39,15 @@ export function isMissingRoute(a: ApiAnswer): boolean {
 
 /** The organization slug of the API's URLs (ORGANIZATION_SLUG, read where every setting is read). */
 export const ORG = loadConfig().organizationSlug;
+
+/** POSTs `body` to this machine's server; resolves with the status (the answer's body is drained). */
+export function post(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method: 'POST', path, headers: { ...headers, 'content-length': body.length } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { apiGet, createToken, isMissingRoute, ORG } from './api.js';
+import { apiGet, post, createToken, isMissingRoute, ORG } from './api.js';
 import { percentile, round, workloadOf, type BenchContext } from './context.js';
 import { runLoad } from './load.js';
 import { sampleMemory, startCrashCache, type MemoryPeak } from './procs.js';
@@ -25,17 +24,6 @@ export interface LatencyResult {
   backgroundRps: number;
   backgroundErrors: number;
   memory: MemoryPeak;
-}
-
-function post(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path, headers: { ...headers, 'content-length': body.length } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 export async function runLatency(ctx: BenchContext): Promise<LatencyResult> {

@@ -1,15 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseBytes } from '../src/config/index.js';
 import { diskBytes, freeBytes } from '../src/archive/retention/size.js';
-import { apiGet, createToken, ORG } from './api.js';
+import { apiGet, post, createToken, ORG } from './api.js';
 import { percentile, round, type BenchContext } from './context.js';
 import type { BenchDb } from './db.js';
 import { runLoad } from './load.js';
-import { startCrashCache, type Proc } from './procs.js';
+import { startCrashCache, statusKb, type Proc } from './procs.js';
 import { buildTemplates, encode, groupTag, render } from './workload.js';
 
 // Soak: the default single process (ingest + digest worker, as `npm start` runs it) under a fixed
@@ -63,24 +62,8 @@ export interface SoakResult {
   eventsDeleted: number;
 }
 
-function post(port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method: 'POST', path, headers: { ...headers, 'content-length': body.length } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 function rssMb(pid: number | undefined): number {
-  try {
-    const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 1024) : 0;
-  } catch {
-    return 0;
-  }
+  return pid === undefined ? 0 : Math.round(statusKb(pid, 'VmRSS') / 1024);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

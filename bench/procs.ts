@@ -162,7 +162,8 @@ async function startOnce(o: ServerOptions): Promise<Proc> {
 
 // ---- memory ----
 
-function statusKb(pid: number, field: string): number {
+/** A field of /proc/<pid>/status in kB (0 when the process is gone). */
+export function statusKb(pid: number, field: string): number {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) : 0;

@@ -1,12 +1,19 @@
 import { command, UsageError, type CliCommand } from '../cli/command.js';
+import { parseScopes, type Scope } from '../auth/scopes.js';
 import { createToken, listTokens, revokeToken } from './tokens.js';
 
 // `crash-cache-cli token …`: API tokens for /api/0/ (sentry-cli's SENTRY_AUTH_TOKEN, scripts, integrations).
 
-const tokenCreateCommand = command('token create', '  token create [--name NAME]                               create an API token; prints it once', async ({ db, out }, _args, flags) => {
+const tokenCreateCommand = command('token create', '  token create [--name NAME] [--scopes S,S…]               create an API token (all scopes unless given); prints it once', async ({ db, out }, _args, flags) => {
   const name = typeof flags.name === 'string' ? flags.name : '';
-  const { token, row } = await createToken(db.pool, name);
-  out(`Token ${row.id}${name ? ` "${name}"` : ''} created. It is shown only now; store it safely:`);
+  let scopes: Scope[] | undefined;
+  if (flags.scopes !== undefined) {
+    const parsed = parseScopes(typeof flags.scopes === 'string' ? flags.scopes : '');
+    if (typeof parsed === 'string') throw new UsageError(parsed);
+    scopes = parsed;
+  }
+  const { token, row } = await createToken(db.pool, name, { scopes });
+  out(`Token ${row.id}${name ? ` "${name}"` : ''} created with scopes ${row.scopes.join(' ')}. It is shown only now; store it safely:`);
   out(token);
 });
 
@@ -16,7 +23,7 @@ const tokenListCommand = command('token list', '  token list                    
   for (const t of rows) {
     const used = t.last_used_at ? `last used ${t.last_used_at.toISOString()}` : 'never used';
     const state = t.revoked_at ? `revoked ${t.revoked_at.toISOString()}` : 'active';
-    out(`${t.id}\t${t.prefix}…\t${t.name || '-'}\tcreated ${t.created_at.toISOString()}\t${used}\t${state}`);
+    out(`${t.id}\t${t.prefix}…\t${t.name || '-'}\t${t.scopes.join(' ')}\tcreated ${t.created_at.toISOString()}\t${used}\t${state}`);
   }
 });
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from '../http/respond.js';
 import type { AppContext } from '../context.js';
 import type { Params } from '../http/router.js';
-import type { TokenRow } from './tokens.js';
+import type { ApiHandler as H } from './routes.js';
 import { getProject, listProjects, setProjectGrouping, setProjectScrubbing } from '../storage/projects.js';
 import { HttpError } from '../http/errors.js';
 import { groupingOptionsError } from '../grouping/validate.js';
@@ -16,11 +16,10 @@ import { listProjectKeys, projectFacts } from './queries/projects.js';
 
 // GET /api/0/, organizations, projects and their keys (DSNs); PUT of a project's settings.
 
-type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL, token: TokenRow) => Promise<void>;
-
-export const authInfo: H = async (_ctx, _req, res, _p, _url, token) => {
-  // sentry-cli `info` reads auth.scopes and an optional user; a token here belongs to no user.
-  sendJson(res, 200, { version: '0', auth: { scopes: token.scopes }, user: null });
+export const authInfo: H = async (_ctx, _req, res, _p, _url, who) => {
+  // sentry-cli `info` reads auth.scopes and an optional user; a token made on the host belongs to no user.
+  const user = who.userId === null ? null : { id: String(who.userId), email: who.email, username: who.email, name: who.email };
+  sendJson(res, 200, { version: '0', auth: { scopes: [...who.scopes].sort() }, user });
 };
 
 export const organizations: H = async (ctx, _req, res, _p, url) => {

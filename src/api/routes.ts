@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Params, Router } from '../http/router.js';
 import type { AppContext } from '../context.js';
 import { authenticate } from './auth.js';
-import type { TokenRow } from './tokens.js';
+import type { Principal } from '../auth/principal.js';
+import { requireScope } from '../auth/access.js';
+import type { Scope } from '../auth/scopes.js';
 import * as org from './routes-org.js';
 import * as issues from './routes-issues.js';
 import * as rel from './routes-releases.js';
@@ -14,80 +16,93 @@ import * as hooks from '../alerts/routes.js';
 import * as sourcemaps from '../sourcemaps/routes.js';
 import * as releaseFiles from '../sourcemaps/release-files.js';
 
-// The read API under /api/0/, in Sentry's Web API shapes. Every route authenticates with a Bearer
-// token first. Handlers only parse parameters and call query functions (queries/*) and serializers
-// (serialize-*), which the web UI reuses.
+// The API under /api/0/, in Sentry's Web API shapes. Every route authenticates with a Bearer token
+// and declares the one scope it needs (src/auth/scopes.ts), checked before the handler runs; handlers
+// check project membership where a project is named. Handlers only parse parameters and call query
+// functions (queries/*) and serializers (serialize-*), which the web UI reuses.
 
-type ApiHandler = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL, token: TokenRow) => Promise<void>;
+export type ApiHandler = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL, principal: Principal) => Promise<void>;
 
-export function registerApiRoutes(router: Router, ctx: AppContext): void {
-  const add = (method: string, path: string, h: ApiHandler) =>
+/** One registered route and its scope (null: any valid token), listed for the scopes × routes test. */
+export interface ApiRoute {
+  method: string;
+  path: string;
+  scope: Scope | null;
+}
+
+export function registerApiRoutes(router: Router, ctx: AppContext): ApiRoute[] {
+  const routes: ApiRoute[] = [];
+  const add = (method: string, path: string, scope: Scope | null, h: ApiHandler) => {
+    routes.push({ method, path: `/api/0${path}`, scope });
     router.add(method, `/api/0${path}`, async (req, res, params, url) => {
-      const token = await authenticate(req, ctx.db.pool);
-      await h(ctx, req, res, params, url, token);
+      const principal = await authenticate(req, ctx.db.pool);
+      if (scope) requireScope(principal, scope);
+      await h(ctx, req, res, params, url, principal);
     });
+  };
 
-  add('GET', '/?', org.authInfo);
-  add('GET', '/organizations/?', org.organizations);
-  add('GET', '/organizations/:org/?', org.organization);
-  add('GET', '/organizations/:org/projects/?', org.projects);
-  add('GET', '/projects/?', org.projects);
-  add('GET', '/projects/:org/:project/?', org.project);
-  add('PUT', '/projects/:org/:project/?', org.updateProject);
-  add('GET', '/projects/:org/:project/keys/?', org.projectKeys);
-  add('GET', '/projects/:org/:project/hooks/?', hooks.listHooks);
-  add('POST', '/projects/:org/:project/hooks/?', hooks.createHook);
-  add('GET', '/projects/:org/:project/hooks/:hookId/?', hooks.getHook);
-  add('PUT', '/projects/:org/:project/hooks/:hookId/?', hooks.updateHook);
-  add('DELETE', '/projects/:org/:project/hooks/:hookId/?', hooks.deleteHook);
-  add('GET', '/projects/:org/:project/rules/?', hooks.listRules);
-  add('POST', '/projects/:org/:project/rules/?', hooks.createRule);
-  add('GET', '/projects/:org/:project/rules/:ruleId/?', hooks.getRule);
-  add('PUT', '/projects/:org/:project/rules/:ruleId/?', hooks.updateRuleRoute);
-  add('DELETE', '/projects/:org/:project/rules/:ruleId/?', hooks.deleteRule);
-  add('POST', '/projects/:org/:project/rules/:ruleId/test/?', hooks.testRule);
-  add('GET', '/projects/:org/:project/rules/:ruleId/deliveries/?', hooks.listRuleDeliveries);
+  add('GET', '/?', null, org.authInfo);
+  add('GET', '/organizations/?', 'org:read', org.organizations);
+  add('GET', '/organizations/:org/?', 'org:read', org.organization);
+  add('GET', '/organizations/:org/projects/?', 'project:read', org.projects);
+  add('GET', '/projects/?', 'project:read', org.projects);
+  add('GET', '/projects/:org/:project/?', 'project:read', org.project);
+  add('PUT', '/projects/:org/:project/?', 'project:write', org.updateProject);
+  add('GET', '/projects/:org/:project/keys/?', 'project:read', org.projectKeys);
+  add('GET', '/projects/:org/:project/hooks/?', 'project:read', hooks.listHooks);
+  add('POST', '/projects/:org/:project/hooks/?', 'project:write', hooks.createHook);
+  add('GET', '/projects/:org/:project/hooks/:hookId/?', 'project:read', hooks.getHook);
+  add('PUT', '/projects/:org/:project/hooks/:hookId/?', 'project:write', hooks.updateHook);
+  add('DELETE', '/projects/:org/:project/hooks/:hookId/?', 'project:write', hooks.deleteHook);
+  add('GET', '/projects/:org/:project/rules/?', 'project:read', hooks.listRules);
+  add('POST', '/projects/:org/:project/rules/?', 'project:write', hooks.createRule);
+  add('GET', '/projects/:org/:project/rules/:ruleId/?', 'project:read', hooks.getRule);
+  add('PUT', '/projects/:org/:project/rules/:ruleId/?', 'project:write', hooks.updateRuleRoute);
+  add('DELETE', '/projects/:org/:project/rules/:ruleId/?', 'project:write', hooks.deleteRule);
+  add('POST', '/projects/:org/:project/rules/:ruleId/test/?', 'project:write', hooks.testRule);
+  add('GET', '/projects/:org/:project/rules/:ruleId/deliveries/?', 'project:read', hooks.listRuleDeliveries);
 
   for (const base of ['/projects/:org/:project/issues/?', '/organizations/:org/issues/?']) {
-    add('GET', base, issues.list);
-    add('PUT', base, issues.bulkUpdate);
-    add('DELETE', base, issues.bulkDelete);
+    add('GET', base, 'event:read', issues.list);
+    add('PUT', base, 'event:write', issues.bulkUpdate);
+    add('DELETE', base, 'event:admin', issues.bulkDelete);
   }
   for (const base of ['/issues/:issueId', '/organizations/:org/issues/:issueId']) {
-    add('GET', `${base}/?`, issues.detail);
-    add('PUT', `${base}/?`, issues.update);
-    add('DELETE', `${base}/?`, issues.remove);
-    add('GET', `${base}/tags/?`, issues.tags);
-    add('GET', `${base}/tags/:key/?`, issues.tag);
-    add('GET', `${base}/tags/:key/values/?`, issues.tagValues);
-    add('GET', `${base}/grouping/info/?`, issues.groupingInfo);
-    add('GET', `${base}/hashes/?`, issues.hashes);
-    add('GET', `${base}/events/?`, events.issueEvents);
-    add('GET', `${base}/events/:eventId/?`, events.issueEvent);
-    add('GET', `${base}/user-reports/?`, feedback.issueFeedback);
+    add('GET', `${base}/?`, 'event:read', issues.detail);
+    add('PUT', `${base}/?`, 'event:write', issues.update);
+    add('DELETE', `${base}/?`, 'event:admin', issues.remove);
+    add('GET', `${base}/tags/?`, 'event:read', issues.tags);
+    add('GET', `${base}/tags/:key/?`, 'event:read', issues.tag);
+    add('GET', `${base}/tags/:key/values/?`, 'event:read', issues.tagValues);
+    add('GET', `${base}/grouping/info/?`, 'event:read', issues.groupingInfo);
+    add('GET', `${base}/hashes/?`, 'event:read', issues.hashes);
+    add('GET', `${base}/events/?`, 'event:read', events.issueEvents);
+    add('GET', `${base}/events/:eventId/?`, 'event:read', events.issueEvent);
+    add('GET', `${base}/user-reports/?`, 'event:read', feedback.issueFeedback);
   }
-  add('GET', '/projects/:org/:project/events/?', events.projectEvents);
-  add('GET', '/projects/:org/:project/events/:eventId/?', events.projectEvent);
-  add('GET', '/projects/:org/:project/events/:eventId/grouping-info/?', events.eventGroupingInfo);
-  add('GET', '/projects/:org/:project/events/:eventId/attachments/?', attachments.list);
-  add('GET', '/projects/:org/:project/events/:eventId/attachments/:attachmentId/?', attachments.one);
-  add('GET', '/projects/:org/:project/user-feedback/?', feedback.projectFeedback);
-  add('GET', '/organizations/:org/monitors/?', monitors.list);
+  add('GET', '/projects/:org/:project/events/?', 'event:read', events.projectEvents);
+  add('GET', '/projects/:org/:project/events/:eventId/?', 'event:read', events.projectEvent);
+  add('GET', '/projects/:org/:project/events/:eventId/grouping-info/?', 'event:read', events.eventGroupingInfo);
+  add('GET', '/projects/:org/:project/events/:eventId/attachments/?', 'event:read', attachments.list);
+  add('GET', '/projects/:org/:project/events/:eventId/attachments/:attachmentId/?', 'event:read', attachments.one);
+  add('GET', '/projects/:org/:project/user-feedback/?', 'event:read', feedback.projectFeedback);
+  add('GET', '/organizations/:org/monitors/?', 'project:read', monitors.list);
   for (const base of ['/organizations/:org/monitors/:monitor', '/projects/:org/:project/monitors/:monitor']) {
-    add('GET', `${base}/?`, monitors.detail);
-    add('GET', `${base}/checkins/?`, monitors.checkIns);
+    add('GET', `${base}/?`, 'project:read', monitors.detail);
+    add('GET', `${base}/checkins/?`, 'project:read', monitors.checkIns);
   }
-  add('GET', '/organizations/:org/events/:ref/?', events.orgEvent);
-  add('GET', '/organizations/:org/eventids/:eventId/?', events.resolveEventId);
+  add('GET', '/organizations/:org/events/:ref/?', 'event:read', events.orgEvent);
+  add('GET', '/organizations/:org/eventids/:eventId/?', 'event:read', events.resolveEventId);
 
-  add('GET', '/organizations/:org/releases/?', rel.releases);
-  add('GET', '/organizations/:org/releases/:version/?', rel.releases);
-  add('GET', '/projects/:org/:project/releases/?', rel.releases);
+  add('GET', '/organizations/:org/releases/?', 'project:read', rel.releases);
+  add('GET', '/organizations/:org/releases/:version/?', 'project:read', rel.releases);
+  add('GET', '/projects/:org/:project/releases/?', 'project:read', rel.releases);
 
   // source-map uploads (sentry-cli sourcemaps upload)
-  add('GET', '/organizations/:org/chunk-upload/?', sourcemaps.chunkUploadOptions);
-  add('POST', '/organizations/:org/chunk-upload/?', sourcemaps.chunkUpload);
-  add('POST', '/organizations/:org/artifactbundle/assemble/?', sourcemaps.assemble);
-  add('GET', '/projects/:org/:project/releases/:version/files/?', releaseFiles.listFiles);
-  add('POST', '/projects/:org/:project/releases/:version/files/?', releaseFiles.uploadFile);
+  add('GET', '/organizations/:org/chunk-upload/?', 'project:releases', sourcemaps.chunkUploadOptions);
+  add('POST', '/organizations/:org/chunk-upload/?', 'project:releases', sourcemaps.chunkUpload);
+  add('POST', '/organizations/:org/artifactbundle/assemble/?', 'project:releases', sourcemaps.assemble);
+  add('GET', '/projects/:org/:project/releases/:version/files/?', 'project:read', releaseFiles.listFiles);
+  add('POST', '/projects/:org/:project/releases/:version/files/?', 'project:releases', releaseFiles.uploadFile);
+  return routes;
 }

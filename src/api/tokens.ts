@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { SCOPES, type Scope } from '../auth/scopes.js';
 
 // API tokens: 64 hex characters (256 random bits; also the legacy user-token form sentry-cli
 // recognises), shown once at creation and stored as SHA-256. A plain hash suffices, unlike for
@@ -11,31 +12,43 @@ export interface TokenRow {
   name: string;
   prefix: string;
   scopes: string[];
+  /** the user who made it (UI or API), whose role caps it; null when made on the host with crash-cache-cli */
+  user_id: number | null;
   created_at: Date;
   last_used_at: Date | null;
   revoked_at: Date | null;
 }
 
-/** Scopes reported at GET /api/0/ and in `token list`: a token may do everything the API offers. */
-export const DEFAULT_SCOPES = ['org:read', 'project:read', 'project:releases', 'event:read', 'event:write', 'event:admin'];
+/** A token made on the host without --scopes may do everything (its maker already holds the database). */
+export const DEFAULT_SCOPES: readonly Scope[] = SCOPES;
+
+const COLUMNS = 'id, name, prefix, scopes, user_id, created_at, last_used_at, revoked_at';
 
 function sha256(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
-export async function createToken(db: pg.Pool | pg.ClientBase, name = ''): Promise<{ token: string; row: TokenRow }> {
+/**
+ * Makes a token. `userId`: the user making it in the UI or API (the caller has already checked the
+ * scopes against their role; they are capped again at every use); null on the host.
+ */
+export async function createToken(
+  db: pg.Pool | pg.ClientBase,
+  name = '',
+  opts: { scopes?: readonly Scope[]; userId?: number | null } = {},
+): Promise<{ token: string; row: TokenRow }> {
   const token = randomBytes(32).toString('hex');
   const { rows } = await db.query<TokenRow>(
-    `INSERT INTO api_token (name, token_sha256, prefix, scopes) VALUES ($1, $2, $3, $4)
-     RETURNING id, name, prefix, scopes, created_at, last_used_at, revoked_at`,
-    [name, sha256(token), token.slice(0, 8), DEFAULT_SCOPES],
+    `INSERT INTO api_token (name, token_sha256, prefix, scopes, user_id) VALUES ($1, $2, $3, $4, $5)
+     RETURNING ${COLUMNS}`,
+    [name, sha256(token), token.slice(0, 8), opts.scopes ?? DEFAULT_SCOPES, opts.userId ?? null],
   );
   return { token, row: rows[0]! };
 }
 
 export async function listTokens(db: pg.Pool | pg.ClientBase): Promise<TokenRow[]> {
   const { rows } = await db.query<TokenRow>(
-    'SELECT id, name, prefix, scopes, created_at, last_used_at, revoked_at FROM api_token ORDER BY id',
+    `SELECT ${COLUMNS} FROM api_token ORDER BY id`,
   );
   return rows;
 }
@@ -66,7 +79,7 @@ export async function revokeToken(db: pg.Pool | pg.ClientBase, idOrPrefix: strin
   if (!found.rows.length) return [];
   const { rows } = await db.query<TokenRow>(
     `UPDATE api_token SET revoked_at = now() WHERE id = $1
-     RETURNING id, name, prefix, scopes, created_at, last_used_at, revoked_at`,
+     RETURNING ${COLUMNS}`,
     [found.rows[0]!.id],
   );
   return rows;
@@ -76,7 +89,7 @@ export async function revokeToken(db: pg.Pool | pg.ClientBase, idOrPrefix: strin
 export async function verifyToken(db: pg.Pool, token: string): Promise<TokenRow | null> {
   if (!/^[0-9a-f]{64}$/i.test(token)) return null;
   const { rows } = await db.query<TokenRow>(
-    `SELECT id, name, prefix, scopes, created_at, last_used_at, revoked_at FROM api_token
+    `SELECT ${COLUMNS} FROM api_token
       WHERE token_sha256 = $1 AND revoked_at IS NULL`,
     [sha256(token.toLowerCase())],
   );

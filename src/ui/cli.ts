@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
+import { isRole, ROLES } from '../auth/scopes.js';
 import { command, UsageError, type CliCommand } from '../cli/command.js';
 import { UserExistsError, createUser, deleteUser, listUsers, setPassword } from './users.js';
 
@@ -42,13 +43,15 @@ function emailOf(flags: Record<string, string | boolean>, cmd: string): string {
 
 const userCreateCommand = command(
   'user create',
-  '  user create --email E [--password P]                    create a web UI user (the first one is admin); asks for the password if not given',
+  '  user create --email E [--password P] [--role R]         create a web UI user (the first one is owner; then --role, default member); asks for the password if not given',
   async ({ db, out }, _args, flags) => {
     const email = emailOf(flags, 'user create');
+    const role = flags.role === undefined ? 'member' : String(flags.role);
+    if (!isRole(role)) throw new UsageError(`--role: one of ${ROLES.join(', ')}`);
     const password = await passwordOf(flags);
     try {
-      const u = await createUser(db.pool, email, password);
-      out(`User ${u.id} ${u.email} created${u.is_admin ? ' (admin)' : ''}.`);
+      const u = await createUser(db.pool, email, password, role);
+      out(`User ${u.id} ${u.email} created (${u.role}).`);
     } catch (e) {
       if (e instanceof UserExistsError) {
         out(e.message);
@@ -79,7 +82,7 @@ const userPasswordCommand = command(
 const userListCommand = command('user list', '  user list                                               web UI users', async ({ db, out }) => {
   const users = await listUsers(db.pool);
   if (!users.length) out('No users. Create one with: crash-cache-cli user create --email you@example.com');
-  for (const u of users) out(`${u.id}\t${u.email}${u.is_admin ? '\tadmin' : ''}\t${u.sessions} active session${u.sessions === 1 ? '' : 's'}`);
+  for (const u of users) out(`${u.id}\t${u.email}\t${u.role}${u.all_projects ? '' : ' (some projects)'}\t${u.sessions} active session${u.sessions === 1 ? '' : 's'}`);
 });
 
 const userDeleteCommand = command('user delete', '  user delete --email E                                   delete a web UI user and their sessions', async ({ db, out }, _args, flags) => {

@@ -37,7 +37,7 @@ export async function findSession(db: pg.Pool, token: string): Promise<Session |
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
   const hash = sha256(token);
   const { rows } = await db.query<UserRow & { csrf_token: string; stale: boolean }>(
-    `SELECT u.id, u.email, u.is_admin, u.created_at, s.csrf_token,
+    `SELECT u.id, u.email, u.role, u.all_projects, u.created_at, s.csrf_token,
             s.last_used_at < now() - interval '1 hour' AS stale
        FROM ui_session s JOIN ui_user u ON u.id = s.user_id
       WHERE s.token_sha256 = $1 AND s.expires_at > now()`,

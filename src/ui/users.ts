@@ -1,33 +1,40 @@
 import { transaction } from '../storage/transaction.js';
 import type pg from 'pg';
+import type { Role } from '../auth/scopes.js';
 import { clearAccount } from './login-throttle.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
 
-// Web UI users (table ui_user, migrations/0005_ui.sql). The first user created is the admin.
+// Web UI users (table ui_user, migrations/0005_ui.sql, 0031_roles.sql). The first user created is the owner;
+// later ones get the role they are given (member unless said otherwise).
 
 export interface UserRow {
   id: number;
   email: string;
-  is_admin: boolean;
+  role: Role;
+  /** false: limited to the projects in project_member */
+  all_projects: boolean;
   created_at: Date;
 }
 
 export class UserExistsError extends Error {}
 
+/** The columns of a UserRow, for every query that returns one. */
+export const USER_COLUMNS = 'id, email, role, all_projects, created_at';
+
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
-export async function createUser(db: pg.Pool, email: string, password: string): Promise<UserRow> {
+export async function createUser(db: pg.Pool, email: string, password: string, role: Role = 'member'): Promise<UserRow> {
   email = email.trim();
   if (!EMAIL.test(email) || email.length > 254) throw new Error(`not an e-mail address: ${JSON.stringify(email)}`);
   if (password.length < 8) throw new Error('a password has at least 8 characters');
   const hash = await hashPassword(password);
   try {
-    // "First user is admin" decided in the same statement, so two concurrent first users cannot both be.
+    // "First user is owner" decided in the same statement, so two concurrent first users cannot both be.
     const { rows } = await db.query<UserRow>(
-      `INSERT INTO ui_user (email, password_hash, is_admin)
-       SELECT $1, $2, NOT EXISTS (SELECT 1 FROM ui_user)
-       RETURNING id, email, is_admin, created_at`,
-      [email, hash],
+      `INSERT INTO ui_user (email, password_hash, role)
+       SELECT $1, $2, CASE WHEN EXISTS (SELECT 1 FROM ui_user) THEN $3 ELSE 'owner' END
+       RETURNING ${USER_COLUMNS}`,
+      [email, hash, role],
     );
     return rows[0]!;
   } catch (e) {
@@ -39,7 +46,7 @@ export async function createUser(db: pg.Pool, email: string, password: string): 
 /** The user when the e-mail and password match, else null; takes as long either way. */
 export async function authenticate(db: pg.Pool, email: string, password: string): Promise<UserRow | null> {
   const { rows } = await db.query<UserRow & { password_hash: string }>(
-    'SELECT id, email, is_admin, created_at, password_hash FROM ui_user WHERE lower(email) = lower($1)',
+    `SELECT ${USER_COLUMNS}, password_hash FROM ui_user WHERE lower(email) = lower($1)`,
     [email.trim()],
   );
   const row = rows[0];
@@ -51,7 +58,7 @@ export async function authenticate(db: pg.Pool, email: string, password: string)
 
 export async function listUsers(db: pg.Pool): Promise<(UserRow & { sessions: number })[]> {
   const { rows } = await db.query<UserRow & { sessions: number }>(
-    `SELECT u.id, u.email, u.is_admin, u.created_at,
+    `SELECT u.id, u.email, u.role, u.all_projects, u.created_at,
             (SELECT count(*) FROM ui_session s WHERE s.user_id = u.id AND s.expires_at > now())::int AS sessions
        FROM ui_user u ORDER BY u.id`,
   );

@@ -20,7 +20,7 @@ const newSession = async () => `cc_session=${(await createSession(db.pool, 1)).t
 beforeAll(async () => {
   db = await freshDatabase();
   const out = await cli(['user', 'create', '--email', EMAIL, '--password', PASSWORD], { DATABASE_URL: db.url });
-  expect(out).toMatch(/User 1 ops@example.com created \(admin\)/);
+  expect(out).toMatch(/User 1 ops@example.com created \(owner\)/);
   const second = await cli(['user', 'create', '--email', 'dev@example.com', '--password', 'another password'], { DATABASE_URL: db.url });
   expect(second).not.toMatch(/admin/);
   server = await startServer({ DATABASE_URL: db.url });
@@ -210,7 +210,7 @@ describe('web UI authentication', () => {
   it('lists users, changes a password (ending that user\'s sessions) and deletes a user', async () => {
     const session = await newSession();
     const env = { DATABASE_URL: db.url };
-    expect(await cli(['user', 'list'], env)).toMatch(/^1\tops@example.com\tadmin\t\d+ active sessions?\n2\tdev@example.com\t0 active sessions\n$/);
+    expect(await cli(['user', 'list'], env)).toMatch(/^1\tops@example.com\towner\t\d+ active sessions?\n2\tdev@example.com\tmember\t0 active sessions\n$/);
     expect(await cli(['user', 'password', '--email', 'OPS@example.com', '--password', 'a new long password'], env)).toMatch(/Password of OPS@example.com changed/);
     expect((await fetch(`${server.url}/projects`, { headers: { cookie: session }, redirect: 'manual' })).status).toBe(303);
     const f = await loginForm();

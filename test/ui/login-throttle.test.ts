@@ -40,7 +40,7 @@ beforeAll(async () => {
   db = await freshDatabase();
   // One hash for every user: five users without five more scrypts.
   userHash = await hashPassword(PASSWORD);
-  await db.pool.query('INSERT INTO ui_user (email, password_hash, is_admin) SELECT unnest($1::text[]), $2, false', [USERS, userHash]);
+  await db.pool.query('INSERT INTO ui_user (email, password_hash) SELECT unnest($1::text[]), $2', [USERS, userHash]);
   // A row whose window ended long ago: pruned by the first counted attempt.
   await db.pool.query(`INSERT INTO login_throttle VALUES ('account', 'stale@example.com', 99, now() - interval '1 day')`);
   [one, two] = await Promise.all([startServer(env()), startServer(env())]);

@@ -1,5 +1,6 @@
 import { transaction } from '../../storage/transaction.js';
 import type pg from 'pg';
+import { ISSUE_CHILD_TABLES } from '../../storage/issue-children.js';
 import { HttpError } from '../../http/errors.js';
 import type { Cursor } from '../pagination.js';
 import type { ParsedSearch } from '../search.js';
@@ -256,7 +257,7 @@ export async function deleteIssues(pool: pg.Pool, ids: number[]): Promise<number
     const pids = rows.map((r) => r.project_id);
     const iids = rows.map((r) => r.id);
     const pairs = `(project_id, issue_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))`;
-    for (const t of ['report', 'issue_tag', 'issue_user', 'issue_hash']) await client.query(`DELETE FROM ${t} WHERE ${pairs}`, [pids, iids]);
+    for (const t of ['report', ...ISSUE_CHILD_TABLES]) await client.query(`DELETE FROM ${t} WHERE ${pairs}`, [pids, iids]);
     await client.query('DELETE FROM issue WHERE (project_id, id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))', [pids, iids]);
     return rows.length;
   });

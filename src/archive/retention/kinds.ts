@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { ISSUE_CHILD_TABLES } from '../../storage/issue-children.js';
 import { pruneSourcemaps } from '../../sourcemaps/store.js';
 import { deletePayloads, NOT_QUEUED, type Deleted } from './delete-payloads.js';
 
@@ -170,9 +171,7 @@ const emptyIssues: RetentionKind = {
             AND NOT EXISTS (SELECT 1 FROM report r WHERE r.project_id = i.project_id AND r.issue_id = i.id)
             AND NOT EXISTS (SELECT 1 FROM issue_delta d WHERE d.project_id = i.project_id AND d.issue_id = i.id)
           LIMIT $2 FOR UPDATE OF i SKIP LOCKED),
-       h AS (DELETE FROM issue_hash x USING doomed d WHERE x.project_id = d.project_id AND x.issue_id = d.id),
-       u AS (DELETE FROM issue_user x USING doomed d WHERE x.project_id = d.project_id AND x.issue_id = d.id),
-       t AS (DELETE FROM issue_tag x USING doomed d WHERE x.project_id = d.project_id AND x.issue_id = d.id),
+       ${ISSUE_CHILD_TABLES.map((t, n) => `c${n} AS (DELETE FROM ${t} x USING doomed d WHERE x.project_id = d.project_id AND x.issue_id = d.id),`).join('\n       ')}
        i AS (DELETE FROM issue x USING doomed d WHERE x.project_id = d.project_id AND x.id = d.id RETURNING x.project_id)
        SELECT project_id, count(*)::text AS n FROM i GROUP BY 1`, [ctx.defaultDays, ctx.batchSize]);
     const deleted = rows.map((r) => ({ projectId: Number(r.project_id), events: 0, payloads: 0, payloadBytes: 0, rows: Number(r.n) }));

@@ -1,0 +1,20 @@
+import type pg from 'pg';
+
+// The per-issue activity log (table issue_activity): one row per thing that happened to an issue,
+// written in the same transaction as the change it records. Types follow Sentry's activity types
+// (set_resolved, set_unresolved, set_ignored, assigned, unassigned, note, merge, unmerge_source,
+// unmerge_destination, set_regression, first_seen).
+
+export type ActivityType =
+  | 'set_resolved' | 'set_unresolved' | 'set_ignored' | 'set_regression'
+  | 'assigned' | 'unassigned' | 'note' | 'merge' | 'unmerge_source' | 'unmerge_destination';
+
+export async function recordActivity(
+  db: pg.Pool | pg.ClientBase,
+  a: { projectId: number | string; issueId: number | string; userId: number | null; type: ActivityType; data?: Record<string, unknown> },
+): Promise<void> {
+  await db.query(
+    'INSERT INTO issue_activity (project_id, issue_id, user_id, type, data) VALUES ($1, $2, $3, $4, $5)',
+    [a.projectId, a.issueId, a.userId, a.type, JSON.stringify(a.data ?? {})],
+  );
+}

@@ -6,6 +6,7 @@ import { cookie, parseCookies, readForm, redirect } from './http.js';
 import { findSession, type Session } from './sessions.js';
 import { requestIsHttps } from '../ratelimit/client-ip.js';
 import { serverSecret } from '../storage/server-secret.js';
+import { sessionPrincipal, type Principal } from '../auth/principal.js';
 
 // Who is asking, and is this POST really from our own form.
 // CSRF: logged-in forms carry the session's own token (ui_session.csrf_token), checked on every POST;
@@ -100,4 +101,12 @@ export async function loginCsrfValid(ctx: AppContext, req: IncomingMessage, toke
   const secret = await serverSecret(ctx.db.pool, 'login_csrf');
   const nonce = validLoginCookie(secret, parseCookies(req)[cookieNames(ctx, req).loginCsrf], Math.floor(Date.now() / 1000));
   return nonce !== null && tokensEqual(token, mac(secret, 'form', nonce));
+}
+
+/**
+ * The session's user as a Principal (src/auth/principal.ts), for the same checks the API makes:
+ * `requireScope(await uiPrincipal(ctx, session), 'project:write')` answers 403 with an error page.
+ */
+export function uiPrincipal(ctx: AppContext, session: Session): Promise<Principal> {
+  return sessionPrincipal(ctx.db.pool, session.user);
 }

@@ -103,7 +103,7 @@ export class OidcClient {
       const meta = config.serverMetadata();
       this.log.info('oidc provider discovered', { issuer: meta.issuer, end_session: !!meta.end_session_endpoint });
     } catch (e) {
-      this.lastError = describe(e);
+      this.lastError = errorReason(e);
       this.log.error('oidc discovery failed', { issuer: s.oidcIssuer, error: this.lastError, retry_in_secs: this.retryMs / 1000 });
       this.stop();
       this.timer = setTimeout(() => void this.attempt(), this.retryMs);
@@ -114,7 +114,7 @@ export class OidcClient {
 }
 
 /** A short reason for the log and the login page: no stack, no response body, nothing secret. */
-export function describe(e: unknown): string {
+export function errorReason(e: unknown): string {
   const err = e as Error & { code?: string; cause?: { code?: string; message?: string } };
   const cause = err?.cause?.message ?? err?.cause?.code;
   const msg = `${err?.message ?? String(e)}${cause ? ` (${cause})` : ''}`;

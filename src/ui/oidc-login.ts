@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { OidcRefused, admittedEmail, userForAccount, type ProviderClaims } from '../oidc/accounts.js';
-import { OidcUnavailableError, describe, oidcClient, type OidcClient } from '../oidc/client.js';
+import { OidcUnavailableError, errorReason, oidcClient, type OidcClient } from '../oidc/client.js';
 import { MAX_AGE_SECS, openState, sealState } from '../oidc/state-cookie.js';
 import { cookieNames, currentSession } from './auth.js';
 import { cookie, parseCookies, redirect, safeNext } from './http.js';
@@ -104,7 +104,7 @@ export async function getOidcCallback(ctx: AppContext, req: IncomingMessage, res
     }
   } catch (e) {
     const f = failure(e, provider);
-    ctx.log.warn('oidc log-in failed', { status: f.status, error: describe(e) });
+    ctx.log.warn('oidc log-in failed', { status: f.status, error: errorReason(e) });
     return refuse(f.status, f.message);
   }
   try {
@@ -113,7 +113,7 @@ export async function getOidcCallback(ctx: AppContext, req: IncomingMessage, res
     ctx.log.info('oidc log-in', { user_id: user.id, email: user.email, how, ...(how === 'created' ? { role: user.role } : {}) });
     const { token } = await createSession(ctx.db.pool, user.id, { oidcIdToken: idToken });
     const names = cookieNames(ctx, req);
-    redirect(res, saved.next, {
+    redirect(res, safeNext(saved.next), {
       'set-cookie': [clearState, cookie(names.session, token, { secure: names.secure, maxAgeSecs: SESSION_IDLE_DAYS * 86400 })],
     });
   } catch (e) {

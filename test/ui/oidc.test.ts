@@ -291,6 +291,27 @@ describe('OIDC log-in', () => {
     expect(ok.status).toBe(303);
   });
 
+  it('answers 502 with the login page when the provider is down at the callback: no session, no user', async () => {
+    const [users, sessions] = [await count('ui_user'), await count('ui_session')];
+    const flow = await throughProvider('alice-sub');
+    await new Promise((r) => {
+      opServer.close(r);
+      opServer.closeAllConnections();
+    });
+    try {
+      const r = await fetch(flow.callback, { redirect: 'manual', headers: { cookie: flow.stateCookie } });
+      expect(r.status).toBe(502);
+      expect(await r.text()).toContain('TestID cannot be reached right now');
+      expect(sessionCookie(r)).toBeUndefined();
+    } finally {
+      await new Promise<void>((r) => opServer.listen(opPort, '127.0.0.1', () => r()));
+    }
+    expect([await count('ui_user'), await count('ui_session')]).toEqual([users, sessions]);
+    // and once it is back, the same callback completes
+    const ok = await fetch(flow.callback, { redirect: 'manual', headers: { cookie: flow.stateCookie } });
+    expect(ok.status).toBe(303);
+  });
+
   it('keeps ?next= to local paths', async () => {
     const { res } = await logInAs('alice-sub', '//evil.example/x');
     expect(res.status).toBe(303);

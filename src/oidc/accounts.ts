@@ -34,7 +34,7 @@ const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,253}$/;
  */
 export function admittedEmail(claims: ProviderClaims, allowedDomains: readonly string[]): string {
   const email = typeof claims.email === 'string' ? claims.email.trim() : '';
-  if (!email || !EMAIL.test(email)) {
+  if (!email || email.length > 254 || !EMAIL.test(email)) {
     throw new OidcRefused(403, 'The identity provider did not send an e-mail address for this account (crash-cache asks for the "email" scope); ask its administrator.');
   }
   if (claims.email_verified === false || claims.email_verified === 'false') {

@@ -65,7 +65,7 @@ export async function getOidcStart(ctx: AppContext, req: IncomingMessage, res: S
 export async function getOidcCallback(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const client = requireClient(ctx);
   const c = stateCookieName(ctx, req);
-  // the state cookie is good once: deleted by every answer below
+  // the state cookie is deleted by every answer below, whatever the outcome
   const clearState = cookie(c.name, '', { secure: c.secure, maxAgeSecs: 0 });
   const saved = await openState(ctx.db.pool, parseCookies(req)[c.name]);
   const refuse = (status: number, message: string) => showLogin(ctx, req, res, status, saved?.next ?? '/', message, { 'set-cookie': [clearState] });

@@ -23,6 +23,8 @@ const SENTRY_CLI = join(PACKAGE_ROOT, 'node_modules', '@sentry', 'cli', 'bin', '
 let db: TestDatabase;
 let server: RunningServer;
 let token: string;
+/** what sentry-cli and the bundler plugin upload with: only the scopes Sentry's docs ask for */
+let uploadToken: string;
 let dsn: string;
 // Under node_modules so that the bundle's `import '@sentry/node'` resolves; outside git.
 const work = join(PACKAGE_ROOT, 'node_modules', '.cache', `cc-sourcemaps-${randomBytes(4).toString('hex')}`);
@@ -46,7 +48,7 @@ async function until<T>(what: string, fn: () => Promise<T>, check: (v: T) => boo
 async function sentryCli(args: string[]): Promise<string> {
   try {
     const { stdout, stderr } = await run(SENTRY_CLI, args, {
-      env: { ...process.env, SENTRY_URL: server.url, SENTRY_AUTH_TOKEN: token, SENTRY_ORG: 'acme', SENTRY_PROJECT: 'shop', SENTRY_LOAD_DOTENV: '0', SENTRY_DISABLE_UPDATE_CHECK: '1' },
+      env: { ...process.env, SENTRY_URL: server.url, SENTRY_AUTH_TOKEN: uploadToken, SENTRY_ORG: 'acme', SENTRY_PROJECT: 'shop', SENTRY_LOAD_DOTENV: '0', SENTRY_DISABLE_UPDATE_CHECK: '1' },
       timeout: 60_000,
     });
     return stdout + stderr;
@@ -90,6 +92,7 @@ beforeAll(async () => {
   const env = { DATABASE_URL: db.url, ORGANIZATION_SLUG: 'acme' };
   await cli(['project', 'create', '--name', 'shop', '--platform', 'node', '--key', 'c'.repeat(32)], env);
   token = /^([0-9a-f]{64})$/m.exec(await cli(['token', 'create', '--name', 'sourcemaps'], env))![1]!;
+  uploadToken = /^([0-9a-f]{64})$/m.exec(await cli(['token', 'create', '--name', 'ci-upload', '--scopes', 'project:releases,org:read'], env))![1]!;
   // A fixed port, so that PUBLIC_URL is where the server really is: the bundler plugin's uploader goes to
   // the organization's regionUrl (PUBLIC_URL), as it would in production.
   const port = await new Promise<number>((resolve) => {
@@ -182,7 +185,7 @@ describe('sentry-cli sourcemaps upload, then @sentry/node errors', () => {
   it('takes the upload of the official bundler plugin (esbuild) as well', async () => {
     const dir = join(work, 'plugin');
     await mkdir(dir, { recursive: true });
-    const { stdout, stderr } = await run(process.execPath, [join(PACKAGE_ROOT, 'test', 'sourcemaps', 'app', 'build-with-plugin.mjs'), server.url, token, dir], { timeout: 120_000 });
+    const { stdout, stderr } = await run(process.execPath, [join(PACKAGE_ROOT, 'test', 'sourcemaps', 'app', 'build-with-plugin.mjs'), server.url, uploadToken, dir], { timeout: 120_000 });
     if (process.env.PLUGIN_DEBUG) console.log(stdout, stderr);
     const ev = await event(await sendFrom(dir, 'shop@plugin'));
     expect(exception(ev).stacktrace.frames.at(-1), stdout + stderr).toMatchObject({ function: 'chargeCustomerCard', lineNo: 5, filename: expect.stringMatching(/src\/cart\.js$/) });

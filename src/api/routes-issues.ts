@@ -17,6 +17,8 @@ import { parseSearch, type ParsedSearch, type SearchLimits } from './search.js';
 import { serializeIssue, serializeIssueDetail } from './serialize-issue.js';
 import { snoozeOf } from './snooze.js';
 import { publicRequestUrl } from './routes-org.js';
+import type { ApiHandler } from './routes.js';
+import { checkMerge, mergeMatched, wantsMerge } from './routes-merge.js';
 
 // Issue list (search, sort, pages), one issue, status changes (single and bulk), deletion, tags.
 
@@ -128,16 +130,22 @@ function idsOf(url: URL): number[] | null {
 }
 
 /** Bulk change: PUT …/issues/?id=1&id=2 (or ?query=…) with the change; answers the change, 204 when nothing matched. */
-export const bulkUpdate: H = async (ctx, req, res, params, url) => {
+export const bulkUpdate: ApiHandler = async (ctx, req, res, params, url, principal) => {
   const projects = await scope(ctx, params, url);
   const body = await readJsonBody(req);
   const ids = idsOf(url);
+  const merge = wantsMerge(body);
+  if (merge && !ids) throw new HttpError('invalid_request', 'merge needs id=… parameters');
   const matched = await matchingIssueIds(ctx.db.pool, projects, ids ? parseSearch(url.searchParams.get('query') ?? '', ctx.config) : searchOf(url, ctx.config), ids);
+  // a merge is checked (two or more issues of one project) before the status change, so a refused one changes nothing
+  if (merge) await checkMerge(ctx, matched, principal);
   if (!matched.length) {
     res.writeHead(204).end();
     return;
   }
-  sendJson(res, 200, await applyChange(ctx, matched, body));
+  const out = await applyChange(ctx, matched, body);
+  if (merge) out.merge = await mergeMatched(ctx, matched, principal);
+  sendJson(res, 200, out);
 };
 
 export const bulkDelete: H = async (ctx, _req, res, params, url) => {

@@ -45,6 +45,17 @@ describe('configuration', () => {
     expect(() => loadConfig({ RETENTION_DAYS: '0' }, '/nonexistent')).toThrow(/^RETENTION_DAYS must be ≥ 1/);
   });
 
+  it('checks the OIDC settings together', () => {
+    const c = loadConfig({}, '/nonexistent');
+    expect([c.oidcIssuer, c.passwordLogin, c.oidcDefaultRole, c.oidcAllowedDomains]).toEqual([undefined, true, 'member', []]);
+    const on = loadConfig({ OIDC_ISSUER: 'https://id.example.com/realms/x', OIDC_CLIENT_ID: 'cc', OIDC_ALLOWED_DOMAINS: 'Example.com, @corp.example', PASSWORD_LOGIN: 'false' }, '/nonexistent');
+    expect([on.oidcAllowedDomains, on.passwordLogin]).toEqual([['example.com', 'corp.example'], false]);
+    expect(() => loadConfig({ OIDC_ISSUER: 'https://id.example.com' }, '/nonexistent')).toThrow(/^OIDC_CLIENT_ID is required/);
+    expect(() => loadConfig({ PASSWORD_LOGIN: 'false' }, '/nonexistent')).toThrow(/^PASSWORD_LOGIN=false needs OIDC_ISSUER/);
+    expect(() => loadConfig({ OIDC_ISSUER: 'https://id.example.com', OIDC_CLIENT_ID: 'cc', OIDC_DEFAULT_ROLE: 'owner' }, '/nonexistent')).toThrow(/^OIDC_DEFAULT_ROLE must be viewer, member or admin/);
+    expect(() => loadConfig({ OIDC_ISSUER: 'ftp://id.example.com', OIDC_CLIENT_ID: 'cc' }, '/nonexistent')).toThrow(/^OIDC_ISSUER must be an http/);
+  });
+
   it('reads .env lines, the environment winning', () => {
     expect(parseDotEnv('# c\nA=1\nexport B="two"\nC=\'3\'\n')).toEqual({ A: '1', B: 'two', C: '3' });
   });

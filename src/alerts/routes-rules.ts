@@ -1,8 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
 import type { AppContext } from '../context.js';
+import type { ApiHandler } from '../api/routes.js';
+import type { Principal } from '../auth/principal.js';
 import { readJsonBody } from '../api/body.js';
 import { requireProject } from '../api/lookup.js';
 import { listDeliveries, type DeliveryRow } from './deliveries.js';
@@ -17,7 +19,7 @@ import { sendTestAlert } from './sender.js';
 // Beyond Sentry: POST …/rules/{id}/test/ sends a test notification and answers with the receiver's
 // answer; GET …/rules/{id}/deliveries/ lists the rule's notifications with status and last error.
 
-type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params) => Promise<void>;
+type H = ApiHandler;
 
 const COND: Record<AlertKind, string> = {
   new: 'sentry.rules.conditions.first_seen_event.FirstSeenEventCondition',
@@ -134,8 +136,8 @@ export function parseRuleBody(b: Record<string, unknown>): RuleInput {
   return out;
 }
 
-async function ruleOf(ctx: AppContext, params: Params): Promise<AlertRule> {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+async function ruleOf(ctx: AppContext, params: Params, who: Principal): Promise<AlertRule> {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const id = params.ruleId!;
   const rule = /^\d{1,15}$/.test(id) ? await getAlertRule(ctx.db.pool, Number(id)) : null;
   if (!rule || rule.project_id !== p.id) throw new HttpError('not_found', 'The requested resource does not exist');
@@ -152,24 +154,24 @@ function parsed(b: Record<string, unknown>): RuleInput {
   }
 }
 
-export const listRules: H = async (ctx, _req, res, params) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const listRules: H = async (ctx, _req, res, params, _url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   sendJson(res, 200, (await listAlertRules(ctx.db.pool, p.id)).map(serializeRule));
 };
 
-export const createRule: H = async (ctx, req, res, params) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const createRule: H = async (ctx, req, res, params, _url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const input = parsed(await readJsonBody(req));
   if (input.channel !== 'email' && !input.webhookUrl) throw new HttpError('invalid_request', `a ${input.channel} action needs webhookUrl`);
   sendJson(res, 201, serializeRule(await addRule(ctx.db.pool, p.id, input)));
 };
 
-export const getRule: H = async (ctx, _req, res, params) => {
-  sendJson(res, 200, serializeRule(await ruleOf(ctx, params)));
+export const getRule: H = async (ctx, _req, res, params, _url, who) => {
+  sendJson(res, 200, serializeRule(await ruleOf(ctx, params, who)));
 };
 
-export const updateRuleRoute: H = async (ctx, req, res, params) => {
-  const rule = await ruleOf(ctx, params);
+export const updateRuleRoute: H = async (ctx, req, res, params, _url, who) => {
+  const rule = await ruleOf(ctx, params, who);
   const input = parsed(await readJsonBody(req));
   let updated: AlertRule | null;
   try {
@@ -180,8 +182,8 @@ export const updateRuleRoute: H = async (ctx, req, res, params) => {
   sendJson(res, 200, serializeRule(updated!));
 };
 
-export const deleteRule: H = async (ctx, _req, res, params) => {
-  const rule = await ruleOf(ctx, params);
+export const deleteRule: H = async (ctx, _req, res, params, _url, who) => {
+  const rule = await ruleOf(ctx, params, who);
   await removeAlertRule(ctx.db.pool, rule.id);
   res.writeHead(202).end();
 };
@@ -195,13 +197,13 @@ export function serializeDelivery(d: DeliveryRow): Record<string, unknown> {
   };
 }
 
-export const listRuleDeliveries: H = async (ctx, _req, res, params) => {
-  const rule = await ruleOf(ctx, params);
+export const listRuleDeliveries: H = async (ctx, _req, res, params, _url, who) => {
+  const rule = await ruleOf(ctx, params, who);
   sendJson(res, 200, (await listDeliveries(ctx.db.pool, { ruleId: rule.id, limit: 100 })).map(serializeDelivery));
 };
 
-export const testRule: H = async (ctx, _req, res, params) => {
-  const rule = await ruleOf(ctx, params);
+export const testRule: H = async (ctx, _req, res, params, _url, who) => {
+  const rule = await ruleOf(ctx, params, who);
   const r = (await sendTestAlert(ctx.db.pool, ctx.config, rule.id))!;
   sendJson(res, 200, { id: String(r.id), ok: r.ok, status: r.httpStatus, answer: r.answer ?? r.error ?? null });
 };

@@ -1,15 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Router } from '../http/router.js';
-import type { AppContext } from '../context.js';
+import { canSeeProject } from '../auth/access.js';
+import type { ApiHandler } from './routes.js';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import { listOutcomes, type OutcomeCount } from '../outcomes/queries.js';
 import { listAccepted } from './queries/accepted.js';
-import { authenticate } from './auth.js';
 import { requireOrg, requireProject } from './lookup.js';
 import { parsePeriod } from './period.js';
 
-// What was dropped, over the read API (Bearer token, like every /api/0/ route):
+// What was dropped, over the read API (registered in routes.ts like every /api/0/ route):
 // - GET /api/0/projects/{org}/{project}/outcomes/?statsPeriod=24h — our own simple shape: totals
 //   per outcome/reason/category and the hourly rows;
 // - GET /api/0/organizations/{org}/stats_v2/?field=sum(quantity)&groupBy=outcome&groupBy=category
@@ -30,8 +28,8 @@ function period(url: URL): number {
   return Math.min(ms, MAX_PERIOD_MS);
 }
 
-export async function projectOutcomes(ctx: AppContext, res: ServerResponse, org: string, slug: string, url: URL): Promise<void> {
-  const project = await requireProject(ctx.db.pool, ctx.config, org, slug);
+export const projectOutcomes: ApiHandler = async (ctx, _req, res, params, url, who) => {
+  const project = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const end = new Date();
   const start = new Date(end.getTime() - period(url));
   const rows = await listOutcomes(ctx.db.pool, { projectId: project.id, since: start });
@@ -49,7 +47,7 @@ export async function projectOutcomes(ctx: AppContext, res: ServerResponse, org:
     totals: [...totals.values()].sort((a, b) => b.quantity - a.quantity),
     hourly: rows.map((r) => ({ hour: r.hour.toISOString(), outcome: r.outcome, reason: r.reason, category: r.category, quantity: r.quantity })),
   });
-}
+};
 
 /** Sentry's `interval`: 1h, 6h, 1d, ...; whole hours only (outcomes are hourly). */
 function intervalMs(url: URL): number {
@@ -59,8 +57,8 @@ function intervalMs(url: URL): number {
   return ms;
 }
 
-export async function statsV2(ctx: AppContext, res: ServerResponse, org: string, url: URL): Promise<void> {
-  requireOrg(ctx.config, org);
+export const statsV2: ApiHandler = async (ctx, _req, res, params, url, who) => {
+  requireOrg(ctx.config, params.org!);
   const q = url.searchParams;
   const fields = q.getAll('field');
   if (!fields.length || fields.some((f) => f !== 'sum(quantity)')) {
@@ -89,6 +87,7 @@ export async function statsV2(ctx: AppContext, res: ServerResponse, org: string,
   const rows = all.filter(
     (r: OutcomeCount) =>
       (!projectIds.size || projectIds.has(String(r.projectId))) &&
+      (who.projectIds === null || (r.projectId !== null && canSeeProject(who, r.projectId))) &&
       (!outcomes || outcomes.has(r.outcome)) &&
       (!categories || categories.has(r.category)) &&
       (!reasons || reasons.has(r.reason)),
@@ -113,15 +112,4 @@ export async function statsV2(ctx: AppContext, res: ServerResponse, org: string,
     intervals,
     groups: [...groups.values()],
   });
-}
-
-/** Registers both routes; each authenticates with the API's Bearer tokens first. */
-export function registerOutcomeRoutes(router: Router, ctx: AppContext): void {
-  const guarded = (h: (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, url: URL) => Promise<void>) =>
-    async (req: IncomingMessage, res: ServerResponse, params: Record<string, string>, url: URL) => {
-      await authenticate(req, ctx.db.pool);
-      await h(req, res, params, url);
-    };
-  router.add('GET', '/api/0/projects/:org/:project/outcomes/?', guarded((_req, res, p, url) => projectOutcomes(ctx, res, p.org!, p.project!, url)));
-  router.add('GET', '/api/0/organizations/:org/stats_v2/?', guarded((_req, res, p, url) => statsV2(ctx, res, p.org!, url)));
-}
+};

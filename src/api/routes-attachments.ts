@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { listAttachments, loadAttachment } from '../digest/attachments.js';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
-import type { Params } from '../http/router.js';
-import type { AppContext } from '../context.js';
+import type { ApiHandler } from './routes.js';
 import { requireProject } from './lookup.js';
 import { contentDisposition, serializeAttachment } from './serialize-attachment.js';
 
@@ -12,7 +10,7 @@ import { contentDisposition, serializeAttachment } from './serialize-attachment.
 // which stay in the archived payload they arrived in (src/digest/attachments.ts). Attachments sent in
 // a later envelope with the same event_id belong to the event too (the digest keys them by event id).
 
-type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+type H = ApiHandler;
 
 const NOT_FOUND = 'The requested resource does not exist';
 const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
@@ -24,8 +22,8 @@ function eventIdParam(v: string): string {
 }
 
 /** projects/{org}/{project}/events/{event_id}/attachments/[?query=name|is:screenshot] */
-export const list: H = async (ctx, _req, res, params, url) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const list: H = async (ctx, _req, res, params, url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   let rows = await listAttachments(ctx.db.pool, p.id, eventIdParam(params.eventId!));
   const query = (url.searchParams.get('query') ?? '').trim();
   if (query === 'is:screenshot') rows = rows.filter((r) => /^screenshot(-\d+)?\.(png|jpe?g)$/i.test(r.filename));
@@ -41,8 +39,8 @@ export const list: H = async (ctx, _req, res, params, url) => {
 };
 
 /** …/attachments/{id}/: metadata; with ?download=1 (or true) the bytes, as a download. */
-export const one: H = async (ctx, _req, res, params, url) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const one: H = async (ctx, _req, res, params, url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const eventId = eventIdParam(params.eventId!);
   if (!/^\d{1,15}$/.test(params.attachmentId!)) throw new HttpError('not_found', NOT_FOUND);
   const a = await loadAttachment(ctx.db.pool, p.id, Number(params.attachmentId));

@@ -1,5 +1,4 @@
 import { projectRules } from '../digest/project-rules.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadEvent } from '../digest/load-event.js';
 import { groupEvent } from '../digest/group.js';
 import { groupingError } from '../digest/grouping-failures.js';
@@ -7,11 +6,13 @@ import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
 import type { AppContext } from '../context.js';
-import { listProjects } from '../storage/projects.js';
-import { requireOrg, requireProject } from './lookup.js';
+import type { ApiHandler } from './routes.js';
+import { visibleProjectRows } from './lookup.js';
+import { requireIssue, requireOrg, requireProject } from './lookup.js';
+import type { Principal } from '../auth/principal.js';
 import { linkHeader, pageLinks, parseCursor, parseLimit } from './pagination.js';
 import { archiveSize, eventNeighbours, getReport, issueEventAt, listIssueEvents, listProjectEvents, type ReportRow } from './queries/events.js';
-import { getIssue, requireIssue, type IssueRow } from './queries/issues.js';
+import { getIssue, type IssueRow } from './queries/issues.js';
 import { groupingJson } from './routes-issues.js';
 import { publicRequestUrl } from './routes-org.js';
 import { serializeEvent } from './serialize-event.js';
@@ -20,7 +21,7 @@ import { serializeEvent } from './serialize-event.js';
 // from report rows alone; the full event is rebuilt from its archived payload (loadEvent) only for
 // the single event asked for.
 
-type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+type H = ApiHandler;
 
 const NOT_FOUND = 'The requested resource does not exist';
 
@@ -104,13 +105,13 @@ async function fullEvent(ctx: AppContext, r: ReportRow, issue: IssueRow | null) 
   });
 }
 
-async function issueOf(ctx: AppContext, params: Params): Promise<IssueRow> {
+async function issueOf(ctx: AppContext, params: Params, who: Principal): Promise<IssueRow> {
   if (params.org !== undefined) requireOrg(ctx.config, params.org);
-  return requireIssue(ctx.db.pool, params.issueId!);
+  return requireIssue(ctx.db.pool, params.issueId!, who);
 }
 
-export const issueEvents: H = async (ctx, _req, res, params, url) => {
-  const issue = await issueOf(ctx, params);
+export const issueEvents: H = async (ctx, _req, res, params, url, who) => {
+  const issue = await issueOf(ctx, params, who);
   const cursor = parseCursor(url.searchParams.get('cursor'));
   const full = url.searchParams.get('full') === 'true' || url.searchParams.get('full') === '1';
   const limit = parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), full ? 50 : 100);
@@ -121,8 +122,8 @@ export const issueEvents: H = async (ctx, _req, res, params, url) => {
 };
 
 /** issues/{id}/events/{latest|oldest|recommended|<event id>}/ */
-export const issueEvent: H = async (ctx, _req, res, params) => {
-  const issue = await issueOf(ctx, params);
+export const issueEvent: H = async (ctx, _req, res, params, _url, who) => {
+  const issue = await issueOf(ctx, params, who);
   const which = params.eventId!;
   let r: ReportRow | null;
   // "recommended" is Sentry's pick of a helpful event; ours is the latest, the one most likely to
@@ -138,8 +139,8 @@ export const issueEvent: H = async (ctx, _req, res, params) => {
 };
 
 /** projects/{org}/{project}/events/: the project's latest events (sentry-cli `events list`). */
-export const projectEvents: H = async (ctx, _req, res, params, url) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const projectEvents: H = async (ctx, _req, res, params, url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const cursor = parseCursor(url.searchParams.get('cursor'));
   const limit = parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), 100);
   const { rows, more } = await listProjectEvents(ctx.db.pool, p.id, limit, cursor);
@@ -147,25 +148,25 @@ export const projectEvents: H = async (ctx, _req, res, params, url) => {
   sendJson(res, 200, body, { link: linkHeader(publicRequestUrl(ctx, url), pageLinks(rows, (r) => ({ value: 0, id: r.id }), cursor, more)) });
 };
 
-export const projectEvent: H = async (ctx, _req, res, params) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const projectEvent: H = async (ctx, _req, res, params, _url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const r = await getReport(ctx.db.pool, p.id, params.eventId!);
   if (!r) throw new HttpError('not_found', NOT_FOUND);
   sendJson(res, 200, await fullEvent(ctx, r, await getIssue(ctx.db.pool, r.issue_id)));
 };
 
 /** organizations/{org}/events/{project_slug}:{event_id}/ */
-export const orgEvent: H = async (ctx, req, res, params, url) => {
+export const orgEvent: H = async (ctx, req, res, params, url, who) => {
   const ref = params.ref!;
   const i = ref.lastIndexOf(':');
   if (i <= 0) throw new HttpError('not_found', NOT_FOUND);
-  return projectEvent(ctx, req, res, { org: params.org!, project: ref.slice(0, i), eventId: ref.slice(i + 1) }, url);
+  return projectEvent(ctx, req, res, { org: params.org!, project: ref.slice(0, i), eventId: ref.slice(i + 1) }, url, who);
 };
 
 /** organizations/{org}/eventids/{event_id}/: which project and issue an event id belongs to. */
-export const resolveEventId: H = async (ctx, _req, res, params) => {
+export const resolveEventId: H = async (ctx, _req, res, params, _url, who) => {
   requireOrg(ctx.config, params.org!);
-  for (const p of await listProjects(ctx.db.pool)) {
+  for (const p of await visibleProjectRows(ctx.db.pool, who)) {
     const r = await getReport(ctx.db.pool, p.id, params.eventId!);
     if (!r) continue;
     const issue = await getIssue(ctx.db.pool, r.issue_id);
@@ -182,8 +183,8 @@ export const resolveEventId: H = async (ctx, _req, res, params) => {
 };
 
 /** projects/{org}/{project}/events/{event_id}/grouping-info/: the grouping variants of this event. */
-export const eventGroupingInfo: H = async (ctx, _req, res, params) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const eventGroupingInfo: H = async (ctx, _req, res, params, _url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const ev = await loadEvent(ctx.db.pool, p.id, params.eventId!);
   if (!ev) throw new HttpError('not_found', NOT_FOUND);
   const g = groupEvent(ev, (await projectRules(ctx.db.pool, [p.id]))[p.id]);

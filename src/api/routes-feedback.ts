@@ -1,11 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import { sendJson } from '../http/respond.js';
-import type { Params } from '../http/router.js';
 import type { AppContext } from '../context.js';
-import { requireOrg, requireProject } from './lookup.js';
+import type { ApiHandler } from './routes.js';
+import { requireIssue, requireOrg, requireProject } from './lookup.js';
 import { linkHeader, pageLinks, parseCursor, parseLimit } from './pagination.js';
 import { listFeedback, type FeedbackRow } from './queries/feedback.js';
-import { getIssue, requireIssue } from './queries/issues.js';
+import { getIssue } from './queries/issues.js';
 import { publicRequestUrl } from './routes-org.js';
 import { serializeFeedback } from './serialize-feedback.js';
 import { serializeIssue } from './serialize-issue.js';
@@ -13,7 +13,7 @@ import { serializeIssue } from './serialize-issue.js';
 // User feedback: a project's (legacy user reports and feedback events alike), and an issue's (the
 // feedback about its events: Sentry's issues/{id}/user-reports/).
 
-type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+type H = ApiHandler;
 
 function page(url: URL) {
   return {
@@ -27,8 +27,8 @@ function links(ctx: AppContext, url: URL, rows: FeedbackRow[], cursor: ReturnTyp
 }
 
 /** projects/{org}/{project}/user-feedback/: with `issue` (Sentry's group JSON) when the event is known. */
-export const projectFeedback: H = async (ctx, _req, res, params, url) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const projectFeedback: H = async (ctx, _req, res, params, url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const { cursor, limit } = page(url);
   const { rows, more } = await listFeedback(ctx.db.pool, { projectId: p.id, limit, cursor });
   const issues = new Map<number, Record<string, unknown> | null>();
@@ -41,9 +41,9 @@ export const projectFeedback: H = async (ctx, _req, res, params, url) => {
 };
 
 /** issues/{id}/user-reports/ */
-export const issueFeedback: H = async (ctx, _req, res, params, url) => {
+export const issueFeedback: H = async (ctx, _req, res, params, url, who) => {
   if (params.org !== undefined) requireOrg(ctx.config, params.org);
-  const issue = await requireIssue(ctx.db.pool, params.issueId!);
+  const issue = await requireIssue(ctx.db.pool, params.issueId!, who);
   const { cursor, limit } = page(url);
   const { rows, more } = await listFeedback(ctx.db.pool, { projectId: issue.project_id, issueId: issue.id, limit, cursor });
   sendJson(res, 200, rows.map((r) => serializeFeedback(r)), links(ctx, url, rows, cursor, more));

@@ -1,15 +1,17 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
 import type { AppContext } from '../context.js';
-import { listProjects, type ProjectRow } from '../storage/projects.js';
+import type { ProjectRow } from '../storage/projects.js';
 import { readJsonBody } from './body.js';
-import { requireOrg, requireProject } from './lookup.js';
+import { requireIssue, requireOrg, requireProject, visibleProjectRows } from './lookup.js';
+import type { ApiHandler } from './routes.js';
+import type { Principal } from '../auth/principal.js';
 import { linkHeader, offsetPage, pageLinks, parseCursor, parseLimit } from './pagination.js';
 import { parsePeriod, statsBuckets } from './period.js';
 import {
-  deleteIssues, getIssue, ISSUE_SORTS, issueStats, listIssues, matchingIssueIds, requireIssue, setIssueStatus,
+  deleteIssues, getIssue, ISSUE_SORTS, issueStats, listIssues, matchingIssueIds, setIssueStatus,
   type IssueRow, type IssueSort, type IssueStatus, type Snooze,
 } from './queries/issues.js';
 import { issueTagKeys, issueTagValues, tagLabel } from './queries/tags.js';
@@ -17,18 +19,18 @@ import { parseSearch, type ParsedSearch, type SearchLimits } from './search.js';
 import { serializeIssue, serializeIssueDetail } from './serialize-issue.js';
 import { snoozeOf } from './snooze.js';
 import { publicRequestUrl } from './routes-org.js';
-import type { ApiHandler } from './routes.js';
 import { checkMerge, mergeMatched, wantsMerge } from './routes-merge.js';
 
 // Issue list (search, sort, pages), one issue, status changes (single and bulk), deletion, tags.
 
-type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+type H = ApiHandler;
 
 // Sentry's list endpoints search "is:unresolved" unless told otherwise; query= (empty) means everything.
 const DEFAULT_QUERY = 'is:unresolved';
 
-async function orgProjects(ctx: AppContext, url: URL): Promise<ProjectRow[]> {
-  const all = await listProjects(ctx.db.pool);
+/** The organization's projects the principal may see, narrowed by project=… (an unknown or hidden one is a 403). */
+async function orgProjects(ctx: AppContext, url: URL, who: Principal): Promise<ProjectRow[]> {
+  const all = await visibleProjectRows(ctx.db.pool, who);
   const wanted = url.searchParams.getAll('project').filter((p) => p !== '' && p !== '-1');
   if (!wanted.length) return all;
   const chosen = all.filter((p) => wanted.includes(String(p.id)) || wanted.includes(p.slug));
@@ -36,10 +38,10 @@ async function orgProjects(ctx: AppContext, url: URL): Promise<ProjectRow[]> {
   return chosen;
 }
 
-async function scope(ctx: AppContext, params: Params, url: URL): Promise<ProjectRow[]> {
-  if (params.project !== undefined) return [await requireProject(ctx.db.pool, ctx.config, params.org!, params.project)];
+async function scope(ctx: AppContext, params: Params, url: URL, who: Principal): Promise<ProjectRow[]> {
+  if (params.project !== undefined) return [await requireProject(ctx.db.pool, ctx.config, params.org!, params.project, who)];
   requireOrg(ctx.config, params.org!);
-  return orgProjects(ctx, url);
+  return orgProjects(ctx, url, who);
 }
 
 function searchOf(url: URL, limits: SearchLimits): ParsedSearch {
@@ -72,8 +74,8 @@ async function withStats(ctx: AppContext, rows: IssueRow[], key: '24h' | '14d' |
   return out;
 }
 
-export const list: H = async (ctx, _req, res, params, url) => {
-  const projects = await scope(ctx, params, url);
+export const list: H = async (ctx, _req, res, params, url, who) => {
+  const projects = await scope(ctx, params, url, who);
   const sort = (url.searchParams.get('sort') || 'date') as IssueSort;
   if (!ISSUE_SORTS.includes(sort)) throw new HttpError('invalid_request', `sort must be one of ${ISSUE_SORTS.join(', ')}`);
   const periodMs = parsePeriod(url.searchParams.get('statsPeriod'));
@@ -130,26 +132,26 @@ function idsOf(url: URL): number[] | null {
 }
 
 /** Bulk change: PUT …/issues/?id=1&id=2 (or ?query=…) with the change; answers the change, 204 when nothing matched. */
-export const bulkUpdate: ApiHandler = async (ctx, req, res, params, url, principal) => {
-  const projects = await scope(ctx, params, url);
+export const bulkUpdate: H = async (ctx, req, res, params, url, who) => {
+  const projects = await scope(ctx, params, url, who);
   const body = await readJsonBody(req);
   const ids = idsOf(url);
   const merge = wantsMerge(body);
   if (merge && !ids) throw new HttpError('invalid_request', 'merge needs id=… parameters');
   const matched = await matchingIssueIds(ctx.db.pool, projects, ids ? parseSearch(url.searchParams.get('query') ?? '', ctx.config) : searchOf(url, ctx.config), ids);
   // a merge is checked (two or more issues of one project) before the status change, so a refused one changes nothing
-  if (merge) await checkMerge(ctx, matched, principal);
+  if (merge) await checkMerge(ctx, matched, who);
   if (!matched.length) {
     res.writeHead(204).end();
     return;
   }
   const out = await applyChange(ctx, matched, body);
-  if (merge) out.merge = await mergeMatched(ctx, matched, principal);
+  if (merge) out.merge = await mergeMatched(ctx, matched, who);
   sendJson(res, 200, out);
 };
 
-export const bulkDelete: H = async (ctx, _req, res, params, url) => {
-  const projects = await scope(ctx, params, url);
+export const bulkDelete: H = async (ctx, _req, res, params, url, who) => {
+  const projects = await scope(ctx, params, url, who);
   const ids = idsOf(url);
   if (!ids) throw new HttpError('invalid_request', 'bulk delete needs id=… parameters');
   const matched = await matchingIssueIds(ctx.db.pool, projects, parseSearch(''), ids);
@@ -161,13 +163,13 @@ export const bulkDelete: H = async (ctx, _req, res, params, url) => {
   res.writeHead(204).end();
 };
 
-async function issueFor(ctx: AppContext, params: Params): Promise<IssueRow> {
+async function issueFor(ctx: AppContext, params: Params, who: Principal): Promise<IssueRow> {
   if (params.org !== undefined) requireOrg(ctx.config, params.org);
-  return requireIssue(ctx.db.pool, params.issueId!);
+  return requireIssue(ctx.db.pool, params.issueId!, who);
 }
 
-export const detail: H = async (ctx, _req, res, params) => {
-  const row = await issueFor(ctx, params);
+export const detail: H = async (ctx, _req, res, params, _url, who) => {
+  const row = await issueFor(ctx, params, who);
   const [stats24, stats30, keys, reports, releases] = await Promise.all([
     issueStats(ctx.db.pool, [row], 3600, 24),
     issueStats(ctx.db.pool, [row], 86400, 30),
@@ -190,22 +192,22 @@ export const detail: H = async (ctx, _req, res, params) => {
   }));
 };
 
-export const update: H = async (ctx, req, res, params) => {
-  const row = await issueFor(ctx, params);
+export const update: H = async (ctx, req, res, params, _url, who) => {
+  const row = await issueFor(ctx, params, who);
   const body = await readJsonBody(req);
   const changed = await applyChange(ctx, [row.id], body);
   const now = (await getIssue(ctx.db.pool, row.id)) ?? row;
   sendJson(res, 200, { ...serializeIssue(ctx.config, now), ...changed });
 };
 
-export const remove: H = async (ctx, _req, res, params) => {
-  const row = await issueFor(ctx, params);
+export const remove: H = async (ctx, _req, res, params, _url, who) => {
+  const row = await issueFor(ctx, params, who);
   await deleteIssues(ctx.db.pool, [row.id]);
   res.writeHead(202).end();
 };
 
-export const tags: H = async (ctx, _req, res, params, url) => {
-  const row = await issueFor(ctx, params);
+export const tags: H = async (ctx, _req, res, params, url, who) => {
+  const row = await issueFor(ctx, params, who);
   const wanted = url.searchParams.getAll('key');
   const limit = parseLimit(url.searchParams.get('limit'), 10, 100);
   const [keys, values] = await Promise.all([
@@ -229,8 +231,8 @@ function valueJson(v: { key: string; value: string; count: number; first_seen: D
   return { key: v.key, name: v.value, value: v.value, count: v.count, firstSeen: v.first_seen.toISOString(), lastSeen: v.last_seen.toISOString() };
 }
 
-export const tag: H = async (ctx, _req, res, params) => {
-  const row = await issueFor(ctx, params);
+export const tag: H = async (ctx, _req, res, params, _url, who) => {
+  const row = await issueFor(ctx, params, who);
   const key = params.key!;
   const k = (await issueTagKeys(ctx.db.pool, row.project_id, row.id)).find((x) => x.key === key);
   if (!k) throw new HttpError('not_found', 'The requested resource does not exist');
@@ -238,8 +240,8 @@ export const tag: H = async (ctx, _req, res, params) => {
   sendJson(res, 200, tagJson(k, values));
 };
 
-export const tagValues: H = async (ctx, _req, res, params, url) => {
-  const row = await issueFor(ctx, params);
+export const tagValues: H = async (ctx, _req, res, params, url, who) => {
+  const row = await issueFor(ctx, params, who);
   const cursor = parseCursor(url.searchParams.get('cursor'));
   const limit = parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), 100);
   const offset = cursor ? (cursor.isPrev ? Math.max(0, cursor.id - limit) : cursor.id) : 0;
@@ -254,8 +256,8 @@ export const tagValues: H = async (ctx, _req, res, params, url) => {
   sendJson(res, 200, page.map(valueJson), { link: linkHeader(publicRequestUrl(ctx, url), links) });
 };
 
-export const groupingInfo: H = async (ctx, _req, res, params) => {
-  const row = await issueFor(ctx, params);
+export const groupingInfo: H = async (ctx, _req, res, params, _url, who) => {
+  const row = await issueFor(ctx, params, who);
   const { rows } = await ctx.db.pool.query<{ grouping: unknown }>('SELECT grouping FROM issue WHERE project_id = $1 AND id = $2', [row.project_id, row.id]);
   sendJson(res, 200, groupingJson(row.grouping_config, row.primary_hash, rows[0]?.grouping ?? null));
 };
@@ -289,8 +291,8 @@ export function groupingJson(config: string, primaryHash: string, variants: unkn
 }
 
 /** issues/{id}/hashes/: the grouping hashes that lead to this issue (Sentry's "List an Issue's Hashes"). */
-export const hashes: H = async (ctx, _req, res, params, url) => {
-  const row = await issueFor(ctx, params);
+export const hashes: H = async (ctx, _req, res, params, url, who) => {
+  const row = await issueFor(ctx, params, who);
   const { rows } = await ctx.db.pool.query<{ hash: string; grouping_config: string }>(
     'SELECT hash, grouping_config FROM issue_hash WHERE project_id = $1 AND issue_id = $2 ORDER BY hash = $3 DESC, hash',
     [row.project_id, row.id, row.primary_hash],

@@ -5,8 +5,7 @@ import type { Params } from '../http/router.js';
 import type { AppContext } from '../context.js';
 import type { Principal } from '../auth/principal.js';
 import { requireProjectAccess } from '../auth/access.js';
-import { requireOrg } from './lookup.js';
-import { requireIssue } from './queries/issues.js';
+import { requireIssue, requireOrg } from './lookup.js';
 import { checkMergeable, mergeIssues, unmergeHashes } from './queries/merge.js';
 
 // Merge (`{"merge": 1}` in the bulk issue PUT, Sentry's shape) and unmerge (DELETE — Sentry's older
@@ -33,8 +32,7 @@ export async function mergeMatched(ctx: AppContext, ids: number[], principal: Pr
 /** issues/{id}/hashes/?id=<hash>&id=…: those fingerprints and their events become a new issue (202). */
 export async function unmerge(ctx: AppContext, _req: IncomingMessage, res: ServerResponse, params: Params, url: URL, principal: Principal): Promise<void> {
   if (params.org !== undefined) requireOrg(ctx.config, params.org);
-  const issue = await requireIssue(ctx.db.pool, params.issueId!);
-  requireProjectAccess(principal, issue.project_id);
+  const issue = await requireIssue(ctx.db.pool, params.issueId!, principal);
   const hashes = url.searchParams.getAll('id').filter(Boolean);
   if (!hashes.length) throw new HttpError('invalid_request', 'unmerge needs id=<hash> parameters (GET …/hashes/ lists them)');
   const u = await unmergeHashes(ctx.db.pool, issue.id, hashes, principal.userId);

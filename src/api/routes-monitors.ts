@@ -1,10 +1,13 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
 import type { AppContext } from '../context.js';
-import { getProject, listProjects, type ProjectRow } from '../storage/projects.js';
-import { requireOrg, requireProject } from './lookup.js';
+import type { ApiHandler } from './routes.js';
+import type { Principal } from '../auth/principal.js';
+import { canSeeProject } from '../auth/access.js';
+import { getProject, type ProjectRow } from '../storage/projects.js';
+import { requireOrg, requireProject, visibleProjectRows } from './lookup.js';
 import { linkHeader, pageLinks, parseCursor, parseLimit } from './pagination.js';
 import { parsePeriod } from './period.js';
 import { listCheckIns, listMonitors, monitorEnvironments, type MonitorRow } from './queries/monitors.js';
@@ -15,7 +18,7 @@ import { monitorGuid, serializeCheckIn, serializeMonitor } from './serialize-mon
 // of Sentry's paths (organizations/{org}/monitors/{monitor}/checkins/ and
 // projects/{org}/{project}/monitors/{monitor}/checkins/). {monitor} is a slug or the monitor's id.
 
-type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+type H = ApiHandler;
 
 const NOT_FOUND = 'The requested resource does not exist';
 const DAY_MS = 86_400_000;
@@ -28,8 +31,8 @@ function days(url: URL): number {
   return Math.min(MAX_DAYS, Math.max(1, Math.ceil(ms / DAY_MS)));
 }
 
-async function projectsById(ctx: AppContext): Promise<Map<number, ProjectRow>> {
-  return new Map((await listProjects(ctx.db.pool)).map((p) => [p.id, p]));
+async function projectsById(ctx: AppContext, who: Principal): Promise<Map<number, ProjectRow>> {
+  return new Map((await visibleProjectRows(ctx.db.pool, who)).map((p) => [p.id, p]));
 }
 
 /** `project=` filters (ids or slugs; -1 = all), as Sentry's organization endpoints take them. */
@@ -45,8 +48,8 @@ async function projectFilter(ctx: AppContext, url: URL): Promise<Set<number> | n
 }
 
 /** The project named in the path (projects/… routes), or null (organizations/… routes). */
-async function projectOf(ctx: AppContext, params: Params): Promise<number | null> {
-  if (params.project !== undefined) return (await requireProject(ctx.db.pool, ctx.config, params.org!, params.project)).id;
+async function projectOf(ctx: AppContext, params: Params, who: Principal): Promise<number | null> {
+  if (params.project !== undefined) return (await requireProject(ctx.db.pool, ctx.config, params.org!, params.project, who)).id;
   requireOrg(ctx.config, params.org!);
   return null;
 }
@@ -60,32 +63,35 @@ async function findMonitor(ctx: AppContext, ref: string, projectId: number | nul
   return found[0]!;
 }
 
-async function serializeAll(ctx: AppContext, monitors: MonitorRow[], url: URL) {
-  const [projects, envs] = await Promise.all([projectsById(ctx), monitorEnvironments(ctx.db.pool, monitors, days(url))]);
+/** Serialized monitors; those of projects the principal cannot see are left out. */
+async function serializeAll(ctx: AppContext, monitors: MonitorRow[], url: URL, who: Principal) {
+  const [projects, envs] = await Promise.all([projectsById(ctx, who), monitorEnvironments(ctx.db.pool, monitors, days(url))]);
   return monitors
     .filter((m) => projects.has(m.project_id))
     .map((m) => serializeMonitor(m, projects.get(m.project_id)!, envs.filter((e) => e.project_id === m.project_id && e.slug === m.slug)));
 }
 
 /** organizations/{org}/monitors/[?project=…] */
-export const list: H = async (ctx, _req, res, params, url) => {
+export const list: H = async (ctx, _req, res, params, url, who) => {
   requireOrg(ctx.config, params.org!);
   const only = await projectFilter(ctx, url);
   const monitors = (await listMonitors(ctx.db.pool, only?.size === 1 ? [...only][0]! : null)).filter((m) => !only || only.has(m.project_id));
-  sendJson(res, 200, await serializeAll(ctx, monitors, url));
+  sendJson(res, 200, await serializeAll(ctx, monitors, url, who));
 };
 
 /** organizations/{org}/monitors/{monitor}/ and projects/{org}/{project}/monitors/{monitor}/ */
-export const detail: H = async (ctx, _req, res, params, url) => {
-  const projectId = await projectOf(ctx, params);
+export const detail: H = async (ctx, _req, res, params, url, who) => {
+  const projectId = await projectOf(ctx, params, who);
   const m = await findMonitor(ctx, params.monitor!, projectId);
-  sendJson(res, 200, (await serializeAll(ctx, [m], url))[0]);
+  if (!canSeeProject(who, m.project_id)) throw new HttpError('not_found', NOT_FOUND);
+  sendJson(res, 200, (await serializeAll(ctx, [m], url, who))[0]);
 };
 
 /** …/monitors/{monitor}/checkins/[?statsPeriod=30d&cursor=…&limit=…] */
-export const checkIns: H = async (ctx, _req, res, params, url) => {
-  const projectId = await projectOf(ctx, params);
+export const checkIns: H = async (ctx, _req, res, params, url, who) => {
+  const projectId = await projectOf(ctx, params, who);
   const m = await findMonitor(ctx, params.monitor!, projectId);
+  if (!canSeeProject(who, m.project_id)) throw new HttpError('not_found', NOT_FOUND);
   const cursor = parseCursor(url.searchParams.get('cursor'));
   const limit = parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), 100);
   const { rows, more } = await listCheckIns(ctx.db.pool, {

@@ -1,15 +1,14 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { sendJson } from '../http/respond.js';
 import type { AppContext } from '../context.js';
-import type { Params } from '../http/router.js';
 import type { ApiHandler as H } from './routes.js';
-import { getProject, listProjects, setProjectGrouping, setProjectScrubbing } from '../storage/projects.js';
+import { getProject, setProjectGrouping, setProjectScrubbing } from '../storage/projects.js';
 import { HttpError } from '../http/errors.js';
 import { groupingOptionsError } from '../grouping/validate.js';
 import { scrubChange } from '../scrub/validate.js';
 import { readJsonBody } from './body.js';
 import { serializeKey, serializeOrganization, serializeProject, serializeProjectDetail } from './serialize-org.js';
-import { requireOrg, requireProject } from './lookup.js';
+import { requireOrg, requireProject, visibleProjectRows } from './lookup.js';
 import { linkHeader, offsetPage, parseCursor, parseLimit } from './pagination.js';
 import { retentionProblem, setProjectRetention, type ProjectRetention } from '../archive/retention/project-settings.js';
 import { listProjectKeys, projectFacts } from './queries/projects.js';
@@ -26,27 +25,27 @@ export const organizations: H = async (ctx, _req, res, _p, url) => {
   sendPage(ctx, res, url, [serializeOrganization(ctx.config)]);
 };
 
-export const organization: H = async (ctx, _req, res, params) => {
+export const organization: H = async (ctx, _req, res, params, _url, who) => {
   requireOrg(ctx.config, params.org!);
-  const projects = await listProjects(ctx.db.pool);
+  const projects = await visibleProjectRows(ctx.db.pool, who);
   const facts = await projectFacts(ctx.db.pool);
   sendJson(res, 200, {
     ...serializeOrganization(ctx.config),
     projects: projects.map((p) => serializeProject(ctx.config, p, facts.get(p.id))),
     teams: [{ id: '1', slug: ctx.config.organizationSlug, name: ctx.config.organizationSlug, isMember: true, projects: [] }],
-    access: ['org:read', 'project:read', 'event:read', 'event:write', 'event:admin'],
+    access: [...who.scopes].sort(),
   });
 };
 
-export const projects: H = async (ctx, _req, res, params, url) => {
+export const projects: H = async (ctx, _req, res, params, url, who) => {
   if (params.org !== undefined) requireOrg(ctx.config, params.org);
-  const rows = await listProjects(ctx.db.pool);
+  const rows = await visibleProjectRows(ctx.db.pool, who);
   const facts = await projectFacts(ctx.db.pool);
   sendPage(ctx, res, url, rows.map((p) => serializeProject(ctx.config, p, facts.get(p.id))));
 };
 
-export const project: H = async (ctx, _req, res, params) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const project: H = async (ctx, _req, res, params, _url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const facts = await projectFacts(ctx.db.pool, p.id);
   sendJson(res, 200, serializeProjectDetail(ctx.config, p, facts.get(p.id)));
 };
@@ -59,8 +58,8 @@ export const project: H = async (ctx, _req, res, params) => {
  * on are grouped with the new rules; existing issues stay as they are. `retentionDays` and
  * `maxEventsPerIssue` (ours: a number, or null for the default) set the project's retention.
  */
-export const updateProject: H = async (ctx, req, res, params) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const updateProject: H = async (ctx, req, res, params, _url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const body = await readJsonBody(req);
   const text = (k: string, max = Infinity): string | undefined => {
     const v = body[k];
@@ -98,8 +97,8 @@ export const updateProject: H = async (ctx, req, res, params) => {
   sendJson(res, 200, serializeProjectDetail(ctx.config, updated, facts.get(p.id)));
 };
 
-export const projectKeys: H = async (ctx, _req, res, params, url) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const projectKeys: H = async (ctx, _req, res, params, url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const keys = await listProjectKeys(ctx.db.pool, p.id);
   sendPage(ctx, res, url, keys.map((k) => serializeKey(ctx.config, k)));
 };

@@ -1,9 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
-import type { Params } from '../http/router.js';
-import type { AppContext } from '../context.js';
-import { listProjects } from '../storage/projects.js';
+import type { ApiHandler } from './routes.js';
+import { visibleProjectRows } from './lookup.js';
 import { requireOrg, requireProject } from './lookup.js';
 import { linkHeader, offsetPage, parseCursor, parseLimit } from './pagination.js';
 import { parsePeriod } from './period.js';
@@ -15,15 +14,15 @@ import { publicRequestUrl } from './routes-org.js';
 // GET organizations/{org}/releases/ and projects/{org}/{project}/releases/, with health=1 for
 // release health (crash-free sessions and users) over summaryStatsPeriod (default 14d, as Sentry).
 
-type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+type H = ApiHandler;
 
-export const releases: H = async (ctx, _req, res, params, url) => {
+export const releases: H = async (ctx, _req, res, params, url, who) => {
   let projects: ProjectRef[];
-  if (params.project !== undefined) projects = [await requireProject(ctx.db.pool, ctx.config, params.org!, params.project)];
+  if (params.project !== undefined) projects = [await requireProject(ctx.db.pool, ctx.config, params.org!, params.project, who)];
   else {
     requireOrg(ctx.config, params.org!);
     const wanted = url.searchParams.getAll('project').filter((p) => p && p !== '-1');
-    projects = (await listProjects(ctx.db.pool)).filter((p) => !wanted.length || wanted.includes(String(p.id)) || wanted.includes(p.slug));
+    projects = (await visibleProjectRows(ctx.db.pool, who)).filter((p) => !wanted.length || wanted.includes(String(p.id)) || wanted.includes(p.slug));
   }
   const ids = projects.map((p) => p.id);
   const byProject = new Map(projects.map((p) => [p.id, p]));

@@ -12,6 +12,7 @@ import * as events from './routes-events.js';
 import * as attachments from './routes-attachments.js';
 import * as feedback from './routes-feedback.js';
 import * as monitors from './routes-monitors.js';
+import * as outcomes from './outcomes.js';
 import * as hooks from '../alerts/routes.js';
 import * as merge from './routes-merge.js';
 import * as sourcemaps from '../sourcemaps/routes.js';
@@ -101,6 +102,10 @@ export function registerApiRoutes(router: Router, ctx: AppContext): ApiRoute[] {
   add('GET', '/organizations/:org/releases/?', 'project:read', rel.releases);
   add('GET', '/organizations/:org/releases/:version/?', 'project:read', rel.releases);
   add('GET', '/projects/:org/:project/releases/?', 'project:read', rel.releases);
+
+  // what was dropped (outcomes.ts)
+  add('GET', '/projects/:org/:project/outcomes/?', 'project:read', outcomes.projectOutcomes);
+  add('GET', '/organizations/:org/stats_v2/?', 'org:read', outcomes.statsV2);
 
   // source-map uploads (sentry-cli sourcemaps upload)
   add('GET', '/organizations/:org/chunk-upload/?', 'project:releases', sourcemaps.chunkUploadOptions);

@@ -77,3 +77,8 @@ export function parseScopes(input: string | readonly unknown[]): Scope[] | strin
   if (!out.length) return 'a token needs at least one scope';
   return out;
 }
+
+/** Whether a role grants a scope (for showing or hiding a page's forms; the checks are access.ts's). */
+export function roleHas(role: Role, scope: Scope): boolean {
+  return expandScopes(ROLE_SCOPES[role]).has(scope);
+}

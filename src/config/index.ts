@@ -37,6 +37,14 @@ export interface Config {
   loginMaxFailuresPerIp: number;
   loginFailureWindowSecs: number;
   loginBackoffMaxSecs: number;
+  oidcIssuer: string | undefined;
+  oidcClientId: string | undefined;
+  oidcClientSecret: string | undefined;
+  oidcDefaultRole: 'viewer' | 'member' | 'admin';
+  /** lower-case e-mail domains; empty = any */
+  oidcAllowedDomains: string[];
+  oidcProviderName: string;
+  passwordLogin: boolean;
   maxUrlChars: number;
   searchMaxQueryChars: number;
   searchMaxFilters: number;
@@ -140,6 +148,21 @@ function parseOne(s: Setting, raw: string | undefined): unknown {
   }
 }
 
+/** OIDC settings that only make sense together (src/oidc/). */
+function checkOidc(out: Record<string, unknown>): void {
+  const issuer = out.oidcIssuer as string | undefined;
+  if (issuer !== undefined && !/^https?:\/\//i.test(issuer)) throw new ConfigError('OIDC_ISSUER must be an http(s) URL');
+  if (issuer !== undefined && !out.oidcClientId) throw new ConfigError('OIDC_CLIENT_ID is required with OIDC_ISSUER');
+  if (issuer === undefined && out.oidcClientId) throw new ConfigError('OIDC_CLIENT_ID is set but OIDC_ISSUER is not');
+  if (!['viewer', 'member', 'admin'].includes(out.oidcDefaultRole as string)) {
+    throw new ConfigError(`OIDC_DEFAULT_ROLE must be viewer, member or admin, got ${JSON.stringify(out.oidcDefaultRole)}`);
+  }
+  out.oidcAllowedDomains = (out.oidcAllowedDomains as string[]).map((d) => d.toLowerCase().replace(/^@/, ''));
+  if (out.passwordLogin === false && issuer === undefined) {
+    throw new ConfigError('PASSWORD_LOGIN=false needs OIDC_ISSUER: nobody could log in to the web UI');
+  }
+}
+
 /**
  * Reads the settings once: explicit `env` (default process.env) wins over the `.env` file in the
  * working directory, which wins over defaults. Throws ConfigError naming the variable on bad input.
@@ -155,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!['error', 'warn', 'info', 'debug'].includes(level)) throw new ConfigError(`LOG_LEVEL must be error, warn, info or debug, got ${JSON.stringify(level)}`);
   out.dataDir = resolve(cwd, out.dataDir as string);
   if (out.smtpUrl !== undefined && !/^smtps?:\/\//i.test(out.smtpUrl as string)) throw new ConfigError('SMTP_URL must start with smtp:// or smtps://');
+  checkOidc(out);
   if (!out.publicUrl) out.publicUrl = `http://localhost:${out.serverPort as number}`;
   return Object.freeze(out) as unknown as Config;
 }

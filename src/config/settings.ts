@@ -89,6 +89,22 @@ export const SETTINGS = [
   { name: 'LOGIN_FAILURE_WINDOW_SECS', kind: 'int', default: 900, min: 1, max: 7 * 86400,
     doc: 'Window of the login failure counts, from the first failure: the longest an address or account stays refused. 5 per account per 15 min lets a guesser try 480 passwords a day.' },
 
+  // --- web UI single sign-on (OpenID Connect; src/oidc/, README "Single sign-on (OIDC)") ---
+  { name: 'OIDC_ISSUER', kind: 'url', default: undefined,
+    doc: 'Issuer URL of an OpenID Connect provider (its /.well-known/openid-configuration is read at start-up, retried until it answers): the login page then offers "Log in with OIDC_PROVIDER_NAME". Register PUBLIC_URL/login/oidc/callback as the redirect URI and PUBLIC_URL/login as the post-logout redirect URI. Unset: no single sign-on.' },
+  { name: 'OIDC_CLIENT_ID', kind: 'string', default: undefined,
+    doc: 'Client id crash-cache is registered with at the provider (required with OIDC_ISSUER).' },
+  { name: 'OIDC_CLIENT_SECRET', kind: 'string', default: undefined,
+    doc: 'Its client secret (sent as client_secret_basic). Unset: a public client (PKCE only). Never logged or shown.' },
+  { name: 'OIDC_DEFAULT_ROLE', kind: 'string', default: 'member',
+    doc: 'Role of a user made by their first OIDC log-in: viewer, member or admin (the very first user of the installation is the owner whatever this says).' },
+  { name: 'OIDC_ALLOWED_DOMAINS', kind: 'list', default: [],
+    doc: 'Comma-separated e-mail domains (example.com) whose provider accounts may log in; others are refused and nothing is made. Exact match, subdomains not included. Empty: any account the provider lets through.' },
+  { name: 'OIDC_PROVIDER_NAME', kind: 'string', default: 'single sign-on',
+    doc: 'Name on the login button: "Log in with <name>" (e.g. Google, Keycloak, Authentik).' },
+  { name: 'PASSWORD_LOGIN', kind: 'bool', default: true,
+    doc: 'false: the login page has no password form and password log-ins are refused (403); only OIDC logs in (needs OIDC_ISSUER). crash-cache-cli still manages users and tokens; set it back to true (and restart) to log in with a password while the provider is down.' },
+
   // --- API and UI requests ---
   { name: 'MAX_URL_CHARS', kind: 'int', default: 4096, min: 256, max: 16384,
     doc: 'Longest request URL (path and query) of the API (/api/0/) and the UI; longer gets 414. Link headers repeat the URL twice, and HTTP clients refuse response headers over 16 KiB. Ingest URLs (the image-pixel store carries its event in the query) are bounded by Node\'s 16 KiB header limit only.' },

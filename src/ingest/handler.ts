@@ -13,7 +13,7 @@ import { KeyCache, type ProjectAuth } from './keys.js';
 import { PIXEL, pixelBody } from './pixel.js';
 import { HttpError } from '../http/errors.js';
 import { outcomeOf, Refusal } from './refusal.js';
-import { counter } from '../metrics/index.js';
+import { counter, gauge } from '../metrics/index.js';
 import { Semaphore } from './semaphore.js';
 import { itemQuantities, itemType } from '../protocol/categories.js';
 import { serializeEnvelope, type Envelope } from '../protocol/envelope.js';
@@ -66,6 +66,17 @@ export class IngestHandler {
     const { config, db, log } = ctx;
     this.keys = new KeyCache(db.pool, config.ingestKeyCacheMs);
     this.codecs = new Semaphore(config.maxConcurrentCompressions);
+    const codecs = this.codecs;
+    gauge('crash_cache_ingest_compressions', 'Compressions and decompressions off the request thread (MAX_CONCURRENT_COMPRESSIONS): in flight, and waiting for a slot.', ['state'], function () {
+      this.set({ state: 'in_flight' }, codecs.inUse);
+      this.set({ state: 'waiting' }, codecs.queued);
+    });
+    gauge('crash_cache_ingest_compressions_peak', 'The most compressions in flight at once since start; never above MAX_CONCURRENT_COMPRESSIONS.', [], function () {
+      this.set(codecs.peak);
+    });
+    gauge('crash_cache_ingest_compressions_waited', 'Compressions that had to wait for a slot since start (the bound at work).', [], function () {
+      this.set(codecs.waited);
+    });
     this.dictionaries = new ArchiveDictionaries(db.pool, log);
     // Bounded wait for a commit: the connect timeout, plus the statement timeout (30 s when it is off).
     const maxWaitMs = config.dbConnectTimeoutMs + (config.dbStatementTimeoutMs || 30_000) + 1000;

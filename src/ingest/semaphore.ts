@@ -4,12 +4,18 @@
 export class Semaphore {
   private active = 0;
   private waiting: (() => void)[] = [];
+  /** the most holders at once since start (shown in /metrics: it never passes `max`) */
+  peak = 0;
+  /** how many had to wait for a slot since start */
+  waited = 0;
 
   constructor(private readonly max: number) {}
 
   async run<T>(fn: () => T | Promise<T>): Promise<T> {
-    if (this.active >= this.max) await new Promise<void>((r) => this.waiting.push(r));
-    else this.active++;
+    if (this.active >= this.max) {
+      this.waited++;
+      await new Promise<void>((r) => this.waiting.push(r));
+    } else if (++this.active > this.peak) this.peak = this.active;
     try {
       return await fn();
     } finally {
@@ -22,6 +28,10 @@ export class Semaphore {
 
   get inUse(): number {
     return this.active;
+  }
+
+  get queued(): number {
+    return this.waiting.length;
   }
 
   /**

@@ -7,7 +7,6 @@ import { registerIngestRoutes } from '../ingest/routes.js';
 import { isIngestPath, setCorsHeaders } from '../ingest/cors.js';
 import { registerApiRoutes } from '../api/routes.js';
 import { registerUiRoutes } from '../ui/routes.js';
-import { registerOutcomeRoutes } from '../api/outcomes.js';
 import { sendErrorPage } from '../ui/error-page.js';
 import { registerMetricsRoute, timeRequest } from '../metrics/http.js';
 
@@ -30,7 +29,6 @@ export function createHttpService(ctx: AppContext): HttpService {
   const router = new Router();
   const ingest = registerIngestRoutes(router, ctx);
   registerApiRoutes(router, ctx);
-  registerOutcomeRoutes(router, ctx);
   registerMetricsRoute(router, ctx.config);
   registerUiRoutes(router, ctx);
   let closing = false;

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, } from 'node:http';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
-import type { Params } from '../http/router.js';
-import type { AppContext } from '../context.js';
+import type { ApiHandler } from '../api/routes.js';
 import { requireProject } from '../api/lookup.js';
 import { parseMultipart } from '../digest/multipart.js';
 import { transaction } from '../storage/transaction.js';
@@ -16,7 +15,7 @@ import { listReleaseFiles, storeReleaseFile, type ReleaseFileRow } from './store
 // (multipart: file, name, dist, header "Key:Value"…), GET to list them. Each file is stored as a bundle of
 // its own (store.ts), so symbolication finds it by release + dist + URL like any other.
 
-type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+type H = ApiHandler;
 
 function serialize(r: ReleaseFileRow) {
   const headers: Record<string, string> = {};
@@ -25,8 +24,8 @@ function serialize(r: ReleaseFileRow) {
   return { id: r.id, name: r.url, dist: r.dist || null, headers, size: Number(r.size), sha1: r.sha1.toString('hex'), dateCreated: r.created_at.toISOString() };
 }
 
-export const listFiles: H = async (ctx, _req, res, params) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const listFiles: H = async (ctx, _req, res, params, _url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   sendJson(res, 200, (await listReleaseFiles(ctx.db.pool, p.id, params.version!)).map(serialize));
 };
 
@@ -41,8 +40,8 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-export const uploadFile: H = async (ctx, req, res, params) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!);
+export const uploadFile: H = async (ctx, req, res, params, _url, who) => {
+  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
   const release = params.version!;
   const body = await readBody(req, ctx.config.sourcemapMaxBundleBytes + 64 * 1024);
   const ct = req.headers['content-type'] ?? '';

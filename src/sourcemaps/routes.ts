@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { HttpError } from '../http/errors.js';
 import { sendJson } from '../http/respond.js';
-import type { Params } from '../http/router.js';
 import type { AppContext } from '../context.js';
+import type { ApiHandler } from '../api/routes.js';
 import { readJsonBody } from '../api/body.js';
 import { requireOrg, requireProject } from '../api/lookup.js';
 import { parseMultipart } from '../digest/multipart.js';
@@ -22,7 +22,7 @@ import { insertChunks } from './store.js';
 const CHUNKS_PER_REQUEST = 4;
 const SHA1_HEX = /^[0-9a-f]{40}$/;
 
-type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+type H = ApiHandler;
 
 /**
  * Where to POST chunks, absolute as Sentry answers (the bundler plugins' uploader refuses a relative
@@ -105,7 +105,7 @@ function optionalString(v: unknown, what: string): string {
   return v;
 }
 
-export const assemble: H = async (ctx, req, res, params) => {
+export const assemble: H = async (ctx, req, res, params, _url, who) => {
   requireOrg(ctx.config, params.org!);
   const b = await readJsonBody(req);
   const checksum = typeof b.checksum === 'string' ? b.checksum.toLowerCase() : '';
@@ -121,7 +121,7 @@ export const assemble: H = async (ctx, req, res, params) => {
   const release = optionalString(b.version, 'version');
   const dist = optionalString(b.dist, 'dist');
   const projects = [];
-  for (const slug of new Set(b.projects as string[])) projects.push(await requireProject(ctx.db.pool, ctx.config, params.org!, slug));
+  for (const slug of new Set(b.projects as string[])) projects.push(await requireProject(ctx.db.pool, ctx.config, params.org!, slug, who));
   const out = await assembleBundle(ctx.db.pool, ctx.config, projects.map((p) => p.id), {
     checksum: Buffer.from(checksum, 'hex'),
     chunks: (b.chunks as string[]).map((c) => Buffer.from(c.toLowerCase(), 'hex')),

@@ -6,7 +6,7 @@ import type pg from 'pg';
 // made by the first process that asks (INSERT … ON CONFLICT DO NOTHING, then read back: two processes
 // racing end with the same key). Values never leave this module except to the caller; never log them.
 
-export type SecretName = 'login_csrf';
+export type SecretName = 'login_csrf' | 'oidc_state';
 
 const cache = new Map<string, Promise<Buffer>>();
 

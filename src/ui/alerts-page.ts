@@ -91,7 +91,7 @@ async function render(ctx: AppContext, res: ServerResponse, session: Session, pr
 export async function getAlerts(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, slug: string): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:write');
   await render(ctx, res, session, project, 200, url.searchParams.has('saved') ? { notice: 'Saved.' } : {});
 }
 
@@ -125,7 +125,7 @@ export function ruleFromForm(form: URLSearchParams): RuleInput {
 
 export async function postAlert(ctx: AppContext, req: IncomingMessage, res: ServerResponse, slug: string): Promise<void> {
   const { session, form } = await postSession(ctx, req);
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:write');
   try {
     await addRule(ctx.db.pool, project.id, ruleFromForm(form));
   } catch (e) {
@@ -143,21 +143,21 @@ async function ruleOfProject(ctx: AppContext, project: ProjectRow, id: string): 
 
 export async function postAlertTest(ctx: AppContext, req: IncomingMessage, res: ServerResponse, slug: string, id: string): Promise<void> {
   const { session } = await postSession(ctx, req);
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:write');
   const r = (await sendTestAlert(ctx.db.pool, ctx.config, await ruleOfProject(ctx, project, id)))!;
   await render(ctx, res, session, project, 200, r.ok ? { notice: `Test notification delivered: ${r.answer ?? 'ok'}` } : { error: `Test notification failed: ${r.error}` });
 }
 
 export async function postAlertDelete(ctx: AppContext, req: IncomingMessage, res: ServerResponse, slug: string, id: string): Promise<void> {
-  await postSession(ctx, req);
-  const project = await projectBySlug(ctx, slug);
+  const { session } = await postSession(ctx, req);
+  const project = await projectBySlug(ctx, slug, session, 'project:write');
   await removeAlertRule(ctx.db.pool, await ruleOfProject(ctx, project, id));
   redirect(res, `/projects/${encodeURIComponent(project.slug)}/alerts?saved=1`);
 }
 
 export async function postAlertEmail(ctx: AppContext, req: IncomingMessage, res: ServerResponse, slug: string): Promise<void> {
   const { session, form } = await postSession(ctx, req);
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:write');
   await setEmailOptOut(ctx.db.pool, Number(session.user.id), project.id, form.get('off') === '1');
   redirect(res, `/projects/${encodeURIComponent(project.slug)}/alerts?saved=1`);
 }

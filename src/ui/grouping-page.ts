@@ -35,13 +35,13 @@ count), <code>stack.function:handle_error ^-group</code> (nor do their callers),
 export async function getGrouping(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, slug: string): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:write');
   sendHtml(res, 200, page(session, project, { enhancements: project.grouping_enhancements, fingerprinting: project.fingerprinting_rules }, { saved: url.searchParams.has('saved') }));
 }
 
 export async function postGrouping(ctx: AppContext, req: IncomingMessage, res: ServerResponse, slug: string): Promise<void> {
   const { session, form } = await postSession(ctx, req);
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:write');
   const values = { enhancements: form.get('enhancements') ?? '', fingerprinting: form.get('fingerprinting') ?? '' };
   const error = groupingOptionsError({ enhancements: values.enhancements, fingerprintingRules: values.fingerprinting });
   if (error) {

@@ -6,7 +6,9 @@ import { shortId } from '../api/short-id.js';
 import { loadEvent } from '../digest/load-event.js';
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../context.js';
-import { pageSession, postSession } from './auth.js';
+import { pageSession, postSession, uiPrincipal } from './auth.js';
+import { canSeeProject, requireScope } from '../auth/access.js';
+import { roleHas } from '../auth/scopes.js';
 import { sparkline } from './charts.js';
 import { eventView } from './event-view.js';
 import { html, type Html } from './html.js';
@@ -22,13 +24,16 @@ import { fingerprintSection } from './merge-view.js';
 // distributions, and one of its events (the latest unless another is chosen) with links to the
 // previous and next event of the same issue.
 
-async function issueOr404(ctx: AppContext, id: string): Promise<IssueRow> {
+/** The issue, or 404 when it does not exist or its project is not one the user is a member of. */
+async function issueOr404(ctx: AppContext, id: string, session: Session): Promise<IssueRow> {
   const issue = /^\d{1,18}$/.test(id) ? await getIssue(ctx.db.pool, id) : null;
-  if (!issue) throw new HttpError('not_found', `no issue ${id}`);
+  if (!issue || !canSeeProject(await uiPrincipal(ctx, session), issue.project_id)) throw new HttpError('not_found', `no issue ${id}`);
   return issue;
 }
 
 function statusForms(issue: IssueRow, session: Session): Html {
+  // viewers see the status, not the buttons (a POST would be refused anyway)
+  if (!roleHas(session.user.role, 'event:write')) return html``;
   const button = (status: IssueStatus, label: string, primary = false, minutes = 0) =>
     html`<form method="post" action="/issues/${issue.id}/status">${csrfField(session)}<input type="hidden" name="status" value="${status}">${minutes ? html`<input type="hidden" name="minutes" value="${String(minutes)}">` : ''}<button type="submit"${primary ? html` class="primary"` : ''}>${label}</button></form>`;
   const forms: Html[] = [];
@@ -69,7 +74,7 @@ function recentEvents(issue: IssueRow, rows: ReportRow[], shown: string | null):
 export async function getIssuePage(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, id: string, eventId?: string): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
-  const issue = await issueOr404(ctx, id);
+  const issue = await issueOr404(ctx, id, session);
   const pool = ctx.db.pool;
   const report = eventId ? await getReport(pool, issue.project_id, eventId) : await issueEventAt(pool, issue.project_id, issue.id, 'latest');
   if (eventId && (!report || report.issue_id !== issue.id)) throw new HttpError('not_found', `no event ${eventId} in issue ${issue.id}`);
@@ -114,8 +119,9 @@ ${report && ev && isObj(ev)
 }
 
 export async function postIssueStatus(ctx: AppContext, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
-  const { form } = await postSession(ctx, req);
-  const issue = await issueOr404(ctx, id);
+  const { session, form } = await postSession(ctx, req);
+  const issue = await issueOr404(ctx, id, session);
+  requireScope(await uiPrincipal(ctx, session), 'event:write');
   const status = form.get('status');
   if (status !== 'resolved' && status !== 'ignored' && status !== 'unresolved') throw new HttpError('invalid_request', 'status must be resolved, ignored or unresolved');
   const minutes = Number(form.get('minutes') ?? 0);

@@ -76,7 +76,7 @@ function statusLabel(i: IssueRow) {
 export async function getIssues(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, slug: string): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'event:read');
   const p = streamParams(url);
   // A query the search language rejects (is:bogus, a bad date, over SEARCH_MAX_FILTERS) is shown on
   // the page, with status 400, not as a bare error.

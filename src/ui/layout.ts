@@ -1,5 +1,6 @@
 import { html, type Html, type Renderable } from './html.js';
 import type { Session } from './sessions.js';
+import { roleHas } from '../auth/scopes.js';
 
 // The page shell: one stylesheet, one deferred script, a top bar with the project's sections.
 
@@ -44,11 +45,13 @@ export function layout(o: LayoutOptions): Html {
     ${tab('issues', `/projects/${encodeURIComponent(p.slug)}/issues`, 'Issues')}
     ${tab('releases', `/projects/${encodeURIComponent(p.slug)}/releases`, 'Releases')}
     ${tab('outcomes', `/projects/${encodeURIComponent(p.slug)}/outcomes`, 'Outcomes')}
-    ${tab('grouping', `/projects/${encodeURIComponent(p.slug)}/grouping`, 'Grouping')}
     ${tab('monitors', `/projects/${encodeURIComponent(p.slug)}/monitors`, 'Monitors')}
+    ${roleHas(o.session.user.role, 'project:write')
+      ? html`${tab('grouping', `/projects/${encodeURIComponent(p.slug)}/grouping`, 'Grouping')}
     ${tab('alerts', `/projects/${encodeURIComponent(p.slug)}/alerts`, 'Alerts')}
     ${tab('scrubbing', `/projects/${encodeURIComponent(p.slug)}/scrubbing`, 'Data scrubbing')}
     ${tab('storage', `/projects/${encodeURIComponent(p.slug)}/storage`, 'Storage')}`
+      : ''}`
       : ''}
   </nav>
   <form class="logout" method="post" action="/logout">${csrfField(o.session)}<span class="who">${o.session.user.email}</span> <button type="submit">Log out</button></form>`

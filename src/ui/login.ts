@@ -8,14 +8,35 @@ import { layout } from './layout.js';
 import { chargeAttempt, loginKeys, loginSucceeded, refundAttempt } from './login-throttle.js';
 import { SESSION_IDLE_DAYS, createSession, deleteSession } from './sessions.js';
 import { authenticate } from './users.js';
+import { oidcClient } from '../oidc/client.js';
+import { endSessionUrl, sendLoggedOut } from './oidc-logout.js';
 
-function loginPage(csrf: string, next: string, email: string, error: string | null) {
+/** What the login page offers: the password form (PASSWORD_LOGIN), the provider's button (OIDC_ISSUER). */
+interface LoginOptions {
+  password: boolean;
+  /** the button's label, or null without OIDC */
+  provider: string | null;
+  /** why single sign-on is unavailable (discovery failed), shown under its button */
+  providerError: string | null;
+}
+
+function loginOptions(ctx: AppContext): LoginOptions {
+  const client = oidcClient(ctx);
+  return { password: ctx.config.passwordLogin, provider: client ? ctx.config.oidcProviderName : null, providerError: client?.status().error ?? null };
+}
+
+function loginPage(o: LoginOptions, csrf: string, next: string, email: string, error: string | null) {
   return layout({
     title: 'Log in',
     body: html`<div class="login">
 <h1>Log in</h1>
 ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
-<form method="post" action="/login">
+${o.provider
+    ? html`<p><a class="button sso" href="/login/oidc?next=${encodeURIComponent(next)}">Log in with ${o.provider}</a></p>
+${o.providerError ? html`<p class="muted">${o.provider} cannot be reached right now: ${o.providerError}</p>` : ''}`
+    : ''}
+${o.password
+    ? html`<form method="post" action="/login">
   <input type="hidden" name="_csrf" value="${csrf}">
   <input type="hidden" name="next" value="${next}">
   <label for="email">E-mail</label>
@@ -24,19 +45,28 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button class="primary" type="submit">Log in</button>
 </form>
-<p class="muted">No account? An administrator creates one with <code>crash-cache-cli user create --email you@example.com</code>.</p>
+<p class="muted">No account? An administrator creates one with <code>crash-cache-cli user create --email you@example.com</code>.</p>`
+    : ''}
 </div>`,
   });
+}
+
+/** The login page with a message (a refused or failed log-in), with `status`. */
+export async function showLogin(ctx: AppContext, req: IncomingMessage, res: ServerResponse, status: number, next: string, error: string | null, headers: Record<string, string | string[]> = {}): Promise<void> {
+  const { token, setCookie } = await loginCsrf(ctx, req);
+  const cookies = [...[headers['set-cookie'] ?? []].flat(), ...(setCookie ? [setCookie] : [])];
+  sendHtml(res, status, loginPage(loginOptions(ctx), token, next, '', error), cookies.length ? { ...headers, 'set-cookie': cookies } : headers);
 }
 
 export async function getLogin(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const next = safeNext(url.searchParams.get('next'));
   if (await currentSession(ctx, req)) return redirect(res, next);
-  const { token, setCookie } = await loginCsrf(ctx, req);
-  sendHtml(res, 200, loginPage(token, next, '', null), setCookie ? { 'set-cookie': setCookie } : {});
+  await showLogin(ctx, req, res, 200, next, null);
 }
 
 export async function postLogin(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // PASSWORD_LOGIN=false: only the provider logs in; the operator still has crash-cache-cli (README).
+  if (!ctx.config.passwordLogin) throw new HttpError('forbidden', `password log-in is turned off (PASSWORD_LOGIN=false); log in with ${ctx.config.oidcProviderName}`);
   const form = await readForm(req);
   if (!(await loginCsrfValid(ctx, req, form.get('_csrf')))) {
     throw new HttpError('forbidden', 'missing or wrong CSRF token; reload the login page and try again');
@@ -45,7 +75,7 @@ export async function postLogin(ctx: AppContext, req: IncomingMessage, res: Serv
   const next = safeNext(form.get('next'));
   const again = async (status: number, error: string, headers: Record<string, string> = {}) => {
     const { token, setCookie } = await loginCsrf(ctx, req);
-    sendHtml(res, status, loginPage(token, next, email, error), setCookie ? { ...headers, 'set-cookie': setCookie } : headers);
+    sendHtml(res, status, loginPage(loginOptions(ctx), token, next, email, error), setCookie ? { ...headers, 'set-cookie': setCookie } : headers);
   };
   // No e-mail, no password check: nothing to guess, nothing to count.
   if (!email) return again(401, 'Wrong e-mail or password.');
@@ -87,7 +117,11 @@ export async function postLogin(ctx: AppContext, req: IncomingMessage, res: Serv
 
 export async function postLogout(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { session } = await postSession(ctx, req);
-  await deleteSession(ctx.db.pool, session.tokenSha256);
+  const idToken = await deleteSession(ctx.db.pool, session.tokenSha256);
   const names = cookieNames(ctx, req);
-  redirect(res, '/login', { 'set-cookie': cookie(names.session, '', { secure: names.secure, maxAgeSecs: 0 }) });
+  const clear = { 'set-cookie': cookie(names.session, '', { secure: names.secure, maxAgeSecs: 0 }) };
+  // A session opened through the provider ends there too (RP-initiated logout), when it has an end_session_endpoint.
+  const providerLogout = idToken ? endSessionUrl(ctx, idToken) : null;
+  if (providerLogout) return sendLoggedOut(res, ctx.config.oidcProviderName, providerLogout, clear);
+  redirect(res, '/login', clear);
 }

@@ -33,9 +33,7 @@ export function mergeBox(issue: IssueRow): Html {
 export async function postMerge(ctx: AppContext, req: IncomingMessage, res: ServerResponse, slug: string): Promise<void> {
   const { session, form } = await postSession(ctx, req);
   const principal = await uiPrincipal(ctx, session);
-  requireScope(principal, 'event:write');
-  const project = await projectBySlug(ctx, slug);
-  requireProjectAccess(principal, project.id);
+  const project = await projectBySlug(ctx, slug, session, 'event:write');
   const ids = form.getAll('id');
   if (!ids.every((i) => /^\d{1,15}$/.test(i))) throw new HttpError('invalid_request', 'id must be issue ids');
   const { rows } = await ctx.db.pool.query<{ project_id: number }>('SELECT project_id FROM issue WHERE id = ANY($1::bigint[])', [ids.map(Number)]);

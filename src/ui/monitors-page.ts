@@ -20,7 +20,7 @@ const t = (iso: string | null) => (iso ? iso.slice(0, 19).replace('T', ' ') : '-
 export async function getMonitors(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, slug: string): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:read');
   const monitors = await listMonitors(ctx.db.pool, project.id);
   const [envs, incidents, checkIns] = await Promise.all([
     monitorEnvironments(ctx.db.pool, monitors, DAYS),

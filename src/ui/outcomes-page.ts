@@ -26,7 +26,7 @@ const OUTCOME_HELP: Record<string, string> = {
 export async function getOutcomes(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, slug: string): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:read');
   const period = periodOf(url);
   const since = new Date(Date.now() - period.hours * 3600_000);
   const [rows, invalid, failed, unprocessed] = await Promise.all([

@@ -1,10 +1,21 @@
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../context.js';
 import { getProject, type ProjectRow } from '../storage/projects.js';
+import { requireProjectAccess, requireScope } from '../auth/access.js';
+import type { Scope } from '../auth/scopes.js';
+import { uiPrincipal } from './auth.js';
+import type { Session } from './sessions.js';
 
-export async function projectBySlug(ctx: AppContext, slug: string): Promise<ProjectRow> {
+/**
+ * The project a page is about, for a user who may do `need` there: 404 for an unknown slug, 403 (an
+ * error page) when the user is not a member of the project or their role lacks the scope.
+ */
+export async function projectBySlug(ctx: AppContext, slug: string, session: Session, need: Scope): Promise<ProjectRow> {
   const p = /^[a-z0-9-]{1,100}$/.test(slug) ? await getProject(ctx.db.pool, slug) : null;
   if (!p) throw new HttpError('not_found', `no project ${slug}`);
+  const who = await uiPrincipal(ctx, session);
+  requireProjectAccess(who, p.id);
+  requireScope(who, need);
   return p;
 }
 

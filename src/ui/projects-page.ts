@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dsn } from '../storage/dsn.js';
 import type { AppContext } from '../context.js';
 import { listProjects } from '../storage/projects.js';
-import { pageSession } from './auth.js';
+import { pageSession, uiPrincipal } from './auth.js';
+import { canSeeProject } from '../auth/access.js';
 import { html } from './html.js';
 import { sendHtml } from './http.js';
 import { layout } from './layout.js';
@@ -11,7 +12,8 @@ import { sdkSnippets } from './snippets.js';
 export async function getProjects(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
-  const projects = await listProjects(ctx.db.pool);
+  const who = await uiPrincipal(ctx, session);
+  const projects = (await listProjects(ctx.db.pool)).filter((p) => canSeeProject(who, p.id));
   const body = html`<h1>Projects</h1>
 ${projects.length === 0
   ? html`<p class="empty">No projects yet. Create one with <code>crash-cache-cli project create --name my-app</code>; it prints the DSN to paste into your SDK.</p>`

@@ -20,7 +20,7 @@ function pct(n: number | null): string {
 export async function getReleases(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, slug: string): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:read');
   const period = periodOf(url, '14d');
   const bucketSecs = period.hours <= 48 ? 3600 : 86400;
   const now = Date.now();

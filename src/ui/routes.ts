@@ -14,6 +14,8 @@ import { getStorage, postStorage } from './storage-page.js';
 import { getProjects } from './projects-page.js';
 import { getReleases } from './releases-page.js';
 import { serveStatic } from './static.js';
+import { getOidcCallback, getOidcStart } from './oidc-login.js';
+import { oidcClient } from '../oidc/client.js';
 import { postMerge, postUnmerge } from './merge-view.js';
 
 // The web UI's routes: server-rendered pages on the same process and the same query functions as
@@ -26,6 +28,10 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   page('GET', '/login/?', (req, res, _p, url) => getLogin(ctx, req, res, url));
   page('POST', '/login/?', (req, res) => postLogin(ctx, req, res));
   page('POST', '/logout/?', (req, res) => postLogout(ctx, req, res));
+  // OIDC login (issue #20): discovery starts now, in the background (src/oidc/client.ts)
+  oidcClient(ctx)?.start();
+  page('GET', '/login/oidc/?', (req, res, _p, url) => getOidcStart(ctx, req, res, url));
+  page('GET', '/login/oidc/callback/?', (req, res, _p, url) => getOidcCallback(ctx, req, res, url));
   page('GET', '/projects/?', (req, res, _p, url) => getProjects(ctx, req, res, url));
   page('GET', '/projects/:slug/?', (_req, res, p) => redirect(res, `/projects/${encodeURIComponent(p.slug!)}/issues`));
   page('GET', '/projects/:slug/issues/?', (req, res, p, url) => getIssues(ctx, req, res, url, p.slug!));

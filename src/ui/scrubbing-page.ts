@@ -42,13 +42,13 @@ ${checkbox('scrubIPAddresses', s.scrubIPAddresses, 'Prevent storing of IP addres
 export async function getScrubbing(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, slug: string): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:write');
   sendHtml(res, 200, page(session, project, scrubSettingsOf(project), { saved: url.searchParams.has('saved') }));
 }
 
 export async function postScrubbing(ctx: AppContext, req: IncomingMessage, res: ServerResponse, slug: string): Promise<void> {
   const { session, form } = await postSession(ctx, req);
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:write');
   const body = {
     dataScrubber: form.get('dataScrubber') === '1',
     dataScrubberDefaults: form.get('dataScrubberDefaults') === '1',

@@ -19,13 +19,14 @@ function sha256(token: string): Buffer {
   return createHash('sha256').update(token).digest();
 }
 
-export async function createSession(db: pg.Pool, userId: number): Promise<{ token: string; csrfToken: string }> {
+/** `oidcIdToken`: the ID token of a log-in through the provider, its id_token_hint at logout (src/ui/oidc-login.ts). */
+export async function createSession(db: pg.Pool, userId: number, opts: { oidcIdToken?: string } = {}): Promise<{ token: string; csrfToken: string }> {
   const token = randomBytes(32).toString('base64url');
   const csrfToken = randomBytes(24).toString('base64url');
   await db.query(
-    `INSERT INTO ui_session (token_sha256, user_id, csrf_token, expires_at)
-     VALUES ($1, $2, $3, now() + make_interval(days => $4))`,
-    [sha256(token), userId, csrfToken, SESSION_IDLE_DAYS],
+    `INSERT INTO ui_session (token_sha256, user_id, csrf_token, expires_at, oidc_id_token)
+     VALUES ($1, $2, $3, now() + make_interval(days => $4), $5)`,
+    [sha256(token), userId, csrfToken, SESSION_IDLE_DAYS, opts.oidcIdToken ?? null],
   );
   // Housekeeping at login rather than on a timer: the table stays small.
   await db.query('DELETE FROM ui_session WHERE expires_at < now()');
@@ -57,6 +58,8 @@ export async function findSession(db: pg.Pool, token: string): Promise<Session |
   return { tokenSha256: hash, csrfToken: csrf_token, user };
 }
 
-export async function deleteSession(db: pg.Pool, tokenSha256: Buffer): Promise<void> {
-  await db.query('DELETE FROM ui_session WHERE token_sha256 = $1', [tokenSha256]);
+/** Ends a session; returns the provider's ID token it was opened with (null: a password session). */
+export async function deleteSession(db: pg.Pool, tokenSha256: Buffer): Promise<string | null> {
+  const { rows } = await db.query<{ oidc_id_token: string | null }>('DELETE FROM ui_session WHERE token_sha256 = $1 RETURNING oidc_id_token', [tokenSha256]);
+  return rows[0]?.oidc_id_token ?? null;
 }

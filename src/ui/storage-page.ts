@@ -41,14 +41,14 @@ ${message.error ? html`<p class="error" role="alert">${message.error}</p>` : ''}
 export async function getStorage(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, slug: string): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:write');
   const values = { days: project.retention_days?.toString() ?? '', maxEvents: project.max_events_per_issue?.toString() ?? '' };
   sendHtml(res, 200, await page(ctx, session, project, values, { saved: url.searchParams.has('saved') }));
 }
 
 export async function postStorage(ctx: AppContext, req: IncomingMessage, res: ServerResponse, slug: string): Promise<void> {
   const { session, form } = await postSession(ctx, req);
-  const project = await projectBySlug(ctx, slug);
+  const project = await projectBySlug(ctx, slug, session, 'project:write');
   const values = { days: (form.get('days') ?? '').trim(), maxEvents: (form.get('max_events') ?? '').trim() };
   const num = (v: string) => (v === '' ? null : /^\d{1,10}$/.test(v) ? Number(v) : NaN);
   const retention = { retentionDays: num(values.days), maxEventsPerIssue: num(values.maxEvents) };

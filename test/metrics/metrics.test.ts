@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,5 +143,35 @@ describe('metrics without METRICS_TOKEN', () => {
     const w = await scrape(`http://127.0.0.1:${workerPort}`, '');
     expect(w.get('crash_cache_build_info')?.metrics[0]?.labels?.mode).toBe('worker');
     expect(w.has('crash_cache_digest_batch_duration_seconds')).toBe(true);
+  });
+});
+
+describe('MAX_CONCURRENT_COMPRESSIONS', () => {
+  let server: RunningServer | undefined;
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('never has more decompressions in flight than the setting, even when many gzip bodies arrive at once', async () => {
+    server = await startServer({ DATABASE_URL: app.db.url, METRICS_TOKEN: TOKEN, MAX_CONCURRENT_COMPRESSIONS: '1', RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' });
+    // ~450 KB of gzip each (random hex halves), far past the 64 KB that is inflated in line on the request
+    // thread: each one goes through the semaphore.
+    const bodies = Array.from({ length: 16 }, (_, i) => {
+      const event = { event_id: randomBytes(16).toString('hex'), message: `big ${i}`, extra: { blob: randomBytes(450_000).toString('hex') } };
+      return gzipSync(`${JSON.stringify({ event_id: event.event_id })}\n{"type":"event"}\n${JSON.stringify(event)}\n`);
+    });
+    expect(bodies[0]!.length).toBeGreaterThan(400_000);
+    const answers = await Promise.all(bodies.map((body) => fetch(`${server!.url}/api/${app.projectId}/envelope/`, {
+      method: 'POST',
+      headers: { 'x-sentry-auth': app.auth, 'content-encoding': 'gzip', 'content-type': 'application/x-sentry-envelope' },
+      body,
+    })));
+    expect(answers.map((r) => r.status)).toEqual(bodies.map(() => 200));
+    const m = await scrape(server.url);
+    // the bound was exercised (some had to wait) and held
+    expect(value(m, 'crash_cache_ingest_compressions_waited')).toBeGreaterThan(0);
+    expect(value(m, 'crash_cache_ingest_compressions_peak')).toBe(1);
+    expect(value(m, 'crash_cache_ingest_compressions', { state: 'in_flight' })).toBe(0);
+    expect(value(m, 'crash_cache_ingest_compressions', { state: 'waiting' })).toBe(0);
   });
 });

@@ -144,12 +144,6 @@ export async function getIssue(pool: pg.Pool, ref: string | number): Promise<Iss
   return rows[0] ?? null;
 }
 
-export async function requireIssue(pool: pg.Pool, ref: string | number): Promise<IssueRow> {
-  const row = await getIssue(pool, ref);
-  if (!row) throw new HttpError('not_found', 'The requested resource does not exist');
-  return row;
-}
-
 /**
  * Event counts per bucket for each issue, Sentry's `stats` shape: [[unix seconds, count], …],
  * oldest first, `count` buckets of `bucketSecs` ending with the current one. Served by

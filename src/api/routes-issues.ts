@@ -19,6 +19,7 @@ import { parseSearch, type ParsedSearch, type SearchLimits } from './search.js';
 import { serializeIssue, serializeIssueDetail } from './serialize-issue.js';
 import { snoozeOf } from './snooze.js';
 import { publicRequestUrl } from './routes-org.js';
+import { checkMerge, mergeMatched, wantsMerge } from './routes-merge.js';
 
 // Issue list (search, sort, pages), one issue, status changes (single and bulk), deletion, tags.
 
@@ -135,12 +136,18 @@ export const bulkUpdate: H = async (ctx, req, res, params, url, who) => {
   const projects = await scope(ctx, params, url, who);
   const body = await readJsonBody(req);
   const ids = idsOf(url);
+  const merge = wantsMerge(body);
+  if (merge && !ids) throw new HttpError('invalid_request', 'merge needs id=… parameters');
   const matched = await matchingIssueIds(ctx.db.pool, projects, ids ? parseSearch(url.searchParams.get('query') ?? '', ctx.config) : searchOf(url, ctx.config), ids);
+  // a merge is checked (two or more issues of one project) before the status change, so a refused one changes nothing
+  if (merge) await checkMerge(ctx, matched, who);
   if (!matched.length) {
     res.writeHead(204).end();
     return;
   }
-  sendJson(res, 200, await applyChange(ctx, matched, body));
+  const out = await applyChange(ctx, matched, body);
+  if (merge) out.merge = await mergeMatched(ctx, matched, who);
+  sendJson(res, 200, out);
 };
 
 export const bulkDelete: H = async (ctx, _req, res, params, url, who) => {

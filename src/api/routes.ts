@@ -14,6 +14,7 @@ import * as feedback from './routes-feedback.js';
 import * as monitors from './routes-monitors.js';
 import * as outcomes from './outcomes.js';
 import * as hooks from '../alerts/routes.js';
+import * as merge from './routes-merge.js';
 import * as sourcemaps from '../sourcemaps/routes.js';
 import * as releaseFiles from '../sourcemaps/release-files.js';
 
@@ -77,6 +78,9 @@ export function registerApiRoutes(router: Router, ctx: AppContext): ApiRoute[] {
     add('GET', `${base}/tags/:key/values/?`, 'event:read', issues.tagValues);
     add('GET', `${base}/grouping/info/?`, 'event:read', issues.groupingInfo);
     add('GET', `${base}/hashes/?`, 'event:read', issues.hashes);
+    // unmerge: DELETE as the issue asks (Sentry's older verb), PUT as Sentry answers it today
+    add('DELETE', `${base}/hashes/?`, 'event:write', merge.unmerge);
+    add('PUT', `${base}/hashes/?`, 'event:write', merge.unmerge);
     add('GET', `${base}/events/?`, 'event:read', events.issueEvents);
     add('GET', `${base}/events/:eventId/?`, 'event:read', events.issueEvent);
     add('GET', `${base}/user-reports/?`, 'event:read', feedback.issueFeedback);

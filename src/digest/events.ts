@@ -93,8 +93,16 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
     }
   }
   if (newByHash.size) {
-    const created = await createIssues(client, projectId, [...newByHash.values()]);
-    for (const w of works) if (!issueOf.has(w)) issueOf.set(w, created.get(w.grouping.primaryHash)!);
+    // A fingerprint merged into another issue (src/api/queries/merge.ts) is filed under that issue's
+    // primary hash: after `ruminate` (issue_hash rebuilt from nothing) or once the issue is gone.
+    // Read only here, for the rare event that would make a new issue.
+    const { rows: merged } = await client.query<{ hash: string; target_hash: string }>({ name: 'digest-merge-lookup', text: 'SELECT hash, target_hash FROM issue_merge WHERE project_id = $1 AND hash = ANY($2::text[])', values: [projectId, textArray([...newByHash.keys()])] });
+    const target = new Map(merged.map((r) => [r.hash, r.target_hash]));
+    const keyOf = (w: EventWork) => target.get(w.grouping.primaryHash) ?? w.grouping.primaryHash;
+    const firsts = new Map<string, EventWork>();
+    for (const w of newByHash.values()) if (!firsts.has(keyOf(w))) firsts.set(keyOf(w), w);
+    const created = await createIssues(client, projectId, [...firsts].map(([key, w]) => ({ key, w })));
+    for (const w of works) if (!issueOf.has(w)) issueOf.set(w, created.get(keyOf(w))!);
   }
 
   // Every hash → issue (primary and secondary), so later events with any of them find the issue.
@@ -122,10 +130,10 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
 // that V8 compiles them (and, after a deoptimization, recompiles them) apart from storeEvents. As one
 // function, storeEvents was recompiled 8 times in a 50,000-event drain, 145 ms of compiler time each.
 const DIM_COLS = [...GLOBAL_DIMS, ...PROJECT_DIMS].map((k) => `${k}_id`);
-const REPORT_TYPES = ['bigint', 'bigint', 'float8', 'float8', 'uuid', 'smallint', 'boolean', ...DIM_COLS.map(() => 'int'), 'text', 'text', 'text'];
-const REPORT_NAMES = ['issue_id', 'archive_id', 'ts', 'received', 'event_id', 'item_index', 'handled', ...DIM_COLS, 'tag_ids', 'message', 'exception_value'];
-const REPORT_INSERT = `INSERT INTO report (project_id, issue_id, archive_id, timestamp, received_at, event_id, item_index, handled, ${DIM_COLS.join(', ')}, tag_ids, message, exception_value)
-     SELECT $1, issue_id, archive_id, to_timestamp(ts), to_timestamp(received), event_id, item_index, handled, ${DIM_COLS.join(', ')}, tag_ids::int[], message, exception_value
+const REPORT_TYPES = ['bigint', 'bigint', 'float8', 'float8', 'uuid', 'smallint', 'boolean', ...DIM_COLS.map(() => 'int'), 'text', 'text', 'text', 'uuid'];
+const REPORT_NAMES = ['issue_id', 'archive_id', 'ts', 'received', 'event_id', 'item_index', 'handled', ...DIM_COLS, 'tag_ids', 'message', 'exception_value', 'primary_hash'];
+const REPORT_INSERT = `INSERT INTO report (project_id, issue_id, archive_id, timestamp, received_at, event_id, item_index, handled, ${DIM_COLS.join(', ')}, tag_ids, message, exception_value, primary_hash)
+     SELECT $1, issue_id, archive_id, to_timestamp(ts), to_timestamp(received), event_id, item_index, handled, ${DIM_COLS.join(', ')}, tag_ids::int[], message, exception_value, primary_hash
        FROM unnest(${REPORT_TYPES.map((t, i) => `$${i + 2}::${t}[]`).join(', ')}) AS v(${REPORT_NAMES.join(', ')})
      ON CONFLICT (project_id, event_id) DO NOTHING
      RETURNING event_id`;
@@ -143,6 +151,8 @@ function reportColumns(works: EventWork[], issueOf: Map<EventWork, number>, dims
     textArray(works.map((w) => `{${tagIds(dims, w).join(',')}}`)),
     textArray(works.map((w) => w.fields.message)),
     textArray(works.map((w) => w.fields.exceptionValue)),
+    // 32 hex digits, which PostgreSQL reads as a uuid (16 bytes stored)
+    textArray(works.map((w) => w.grouping.primaryHash)),
   ];
 }
 
@@ -220,21 +230,26 @@ function deltaColumns(issueIds: number[], agg: Map<number, Agg>, newUsers: Map<n
 /** createIssues' array parameters after the project id, in order (metadata and explanations follow as JSON arrays). */
 const ISSUE_ARRAYS = ['bigint', 'bigint', 'float8', 'float8', 'uuid', 'text', 'text', 'timestamptz', 'timestamptz', 'text', 'text', 'text', 'text', 'text', 'text', 'text'];
 
-/** Inserts issues for hashes never seen in this project; returns primary hash → issue id. */
-async function createIssues(client: pg.ClientBase, projectId: number, firsts: EventWork[]): Promise<Map<string, number>> {
-  firsts.sort((a, b) => (a.grouping.primaryHash < b.grouping.primaryHash ? -1 : 1));
-  const hashes = firsts.map((w) => w.grouping.primaryHash);
+/**
+ * Inserts issues for hashes never seen in this project; returns issue key → issue id. The key is the
+ * primary hash of the event, or of the issue a merge filed its fingerprint under (issue_merge).
+ */
+async function createIssues(client: pg.ClientBase, projectId: number, keyed: { key: string; w: EventWork }[]): Promise<Map<string, number>> {
+  const keys = new Map(keyed.map((f) => [f.w, f.key]));
+  const K = (w: EventWork) => keys.get(w)!;
+  const firsts = keyed.map((f) => f.w).sort((a, b) => (K(a) < K(b) ? -1 : 1));
+  const hashes = firsts.map((w) => K(w));
   const out = new Map<string, number>();
   const { rows: existing } = await client.query<{ id: number; primary_hash: string }>(
     'SELECT id, primary_hash FROM issue WHERE project_id = $1 AND primary_hash = ANY($2::text[])', [projectId, hashes]);
   for (const r of existing) out.set(r.primary_hash, r.id);
-  let todo = firsts.filter((w) => !out.has(w.grouping.primaryHash));
+  let todo = firsts.filter((w) => !out.has(K(w)));
   if (!todo.length) return out;
   // Issues rebuilt by `ruminate` get their id, short id and status back.
   const { rows: kept } = await client.query<{ primary_hash: string; id: number; short_id: number; status: string; substatus: string | null; resolved_at: Date | null; status_changed_at: Date | null; snooze: unknown }>(
-    'SELECT * FROM issue_keep WHERE project_id = $1 AND primary_hash = ANY($2::text[])', [projectId, todo.map((w) => w.grouping.primaryHash)]);
+    'SELECT * FROM issue_keep WHERE project_id = $1 AND primary_hash = ANY($2::text[])', [projectId, todo.map((w) => K(w))]);
   const keep = new Map(kept.map((k) => [k.primary_hash, k]));
-  const needShort = todo.filter((w) => !keep.has(w.grouping.primaryHash)).length;
+  const needShort = todo.filter((w) => !keep.has(K(w))).length;
   let nextShort = 0;
   if (needShort) {
     const { rows } = await client.query<{ first: number }>(
@@ -245,7 +260,7 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
   for (const w of todo) explanations.push(w.grouping.explanation ?? await explainFromArchive(client, projectId, w.archiveId, w.itemIndex, w.grouping));
   const ids: (number | null)[] = [], shorts: number[] = [], status: string[] = [], sub: (string | null)[] = [], resolved: (Date | null)[] = [], changed: (Date | null)[] = [];
   for (const w of todo) {
-    const k = keep.get(w.grouping.primaryHash);
+    const k = keep.get(K(w));
     ids.push(k?.id ?? null);
     shorts.push(k ? k.short_id : nextShort++);
     status.push(k?.status ?? 'unresolved');
@@ -268,7 +283,7 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
     // joined into one JSON array as they are: quoting them for a text[] literal cost ~100 µs each
     // (every quote escaped) and was the main thread's largest allocation while a backlog made issues.
     [projectId, numArray(ids), numArray(shorts), numArray(todo.map((w) => w.ev.timestamp)), numArray(todo.map((w) => w.receivedAt.getTime() / 1000)), textArray(todo.map((w) => w.ev.event_id)),
-      textArray(status), textArray(sub), textArray(resolved.map(iso)), textArray(changed.map(iso)), textArray(todo.map((w) => w.grouping.primaryHash)), textArray(todo.map((w) => w.grouping.config)),
+      textArray(status), textArray(sub), textArray(resolved.map(iso)), textArray(changed.map(iso)), textArray(todo.map((w) => K(w))), textArray(todo.map((w) => w.grouping.config)),
       textArray(todo.map((w) => w.ev.type)), textArray(todo.map((w) => w.ev.level)), textArray(todo.map((w) => w.ev.platform)),
       textArray(todo.map((w) => clean(w.ev.title))), textArray(todo.map((w) => clean(w.ev.culprit))),
       json(todo.map((w) => w.ev.metadata ?? null)), `[${explanations.map(clean).join(',')}]`]);
@@ -277,7 +292,7 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
   const created = ins.filter((r) => !keep.has(r.primary_hash));
   const firstTags = new Map<number, Record<string, string>>();
   if (created.length) {
-    const byHash = new Map(todo.map((w) => [w.grouping.primaryHash, w]));
+    const byHash = new Map(todo.map((w) => [K(w), w]));
     for (const r of created) {
       const t = byHash.get(r.primary_hash)?.fields.tags ?? [];
       const o: Record<string, string> = {};
@@ -298,11 +313,11 @@ async function createIssues(client: pg.ClientBase, projectId: number, firsts: Ev
         WHERE k.project_id = $1 AND k.primary_hash = ANY($2::text[]) AND i.project_id = k.project_id AND i.id = k.id AND i.status = 'ignored'`,
       [projectId, snoozed]);
   }
-  todo = todo.filter((w) => !out.has(w.grouping.primaryHash));
+  todo = todo.filter((w) => !out.has(K(w)));
   if (todo.length) {
     // Created by a concurrent worker after our first look (its short id number is simply skipped).
     const { rows } = await client.query<{ id: number; primary_hash: string }>(
-      'SELECT id, primary_hash FROM issue WHERE project_id = $1 AND primary_hash = ANY($2::text[])', [projectId, todo.map((w) => w.grouping.primaryHash)]);
+      'SELECT id, primary_hash FROM issue WHERE project_id = $1 AND primary_hash = ANY($2::text[])', [projectId, todo.map((w) => K(w))]);
     for (const r of rows) out.set(r.primary_hash, r.id);
   }
   return out;

@@ -18,6 +18,7 @@ import { issueGrouping } from './queries.js';
 import type { Session } from './sessions.js';
 import { tagDistribution } from './tags-view.js';
 import { isObj, isoTime, timeEl, type Obj } from './values.js';
+import { fingerprintSection } from './merge-view.js';
 
 // One issue: what it is, how often and since when, the buttons to resolve/ignore/reopen it, its tag
 // distributions, and one of its events (the latest unless another is chosen) with links to the
@@ -90,6 +91,7 @@ export async function getIssuePage(ctx: AppContext, req: IncomingMessage, res: S
   const h = (hourly.get(issue.id) ?? []).map(([, n]) => n);
   const d = (daily.get(issue.id) ?? []).map(([, n]) => n);
   const project = { slug: issue.project_slug, name: issue.project_name };
+  const fingerprints = await fingerprintSection(ctx, session, issue);
   const body = html`<p class="muted"><a href="/projects/${encodeURIComponent(issue.project_slug)}/issues">${issue.project_name}</a> · <span class="mono">${shortId(issue.project_slug, issue.short_id)}</span></p>
 <h1 id="issue-title">${issue.title}</h1>
 ${issue.culprit ? html`<p class="mono" id="issue-culprit">${issue.culprit}</p>` : ''}
@@ -106,6 +108,7 @@ ${issue.culprit ? html`<p class="mono" id="issue-culprit">${issue.culprit}</p>` 
 ${statusForms(issue, session)}
 <h2>Tags</h2>
 ${tags}
+${fingerprints}
 ${recentEvents(issue, recent.rows, report?.event_id ?? null)}
 ${report && ev && isObj(ev)
   ? html`<h2>Event</h2>${eventNav(issue, report, nb)}${eventView(ev as Obj, { grouping: groupingRow })}`

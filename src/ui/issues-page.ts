@@ -13,6 +13,7 @@ import { layout } from './layout.js';
 import { projectBySlug } from './project-context.js';
 import { tagValues } from './queries.js';
 import { timeEl } from './values.js';
+import { canMerge, mergeBox, mergeForm } from './merge-view.js';
 
 // The issue stream of one project: the API's query language in a text box, plus menus for status,
 // level, environment, release and sort that add the same filters to it. 24 hourly bars per issue.
@@ -101,6 +102,7 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
   const base = `/projects/${encodeURIComponent(project.slug)}/issues`;
   const keep = { q: p.q, status: p.status, level: p.level, environment: p.environment, release: p.release, sort: p.sort };
   const withOption = (list: string[], cur: string) => (cur && !list.includes(cur) ? [cur, ...list] : list);
+  const merging = rows.length > 1 && (await canMerge(ctx, session));
   const body = html`<h1>Issues</h1>
 <form class="filters" method="get" action="${base}" role="search">
   <div class="q"><label for="f-q">Search</label><input id="f-q" name="q" type="search" value="${p.q}" placeholder="TypeError  browser:Chrome  !level:info  tags[server]:web-1"></div>
@@ -114,12 +116,12 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
 ${searchError ? html`<p class="error" role="alert">${searchError}</p>` : ''}
 ${rows.length === 0
   ? html`<p class="empty">No issues match <code>${streamQuery(p) || 'everything'}</code>.</p>`
-  : html`<table class="stream">
-<thead><tr><th>Issue</th><th>Last 24 h</th><th class="num">Events</th><th class="num">Users</th><th>First seen</th><th>Last seen</th></tr></thead>
+  : html`${merging ? mergeForm(project.slug, session) : ''}<table class="stream">
+<thead><tr>${merging ? html`<th>Select</th>` : ''}<th>Issue</th><th>Last 24 h</th><th class="num">Events</th><th class="num">Users</th><th>First seen</th><th>Last seen</th></tr></thead>
 <tbody>
 ${rows.map((i) => {
   const series = (stats.get(i.id) ?? []).map(([, n]) => n);
-  return html`<tr class="issue-row">
+  return html`<tr class="issue-row">${merging ? mergeBox(i) : ''}
   <td><a class="issue-title" href="/issues/${i.id}">${i.title}</a>
     <div class="issue-sub"><span class="level level-${i.level}">${i.level}</span> ${statusLabel(i)} · <span class="mono">${shortId(i.project_slug, i.short_id)}</span>${i.culprit ? html` · <span class="mono">${i.culprit}</span>` : ''}${i.is_unhandled ? html` · <strong>unhandled</strong>` : ''}</div></td>
   <td>${sparkline(series, { label: `${series.reduce((a, b) => a + b, 0)} events in the last 24 hours` })}</td>

@@ -16,6 +16,7 @@ import { getReleases } from './releases-page.js';
 import { serveStatic } from './static.js';
 import { getOidcCallback, getOidcStart } from './oidc-login.js';
 import { oidcClient } from '../oidc/client.js';
+import { postMerge, postUnmerge } from './merge-view.js';
 
 // The web UI's routes: server-rendered pages on the same process and the same query functions as
 // the API. GET pages redirect to /login without a session; every POST checks the session's CSRF token.
@@ -51,4 +52,7 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   page('GET', '/projects/:slug/storage/?', (req, res, p, url) => getStorage(ctx, req, res, url, p.slug!));
   page('POST', '/projects/:slug/storage/?', (req, res, p) => postStorage(ctx, req, res, p.slug!));
   page('GET', '/projects/:slug/outcomes/?', (req, res, p, url) => getOutcomes(ctx, req, res, url, p.slug!));
+  // merge and unmerge (issue #20): the issue list's checkboxes, the issue page's fingerprints
+  page('POST', '/projects/:slug/issues/merge/?', (req, res, p) => postMerge(ctx, req, res, p.slug!));
+  page('POST', '/issues/:id/unmerge/?', (req, res, p) => postUnmerge(ctx, req, res, p.id!));
 }

@@ -179,6 +179,7 @@ function routes(): Route[] {
     { method: 'GET', path: '/api/0/issues/{issue}/tags/{key}/values/', params: issue },
     { method: 'GET', path: '/api/0/issues/{issue}/grouping/info/', params: [] },
     { method: 'GET', path: '/api/0/issues/{issue}/hashes/', params: ['cursor', 'limit', 'full'] },
+    { method: 'DELETE', path: '/api/0/issues/{issue}/hashes/', params: ['id'] },
     { method: 'GET', path: '/api/0/issues/{issue}/events/', params: ['cursor', 'limit', 'full', 'query', 'environment', 'statsPeriod'] },
     { method: 'GET', path: '/api/0/issues/{issue}/events/{event}/', params: ['environment'] },
     { method: 'GET', path: '/api/0/issues/{issue}/user-reports/', params: ['cursor', 'limit'] },

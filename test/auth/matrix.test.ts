@@ -77,6 +77,9 @@ const EXPECTED: Record<string, Scope | null> = {
 function issueRoutes(base: string): Record<string, Scope> {
   const out: Record<string, Scope> = { [`GET ${base}/?`]: 'event:read', [`PUT ${base}/?`]: 'event:write', [`DELETE ${base}/?`]: 'event:admin' };
   for (const sub of ['tags', 'tags/:key', 'tags/:key/values', 'grouping/info', 'hashes', 'events', 'events/:eventId', 'user-reports']) out[`GET ${base}/${sub}/?`] = 'event:read';
+  // unmerge
+  out[`DELETE ${base}/hashes/?`] = 'event:write';
+  out[`PUT ${base}/hashes/?`] = 'event:write';
   return out;
 }
 

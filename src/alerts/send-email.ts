@@ -22,19 +22,27 @@ export interface EmailResult {
 const MAX_REPLY = 300;
 const clip = (s: string) => s.replace(/\s+/g, ' ').trim().slice(0, MAX_REPLY);
 
-/** Who a rule's e-mail goes to now: its addresses, plus every UI user who has not turned this project's e-mail off when it names project members. */
+/**
+ * Who a rule's e-mail goes to now: its addresses, plus, when it names project members, every UI user
+ * who can see the project (owners, admins, users of every project, members of this one), has alert
+ * e-mail on (Profile page: ui_user.email_alerts) and has not turned this project's e-mail off.
+ */
 export async function recipientsOf(db: pg.Pool | pg.ClientBase, ruleId: number): Promise<string[]> {
   const { rows } = await db.query<{ email: string }>(
     `SELECT DISTINCT lower(e) AS email FROM (
        SELECT unnest(email_to) AS e FROM alert_rule WHERE id = $1
        UNION ALL
        SELECT u.email FROM alert_rule r JOIN ui_user u ON r.email_members
-        WHERE r.id = $1 AND NOT EXISTS (SELECT 1 FROM alert_email_optout o WHERE o.user_id = u.id AND o.project_id = r.project_id)) x
+        WHERE r.id = $1 AND u.email_alerts
+          AND (u.all_projects OR u.role IN ('owner', 'admin')
+               OR EXISTS (SELECT 1 FROM project_member m WHERE m.user_id = u.id AND m.project_id = r.project_id))
+          AND NOT EXISTS (SELECT 1 FROM alert_email_optout o WHERE o.user_id = u.id AND o.project_id = r.project_id)) x
      ORDER BY 1`, [ruleId]);
   return rows.map((r) => r.email);
 }
 
-export async function sendEmail(config: Pick<Config, 'smtpUrl' | 'alertEmailFrom' | 'alertTimeoutMs'>, to: readonly string[], content: EmailContent, deliveryId: number): Promise<EmailResult> {
+/** Sends one message. `deliveryId`: the alert's id, sent as X-Crash-Cache-Delivery; null for mail that is not an alert (invites). */
+export async function sendEmail(config: Pick<Config, 'smtpUrl' | 'alertEmailFrom' | 'alertTimeoutMs'>, to: readonly string[], content: EmailContent, deliveryId: number | null): Promise<EmailResult> {
   if (!config.smtpUrl) return { ok: false, code: null, reply: 'SMTP_URL is not set: e-mail cannot be sent', permanent: false };
   if (!to.length) return { ok: true, code: null, reply: 'no recipients (every project member turned e-mail off)', permanent: false };
   const u = new URL(config.smtpUrl);
@@ -55,7 +63,7 @@ export async function sendEmail(config: Pick<Config, 'smtpUrl' | 'alertEmailFrom
       subject: content.subject,
       text: content.text,
       html: content.html,
-      headers: { 'X-Crash-Cache-Delivery': String(deliveryId), 'Auto-Submitted': 'auto-generated' },
+      headers: { ...(deliveryId === null ? {} : { 'X-Crash-Cache-Delivery': String(deliveryId) }), 'Auto-Submitted': 'auto-generated' },
     });
     const reply = clip(String(info.response ?? ''));
     const code = Number(/^\d{3}/.exec(reply)?.[0] ?? 250);

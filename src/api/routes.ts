@@ -17,6 +17,7 @@ import * as hooks from '../alerts/routes.js';
 import * as merge from './routes-merge.js';
 import * as sourcemaps from '../sourcemaps/routes.js';
 import * as releaseFiles from '../sourcemaps/release-files.js';
+import * as members from './routes-members.js';
 
 // The API under /api/0/, in Sentry's Web API shapes. Every route authenticates with a Bearer token
 // and declares the one scope it needs (src/auth/scopes.ts), checked before the handler runs; handlers
@@ -113,5 +114,13 @@ export function registerApiRoutes(router: Router, ctx: AppContext): ApiRoute[] {
   add('POST', '/organizations/:org/artifactbundle/assemble/?', 'project:releases', sourcemaps.assemble);
   add('GET', '/projects/:org/:project/releases/:version/files/?', 'project:read', releaseFiles.listFiles);
   add('POST', '/projects/:org/:project/releases/:version/files/?', 'project:releases', releaseFiles.uploadFile);
+
+  // members and invites (issue #20, admin-members)
+  add('GET', '/organizations/:org/members/?', 'member:read', members.list);
+  add('POST', '/organizations/:org/members/?', 'member:write', members.invite);
+  add('GET', '/organizations/:org/members/:memberId/?', 'member:read', members.detail);
+  add('PUT', '/organizations/:org/members/:memberId/?', 'member:write', members.update);
+  add('DELETE', '/organizations/:org/members/:memberId/?', 'member:admin', members.remove);
+  add('GET', '/users/me/?', null, members.me);
   return routes;
 }

@@ -100,3 +100,21 @@ export async function verifyToken(db: pg.Pool, token: string): Promise<TokenRow 
   }
   return row;
 }
+
+/** Live tokens for the Tokens page: the user's own (userId), or every one (null), with their maker's e-mail. */
+export async function listLiveTokens(db: pg.Pool | pg.ClientBase, userId: number | null): Promise<(TokenRow & { user_email: string | null })[]> {
+  const { rows } = await db.query<TokenRow & { user_email: string | null }>(
+    `SELECT t.id::int, t.name, t.prefix, t.scopes, t.user_id::int, t.created_at, t.last_used_at, t.revoked_at, u.email AS user_email
+       FROM api_token t LEFT JOIN ui_user u ON u.id = t.user_id
+      WHERE t.revoked_at IS NULL AND ($1::bigint IS NULL OR t.user_id = $1)
+      ORDER BY t.id`,
+    [userId],
+  );
+  return rows;
+}
+
+/** Revokes one live token by id: any (userId null) or only one of that user's. False when there is none such. */
+export async function revokeTokenOf(db: pg.Pool | pg.ClientBase, id: number, userId: number | null): Promise<boolean> {
+  const r = await db.query('UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL AND ($2::bigint IS NULL OR user_id = $2)', [id, userId]);
+  return (r.rowCount ?? 0) > 0;
+}

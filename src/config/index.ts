@@ -45,6 +45,7 @@ export interface Config {
   oidcAllowedDomains: string[];
   oidcProviderName: string;
   passwordLogin: boolean;
+  inviteTtlHours: number;
   maxUrlChars: number;
   searchMaxQueryChars: number;
   searchMaxFilters: number;

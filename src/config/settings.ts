@@ -88,6 +88,9 @@ export const SETTINGS = [
     doc: 'Failed web UI logins from one client address (IPv6: its /64) per LOGIN_FAILURE_WINDOW_SECS, whatever the accounts; further attempts from it get 429. Above the per-account limit because an office behind one NAT shares it (0 = unlimited).' },
   { name: 'LOGIN_FAILURE_WINDOW_SECS', kind: 'int', default: 900, min: 1, max: 7 * 86400,
     doc: 'Window of the login failure counts, from the first failure: the longest an address or account stays refused. 5 per account per 15 min lets a guesser try 480 passwords a day.' },
+  // members (src/members/): invitations
+  { name: 'INVITE_TTL_HOURS', kind: 'int', default: 72, min: 1, max: 24 * 30,
+    doc: 'How long an invite link stays valid. Three days covers a weekend; the link is single-use and can be withdrawn on the Members page.' },
 
   // --- web UI single sign-on (OpenID Connect; src/oidc/, README "Single sign-on (OIDC)") ---
   { name: 'OIDC_ISSUER', kind: 'url', default: undefined,

@@ -2,7 +2,9 @@ import { createInterface } from 'node:readline/promises';
 import { Writable } from 'node:stream';
 import { isRole, ROLES } from '../auth/scopes.js';
 import { command, UsageError, type CliCommand } from '../cli/command.js';
-import { UserExistsError, createUser, deleteUser, listUsers, setPassword } from './users.js';
+import { UserExistsError, createUser, listUsers, setPassword } from './users.js';
+import { changeRole, memberByEmail, projectIdsOf, removeMember, setMemberProjects } from '../members/members.js';
+import { HttpError } from '../http/errors.js';
 
 // `user create|password|list|delete`: web UI accounts. Without --password, create and password ask
 // twice on a terminal (input not echoed).
@@ -85,11 +87,57 @@ const userListCommand = command('user list', '  user list                       
   for (const u of users) out(`${u.id}\t${u.email}\t${u.role}${u.all_projects ? '' : ' (some projects)'}\t${u.sessions} active session${u.sessions === 1 ? '' : 's'}`);
 });
 
-const userDeleteCommand = command('user delete', '  user delete --email E                                   delete a web UI user and their sessions', async ({ db, out }, _args, flags) => {
+const userDeleteCommand = command('user delete', '  user delete --email E                                   delete a web UI user, their sessions and tokens (not the last owner)', async ({ db, out }, _args, flags) => {
   const email = emailOf(flags, 'user delete');
-  const ok = await deleteUser(db.pool, email);
-  out(ok ? `Deleted ${email}.` : `No user ${email}.`);
-  return ok ? 0 : 1;
+  const user = await memberByEmail(db.pool, email);
+  if (!user) {
+    out(`No user ${email}.`);
+    return 1;
+  }
+  await refusalAsUsage(() => removeMember(db.pool, null, user.id));
+  out(`Deleted ${email}.`);
+  return 0;
 });
 
-export const commands: CliCommand[] = [userCreateCommand, userPasswordCommand, userListCommand, userDeleteCommand];
+/** The members module's refusals (the last owner, an unknown project) as the CLI's usage errors. */
+async function refusalAsUsage<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof HttpError) throw new UsageError(e.detail.replace(/^You do not have permission to perform this action: /, ''));
+    throw e;
+  }
+}
+
+const userRoleCommand = command('user role', '  user role --email E --role R                            change a user\'s role (owner, admin, member, viewer); the last owner stays owner', async ({ db, out }, _args, flags) => {
+  const email = emailOf(flags, 'user role');
+  const role = String(flags.role ?? '');
+  if (!isRole(role)) throw new UsageError(`--role: one of ${ROLES.join(', ')}`);
+  const user = await memberByEmail(db.pool, email);
+  if (!user) {
+    out(`No user ${email}.`);
+    return 1;
+  }
+  const m = await refusalAsUsage(() => changeRole(db.pool, null, user.id, role));
+  out(`${m.email} is now ${m.role}.`);
+  return 0;
+});
+
+const userProjectsCommand = command('user projects', '  user projects --email E --projects a,b | --all          limit a member or viewer to some projects (slugs or ids), or give them every project', async ({ db, out }, _args, flags) => {
+  const email = emailOf(flags, 'user projects');
+  const list = typeof flags.projects === 'string' ? flags.projects.split(',').map((x) => x.trim()).filter(Boolean) : null;
+  if ((flags.all === true) === (list !== null)) throw new UsageError('user projects needs either --projects a,b or --all');
+  if (list !== null && !list.length) throw new UsageError('--projects needs at least one project');
+  const user = await memberByEmail(db.pool, email);
+  if (!user) {
+    out(`No user ${email}.`);
+    return 1;
+  }
+  const ids = list === null ? null : await refusalAsUsage(() => projectIdsOf(db.pool, list));
+  const m = await refusalAsUsage(() => setMemberProjects(db.pool, null, user.id, ids));
+  const note = m.role === 'owner' || m.role === 'admin' ? ` (as ${m.role}, they see every project anyway)` : '';
+  out(ids === null ? `${m.email} sees every project.` : `${m.email} sees only project${ids.length === 1 ? '' : 's'} ${list!.join(', ')}${note}.`);
+  return 0;
+});
+
+export const commands: CliCommand[] = [userCreateCommand, userPasswordCommand, userListCommand, userDeleteCommand, userRoleCommand, userProjectsCommand];

@@ -13,7 +13,7 @@ export interface LayoutOptions {
   title: string;
   session?: Session | null;
   project?: PageProject | null;
-  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'scrubbing' | 'storage' | 'projects' | 'alerts' | 'monitors';
+  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'scrubbing' | 'storage' | 'projects' | 'alerts' | 'monitors' | 'members' | 'tokens' | 'profile';
   body: Renderable;
 }
 
@@ -54,6 +54,7 @@ export function layout(o: LayoutOptions): Html {
       : ''}`
       : ''}
   </nav>
+  <nav class="account">${tab('members', '/members', 'Members')} ${tab('tokens', '/tokens', 'Tokens')} ${tab('profile', '/profile', 'Profile')}</nav>
   <form class="logout" method="post" action="/logout">${csrfField(o.session)}<span class="who">${o.session.user.email}</span> <button type="submit">Log out</button></form>`
     : ''}
 </header>

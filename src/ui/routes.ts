@@ -17,6 +17,10 @@ import { serveStatic } from './static.js';
 import { getOidcCallback, getOidcStart } from './oidc-login.js';
 import { oidcClient } from '../oidc/client.js';
 import { postMerge, postUnmerge } from './merge-view.js';
+import { getMembers, postInvite as postMemberInvite, postInviteWithdraw, postMemberProjects, postMemberRemove, postMemberRole } from './members-page.js';
+import { getInvite, postInvite as postInviteAccept } from './invite-page.js';
+import { getTokens, postToken, postTokenRevoke } from './tokens-page.js';
+import { getProfile, postProfileNotifications, postProfilePassword } from './profile-page.js';
 
 // The web UI's routes: server-rendered pages on the same process and the same query functions as
 // the API. GET pages redirect to /login without a session; every POST checks the session's CSRF token.
@@ -55,4 +59,20 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   // merge and unmerge (issue #20): the issue list's checkboxes, the issue page's fingerprints
   page('POST', '/projects/:slug/issues/merge/?', (req, res, p) => postMerge(ctx, req, res, p.slug!));
   page('POST', '/issues/:id/unmerge/?', (req, res, p) => postUnmerge(ctx, req, res, p.id!));
+
+  // members, invites, tokens, profile (issue #20, admin-members)
+  page('GET', '/members/?', (req, res, _p, url) => getMembers(ctx, req, res, url));
+  page('POST', '/members/invite/?', (req, res) => postMemberInvite(ctx, req, res));
+  page('POST', '/members/:id/role/?', (req, res, p) => postMemberRole(ctx, req, res, p.id!));
+  page('POST', '/members/:id/projects/?', (req, res, p) => postMemberProjects(ctx, req, res, p.id!));
+  page('POST', '/members/:id/remove/?', (req, res, p) => postMemberRemove(ctx, req, res, p.id!));
+  page('POST', '/members/:id/withdraw/?', (req, res, p) => postInviteWithdraw(ctx, req, res, p.id!));
+  page('GET', '/invite/:token/?', (req, res, p) => getInvite(ctx, req, res, p.token!));
+  page('POST', '/invite/:token/?', (req, res, p) => postInviteAccept(ctx, req, res, p.token!));
+  page('GET', '/tokens/?', (req, res, _p, url) => getTokens(ctx, req, res, url));
+  page('POST', '/tokens/?', (req, res) => postToken(ctx, req, res));
+  page('POST', '/tokens/:id/revoke/?', (req, res, p) => postTokenRevoke(ctx, req, res, p.id!));
+  page('GET', '/profile/?', (req, res, _p, url) => getProfile(ctx, req, res, url));
+  page('POST', '/profile/password/?', (req, res) => postProfilePassword(ctx, req, res));
+  page('POST', '/profile/notifications/?', (req, res) => postProfileNotifications(ctx, req, res));
 }

@@ -84,3 +84,21 @@ export async function deleteUser(db: pg.Pool, email: string): Promise<boolean> {
   const r = await db.query('DELETE FROM ui_user WHERE lower(email) = lower($1)', [email.trim()]);
   return (r.rowCount ?? 0) > 0;
 }
+
+/**
+ * A user changes their own password (Profile page, which has checked the current one): every other
+ * session of theirs ends — whoever else was logged in as them is logged out — and this one stays.
+ */
+export async function changeOwnPassword(db: pg.Pool, userId: number, password: string, keepSession: Buffer): Promise<void> {
+  if (password.length < 8) throw new Error('a password has at least 8 characters');
+  const hash = await hashPassword(password);
+  await transaction(db, async (client) => {
+    await client.query('UPDATE ui_user SET password_hash = $2 WHERE id = $1', [userId, hash]);
+    await client.query('DELETE FROM ui_session WHERE user_id = $1 AND token_sha256 <> $2', [userId, keepSession]);
+  });
+}
+
+/** The user's switch for alert e-mail sent to project members (src/alerts/send-email.ts recipientsOf). */
+export async function setEmailAlerts(db: pg.Pool, userId: number, on: boolean): Promise<void> {
+  await db.query('UPDATE ui_user SET email_alerts = $2 WHERE id = $1', [userId, on]);
+}

@@ -237,3 +237,29 @@ describeShared('sentry-openapi', 'member JSON against Sentry\'s OpenAPI schema',
     for (const f of detailSchema.required!) expect(d, f).toHaveProperty(f);
   });
 });
+
+describe('malformed requests', () => {
+  it('odd member ids and bodies are 4xx with a detail, never 5xx, and change nothing', async () => {
+    const before = (await db.pool.query('SELECT count(*)::int AS n, string_agg(role, \',\' ORDER BY id) AS roles FROM ui_user')).rows[0];
+    const ids = ['0', '-1', 'abc', '1e5', '99999999999999999999', '%00', '%E0%A4%A', String(users['viewer@example.com']!.id)];
+    const bodies = [{ orgRole: 7 }, { orgRole: null }, { projects: 'shop' }, { projects: [{}] }, { projects: [1e300] }, { orgRole: 'owner'.repeat(1000) }, { projects: Array(1001).fill('shop') }];
+    for (const id of ids) {
+      for (const [method, body] of [['GET', undefined], ['DELETE', undefined], ...bodies.map((b) => ['PUT', b] as const)] as const) {
+        const r = await api('admin@example.com', method, `${BASE}${id}/`, body);
+        expect(r.status, `${method} ${id} ${JSON.stringify(body)?.slice(0, 80)}`).toBeLessThan(500);
+        if (id === String(users['viewer@example.com']!.id) && method !== 'PUT') {
+          expect(r.status).toBe(method === 'GET' ? 200 : 204);
+          continue;
+        }
+        expect(r.status, `${method} ${id} ${JSON.stringify(body)?.slice(0, 80)}`).not.toBe(200);
+        if (r.status !== 204) expect(typeof ((await r.json()) as { detail: string }).detail).toBe('string');
+      }
+    }
+    for (const body of [{}, { email: 7 }, { email: 'a@b', orgRole: ['member'] }, { email: 'x'.repeat(300) + '@example.com' }, { email: 'a@b', projects: [null] }]) {
+      const r = await api('admin@example.com', 'POST', BASE, body);
+      expect(r.status, JSON.stringify(body).slice(0, 80)).toBe(400);
+    }
+    const after = (await db.pool.query('SELECT count(*)::int AS n FROM ui_user')).rows[0];
+    expect(after.n).toBe(before.n - 1); // only the viewer's DELETE, which was valid
+  });
+});

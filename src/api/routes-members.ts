@@ -2,6 +2,8 @@ import type { ServerResponse } from 'node:http';
 import { sendJson } from '../http/respond.js';
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../context.js';
+import type { Principal } from '../auth/principal.js';
+import { canSeeProject } from '../auth/access.js';
 import type { ApiHandler as H } from './routes.js';
 import { readJsonBody } from './body.js';
 import { requireOrg } from './lookup.js';
@@ -19,8 +21,9 @@ import { memberDetail, serializeInvite, serializeMember } from './serialize-memb
 // `pending`). POST invites {email, orgRole, projects?} and answers with the invite link, once; PUT
 // changes {orgRole} and (ours) {projects: [slug…] | null}. The role rules are src/members/rules.ts.
 
-async function slugLookup(ctx: AppContext): Promise<(id: number) => string | undefined> {
-  const bySlug = new Map((await listProjects(ctx.db.pool)).map((p) => [Number(p.id), p.slug]));
+/** Project id → slug, for the projects the caller can see (a limited member is not told other projects' names). */
+async function slugLookup(ctx: AppContext, who: Principal): Promise<(id: number) => string | undefined> {
+  const bySlug = new Map((await listProjects(ctx.db.pool)).filter((p) => canSeeProject(who, p.id)).map((p) => [Number(p.id), p.slug]));
   return (id) => bySlug.get(Number(id));
 }
 
@@ -41,8 +44,8 @@ async function projectsOf(ctx: AppContext, v: unknown): Promise<number[] | null 
   return projectIdsOf(ctx.db.pool, v.map(String));
 }
 
-async function answerMember(ctx: AppContext, res: ServerResponse, status: number, id: number, inviteLinkText?: string): Promise<void> {
-  const slugOf = await slugLookup(ctx);
+async function answerMember(ctx: AppContext, who: Principal, res: ServerResponse, status: number, id: number, inviteLinkText?: string): Promise<void> {
+  const slugOf = await slugLookup(ctx, who);
   const m = await getMember(ctx.db.pool, id);
   if (m) return sendJson(res, status, memberDetail(serializeMember(m, slugOf), { isOnlyOwner: m.role === 'owner' && (await ownerCount(ctx)) === 1 }));
   const i = await getOpenInvite(ctx.db.pool, id);
@@ -50,9 +53,9 @@ async function answerMember(ctx: AppContext, res: ServerResponse, status: number
   sendJson(res, status, memberDetail(serializeInvite(i, slugOf), { isOnlyOwner: false, inviteLink: inviteLinkText }));
 }
 
-export const list: H = async (ctx, _req, res, params, url) => {
+export const list: H = async (ctx, _req, res, params, url, who) => {
   requireOrg(ctx.config, params.org!);
-  const slugOf = await slugLookup(ctx);
+  const slugOf = await slugLookup(ctx, who);
   const all = [...(await listMembers(ctx.db.pool)).map((m) => serializeMember(m, slugOf)), ...(await listOpenInvites(ctx.db.pool)).map((i) => serializeInvite(i, slugOf))];
   const { rows, links } = offsetPage(all, parseCursor(url.searchParams.get('cursor')), parseLimit(url.searchParams.get('per_page') ?? url.searchParams.get('limit')));
   sendJson(res, 200, rows, { link: linkHeader(publicRequestUrl(ctx, url), links) });
@@ -66,12 +69,12 @@ export const invite: H = async (ctx, req, res, params, _url, who) => {
   const projectIds = (await projectsOf(ctx, body.projects)) ?? null;
   const { invite: row, token } = await createInvite(ctx.db.pool, ctx.config, who, { email: body.email, role, projectIds });
   if (body.sendInvite !== false) await mailInvite(ctx, row, token, who.email);
-  await answerMember(ctx, res, 201, row.id, inviteLink(ctx.config, token));
+  await answerMember(ctx, who, res, 201, row.id, inviteLink(ctx.config, token));
 };
 
-export const detail: H = async (ctx, _req, res, params) => {
+export const detail: H = async (ctx, _req, res, params, _url, who) => {
   requireOrg(ctx.config, params.org!);
-  await answerMember(ctx, res, 200, memberId(params.memberId!));
+  await answerMember(ctx, who, res, 200, memberId(params.memberId!));
 };
 
 export const update: H = async (ctx, req, res, params, _url, who) => {
@@ -90,7 +93,7 @@ export const update: H = async (ctx, req, res, params, _url, who) => {
   if (projects !== undefined) checkProjects(who, target);
   if (role !== undefined) await changeRole(ctx.db.pool, who, id, role);
   if (projects !== undefined) await setMemberProjects(ctx.db.pool, who, id, projects);
-  await answerMember(ctx, res, 200, id);
+  await answerMember(ctx, who, res, 200, id);
 };
 
 export const remove: H = async (ctx, _req, res, params, _url, who) => {

@@ -136,9 +136,10 @@ export async function acceptInvite(db: pg.Pool, token: string, passwordHash: str
 export function inviteEmail(link: string, invite: Pick<InviteRow, 'role' | 'expires_at'>, inviter: string | null, orgName: string): EmailContent {
   const who = inviter ?? 'An administrator';
   const until = `${invite.expires_at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-  const subject = `${who} invited you to ${orgName} on crash-cache`.slice(0, 200);
-  const text = `${who} invited you to join ${orgName} on crash-cache as ${invite.role}.\n\nAccept (choose a password): ${link}\n\nThe link can be used once, until ${until}.\n`;
-  const html = `<p>${escapeHtml(who)} invited you to join ${escapeHtml(orgName)} on crash-cache as <b>${escapeHtml(invite.role)}</b>.</p>
+  const where = orgName === 'crash-cache' ? 'crash-cache' : `${orgName} on crash-cache`;
+  const subject = `${who} invited you to ${where}`.slice(0, 200);
+  const text = `${who} invited you to join ${where} as ${invite.role}.\n\nAccept (choose a password): ${link}\n\nThe link can be used once, until ${until}.\n`;
+  const html = `<p>${escapeHtml(who)} invited you to join ${escapeHtml(where)} as <b>${escapeHtml(invite.role)}</b>.</p>
 <p><a href="${escapeHtml(link)}">Accept the invite</a> (you will choose a password).</p>
 <p>The link can be used once, until ${escapeHtml(until)}.</p>`;
   return { subject, text, html };

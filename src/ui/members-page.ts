@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
-import { hasScope, requireScope } from '../auth/access.js';
+import { canSeeProject, hasScope, requireScope } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
 import { ROLES } from '../auth/scopes.js';
 import { listProjects, type ProjectRow } from '../storage/projects.js';
-import { changeRole, listMembers, parseRole, removeMember, setMemberProjects, type Member } from '../members/members.js';
+import { changeRole, listMembers, parseRole, projectIdsOf, removeMember, setMemberProjects, type Member } from '../members/members.js';
 import { createInvite, inviteLink, listOpenInvites, withdrawInvite, type InviteRow } from '../members/invites.js';
 import { mailInvite } from '../members/invite-mail.js';
 import { pageSession, postSession, uiPrincipal } from './auth.js';
@@ -28,7 +28,10 @@ const fmt = (d: Date | null) => (d ? d.toISOString().slice(0, 16).replace('T', '
 
 function projectsCell(allProjects: boolean, ids: readonly number[], names: Map<number, string>): Html | string {
   if (allProjects) return 'all projects';
-  return ids.length ? ids.map((id) => names.get(Number(id)) ?? `#${id}`).join(', ') : html`<span class="muted">none</span>`;
+  const shown = ids.map((id) => names.get(Number(id))).filter((n): n is string => n !== undefined);
+  const hidden = ids.length - shown.length;
+  if (!ids.length) return html`<span class="muted">none</span>`;
+  return [...shown, ...(hidden ? [`${hidden} other${hidden === 1 ? '' : 's'}`] : [])].join(', ');
 }
 
 function accessFields(projects: ProjectRow[], prefix: string, allProjects: boolean, ids: readonly number[]): Html {
@@ -68,7 +71,9 @@ ${write ? html`<h2>Invite someone</h2>
 }
 
 async function render(ctx: AppContext, res: ServerResponse, session: Session, who: Principal, status: number, msg: Message): Promise<void> {
-  const [members, invites, projects] = await Promise.all([listMembers(ctx.db.pool), listOpenInvites(ctx.db.pool), listProjects(ctx.db.pool)]);
+  const [members, invites, all] = await Promise.all([listMembers(ctx.db.pool), listOpenInvites(ctx.db.pool), listProjects(ctx.db.pool)]);
+  // a member limited to some projects is not told the names of the others
+  const projects = all.filter((p) => canSeeProject(who, p.id));
   sendHtml(res, status, page(session, who, members, invites, projects, msg));
 }
 
@@ -80,12 +85,13 @@ export async function getMembers(ctx: AppContext, req: IncomingMessage, res: Ser
   await render(ctx, res, session, who, 200, url.searchParams.has('saved') ? { notice: 'Saved.' } : {});
 }
 
-/** The access radio and project checkboxes → null (every project) or project ids. */
-function accessOf(form: URLSearchParams): number[] | null {
+/** The access radio and project checkboxes → null (every project) or project ids (an unknown one is a 400). */
+async function accessOf(ctx: AppContext, form: URLSearchParams): Promise<number[] | null> {
   if (form.get('access') !== 'some') return null;
-  const ids = form.getAll('project').filter((v) => /^\d{1,15}$/.test(v)).map(Number);
+  const ids = form.getAll('project');
   if (!ids.length) throw new HttpError('invalid_request', 'choose at least one project, or "Every project"');
-  return ids;
+  if (ids.some((v) => !/^\d{1,15}$/.test(v))) throw new HttpError('invalid_request', 'projects are given by id');
+  return projectIdsOf(ctx.db.pool, ids);
 }
 
 function idOf(v: string): number {
@@ -103,7 +109,7 @@ async function postAs(ctx: AppContext, req: IncomingMessage, scope: 'member:writ
 export async function postInvite(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { session, form, who } = await postAs(ctx, req, 'member:write');
   const role = parseRole(form.get('role') ?? 'member');
-  const { invite, token } = await createInvite(ctx.db.pool, ctx.config, who, { email: form.get('email') ?? '', role, projectIds: accessOf(form) });
+  const { invite, token } = await createInvite(ctx.db.pool, ctx.config, who, { email: form.get('email') ?? '', role, projectIds: await accessOf(ctx, form) });
   const link = inviteLink(ctx.config, token);
   const mail = await mailInvite(ctx, invite, token, session.user.email);
   const mailNote = mail === null ? 'No mail server is configured (SMTP_URL): send the link yourself.'
@@ -120,7 +126,7 @@ export async function postMemberRole(ctx: AppContext, req: IncomingMessage, res:
 
 export async function postMemberProjects(ctx: AppContext, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
   const { form, who } = await postAs(ctx, req, 'member:write');
-  await setMemberProjects(ctx.db.pool, who, idOf(id), accessOf(form));
+  await setMemberProjects(ctx.db.pool, who, idOf(id), await accessOf(ctx, form));
   redirect(res, '/members?saved=1');
 }
 

@@ -188,6 +188,11 @@ describe('PUT and DELETE members: the role rules', () => {
     const r = await put('admin@example.com', 'dev@example.com', { orgRole: 'viewer', projects: ['blog'] });
     expect(r.status).toBe(200);
     expect(await r.json()).toMatchObject({ orgRole: 'viewer', projects: ['blog'] });
+    // a member limited to shop is not told that dev sees blog
+    await user('limited@example.com', 'member');
+    expect((await put('admin@example.com', 'limited@example.com', { projects: ['shop'] })).status).toBe(200);
+    const seen = (await (await api('limited@example.com', 'GET', `${BASE}${users['dev@example.com']!.id}/`)).json()) as Record<string, unknown>;
+    expect(seen).toMatchObject({ orgRole: 'viewer', projects: [] });
   });
 
   it('a token made by a member loses event:write when the member is demoted to viewer', async () => {

@@ -71,7 +71,7 @@ describe('invites', () => {
     expect(html).toContain(`It was e-mailed to new@example.com.`);
     expect(smtp.mails).toHaveLength(1);
     expect(smtp.mails[0]!.to).toEqual(['new@example.com']);
-    expect(subjectOf(smtp.mails[0]!.raw)).toBe('admin@example.com invited you to crash-cache on crash-cache');
+    expect(subjectOf(smtp.mails[0]!.raw)).toBe('admin@example.com invited you to crash-cache');
     expect(decodeQp(smtp.mails[0]!.raw)).toContain(`http://cc.example${link}`);
     // stored as a hash only; the Members page lists the invite but never the link again
     const token = link.split('/').pop()!;
@@ -189,6 +189,15 @@ describe('role rules on the Members page', () => {
     expect(await roleOf('member@example.com')).toBe('viewer');
     expect((await post('admin@example.com', `/members/${ids['member@example.com']}/projects`, { access: 'some', project: [String(blog)] })).status).toBe(303);
     expect((await db.pool.query('SELECT project_id::int FROM project_member WHERE user_id = $1', [ids['member@example.com']])).rows).toEqual([{ project_id: blog }]);
+    // an unknown project is a 400 that changes nothing
+    const unknown = await post('admin@example.com', `/members/${ids['member@example.com']}/projects`, { access: 'some', project: ['999999'] });
+    expect(unknown.status).toBe(400);
+    expect(await unknown.text()).toContain('no project');
+    expect((await db.pool.query('SELECT project_id::int FROM project_member WHERE user_id = $1', [ids['member@example.com']])).rows).toEqual([{ project_id: blog }]);
+    // new@example.com, limited to shop, is not told the other project's name
+    const seen = await page('/members', 'new@example.com');
+    expect(seen).toMatch(/data-email="member@example\.com"[\s\S]*?<td class="projects">1 other<\/td>/);
+    expect(seen).not.toContain('blog');
     expect((await post('owner@example.com', `/members/${ids['member@example.com']}/role`, { role: 'admin' })).status).toBe(303);
     expect(await roleOf('member@example.com')).toBe('admin');
     expect((await post('owner@example.com', `/members/${ids['member@example.com']}/role`, { role: 'member' })).status).toBe(303);

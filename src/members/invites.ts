@@ -58,10 +58,11 @@ export async function getOpenInvite(db: pg.Pool | pg.ClientBase, id: number): Pr
  */
 export async function createInvite(
   db: pg.Pool,
-  config: Pick<Config, 'inviteTtlHours'>,
+  config: Pick<Config, 'inviteTtlHours' | 'passwordLogin'>,
   actor: Principal,
   input: { email: string; role: Role; projectIds: readonly number[] | null },
 ): Promise<{ invite: InviteRow; token: string }> {
+  if (!config.passwordLogin) throw new HttpError('invalid_request', PASSWORD_LOGIN_OFF);
   const email = input.email.trim();
   if (!EMAIL.test(email) || email.length > 254) throw new HttpError('invalid_request', `not an e-mail address: ${JSON.stringify(email.slice(0, 254))}`);
   checkGrant(actor, input.role);
@@ -100,6 +101,9 @@ function usable(row: InviteRow | undefined): InviteRow {
 }
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+
+/** An invite makes a password account; with PASSWORD_LOGIN=false people come in through OIDC instead. */
+export const PASSWORD_LOGIN_OFF = 'invites make password accounts, and password log-in is turned off (PASSWORD_LOGIN=false): people log in with single sign-on and get OIDC_DEFAULT_ROLE; change their role on the Members page afterwards';
 
 /** The invite a link names, when it can still be accepted; else a 404/400 saying why. */
 export async function inviteForToken(db: pg.Pool | pg.ClientBase, token: string): Promise<InviteRow> {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
-import { acceptInvite, inviteForToken, type InviteRow } from '../members/invites.js';
+import { acceptInvite, inviteForToken, PASSWORD_LOGIN_OFF, type InviteRow } from '../members/invites.js';
 import { cookieNames, loginCsrf, loginCsrfValid } from './auth.js';
 import { html } from './html.js';
 import { cookie, readForm, redirect, sendHtml } from './http.js';
@@ -36,12 +36,14 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 }
 
 export async function getInvite(ctx: AppContext, req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
+  if (!ctx.config.passwordLogin) throw new HttpError('forbidden', PASSWORD_LOGIN_OFF);
   const invite = await inviteForToken(ctx.db.pool, token);
   const csrf = await loginCsrf(ctx, req);
   sendHtml(res, 200, acceptPage(invite, token, csrf.token, null), csrf.setCookie ? { 'set-cookie': csrf.setCookie } : {});
 }
 
 export async function postInvite(ctx: AppContext, req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
+  if (!ctx.config.passwordLogin) throw new HttpError('forbidden', PASSWORD_LOGIN_OFF);
   const form = await readForm(req);
   if (!(await loginCsrfValid(ctx, req, form.get('_csrf')))) throw new HttpError('forbidden', 'missing or wrong CSRF token; reload the invite page and try again');
   const invite = await inviteForToken(ctx.db.pool, token);

@@ -30,13 +30,13 @@ ${msg.error ? html`<p class="error" role="alert">${msg.error}</p>` : ''}${msg.no
 <input type="hidden" name="on" value="${me.email_alerts ? '0' : '1'}"> <button type="submit">${me.email_alerts ? 'Turn off' : 'Turn on'}</button></p>
 </form>
 <h2>Password</h2>
-<form method="post" action="/profile/password" id="password-form">${csrfField(session)}
+${me.has_password ? html`<form method="post" action="/profile/password" id="password-form">${csrfField(session)}
 <input type="email" name="username" value="${me.email}" autocomplete="username" hidden>
 <label for="current">Current password</label><input id="current" name="current" type="password" autocomplete="current-password" required>
 <label for="password">New password (at least 8 characters)</label><input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required>
 <label for="password2">Repeat the new password</label><input id="password2" name="password2" type="password" autocomplete="new-password" minlength="8" required>
 <p><button type="submit" class="primary">Change password</button> <span class="muted">Your other sessions end.</span></p>
-</form>` }));
+</form>` : html`<p class="muted">You log in with single sign-on and have no password here.</p>`}` }));
 }
 
 export async function getProfile(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -8,6 +8,8 @@ import { createProject } from '../../src/storage/projects.js';
 import { createUser } from '../../src/ui/users.js';
 import { createToken } from '../../src/api/tokens.js';
 import { createSession } from '../../src/ui/sessions.js';
+import { createInvite } from '../../src/members/invites.js';
+import { tokenPrincipal } from '../../src/auth/principal.js';
 import type { Role, Scope } from '../../src/auth/scopes.js';
 import { ROLE_SCOPES, SCOPES } from '../../src/auth/scopes.js';
 
@@ -119,6 +121,18 @@ describe('POST members (invite)', () => {
     expect((await api('member@example.com', 'DELETE', `${BASE}${m.id}/`)).status).toBe(403);
     expect((await api('admin@example.com', 'DELETE', `${BASE}${m.id}/`)).status).toBe(204);
     expect((await api('admin@example.com', 'GET', `${BASE}${m.id}/`)).status).toBe(404);
+  });
+});
+
+describe('invites with PASSWORD_LOGIN=false', () => {
+  it('are refused: an invite makes a password account, and people come in through single sign-on', async () => {
+    const owner = (await tokenPrincipal(db.pool, { id: 0, scopes: [...SCOPES], user_id: users['owner@example.com']!.id }))!;
+    await expect(createInvite(db.pool, { inviteTtlHours: 72, passwordLogin: false }, owner, { email: 'sso@example.com', role: 'member', projectIds: null }))
+      .rejects.toThrow(/password log-in is turned off \(PASSWORD_LOGIN=false\)/);
+    const made = await createInvite(db.pool, { inviteTtlHours: 72, passwordLogin: true }, owner, { email: 'sso@example.com', role: 'member', projectIds: null });
+    expect(made.invite).toMatchObject({ email: 'sso@example.com', role: 'member', project_ids: null, inviter_email: 'owner@example.com', expired: false });
+    expect(made.invite.expires_at.getTime() - made.invite.created_at.getTime()).toBe(72 * 3600_000);
+    await db.pool.query('DELETE FROM member_invite WHERE id = $1', [made.invite.id]);
   });
 });
 

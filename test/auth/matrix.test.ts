@@ -72,6 +72,13 @@ const EXPECTED: Record<string, Scope | null> = {
   'POST /api/0/organizations/:org/artifactbundle/assemble/?': 'project:releases',
   'GET /api/0/projects/:org/:project/releases/:version/files/?': 'project:read',
   'POST /api/0/projects/:org/:project/releases/:version/files/?': 'project:releases',
+  // members and invites (admin-members)
+  'GET /api/0/organizations/:org/members/?': 'member:read',
+  'POST /api/0/organizations/:org/members/?': 'member:write',
+  'GET /api/0/organizations/:org/members/:memberId/?': 'member:read',
+  'PUT /api/0/organizations/:org/members/:memberId/?': 'member:write',
+  'DELETE /api/0/organizations/:org/members/:memberId/?': 'member:admin',
+  'GET /api/0/users/me/?': null,
 };
 
 function issueRoutes(base: string): Record<string, Scope> {

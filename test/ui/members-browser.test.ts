@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { cli, startServer, type RunningServer } from '../helpers/server.js';
+import { startSmtp, type SmtpReceiver } from '../alerts/smtp-receiver.js';
+
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 180_000 });
+
+// Members in real headless Chromium: the owner invites a member limited to one project on the Members
+// page; the member opens the link (also e-mailed to a real SMTP server), chooses a password, lands logged
+// in, sees only their project, makes a token (scopes beyond their role cannot be ticked) and turns alert
+// e-mail off on their profile.
+
+const OWNER = 'owner@example.com';
+const PASSWORD = 'the owner password';
+let db: TestDatabase;
+let server: RunningServer;
+let smtp: SmtpReceiver;
+let browser: BrowserContext;
+let page: Page;
+let profileDir: string;
+
+beforeAll(async () => {
+  db = await freshDatabase();
+  smtp = await startSmtp();
+  const env = { DATABASE_URL: db.url };
+  await cli(['user', 'create', '--email', OWNER, '--password', PASSWORD], env);
+  await cli(['project', 'create', '--name', 'Web Shop'], env);
+  await cli(['project', 'create', '--name', 'Back Office'], env);
+  server = await startServer({ ...env, SMTP_URL: smtp.url, ALERT_EMAIL_FROM: 'crash@example.com' });
+  profileDir = mkdtempSync(join(tmpdir(), 'crash-cache-chromium-'));
+  browser = await chromium.launchPersistentContext(profileDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = browser.pages()[0] ?? (await browser.newPage());
+});
+afterAll(async () => {
+  await browser?.close();
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await server?.stop();
+  await smtp?.close();
+  await db?.drop();
+});
+
+test('invite, accept, and the new member\'s tokens and profile', async () => {
+  await page.goto(`${server.url}/members`);
+  await page.fill('#email', OWNER);
+  await page.fill('#password', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${server.url}/members`);
+  expect(await page.locator('nav a[aria-current="page"]').textContent()).toBe('Members');
+
+  await page.fill('#invite-email', 'dev@example.com');
+  await page.selectOption('#invite-role', 'member');
+  await page.check('#invite-some');
+  await page.locator('#invite label', { hasText: 'Web Shop' }).locator('input').check();
+  await page.click('#invite button[type=submit]');
+  const link = (await page.locator('#invite-link').textContent())!;
+  expect(link).toMatch(/\/invite\/[A-Za-z0-9_-]{43}$/);
+  expect(await page.locator('#invite-mail').textContent()).toBe('It was e-mailed to dev@example.com.');
+  expect(smtp.mails.map((m) => m.to)).toEqual([['dev@example.com']]);
+  expect(await page.locator('#invites tr.invite').textContent()).toContain('Web Shop');
+
+  await page.click('form.logout button');
+  await page.waitForURL(/\/login$/);
+  await page.goto(server.url + new URL(link).pathname);
+  expect(await page.inputValue('#email')).toBe('dev@example.com');
+  await page.fill('#password', 'the member password');
+  await page.fill('#password2', 'the member password');
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${server.url}/projects`);
+  expect(await page.locator('.who').textContent()).toBe('dev@example.com');
+  const projects = await page.locator('main').textContent();
+  expect(projects).toContain('Web Shop');
+  expect(projects).not.toContain('Back Office');
+
+  // the link is spent
+  await page.goto(server.url + new URL(link).pathname);
+  expect(await page.locator('.error').textContent()).toContain('already been used');
+
+  await page.goto(`${server.url}/tokens`);
+  expect(await page.isDisabled('#scope-member-write')).toBe(true);
+  expect(await page.isDisabled('#scope-event-write')).toBe(false);
+  await page.fill('#token-name', 'laptop');
+  await page.check('#scope-event-write');
+  await page.click('#new-token-form button[type=submit]');
+  const token = (await page.locator('#new-token').textContent())!;
+  expect(token).toMatch(/^[0-9a-f]{64}$/);
+  const api = await fetch(`${server.url}/api/0/users/me/`, { headers: { authorization: `Bearer ${token}` } });
+  expect(await api.json()).toMatchObject({ email: 'dev@example.com', orgRole: 'member' });
+  expect(await page.locator('#tokens tr.token').count()).toBe(1);
+
+  await page.goto(`${server.url}/profile`);
+  expect(await page.locator('#my-role').textContent()).toBe('member');
+  await page.click('#notifications button');
+  await page.waitForURL(/\/profile\?saved=1$/);
+  expect(await page.locator('#email-alerts').textContent()).toContain('Off: you get no alert e-mail');
+  expect((await db.pool.query("SELECT email_alerts FROM ui_user WHERE email = 'dev@example.com'")).rows).toEqual([{ email_alerts: false }]);
+});

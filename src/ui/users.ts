@@ -80,10 +80,7 @@ export async function setPassword(db: pg.Pool, email: string, password: string):
   });
 }
 
-export async function deleteUser(db: pg.Pool, email: string): Promise<boolean> {
-  const r = await db.query('DELETE FROM ui_user WHERE lower(email) = lower($1)', [email.trim()]);
-  return (r.rowCount ?? 0) > 0;
-}
+/* Deleting a user: removeMember (src/members/members.ts), which keeps the last owner. */
 
 /**
  * A user changes their own password (Profile page, which has checked the current one): every other

@@ -9,7 +9,7 @@ import { requireOrg, requireProject } from './lookup.js';
 import { linkHeader, offsetPage, pageLinks, parseCursor, parseLimit } from './pagination.js';
 import { parsePeriod, statsBuckets } from './period.js';
 import {
-  deleteIssues, getIssue, ISSUE_SORTS, issueStats, listIssues, matchingIssueIds, requireIssue, setIssueStatus,
+  deleteIssues, getIssue, ISSUE_SORTS, issueStats, listIssues, matchingIssueIds, requireIssue,
   type IssueRow, type IssueSort, type IssueStatus, type Snooze,
 } from './queries/issues.js';
 import { issueTagKeys, issueTagValues, tagLabel } from './queries/tags.js';
@@ -17,10 +17,16 @@ import { parseSearch, type ParsedSearch, type SearchLimits } from './search.js';
 import { serializeIssue, serializeIssueDetail } from './serialize-issue.js';
 import { snoozeOf } from './snooze.js';
 import { publicRequestUrl } from './routes-org.js';
+import type { Principal } from '../auth/principal.js';
+import { transaction } from '../storage/transaction.js';
+import { changeIssueStatus } from '../collab/status.js';
+import { applyCollabChange, readCollabChange } from '../collab/issue-update.js';
+import { collabFacts, collabJson } from '../collab/facts.js';
+import { listActivity, serializeActivity } from '../activity/queries.js';
 
 // Issue list (search, sort, pages), one issue, status changes (single and bulk), deletion, tags.
 
-type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL) => Promise<void>;
+type H = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, params: Params, url: URL, principal: Principal) => Promise<void>;
 
 // Sentry's list endpoints search "is:unresolved" unless told otherwise; query= (empty) means everything.
 const DEFAULT_QUERY = 'is:unresolved';
@@ -70,7 +76,7 @@ async function withStats(ctx: AppContext, rows: IssueRow[], key: '24h' | '14d' |
   return out;
 }
 
-export const list: H = async (ctx, _req, res, params, url) => {
+export const list: H = async (ctx, _req, res, params, url, principal) => {
   const projects = await scope(ctx, params, url);
   const sort = (url.searchParams.get('sort') || 'date') as IssueSort;
   if (!ISSUE_SORTS.includes(sort)) throw new HttpError('invalid_request', `sort must be one of ${ISSUE_SORTS.join(', ')}`);
@@ -78,11 +84,12 @@ export const list: H = async (ctx, _req, res, params, url) => {
   const cursor = parseCursor(url.searchParams.get('cursor'));
   const limit = parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), params.project !== undefined ? 100 : 25);
   const { rows, more } = projects.length
-    ? await listIssues(ctx.db.pool, { projects, search: searchOf(url, ctx.config), sort, periodMs, limit, cursor })
+    ? await listIssues(ctx.db.pool, { projects, search: searchOf(url, ctx.config), sort, periodMs, limit, cursor, userId: principal.userId })
     : { rows: [], more: false };
   const stats = await withStats(ctx, rows, statsKey(url), periodMs);
   const links = pageLinks(rows, (r) => ({ value: r.sort_value, id: r.id }), cursor, more);
-  sendJson(res, 200, rows.map((r) => serializeIssue(ctx.config, r, stats.get(r.id))), { link: linkHeader(publicRequestUrl(ctx, url), links) });
+  const facts = await collabFacts(ctx.db.pool, rows, principal.userId);
+  sendJson(res, 200, rows.map((r) => ({ ...serializeIssue(ctx.config, r, stats.get(r.id)), ...collabJson(facts.get(r.id)) })), { link: linkHeader(publicRequestUrl(ctx, url), links) });
 };
 
 /** Reads a status change from a PUT body, as Sentry's group update accepts it. */
@@ -113,11 +120,24 @@ function statusChange(body: Record<string, unknown>): { status: IssueStatus; sub
   }
 }
 
-async function applyChange(ctx: AppContext, ids: number[], body: Record<string, unknown>): Promise<Record<string, unknown>> {
+/**
+ * Applies a PUT body to the issues: status (with its activity entries), assignee, bookmark. Everything
+ * is read and checked first, then changed in one transaction: a bad part changes nothing.
+ */
+async function applyChange(ctx: AppContext, ids: number[], body: Record<string, unknown>, principal: Principal, projects: ProjectRow[]): Promise<Record<string, unknown>> {
   const change = statusChange(body);
-  if (!change) return {};
-  const { substatus } = await setIssueStatus(ctx.db.pool, ids, change.status, change.substatus, change.snooze);
-  return { status: change.status, statusDetails: change.snooze ? { ...change.details, actor: null } : change.details, substatus, inbox: null };
+  const { rows: touched } = await ctx.db.pool.query<{ project_id: number }>('SELECT DISTINCT project_id FROM issue WHERE id = ANY($1::bigint[])', [ids]);
+  const collab = await readCollabChange(ctx.db.pool, body, principal, projects.filter((p) => touched.some((t) => Number(t.project_id) === Number(p.id))));
+  if (!change && collab.assignee === undefined && !collab.bookmark) return {};
+  return transaction(ctx.db.pool, async (client) => {
+    let out: Record<string, unknown> = {};
+    if (change) {
+      const data = change.status === 'resolved' ? change.details : undefined;
+      const { substatus } = await changeIssueStatus(client, ids, { status: change.status, substatus: change.substatus, snooze: change.snooze, data }, principal.userId);
+      out = { status: change.status, statusDetails: change.snooze ? { ...change.details, actor: null } : change.details, substatus, inbox: null };
+    }
+    return { ...out, ...(await applyCollabChange(client, ids, collab, principal)) };
+  });
 }
 
 function idsOf(url: URL): number[] | null {
@@ -128,16 +148,16 @@ function idsOf(url: URL): number[] | null {
 }
 
 /** Bulk change: PUT …/issues/?id=1&id=2 (or ?query=…) with the change; answers the change, 204 when nothing matched. */
-export const bulkUpdate: H = async (ctx, req, res, params, url) => {
+export const bulkUpdate: H = async (ctx, req, res, params, url, principal) => {
   const projects = await scope(ctx, params, url);
   const body = await readJsonBody(req);
   const ids = idsOf(url);
-  const matched = await matchingIssueIds(ctx.db.pool, projects, ids ? parseSearch(url.searchParams.get('query') ?? '', ctx.config) : searchOf(url, ctx.config), ids);
+  const matched = await matchingIssueIds(ctx.db.pool, projects, ids ? parseSearch(url.searchParams.get('query') ?? '', ctx.config) : searchOf(url, ctx.config), ids, 1000, principal.userId);
   if (!matched.length) {
     res.writeHead(204).end();
     return;
   }
-  sendJson(res, 200, await applyChange(ctx, matched, body));
+  sendJson(res, 200, await applyChange(ctx, matched, body, principal, projects));
 };
 
 export const bulkDelete: H = async (ctx, _req, res, params, url) => {
@@ -158,9 +178,9 @@ async function issueFor(ctx: AppContext, params: Params): Promise<IssueRow> {
   return requireIssue(ctx.db.pool, params.issueId!);
 }
 
-export const detail: H = async (ctx, _req, res, params) => {
+export const detail: H = async (ctx, _req, res, params, _url, principal) => {
   const row = await issueFor(ctx, params);
-  const [stats24, stats30, keys, reports, releases] = await Promise.all([
+  const [stats24, stats30, keys, reports, releases, facts, activity] = await Promise.all([
     issueStats(ctx.db.pool, [row], 3600, 24),
     issueStats(ctx.db.pool, [row], 86400, 30),
     issueTagKeys(ctx.db.pool, row.project_id, row.id),
@@ -171,23 +191,27 @@ export const detail: H = async (ctx, _req, res, params) => {
       [row.project_id, row.id],
     ),
     issueTagValues(ctx.db.pool, row.project_id, row.id, ['release'], 1000),
+    collabFacts(ctx.db.pool, [row], principal.userId),
+    listActivity(ctx.db.pool, row),
   ]);
   const byTime = [...releases].sort((a, b) => a.first_seen.getTime() - b.first_seen.getTime());
-  sendJson(res, 200, serializeIssueDetail(ctx.config, row, {
+  sendJson(res, 200, { ...serializeIssueDetail(ctx.config, row, {
     stats: { '24h': stats24.get(row.id) ?? [], '30d': stats30.get(row.id) ?? [] },
     tags: keys.map((k) => ({ key: k.key, name: tagLabel(k.key), totalValues: k.total_values })),
     userReportCount: reports.rows[0]?.n ?? 0,
     firstRelease: byTime[0]?.value ?? null,
     lastRelease: [...releases].sort((a, b) => b.last_seen.getTime() - a.last_seen.getTime())[0]?.value ?? null,
-  }));
+  }), ...collabJson(facts.get(row.id)), activity: activity.map(serializeActivity) });
 };
 
-export const update: H = async (ctx, req, res, params) => {
+export const update: H = async (ctx, req, res, params, _url, principal) => {
   const row = await issueFor(ctx, params);
   const body = await readJsonBody(req);
-  const changed = await applyChange(ctx, [row.id], body);
+  const project = { id: row.project_id, slug: row.project_slug } as ProjectRow;
+  const changed = await applyChange(ctx, [row.id], body, principal, [project]);
   const now = (await getIssue(ctx.db.pool, row.id)) ?? row;
-  sendJson(res, 200, { ...serializeIssue(ctx.config, now), ...changed });
+  const facts = await collabFacts(ctx.db.pool, [now], principal.userId);
+  sendJson(res, 200, { ...serializeIssue(ctx.config, now), ...collabJson(facts.get(now.id)), ...changed });
 };
 
 export const remove: H = async (ctx, _req, res, params) => {

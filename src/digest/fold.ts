@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { queueIssueAlerts, queueThresholdAlerts} from '../alerts/queue.js';
+import { recordActivities } from '../activity/record.js';
 
 // Folding issue counters (migrations/0016_issue_delta.sql). Digest batches insert what they counted
 // into issue_delta; a fold deletes every row it can see and applies their sums to issue (event and
@@ -92,7 +93,11 @@ export async function foldIssueCounters(client: pg.ClientBase): Promise<number> 
     if (!reopened.has(k)) reopened.set(k, { pid: r.project_id, kind, ids: [] });
     reopened.get(k)!.ids.push(r.id);
   }
-  for (const { pid, kind, ids } of reopened.values()) await queueIssueAlerts(client, pid, kind, ids);
+  for (const { pid, kind, ids } of reopened.values()) {
+    await queueIssueAlerts(client, pid, kind, ids);
+    // the activity log, in the fold's transaction: a regression, or a snooze its events ended
+    await recordActivities(client, ids.map((id) => ({ projectId: pid, issueId: id })), { userId: null, type: kind === 'regression' ? 'set_regression' : 'set_escalating' });
+  }
   // frequency and users triggers: what this fold counted (one lookup of the rules when no project has one)
   await queueThresholdAlerts(client, rows);
   return rows.length;

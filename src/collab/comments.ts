@@ -40,7 +40,7 @@ export async function addComment(pool: pg.Pool, issue: { project_id: number; id:
 /** The comment, when it is one of this issue's and the principal may change it (404 / 403 otherwise). */
 async function ownComment(db: pg.Pool | pg.ClientBase, issue: { project_id: number; id: number }, commentId: string, p: Principal): Promise<ActivityRow> {
   const row = /^\d{1,15}$/.test(commentId) ? await activityById(db, issue, commentId) : null;
-  if (!row || row.type !== 'note') throw new HttpError('not_found', 'The requested resource does not exist');
+  if (row?.type !== 'note') throw new HttpError('not_found', 'The requested resource does not exist');
   if (row.user_id === null || Number(row.user_id) !== p.userId) {
     if (!hasScope(p, 'event:admin')) throw new HttpError('forbidden', 'You do not have permission to perform this action: only its author or an admin may change a comment');
   }

@@ -185,6 +185,9 @@ describe('assignees', () => {
     expect(((await r.json()) as { detail: string }).detail).toMatch(/assigned:me needs a user/);
     expect(await search('host', 'assigned:mate@example.com')).toEqual(['alpha', 'beta']);
     expect((await api('owner', `/api/0/projects/acme/web/issues/?query=${encodeURIComponent('assigned:#team')}`)).status).toBe(400);
+    // words of the is: vocabulary are looked up as own keys only
+    expect((await api('owner', `/api/0/projects/acme/web/issues/?query=${encodeURIComponent('is:constructor')}`)).status).toBe(400);
+    expect((await api('owner', `/api/0/projects/acme/web/issues/?query=${encodeURIComponent('is:__proto__')}`)).status).toBe(400);
     // the list serializes assignedTo too
     const l = await json<Issue[]>(await api('owner', '/api/0/projects/acme/web/issues/?query=assigned:me'));
     expect(l).toEqual([]);
@@ -301,6 +304,16 @@ describe('the activity log', () => {
     expect(await wakeSnoozedIssues(db.pool)).toBeGreaterThanOrEqual(0);
     const d = await until('beta back', () => detail('owner', ids.beta!), (i) => i.status === 'unresolved');
     expect(d.activity!.slice(0, 2).map((x) => [x.type, x.user?.email ?? null])).toEqual([['set_escalating', null], ['set_ignored', 'owner@example.com']]);
+  });
+
+  it('records a snooze its events ended (the digest’s fold)', async () => {
+    const delta = await sendEvent(web, 'delta');
+    await json(await put('mate', `/api/0/issues/${delta.id}/`, { status: 'ignored', statusDetails: { ignoreCount: 1 } }));
+    await sendEvent(web, 'delta');
+    const d = await until('delta back', () => detail('owner', delta.id), (i) => i.status === 'unresolved');
+    expect(d.substatus).toBe('escalating');
+    expect(d.activity!.map((x) => [x.type, x.user?.email ?? null])).toEqual([['set_escalating', null], ['set_ignored', 'mate@example.com']]);
+    expect(d.activity![1]!.data).toMatchObject({ ignoreCount: 1 });
   });
 });
 

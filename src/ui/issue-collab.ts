@@ -22,7 +22,8 @@ import { isoTime, timeEl } from './values.js';
 // comment form. Forms are shown to those with event:write; viewers see the same facts read-only. Every
 // POST checks the session's CSRF token, then the scope, then the project, before it changes anything.
 
-export async function collabSection(ctx: AppContext, issue: IssueRow, session: Session, p: Principal): Promise<Html> {
+/** The rows for the issue's facts list (assignee, bookmark) and the activity section with its comment form. */
+export async function collabSection(ctx: AppContext, issue: IssueRow, session: Session, p: Principal): Promise<{ meta: Html; activity: Html }> {
   const pool = ctx.db.pool;
   const [facts, users, activity] = await Promise.all([
     collabFacts(pool, [issue], p.userId),
@@ -41,17 +42,15 @@ export async function collabSection(ctx: AppContext, issue: IssueRow, session: S
   const bookmark = canWrite && p.userId !== null
     ? html`<form method="post" action="${action('bookmark')}" class="inline">${csrfField(session)}<input type="hidden" name="bookmarked" value="${f?.bookmarked ? '0' : '1'}"><button type="submit" id="bookmark-toggle">${f?.bookmarked ? '★ Remove bookmark' : '☆ Bookmark'}</button></form>`
     : f?.bookmarked ? html`<span>★ Bookmarked</span>` : '';
-  return html`<section class="collab" aria-label="collaboration">
-<dl class="meta">
-  <dt>Assigned to</dt><dd>${assignee} ${assignForms}</dd>
-  <dt>Bookmark</dt><dd>${bookmark || html`<span class="muted">—</span>`}</dd>
-</dl>
+  const meta = html`<dt>Assigned to</dt><dd>${assignee} ${assignForms}</dd>
+  <dt>Bookmark</dt><dd>${bookmark || html`<span class="muted">—</span>`}</dd>`;
+  return { meta, activity: html`<section class="collab" aria-label="activity">
 <h2>Activity</h2>
 ${activity.length ? html`<ol class="timeline" id="activity">${activity.map((a) => entry(issue, a, session, p))}</ol>` : html`<p class="empty" id="activity">Nothing has happened to this issue yet.</p>`}
 ${canWrite && p.userId !== null
   ? html`<form method="post" action="${action('comments')}" class="comment-form">${csrfField(session)}<label for="comment-text">Comment</label><textarea id="comment-text" name="text" rows="3" cols="80" maxlength="${String(ctx.config.commentMaxChars)}" required></textarea><button type="submit">Comment</button></form>`
   : ''}
-</section>`;
+</section>` };
 }
 
 function who(a: ActivityRow): string {

@@ -103,9 +103,10 @@ ${issue.culprit ? html`<p class="mono" id="issue-culprit">${issue.culprit}</p>` 
   <dt>Last seen</dt><dd>${timeEl(issue.last_seen)} <span class="muted">(${isoTime(issue.last_seen)})</span></dd>
   <dt>Last 24 hours</dt><dd>${sparkline(h, { width: 240, height: 32, label: `${h.reduce((a, b) => a + b, 0)} events in the last 24 hours` })}</dd>
   <dt>Last 30 days</dt><dd>${sparkline(d, { width: 240, height: 32, label: `${d.reduce((a, b) => a + b, 0)} events in the last 30 days` })}</dd>
+  ${collab.meta}
 </dl>
 ${statusForms(issue, session)}
-${collab}
+${collab.activity}
 <h2>Tags</h2>
 ${tags}
 ${recentEvents(issue, recent.rows, report?.event_id ?? null)}

@@ -124,7 +124,7 @@ ${rows.map((i) => {
   const f = facts.get(i.id);
   return html`<tr class="issue-row">
   <td><a class="issue-title" href="/issues/${i.id}">${i.title}</a>
-    <div class="issue-sub"><span class="level level-${i.level}">${i.level}</span> ${statusLabel(i)} · <span class="mono">${shortId(i.project_slug, i.short_id)}</span>${i.culprit ? html` · <span class="mono">${i.culprit}</span>` : ''}${i.is_unhandled ? html` · <strong>unhandled</strong>` : ''}${f?.assignee ? html` · <span class="assignee">assigned to ${f.assignee.email}</span>` : ''}${f?.bookmarked ? html` · <span class="bookmarked">★</span>` : ''}${f?.numComments ? html` · ${String(f.numComments)} comment${f.numComments === 1 ? '' : 's'}` : ''}</div></td>
+    <div class="issue-sub"><span class="level level-${i.level}">${i.level}</span> ${statusLabel(i)} · <span class="mono">${shortId(i.project_slug, i.short_id)}</span>${i.culprit ? html` · <span class="mono">${i.culprit}</span>` : ''}${i.is_unhandled ? html` · <strong>unhandled</strong>` : ''}${f?.assignee ? html` · <span class="assignee">assigned to ${f.assignee.email}</span>` : ''}${f?.bookmarked ? html` · <span class="bookmarked" title="bookmarked by you">★</span>` : ''}${f?.numComments ? html` · ${String(f.numComments)} comment${f.numComments === 1 ? '' : 's'}` : ''}</div></td>
   <td>${sparkline(series, { label: `${series.reduce((a, b) => a + b, 0)} events in the last 24 hours` })}</td>
   <td class="num">${i.event_count.toLocaleString('en')}</td>
   <td class="num">${i.user_count.toLocaleString('en')}</td>

@@ -124,10 +124,13 @@ function statusChange(body: Record<string, unknown>): { status: IssueStatus; sub
  * Applies a PUT body to the issues: status (with its activity entries), assignee, bookmark. Everything
  * is read and checked first, then changed in one transaction: a bad part changes nothing.
  */
-async function applyChange(ctx: AppContext, ids: number[], body: Record<string, unknown>, principal: Principal, projects: ProjectRow[]): Promise<Record<string, unknown>> {
+async function applyChange(ctx: AppContext, ids: number[], body: Record<string, unknown>, principal: Principal, projects: { id: number; slug: string }[]): Promise<Record<string, unknown>> {
   const change = statusChange(body);
-  const { rows: touched } = await ctx.db.pool.query<{ project_id: number }>('SELECT DISTINCT project_id FROM issue WHERE id = ANY($1::bigint[])', [ids]);
-  const collab = await readCollabChange(ctx.db.pool, body, principal, projects.filter((p) => touched.some((t) => Number(t.project_id) === Number(p.id))));
+  // an assignee must be able to see the projects of the issues changed (not every project searched)
+  const touched = 'assignedTo' in body
+    ? (await ctx.db.pool.query<{ project_id: number }>('SELECT DISTINCT project_id FROM issue WHERE id = ANY($1::bigint[])', [ids])).rows.map((r) => Number(r.project_id))
+    : [];
+  const collab = await readCollabChange(ctx.db.pool, body, principal, projects.filter((p) => touched.includes(Number(p.id))));
   if (!change && collab.assignee === undefined && !collab.bookmark) return {};
   return transaction(ctx.db.pool, async (client) => {
     let out: Record<string, unknown> = {};
@@ -207,8 +210,7 @@ export const detail: H = async (ctx, _req, res, params, _url, principal) => {
 export const update: H = async (ctx, req, res, params, _url, principal) => {
   const row = await issueFor(ctx, params);
   const body = await readJsonBody(req);
-  const project = { id: row.project_id, slug: row.project_slug } as ProjectRow;
-  const changed = await applyChange(ctx, [row.id], body, principal, [project]);
+  const changed = await applyChange(ctx, [row.id], body, principal, [{ id: row.project_id, slug: row.project_slug }]);
   const now = (await getIssue(ctx.db.pool, row.id)) ?? row;
   const facts = await collabFacts(ctx.db.pool, [now], principal.userId);
   sendJson(res, 200, { ...serializeIssue(ctx.config, now), ...collabJson(facts.get(now.id)), ...changed });

@@ -9,6 +9,9 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { NO_RATE_LIMITS } from '../helpers/app.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
 import { getPage, hidden, logIn, postForm } from '../ui/web.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeShared } from '../helpers/shared.js';
 
 // Issue collaboration end to end: real events through ingest and the digest, then assignees,
 // comments, bookmarks and the activity log over the API and the web UI, as users of each role;
@@ -193,6 +196,20 @@ describe('assignees', () => {
     expect(l).toEqual([]);
     const m = await json<Issue[]>(await api('mate', '/api/0/projects/acme/web/issues/?query=assigned:me'));
     expect(m.map((i) => i.assignedTo?.email)).toEqual(['mate@example.com', 'mate@example.com']);
+  });
+});
+
+describeShared('sentry-openapi', 'Sentry’s issue schema', (dir) => {
+  it('assignedTo of an assigned issue has the fields and type Sentry’s schema requires', async () => {
+    type Schema = { properties: Record<string, { properties?: Record<string, { enum?: string[] }>; required?: string[]; nullable?: boolean }> };
+    const doc = JSON.parse(readFileSync(join(dir, 'openapi-derefed.json'), 'utf8')) as { paths: Record<string, { get: { responses: { 200: { content: { 'application/json': { schema: Schema } } } } } }> };
+    const schema = doc.paths['/api/0/organizations/{organization_id_or_slug}/issues/{issue_id}/']!.get.responses[200].content['application/json'].schema;
+    const a = schema.properties.assignedTo!;
+    expect(a.nullable).toBe(true);
+    const d = (await detail('owner', ids.alpha!)) as unknown as Record<string, Record<string, unknown>>;
+    for (const k of a.required!) expect(typeof d.assignedTo![k], k).toBe('string');
+    expect(a.properties!.type!.enum).toContain(d.assignedTo!.type);
+    for (const k of ['isBookmarked', 'numComments', 'activity']) expect(Object.keys(schema.properties)).toContain(k);
   });
 });
 

@@ -3,10 +3,10 @@ import type pg from 'pg';
 // The per-issue activity log (table issue_activity): one row per thing that happened to an issue,
 // written in the same transaction as the change it records. Types follow Sentry's activity types
 // (set_resolved, set_unresolved, set_ignored, assigned, unassigned, note, merge, unmerge_source,
-// unmerge_destination, set_regression, first_seen).
+// unmerge_destination, set_regression, set_escalating, first_seen).
 
 export type ActivityType =
-  | 'set_resolved' | 'set_unresolved' | 'set_ignored' | 'set_regression'
+  | 'set_resolved' | 'set_unresolved' | 'set_ignored' | 'set_regression' | 'set_escalating'
   | 'assigned' | 'unassigned' | 'note' | 'merge' | 'unmerge_source' | 'unmerge_destination';
 
 export async function recordActivity(
@@ -16,5 +16,19 @@ export async function recordActivity(
   await db.query(
     'INSERT INTO issue_activity (project_id, issue_id, user_id, type, data) VALUES ($1, $2, $3, $4, $5)',
     [a.projectId, a.issueId, a.userId, a.type, JSON.stringify(a.data ?? {})],
+  );
+}
+
+/** The same entry for several issues in one statement (a bulk change, a digest fold). */
+export async function recordActivities(
+  db: pg.Pool | pg.ClientBase,
+  issues: readonly { projectId: number | string; issueId: number | string }[],
+  a: { userId: number | null; type: ActivityType; data?: Record<string, unknown> },
+): Promise<void> {
+  if (!issues.length) return;
+  await db.query(
+    `INSERT INTO issue_activity (project_id, issue_id, user_id, type, data)
+     SELECT p, i, $3, $4, $5 FROM unnest($1::bigint[], $2::bigint[]) AS t(p, i)`,
+    [issues.map((x) => x.projectId), issues.map((x) => x.issueId), a.userId, a.type, JSON.stringify(a.data ?? {})],
   );
 }

@@ -11,7 +11,7 @@ import type { Principal } from '../auth/principal.js';
 import { linkHeader, offsetPage, pageLinks, parseCursor, parseLimit } from './pagination.js';
 import { parsePeriod, statsBuckets } from './period.js';
 import {
-  deleteIssues, getIssue, ISSUE_SORTS, issueStats, listIssues, matchingIssueIds, setIssueStatus,
+  deleteIssues, getIssue, ISSUE_SORTS, issueStats, listIssues, matchingIssueIds,
   type IssueRow, type IssueSort, type IssueStatus, type Snooze,
 } from './queries/issues.js';
 import { issueTagKeys, issueTagValues, tagLabel } from './queries/tags.js';
@@ -20,6 +20,11 @@ import { serializeIssue, serializeIssueDetail } from './serialize-issue.js';
 import { snoozeOf } from './snooze.js';
 import { publicRequestUrl } from './routes-org.js';
 import { checkMerge, mergeMatched, wantsMerge } from './routes-merge.js';
+import { transaction } from '../storage/transaction.js';
+import { changeIssueStatus } from '../collab/status.js';
+import { applyCollabChange, readCollabChange } from '../collab/issue-update.js';
+import { collabFacts, collabJson } from '../collab/facts.js';
+import { listActivity, serializeActivity } from '../activity/queries.js';
 
 // Issue list (search, sort, pages), one issue, status changes (single and bulk), deletion, tags.
 
@@ -28,7 +33,7 @@ type H = ApiHandler;
 // Sentry's list endpoints search "is:unresolved" unless told otherwise; query= (empty) means everything.
 const DEFAULT_QUERY = 'is:unresolved';
 
-/** The organization's projects the principal may see, narrowed by project=… (an unknown or hidden one is a 403). */
+/** The organization's projects the who may see, narrowed by project=… (an unknown or hidden one is a 403). */
 async function orgProjects(ctx: AppContext, url: URL, who: Principal): Promise<ProjectRow[]> {
   const all = await visibleProjectRows(ctx.db.pool, who);
   const wanted = url.searchParams.getAll('project').filter((p) => p !== '' && p !== '-1');
@@ -82,11 +87,12 @@ export const list: H = async (ctx, _req, res, params, url, who) => {
   const cursor = parseCursor(url.searchParams.get('cursor'));
   const limit = parseLimit(url.searchParams.get('limit') ?? url.searchParams.get('per_page'), params.project !== undefined ? 100 : 25);
   const { rows, more } = projects.length
-    ? await listIssues(ctx.db.pool, { projects, search: searchOf(url, ctx.config), sort, periodMs, limit, cursor })
+    ? await listIssues(ctx.db.pool, { projects, search: searchOf(url, ctx.config), sort, periodMs, limit, cursor, userId: who.userId })
     : { rows: [], more: false };
   const stats = await withStats(ctx, rows, statsKey(url), periodMs);
   const links = pageLinks(rows, (r) => ({ value: r.sort_value, id: r.id }), cursor, more);
-  sendJson(res, 200, rows.map((r) => serializeIssue(ctx.config, r, stats.get(r.id))), { link: linkHeader(publicRequestUrl(ctx, url), links) });
+  const facts = await collabFacts(ctx.db.pool, rows, who.userId);
+  sendJson(res, 200, rows.map((r) => ({ ...serializeIssue(ctx.config, r, stats.get(r.id)), ...collabJson(facts.get(r.id)) })), { link: linkHeader(publicRequestUrl(ctx, url), links) });
 };
 
 /** Reads a status change from a PUT body, as Sentry's group update accepts it. */
@@ -117,11 +123,27 @@ function statusChange(body: Record<string, unknown>): { status: IssueStatus; sub
   }
 }
 
-async function applyChange(ctx: AppContext, ids: number[], body: Record<string, unknown>): Promise<Record<string, unknown>> {
+/**
+ * Applies a PUT body to the issues: status (with its activity entries), assignee, bookmark. Everything
+ * is read and checked first, then changed in one transaction: a bad part changes nothing.
+ */
+async function applyChange(ctx: AppContext, ids: number[], body: Record<string, unknown>, who: Principal, projects: { id: number; slug: string }[]): Promise<Record<string, unknown>> {
   const change = statusChange(body);
-  if (!change) return {};
-  const { substatus } = await setIssueStatus(ctx.db.pool, ids, change.status, change.substatus, change.snooze);
-  return { status: change.status, statusDetails: change.snooze ? { ...change.details, actor: null } : change.details, substatus, inbox: null };
+  // an assignee must be able to see the projects of the issues changed (not every project searched)
+  const touched = 'assignedTo' in body
+    ? (await ctx.db.pool.query<{ project_id: number }>('SELECT DISTINCT project_id FROM issue WHERE id = ANY($1::bigint[])', [ids])).rows.map((r) => Number(r.project_id))
+    : [];
+  const collab = await readCollabChange(ctx.db.pool, body, who, projects.filter((p) => touched.includes(Number(p.id))));
+  if (!change && collab.assignee === undefined && !collab.bookmark) return {};
+  return transaction(ctx.db.pool, async (client) => {
+    let out: Record<string, unknown> = {};
+    if (change) {
+      const data = change.status === 'resolved' ? change.details : undefined;
+      const { substatus } = await changeIssueStatus(client, ids, { status: change.status, substatus: change.substatus, snooze: change.snooze, data }, who.userId);
+      out = { status: change.status, statusDetails: change.snooze ? { ...change.details, actor: null } : change.details, substatus, inbox: null };
+    }
+    return { ...out, ...(await applyCollabChange(client, ids, collab, who)) };
+  });
 }
 
 function idsOf(url: URL): number[] | null {
@@ -138,14 +160,14 @@ export const bulkUpdate: H = async (ctx, req, res, params, url, who) => {
   const ids = idsOf(url);
   const merge = wantsMerge(body);
   if (merge && !ids) throw new HttpError('invalid_request', 'merge needs id=… parameters');
-  const matched = await matchingIssueIds(ctx.db.pool, projects, ids ? parseSearch(url.searchParams.get('query') ?? '', ctx.config) : searchOf(url, ctx.config), ids);
+  const matched = await matchingIssueIds(ctx.db.pool, projects, ids ? parseSearch(url.searchParams.get('query') ?? '', ctx.config) : searchOf(url, ctx.config), ids, 1000, who.userId);
   // a merge is checked (two or more issues of one project) before the status change, so a refused one changes nothing
   if (merge) await checkMerge(ctx, matched, who);
   if (!matched.length) {
     res.writeHead(204).end();
     return;
   }
-  const out = await applyChange(ctx, matched, body);
+  const out = await applyChange(ctx, matched, body, who, projects);
   if (merge) out.merge = await mergeMatched(ctx, matched, who);
   sendJson(res, 200, out);
 };
@@ -170,7 +192,7 @@ async function issueFor(ctx: AppContext, params: Params, who: Principal): Promis
 
 export const detail: H = async (ctx, _req, res, params, _url, who) => {
   const row = await issueFor(ctx, params, who);
-  const [stats24, stats30, keys, reports, releases] = await Promise.all([
+  const [stats24, stats30, keys, reports, releases, facts, activity] = await Promise.all([
     issueStats(ctx.db.pool, [row], 3600, 24),
     issueStats(ctx.db.pool, [row], 86400, 30),
     issueTagKeys(ctx.db.pool, row.project_id, row.id),
@@ -181,23 +203,26 @@ export const detail: H = async (ctx, _req, res, params, _url, who) => {
       [row.project_id, row.id],
     ),
     issueTagValues(ctx.db.pool, row.project_id, row.id, ['release'], 1000),
+    collabFacts(ctx.db.pool, [row], who.userId),
+    listActivity(ctx.db.pool, row),
   ]);
   const byTime = [...releases].sort((a, b) => a.first_seen.getTime() - b.first_seen.getTime());
-  sendJson(res, 200, serializeIssueDetail(ctx.config, row, {
+  sendJson(res, 200, { ...serializeIssueDetail(ctx.config, row, {
     stats: { '24h': stats24.get(row.id) ?? [], '30d': stats30.get(row.id) ?? [] },
     tags: keys.map((k) => ({ key: k.key, name: tagLabel(k.key), totalValues: k.total_values })),
     userReportCount: reports.rows[0]?.n ?? 0,
     firstRelease: byTime[0]?.value ?? null,
     lastRelease: [...releases].sort((a, b) => b.last_seen.getTime() - a.last_seen.getTime())[0]?.value ?? null,
-  }));
+  }), ...collabJson(facts.get(row.id)), activity: activity.map(serializeActivity) });
 };
 
 export const update: H = async (ctx, req, res, params, _url, who) => {
   const row = await issueFor(ctx, params, who);
   const body = await readJsonBody(req);
-  const changed = await applyChange(ctx, [row.id], body);
+  const changed = await applyChange(ctx, [row.id], body, who, [{ id: row.project_id, slug: row.project_slug }]);
   const now = (await getIssue(ctx.db.pool, row.id)) ?? row;
-  sendJson(res, 200, { ...serializeIssue(ctx.config, now), ...changed });
+  const facts = await collabFacts(ctx.db.pool, [now], who.userId);
+  sendJson(res, 200, { ...serializeIssue(ctx.config, now), ...collabJson(facts.get(now.id)), ...changed });
 };
 
 export const remove: H = async (ctx, _req, res, params, _url, who) => {

@@ -7,6 +7,7 @@ import { requireScope } from '../auth/access.js';
 import type { Scope } from '../auth/scopes.js';
 import * as org from './routes-org.js';
 import * as issues from './routes-issues.js';
+import * as comments from './routes-comments.js';
 import * as rel from './routes-releases.js';
 import * as events from './routes-events.js';
 import * as attachments from './routes-attachments.js';
@@ -85,6 +86,11 @@ export function registerApiRoutes(router: Router, ctx: AppContext): ApiRoute[] {
     add('GET', `${base}/events/?`, 'event:read', events.issueEvents);
     add('GET', `${base}/events/:eventId/?`, 'event:read', events.issueEvent);
     add('GET', `${base}/user-reports/?`, 'event:read', feedback.issueFeedback);
+    // issue collaboration: comments (Sentry's notes)
+    add('GET', `${base}/comments/?`, 'event:read', comments.list);
+    add('POST', `${base}/comments/?`, 'event:write', comments.create);
+    add('PUT', `${base}/comments/:commentId/?`, 'event:write', comments.update);
+    add('DELETE', `${base}/comments/:commentId/?`, 'event:write', comments.remove);
   }
   add('GET', '/projects/:org/:project/events/?', 'event:read', events.projectEvents);
   add('GET', '/projects/:org/:project/events/:eventId/?', 'event:read', events.projectEvent);

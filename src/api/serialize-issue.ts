@@ -3,8 +3,10 @@ import type { IssueRow } from './queries/issues.js';
 import { shortId } from './short-id.js';
 
 // Issue rows → Sentry's issue ("group") JSON, with Sentry's field names and types: `id` and `count`
-// are strings, `userCount` a number, times ISO 8601. Fields for features we do not have (assignees,
-// bookmarks, comments, sharing) carry Sentry's "nothing here" values so clients need no special case.
+// are strings, `userCount` a number, times ISO 8601. Fields for features we do not have (sharing,
+// subscriptions) carry Sentry's "nothing here" values so clients need no special case; `assignedTo`,
+// `isBookmarked` and `numComments` depend on the asking user and are filled in by the routes from
+// src/collab/facts.ts (collabJson), the detail's `activity` from src/activity/queries.ts.
 
 export function issuePermalink(config: Config, id: number): string {
   return `${config.publicUrl}/organizations/${config.organizationSlug}/issues/${id}/`;

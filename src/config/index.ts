@@ -49,6 +49,7 @@ export interface Config {
   maxUrlChars: number;
   searchMaxQueryChars: number;
   searchMaxFilters: number;
+  commentMaxChars: number;
   workerIntervalSecs: number;
   workerBudgetSecs: number;
   workerBatchSize: number;

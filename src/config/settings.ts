@@ -115,6 +115,8 @@ export const SETTINGS = [
     doc: 'Longest issue search query (API `query=`, the UI search box); longer ones get 400. Sentry\'s search bar queries are a few dozen characters.' },
   { name: 'SEARCH_MAX_FILTERS', kind: 'int', default: 20, min: 1, max: 1000,
     doc: 'Most terms in one issue search: filters, values of lists (`release:[a,b]` counts 2) and free-text words; more get 400. Each is a subquery: 100 took 2.3 s and 300 reached the statement timeout on a 2-core machine.' },
+  { name: 'COMMENT_MAX_CHARS', kind: 'int', default: 10000, min: 1, max: 1_000_000,
+    doc: 'Longest issue comment (API and UI); longer ones get 400. A comment is read on the issue page and in every issue detail response, so it is bounded like any other text people send.' },
 
   // --- digest worker ---
   { name: 'WORKER_INTERVAL_SECS', kind: 'int', default: 60, min: 1, doc: 'Longest the worker sleeps when idle (it also wakes within ~100 ms of new work).' },

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { queueIssueAlerts, queueThresholdAlerts} from '../alerts/queue.js';
+import { recordActivities } from '../activity/record.js';
 
 // Folding issue counters (migrations/0016_issue_delta.sql). Digest batches insert what they counted
 // into issue_delta; a fold deletes every row it can see and applies their sums to issue (event and
@@ -55,7 +56,7 @@ const FOLD_SQL = `WITH d AS (DELETE FROM issue_delta RETURNING *),
      GROUP BY d.project_id, d.issue_id, x.t
     ON CONFLICT (project_id, issue_id, tag_value_id) DO UPDATE SET count = it.count + EXCLUDED.count,
        first_seen = least(it.first_seen, EXCLUDED.first_seen), last_seen = greatest(it.last_seen, EXCLUDED.last_seen)),
-  locked AS (SELECT i.project_id, i.id FROM issue i JOIN v ON i.project_id = v.project_id AND i.id = v.id
+  locked AS (SELECT i.project_id, i.id, i.status AS was FROM issue i JOIN v ON i.project_id = v.project_id AND i.id = v.id
               ORDER BY i.project_id, i.id FOR NO KEY UPDATE OF i)
   UPDATE issue i SET event_count = i.event_count + v.n, user_count = i.user_count + v.u,
          first_seen = least(i.first_seen, to_timestamp(v.f)),
@@ -69,7 +70,7 @@ const FOLD_SQL = `WITH d AS (DELETE FROM issue_delta RETURNING *),
          snooze_until = CASE WHEN ${WAKES} THEN NULL ELSE i.snooze_until END
     FROM v, locked
    WHERE i.project_id = v.project_id AND i.id = v.id AND locked.project_id = v.project_id AND locked.id = v.id
-  RETURNING i.project_id, i.id, i.substatus, i.status_changed_at = to_timestamp(v.r) AS changed, v.n, v.u, v.r`;
+  RETURNING i.project_id, i.id, i.substatus, i.status_changed_at = to_timestamp(v.r) AS changed, locked.was <> i.status AS reopened, v.n, v.u, v.r`;
 
 /** The alert of an issue the fold reopened, by its new substatus. */
 const REOPENED_AS: Record<string, 'regression' | 'escalating'> = { regressed: 'regression', escalating: 'escalating' };
@@ -82,17 +83,26 @@ const REOPENED_AS: Record<string, 'regression' | 'escalating'> = { regressed: 'r
 export async function foldIssueCounters(client: pg.ClientBase): Promise<number> {
   // Its own statement: the fold's snapshot is taken after the previous fold committed.
   await client.query({ name: 'digest-fold-lock', text: 'SELECT pg_advisory_xact_lock($1)', values: [FOLD_LOCK] });
-  const { rows } = await client.query<{ project_id: number; id: number; substatus: string | null; changed: boolean; n: number; u: number; r: number }>({ name: 'digest-fold', text: FOLD_SQL });
+  const { rows } = await client.query<{ project_id: number; id: number; substatus: string | null; changed: boolean; reopened: boolean; n: number; u: number; r: number }>({ name: 'digest-fold', text: FOLD_SQL });
   // Reopened by this fold (a fold with the same newest receive time finds the same change: queued once).
   const reopened = new Map<string, { pid: number; kind: 'regression' | 'escalating'; ids: number[] }>();
+  const activity: { projectId: number; issueId: number; kind: 'regression' | 'escalating' }[] = [];
   for (const r of rows) {
     const kind = r.changed ? REOPENED_AS[r.substatus ?? ''] : undefined;
     if (!kind) continue;
     const k = `${r.project_id}/${kind}`;
     if (!reopened.has(k)) reopened.set(k, { pid: r.project_id, kind, ids: [] });
     reopened.get(k)!.ids.push(r.id);
+    // the activity log only where this fold changed the status: a later fold of events received in the same
+    // millisecond finds `changed` again (its alert is deduplicated by the outbox key), the log must not repeat it
+    if (r.reopened) activity.push({ projectId: r.project_id, issueId: r.id, kind });
   }
   for (const { pid, kind, ids } of reopened.values()) await queueIssueAlerts(client, pid, kind, ids);
+  // in the fold's transaction: a regression, or a snooze its events ended
+  for (const kind of ['regression', 'escalating'] as const) {
+    const these = activity.filter((a) => a.kind === kind);
+    await recordActivities(client, these, { userId: null, type: kind === 'regression' ? 'set_regression' : 'set_escalating' });
+  }
   // frequency and users triggers: what this fold counted (one lookup of the rules when no project has one)
   await queueThresholdAlerts(client, rows);
   return rows.length;

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { queueIssueAlerts } from '../alerts/queue.js';
+import { recordActivities } from '../activity/record.js';
 import { transaction } from '../storage/transaction.js';
 
 // Ignored issues whose snooze time has come (migrations/0011_issue_snooze.sql) come back even when no
@@ -7,7 +8,7 @@ import { transaction } from '../storage/transaction.js';
 // are locked in id order, as the digest locks them, and skipped when a digest batch holds them (that
 // batch's update brings them back itself).
 
-/** Brings back the issues whose snooze ended, and queues their 'escalating' alerts in the same transaction; returns how many. */
+/** Brings back the issues whose snooze ended, and queues their 'escalating' alerts and activity entries in the same transaction; returns how many. */
 export async function wakeSnoozedIssues(pool: pg.Pool): Promise<number> {
   return transaction(pool, async (client) => {
     const { rows } = await client.query<{ project_id: number; id: number }>(
@@ -23,6 +24,7 @@ export async function wakeSnoozedIssues(pool: pg.Pool): Promise<number> {
       byProject.set(Number(r.project_id), ids);
     }
     for (const [projectId, ids] of byProject) await queueIssueAlerts(client, projectId, 'escalating', ids);
+    await recordActivities(client, rows.map((r) => ({ projectId: r.project_id, issueId: r.id })), { userId: null, type: 'set_escalating', data: { reason: 'snooze_ended' } });
     return rows.length;
   });
 }

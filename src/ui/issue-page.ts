@@ -1,7 +1,7 @@
 import { snoozeOf } from '../api/snooze.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { eventNeighbours, getReport, issueEventAt, listIssueEvents, type ReportRow } from '../api/queries/events.js';
-import { getIssue, issueStats, setIssueStatus, type IssueRow, type IssueStatus } from '../api/queries/issues.js';
+import { getIssue, issueStats, type IssueRow, type IssueStatus } from '../api/queries/issues.js';
 import { shortId } from '../api/short-id.js';
 import { loadEvent } from '../digest/load-event.js';
 import { HttpError } from '../http/errors.js';
@@ -9,6 +9,9 @@ import type { AppContext } from '../context.js';
 import { pageSession, postSession, uiPrincipal } from './auth.js';
 import { canSeeProject, requireScope } from '../auth/access.js';
 import { roleHas } from '../auth/scopes.js';
+import { collabSection } from './issue-collab.js';
+import { changeIssueStatus } from '../collab/status.js';
+import { transaction } from '../storage/transaction.js';
 import { sparkline } from './charts.js';
 import { eventView } from './event-view.js';
 import { html, type Html } from './html.js';
@@ -78,7 +81,8 @@ export async function getIssuePage(ctx: AppContext, req: IncomingMessage, res: S
   const pool = ctx.db.pool;
   const report = eventId ? await getReport(pool, issue.project_id, eventId) : await issueEventAt(pool, issue.project_id, issue.id, 'latest');
   if (eventId && (!report || report.issue_id !== issue.id)) throw new HttpError('not_found', `no event ${eventId} in issue ${issue.id}`);
-  const [hourly, daily, tags, nb, ev, groupingRow, recent] = await Promise.all([
+  const principal = await uiPrincipal(ctx, session);
+  const [hourly, daily, tags, nb, ev, groupingRow, recent, collab] = await Promise.all([
     issueStats(pool, [issue], 3600, 24),
     issueStats(pool, [issue], 86400, 30),
     tagDistribution(pool, issue),
@@ -87,6 +91,7 @@ export async function getIssuePage(ctx: AppContext, req: IncomingMessage, res: S
     report ? loadEvent(pool, issue.project_id, report.event_id).catch((e: Error) => (ctx.log.warn('event payload unreadable', { issue: issue.id, error: e.message }), null)) : Promise.resolve(null),
     issueGrouping(pool, issue.project_id, issue.id),
     listIssueEvents(pool, issue.project_id, issue.id, RECENT_EVENTS, null),
+    collabSection(ctx, issue, session, principal),
   ]);
   const h = (hourly.get(issue.id) ?? []).map(([, n]) => n);
   const d = (daily.get(issue.id) ?? []).map(([, n]) => n);
@@ -104,8 +109,10 @@ ${issue.culprit ? html`<p class="mono" id="issue-culprit">${issue.culprit}</p>` 
   <dt>Last seen</dt><dd>${timeEl(issue.last_seen)} <span class="muted">(${isoTime(issue.last_seen)})</span></dd>
   <dt>Last 24 hours</dt><dd>${sparkline(h, { width: 240, height: 32, label: `${h.reduce((a, b) => a + b, 0)} events in the last 24 hours` })}</dd>
   <dt>Last 30 days</dt><dd>${sparkline(d, { width: 240, height: 32, label: `${d.reduce((a, b) => a + b, 0)} events in the last 30 days` })}</dd>
+  ${collab.meta}
 </dl>
 ${statusForms(issue, session)}
+${collab.activity}
 <h2>Tags</h2>
 ${tags}
 ${fingerprints}
@@ -120,13 +127,14 @@ ${report && ev && isObj(ev)
 
 export async function postIssueStatus(ctx: AppContext, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
   const { session, form } = await postSession(ctx, req);
+  const principal = await uiPrincipal(ctx, session);
+  requireScope(principal, 'event:write');
   const issue = await issueOr404(ctx, id, session);
-  requireScope(await uiPrincipal(ctx, session), 'event:write');
   const status = form.get('status');
   if (status !== 'resolved' && status !== 'ignored' && status !== 'unresolved') throw new HttpError('invalid_request', 'status must be resolved, ignored or unresolved');
   const minutes = Number(form.get('minutes') ?? 0);
-  if (status === 'ignored' && Number.isInteger(minutes) && minutes > 0 && minutes <= 525_600) {
-    await setIssueStatus(ctx.db.pool, [issue.id], status, null, snoozeOf({ ignoreDuration: minutes }));
-  } else await setIssueStatus(ctx.db.pool, [issue.id], status);
+  const snooze = status === 'ignored' && Number.isInteger(minutes) && minutes > 0 && minutes <= 525_600 ? snoozeOf({ ignoreDuration: minutes }) : null;
+  // the change and its activity entry in one transaction
+  await transaction(ctx.db.pool, (client) => changeIssueStatus(client, [issue.id], { status, snooze }, principal.userId));
   redirect(res, `/issues/${issue.id}`);
 }

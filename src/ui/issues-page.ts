@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { formatCursor, pageLinks, parseCursor } from '../api/pagination.js';
 import { ISSUE_SORTS, issueStats, listIssues, type IssueRow, type IssueSort } from '../api/queries/issues.js';
 import { parseSearch } from '../api/search.js';
+import { collabFacts } from '../collab/facts.js';
 import { shortId } from '../api/short-id.js';
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../context.js';
@@ -77,6 +78,7 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
   const project = await projectBySlug(ctx, slug, session, 'event:read');
+  const userId = Number(session.user.id);
   const p = streamParams(url);
   // A query the search language rejects (is:bogus, a bad date, over SEARCH_MAX_FILTERS) is shown on
   // the page, with status 400, not as a bare error.
@@ -85,7 +87,7 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
     try {
       const search = parseSearch(streamQuery(p), ctx.config);
       const cursor = parseCursor(p.cursor || null);
-      return { cursor, ...(await listIssues(ctx.db.pool, { projects: [{ id: project.id, slug: project.slug }], search, sort: p.sort, periodMs: null, limit: PAGE_SIZE, cursor })) };
+      return { cursor, ...(await listIssues(ctx.db.pool, { projects: [{ id: project.id, slug: project.slug }], search, sort: p.sort, periodMs: null, limit: PAGE_SIZE, cursor, userId })) };
     } catch (e) {
       if (!(e instanceof HttpError) || e.code !== 'invalid_request') throw e;
       searchError = e.detail;
@@ -97,7 +99,7 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
     tagValues(ctx.db.pool, project.id, 'environment'),
     tagValues(ctx.db.pool, project.id, 'release'),
   ]);
-  const stats = await issueStats(ctx.db.pool, rows, 3600, 24);
+  const [stats, facts] = await Promise.all([issueStats(ctx.db.pool, rows, 3600, 24), collabFacts(ctx.db.pool, rows, userId)]);
   const links = pageLinks(rows, (r) => ({ value: r.sort_value, id: r.id }), cursor, more);
   const base = `/projects/${encodeURIComponent(project.slug)}/issues`;
   const keep = { q: p.q, status: p.status, level: p.level, environment: p.environment, release: p.release, sort: p.sort };
@@ -105,7 +107,7 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
   const merging = rows.length > 1 && (await canMerge(ctx, session));
   const body = html`<h1>Issues</h1>
 <form class="filters" method="get" action="${base}" role="search">
-  <div class="q"><label for="f-q">Search</label><input id="f-q" name="q" type="search" value="${p.q}" placeholder="TypeError  browser:Chrome  !level:info  tags[server]:web-1"></div>
+  <div class="q"><label for="f-q">Search</label><input id="f-q" name="q" type="search" value="${p.q}" placeholder="TypeError  browser:Chrome  !level:info  assigned:me  is:unassigned  is:bookmarked"></div>
   ${select('status', 'Status', p.status, STATUSES.map((s) => [s, s]))}
   ${select('level', 'Level', p.level, LEVELS.map((l) => [l, l || 'any']))}
   ${select('environment', 'Environment', p.environment, [['', 'any'], ...withOption(environments, p.environment).map((e): [string, string] => [e, e])])}
@@ -121,9 +123,10 @@ ${rows.length === 0
 <tbody>
 ${rows.map((i) => {
   const series = (stats.get(i.id) ?? []).map(([, n]) => n);
+  const f = facts.get(i.id);
   return html`<tr class="issue-row">${merging ? mergeBox(i) : ''}
   <td><a class="issue-title" href="/issues/${i.id}">${i.title}</a>
-    <div class="issue-sub"><span class="level level-${i.level}">${i.level}</span> ${statusLabel(i)} · <span class="mono">${shortId(i.project_slug, i.short_id)}</span>${i.culprit ? html` · <span class="mono">${i.culprit}</span>` : ''}${i.is_unhandled ? html` · <strong>unhandled</strong>` : ''}</div></td>
+    <div class="issue-sub"><span class="level level-${i.level}">${i.level}</span> ${statusLabel(i)} · <span class="mono">${shortId(i.project_slug, i.short_id)}</span>${i.culprit ? html` · <span class="mono">${i.culprit}</span>` : ''}${i.is_unhandled ? html` · <strong>unhandled</strong>` : ''}${f?.assignee ? html` · <span class="assignee">assigned to ${f.assignee.email}</span>` : ''}${f?.bookmarked ? html` · <span class="bookmarked" title="bookmarked by you">★</span>` : ''}${f?.numComments ? html` · ${String(f.numComments)} comment${f.numComments === 1 ? '' : 's'}` : ''}</div></td>
   <td>${sparkline(series, { label: `${series.reduce((a, b) => a + b, 0)} events in the last 24 hours` })}</td>
   <td class="num">${i.event_count.toLocaleString('en')}</td>
   <td class="num">${i.user_count.toLocaleString('en')}</td>

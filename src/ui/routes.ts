@@ -3,6 +3,7 @@ import type { AppContext } from '../context.js';
 import { currentSession } from './auth.js';
 import { redirect } from './http.js';
 import { getIssuePage, postIssueStatus } from './issue-page.js';
+import { postAssign, postBookmark, postComment, postCommentDelete, postCommentEdit } from './issue-collab.js';
 import { getIssues } from './issues-page.js';
 import { getLogin, postLogin, postLogout } from './login.js';
 import { getOutcomes } from './outcomes-page.js';
@@ -42,6 +43,12 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   page('GET', '/issues/:id/?', (req, res, p, url) => getIssuePage(ctx, req, res, url, p.id!));
   page('GET', '/issues/:id/events/:eventId/?', (req, res, p, url) => getIssuePage(ctx, req, res, url, p.id!, p.eventId!));
   page('POST', '/issues/:id/status/?', (req, res, p) => postIssueStatus(ctx, req, res, p.id!));
+  // issue collaboration: assignee, bookmark, comments (src/ui/issue-collab.ts)
+  page('POST', '/issues/:id/assign/?', (req, res, p) => postAssign(ctx, req, res, p.id!));
+  page('POST', '/issues/:id/bookmark/?', (req, res, p) => postBookmark(ctx, req, res, p.id!));
+  page('POST', '/issues/:id/comments/?', (req, res, p) => postComment(ctx, req, res, p.id!));
+  page('POST', '/issues/:id/comments/:commentId/edit/?', (req, res, p) => postCommentEdit(ctx, req, res, p.id!, p.commentId!));
+  page('POST', '/issues/:id/comments/:commentId/delete/?', (req, res, p) => postCommentDelete(ctx, req, res, p.id!, p.commentId!));
   page('GET', '/projects/:slug/releases/?', (req, res, p, url) => getReleases(ctx, req, res, url, p.slug!));
   page('GET', '/projects/:slug/grouping/?', (req, res, p, url) => getGrouping(ctx, req, res, url, p.slug!));
   page('POST', '/projects/:slug/grouping/?', (req, res, p) => postGrouping(ctx, req, res, p.slug!));

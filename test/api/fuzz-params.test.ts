@@ -118,16 +118,16 @@ it('caps searches: SEARCH_MAX_FILTERS terms and SEARCH_MAX_QUERY_CHARS character
 });
 
 it('never answers a 5xx to generated bodies of the routes that take one (600 requests, seeded)', async () => {
-  const issuePaths = () => [`/api/0/issues/${issueId}/`, `/api/0/projects/${ORG}/${PROJECT}/issues/?id=${issueId}`, `/api/0/projects/${ORG}/${PROJECT}/`, `/api/0/projects/${ORG}/${PROJECT}/hooks/`, `/api/0/projects/${ORG}/${PROJECT}/hooks/1/`];
+  const issuePaths = () => [`/api/0/issues/${issueId}/`, `/api/0/projects/${ORG}/${PROJECT}/issues/?id=${issueId}`, `/api/0/projects/${ORG}/${PROJECT}/`, `/api/0/projects/${ORG}/${PROJECT}/hooks/`, `/api/0/projects/${ORG}/${PROJECT}/hooks/1/`, `/api/0/issues/${issueId}/comments/`];
   const body = fc.oneof(
     fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.stringify(v)),
-    fc.dictionary(fc.constantFrom('status', 'statusDetails', 'isBookmarked', 'hasSeen', 'substatus', 'fingerprintingRules', 'groupingEnhancements', 'url', 'events', 'name', 'ignoreDuration', 'merge', 'discard'), fc.oneof(fc.jsonValue({ maxDepth: 3 }), weird)).map((v) => JSON.stringify(v)),
+    fc.dictionary(fc.constantFrom('status', 'statusDetails', 'isBookmarked', 'assignedTo', 'text', 'hasSeen', 'substatus', 'fingerprintingRules', 'groupingEnhancements', 'url', 'events', 'name', 'ignoreDuration', 'merge', 'discard'), fc.oneof(fc.jsonValue({ maxDepth: 3 }), weird)).map((v) => JSON.stringify(v)),
     fc.constantFrom('', '{', '{"status":', 'null', '[]', '"x"', '{"statusDetails":{"ignoreDuration":1e309}}', '{"statusDetails":{"ignoreUntil":"2024-13-45"}}', '{"statusDetails":{"ignoreCount":-1,"ignoreWindow":99999999999999999999}}', '\u0000'),
   );
-  const samples = fc.sample(fc.record({ path: fc.integer({ min: 0, max: 4 }), method: fc.constantFrom('PUT', 'POST'), body }), { numRuns: 600, seed: 19 });
+  const samples = fc.sample(fc.record({ path: fc.integer({ min: 0, max: 5 }), method: fc.constantFrom('PUT', 'POST'), body }), { numRuns: 600, seed: 19 });
   for (const s of samples) {
     const path = issuePaths()[s.path]!;
-    const method = path.endsWith('/hooks/') ? 'POST' : s.method === 'POST' ? 'PUT' : s.method;
+    const method = path.endsWith('/hooks/') || path.endsWith('/comments/') ? 'POST' : s.method === 'POST' ? 'PUT' : s.method;
     const r = await api(path, { method, body: s.body });
     await check(r, `${method} ${path} ${s.body.slice(0, 200)}`, true);
   }
@@ -138,6 +138,10 @@ it('never answers a 5xx to generated bodies of the routes that take one (600 req
     const form = (f: Record<string, string>) => ({ method: 'POST', body: new URLSearchParams(f).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     await check(await ui(`/issues/${issueId}/status`, form({ _csrf: csrf, status: s.status.toWellFormed(), minutes: s.minutes.toWellFormed() })), 'POST status', false);
     await check(await ui(`/projects/${PROJECT}/grouping`, form({ _csrf: csrf, fingerprinting: s.rules.toWellFormed(), enhancements: s.rules.toWellFormed() })), 'POST grouping', false);
+    await check(await ui(`/issues/${issueId}/assign`, form({ _csrf: csrf, assignee: s.status.toWellFormed() })), 'POST assign', false);
+    await check(await ui(`/issues/${issueId}/bookmark`, form({ _csrf: csrf, bookmarked: s.minutes.toWellFormed() })), 'POST bookmark', false);
+    await check(await ui(`/issues/${issueId}/comments`, form({ _csrf: csrf, text: s.rules.toWellFormed() })), 'POST comment', false);
+    await check(await ui(`/issues/${issueId}/comments/${s.minutes.toWellFormed() || '1'}/edit`, form({ _csrf: csrf, text: s.rules.toWellFormed() })), 'POST comment edit', false);
   }
   expect(app.server.logs.filter((l) => l.includes('unhandled error'))).toEqual([]);
 }, 300_000);
@@ -183,6 +187,7 @@ function routes(): Route[] {
     { method: 'GET', path: '/api/0/issues/{issue}/events/', params: ['cursor', 'limit', 'full', 'query', 'environment', 'statsPeriod'] },
     { method: 'GET', path: '/api/0/issues/{issue}/events/{event}/', params: ['environment'] },
     { method: 'GET', path: '/api/0/issues/{issue}/user-reports/', params: ['cursor', 'limit'] },
+    { method: 'GET', path: '/api/0/issues/{issue}/comments/', params: ['cursor', 'limit', 'per_page'] },
     { method: 'GET', path: `${proj}/events/`, params: ['cursor', 'limit', 'full', 'query', 'statsPeriod'] },
     { method: 'GET', path: `${proj}/events/{event}/`, params: [] },
     { method: 'GET', path: `${proj}/events/{event}/grouping-info/`, params: [] },

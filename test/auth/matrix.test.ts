@@ -87,6 +87,11 @@ function issueRoutes(base: string): Record<string, Scope> {
   // unmerge
   out[`DELETE ${base}/hashes/?`] = 'event:write';
   out[`PUT ${base}/hashes/?`] = 'event:write';
+  // comments (the author or event:admin may edit and delete; checked inside)
+  out[`GET ${base}/comments/?`] = 'event:read';
+  out[`POST ${base}/comments/?`] = 'event:write';
+  out[`PUT ${base}/comments/:commentId/?`] = 'event:write';
+  out[`DELETE ${base}/comments/:commentId/?`] = 'event:write';
   return out;
 }
 

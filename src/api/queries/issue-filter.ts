@@ -18,11 +18,8 @@ const STATUS_WORDS: Record<string, string> = {
   new: "i.status = 'unresolved' AND i.substatus = 'new'",
   ongoing: "i.status = 'unresolved' AND i.substatus = 'ongoing'",
   escalating: "i.status = 'unresolved' AND i.substatus = 'escalating'",
-  // Nothing is ever assigned, bookmarked, linked or subscribed here.
-  unassigned: 'TRUE',
+  // Nothing is ever linked or subscribed here (assigned and bookmarked: COLLAB_WORDS).
   unlinked: 'TRUE',
-  assigned: 'FALSE',
-  bookmarked: 'FALSE',
   linked: 'FALSE',
   subscribed: 'FALSE',
 };
@@ -33,7 +30,47 @@ export interface FilterContext {
   params: unknown[];
   /** the projects searched: their ids and slugs (for short-id lookups in free text) */
   projects: { id: number; slug: string }[];
+  /** who is asking: "me" in assigned:me and bookmarks:me (null: a token that belongs to no user) */
+  userId?: number | null;
 }
+
+// Collaboration filters (migrations/0036_collaboration.sql), each a semi-join on a small table by
+// (project_id, issue_id): is:assigned, is:unassigned, is:bookmarked (by me), assigned:me|<email>,
+// bookmarks:me|<email>.
+const ASSIGNED = 'EXISTS (SELECT 1 FROM issue_assignee a WHERE a.project_id = i.project_id AND a.issue_id = i.id)';
+
+function me(ctx: FilterContext, key: string): number {
+  if (ctx.userId === undefined || ctx.userId === null) {
+    throw new HttpError('invalid_request', `${key}:me needs a user, and this token belongs to none (made with crash-cache-cli); name the user by e-mail instead`);
+  }
+  return ctx.userId;
+}
+
+/** Users named by "me" or e-mail, as a SQL condition on a user id column. */
+function usersCondition(ctx: FilterContext, key: string, values: string[], col: string): string {
+  const ids: number[] = [];
+  const emails: string[] = [];
+  for (const v of values) {
+    if (v === 'me') ids.push(me(ctx, key));
+    else if (v.startsWith('#')) throw new HttpError('invalid_request', `${key}: there are no teams here; name a user by e-mail or "me"`);
+    else emails.push(v.toLowerCase());
+  }
+  return `(${col} = ANY(${p(ctx, ids)}::bigint[]) OR ${col} IN (SELECT id FROM ui_user WHERE lower(email) = ANY(${p(ctx, emails)}::text[])))`;
+}
+
+function collabCondition(ctx: FilterContext, key: string, values: string[]): string {
+  if (key === 'assigned') {
+    if (values.length === 1 && values[0] === 'none') return `NOT ${ASSIGNED}`;
+    return `EXISTS (SELECT 1 FROM issue_assignee a WHERE a.project_id = i.project_id AND a.issue_id = i.id AND ${usersCondition(ctx, key, values, 'a.user_id')})`;
+  }
+  return `EXISTS (SELECT 1 FROM issue_bookmark b WHERE b.project_id = i.project_id AND b.issue_id = i.id AND ${usersCondition(ctx, key, values, 'b.user_id')})`;
+}
+
+const COLLAB_WORDS: Record<string, (ctx: FilterContext) => string> = {
+  assigned: () => ASSIGNED,
+  unassigned: () => `NOT ${ASSIGNED}`,
+  bookmarked: (ctx) => collabCondition(ctx, 'bookmarks', ['me']),
+};
 
 function p(ctx: FilterContext, v: unknown): string {
   ctx.params.push(v);
@@ -103,12 +140,18 @@ function one(ctx: FilterContext, f: SearchFilter): string {
   switch (key) {
     case 'is': {
       const parts = f.values.map((v) => {
-        const c = STATUS_WORDS[v.toLowerCase()];
-        if (!c) throw new HttpError('invalid_request', `invalid is: value ${JSON.stringify(v)}; use unresolved, resolved, ignored, regressed, new, ongoing, ...`);
+        const w = v.toLowerCase();
+        // own keys only: "constructor" is no status
+        if (Object.hasOwn(COLLAB_WORDS, w)) return `(${COLLAB_WORDS[w]!(ctx)})`;
+        const c = Object.hasOwn(STATUS_WORDS, w) ? STATUS_WORDS[w] : undefined;
+        if (!c) throw new HttpError('invalid_request', `invalid is: value ${JSON.stringify(v)}; use unresolved, resolved, ignored, regressed, new, ongoing, assigned, unassigned, bookmarked, ...`);
         return `(${c})`;
       });
       return parts.join(' OR ');
     }
+    case 'assigned':
+    case 'bookmarks':
+      return collabCondition(ctx, key, f.values);
     case 'level':
       return `i.level = ANY(${p(ctx, f.values.map((v) => v.toLowerCase()))})`;
     case 'project': {

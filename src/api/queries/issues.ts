@@ -87,11 +87,13 @@ export interface IssueListParams {
   periodMs: number | null;
   limit: number;
   cursor: Cursor | null;
+  /** the asking user, for assigned:me and bookmarks:me (null: a token that belongs to no user) */
+  userId?: number | null;
 }
 
 export async function listIssues(pool: pg.Pool, q: IssueListParams): Promise<{ rows: IssueRow[]; more: boolean }> {
   const params: unknown[] = [];
-  const ctx = { params, projects: q.projects };
+  const ctx = { params, projects: q.projects, userId: q.userId };
   const { col, time } = SORT_COLUMN[q.sort];
   params.push(q.projects.map((x) => x.id));
   const where = [q.projects.length === 1 ? 'i.project_id = ($1::bigint[])[1]' : 'i.project_id = ANY($1::bigint[])'];
@@ -225,9 +227,9 @@ export async function setIssueStatus(pool: pg.Pool | pg.ClientBase, ids: number[
 }
 
 /** Ids of the issues a search matches (for bulk changes), at most `max`. */
-export async function matchingIssueIds(pool: pg.Pool, projects: { id: number; slug: string }[], search: ParsedSearch, ids: number[] | null, max = 1000): Promise<number[]> {
+export async function matchingIssueIds(pool: pg.Pool, projects: { id: number; slug: string }[], search: ParsedSearch, ids: number[] | null, max = 1000, userId: number | null = null): Promise<number[]> {
   const params: unknown[] = [projects.map((x) => x.id)];
-  const where = ['i.project_id = ANY($1::bigint[])', ...searchConditions({ params, projects }, search)];
+  const where = ['i.project_id = ANY($1::bigint[])', ...searchConditions({ params, projects, userId }, search)];
   if (ids) {
     params.push(ids);
     where.push(`i.id = ANY($${params.length}::bigint[])`);

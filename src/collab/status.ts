@@ -1,0 +1,35 @@
+import type pg from 'pg';
+import { recordActivities, type ActivityType } from '../activity/record.js';
+import { setIssueStatus, type IssueStatus, type Snooze } from '../api/queries/issues.js';
+
+// A status change made by someone (the API, its bulk form, the UI), with its activity entries, in the
+// caller's transaction. An entry is written for each issue whose status this changes (resolving a
+// resolved issue is no event), and for every ignore that sets new conditions (a re-snooze is a
+// decision worth seeing in the log).
+
+const TYPE: Record<IssueStatus, ActivityType> = { resolved: 'set_resolved', unresolved: 'set_unresolved', ignored: 'set_ignored' };
+
+export async function changeIssueStatus(
+  client: pg.ClientBase,
+  ids: number[],
+  change: { status: IssueStatus; substatus?: string | null; snooze?: Snooze | null; data?: Record<string, unknown> },
+  userId: number | null,
+): Promise<{ ids: number[]; substatus: string | null }> {
+  // the rows as they were, locked in id order as setIssueStatus and the digest lock them
+  const { rows: before } = await client.query<{ project_id: string; id: string; status: string }>(
+    'SELECT project_id, id, status FROM issue WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE',
+    [ids],
+  );
+  const out = await setIssueStatus(client, ids, change.status, change.substatus, change.snooze);
+  const changed = before.filter((b) => b.status !== change.status || (change.status === 'ignored' && change.snooze));
+  const data = change.data ?? (change.status === 'ignored' ? ignoreData(out.substatus, change.snooze ?? null) : {});
+  await recordActivities(client, changed.map((b) => ({ projectId: b.project_id, issueId: b.id })), { userId, type: TYPE[change.status], data });
+  return out;
+}
+
+/** Sentry's set_ignored data: the snooze conditions as the API took them, or "until escalating". */
+function ignoreData(substatus: string | null, snooze: Snooze | null): Record<string, unknown> {
+  if (snooze) return snooze.details;
+  if (substatus === 'archived_until_escalating') return { ignoreUntilEscalating: true };
+  return {};
+}

@@ -1,7 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { sendJson } from '../http/respond.js';
 import type { AppContext } from '../context.js';
-import type { Params } from '../http/router.js';
 import type { ApiHandler as H } from './routes.js';
 import { getProject, listProjects, projectFieldsProblem, setProjectGrouping, setProjectScrubbing, updateProject as saveProject } from '../storage/projects.js';
 import { HttpError } from '../http/errors.js';

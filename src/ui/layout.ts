@@ -1,5 +1,6 @@
 import { html, type Html, type Renderable } from './html.js';
 import type { Session } from './sessions.js';
+import { canAdminister } from './project-admin.js';
 
 // The page shell: one stylesheet, one deferred script, a top bar with the project's sections.
 
@@ -12,7 +13,7 @@ export interface LayoutOptions {
   title: string;
   session?: Session | null;
   project?: PageProject | null;
-  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'scrubbing' | 'storage' | 'projects' | 'alerts' | 'monitors';
+  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'scrubbing' | 'storage' | 'projects' | 'alerts' | 'monitors' | 'settings';
   body: Renderable;
 }
 
@@ -48,7 +49,8 @@ export function layout(o: LayoutOptions): Html {
     ${tab('monitors', `/projects/${encodeURIComponent(p.slug)}/monitors`, 'Monitors')}
     ${tab('alerts', `/projects/${encodeURIComponent(p.slug)}/alerts`, 'Alerts')}
     ${tab('scrubbing', `/projects/${encodeURIComponent(p.slug)}/scrubbing`, 'Data scrubbing')}
-    ${tab('storage', `/projects/${encodeURIComponent(p.slug)}/storage`, 'Storage')}`
+    ${tab('storage', `/projects/${encodeURIComponent(p.slug)}/storage`, 'Storage')}
+    ${canAdminister(o.session) ? tab('settings', `/projects/${encodeURIComponent(p.slug)}/settings`, 'Settings') : ''}`
       : ''}
   </nav>
   <form class="logout" method="post" action="/logout">${csrfField(o.session)}<span class="who">${o.session.user.email}</span> <button type="submit">Log out</button></form>`

@@ -14,6 +14,8 @@ import { getStorage, postStorage } from './storage-page.js';
 import { getProjects } from './projects-page.js';
 import { getReleases } from './releases-page.js';
 import { serveStatic } from './static.js';
+import { getNewProject, getProjectSettings, postDeleteProject, postNewProject, postProjectSettings } from './project-settings-page.js';
+import { getKeys, postCreateKey, postKeyAction } from './keys-page.js';
 
 // The web UI's routes: server-rendered pages on the same process and the same query functions as
 // the API. GET pages redirect to /login without a session; every POST checks the session's CSRF token.
@@ -26,6 +28,15 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   page('POST', '/login/?', (req, res) => postLogin(ctx, req, res));
   page('POST', '/logout/?', (req, res) => postLogout(ctx, req, res));
   page('GET', '/projects/?', (req, res, _p, url) => getProjects(ctx, req, res, url));
+  // administering projects and their DSN keys (issue #20, admin-projects); before /projects/:slug/
+  page('GET', '/projects/new/?', (req, res, _p, url) => getNewProject(ctx, req, res, url));
+  page('POST', '/projects/new/?', (req, res) => postNewProject(ctx, req, res));
+  page('GET', '/projects/:slug/settings/?', (req, res, p, url) => getProjectSettings(ctx, req, res, url, p.slug!));
+  page('POST', '/projects/:slug/settings/?', (req, res, p) => postProjectSettings(ctx, req, res, p.slug!));
+  page('POST', '/projects/:slug/delete/?', (req, res, p) => postDeleteProject(ctx, req, res, p.slug!));
+  page('GET', '/projects/:slug/keys/?', (req, res, p, url) => getKeys(ctx, req, res, url, p.slug!));
+  page('POST', '/projects/:slug/keys/?', (req, res, p) => postCreateKey(ctx, req, res, p.slug!));
+  page('POST', '/projects/:slug/keys/:key/:action/?', (req, res, p) => postKeyAction(ctx, req, res, p.slug!, p.key!, p.action!));
   page('GET', '/projects/:slug/?', (_req, res, p) => redirect(res, `/projects/${encodeURIComponent(p.slug!)}/issues`));
   page('GET', '/projects/:slug/issues/?', (req, res, p, url) => getIssues(ctx, req, res, url, p.slug!));
   page('GET', '/issues/:id/?', (req, res, p, url) => getIssuePage(ctx, req, res, url, p.id!));

@@ -56,16 +56,20 @@ export function projectFieldsProblem(f: { name?: string; platform?: string }): s
 /** Sentry-style slug: lowercase letters, digits and dashes. */
 export function slugify(name: string): string {
   const s = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50);
-  // all digits would read as a project id (getProject)
-  return !s ? 'project' : /^\d+$/.test(s) ? `project-${s}` : s;
+  // all digits would read as a project id (getProject); /projects/new is the UI's form
+  return !s ? 'project' : /^\d+$/.test(s) || s === 'new' ? `project-${s}` : s;
 }
 
 /** A slug asked for (API `slug`) is taken: Sentry answers 409. */
 export class SlugTakenError extends Error {}
 
-/** Sentry's slug pattern: lowercase letters, digits, "_" and "-", not only digits (a number is an id). */
+/**
+ * A slug asked for: lowercase letters, digits and "-", not only digits (a number is an id). Sentry
+ * also allows "_"; ours are the alphabet of `slugify`, which the UI's URLs accept.
+ */
 export function slugProblem(slug: string): string | null {
-  if (!/^[a-z0-9_-]{1,100}$/.test(slug) || /^\d+$/.test(slug)) return 'slug must be 1 to 100 lowercase letters, digits, "_" or "-", and not only digits';
+  if (!/^[a-z0-9-]{1,100}$/.test(slug) || /^\d+$/.test(slug)) return 'slug must be 1 to 100 lowercase letters, digits or "-", and not only digits';
+  if (slug === 'new') return 'slug "new" is taken by the web UI (/projects/new)';
   return null;
 }
 

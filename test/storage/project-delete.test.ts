@@ -5,6 +5,7 @@ import { deleteProject, markProjectDeleted } from '../../src/storage/project-del
 import { createProject, getProject, listProjects } from '../../src/storage/projects.js';
 import { seedIssue } from '../api/seed.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
+import { cli } from '../helpers/server.js';
 
 // Deleting a project on real PostgreSQL, without a server: rows in the tables that have no foreign key
 // to project (issue_delta, alert_issue_minute, per-issue tables) go too; batches are bounded and
@@ -79,5 +80,16 @@ describe('deleteProject', () => {
     expect(pass!.deleted.filter((d) => d.kind === 'project').map((d) => d.projectId)).toEqual([id]);
     for (const t of NO_FK) expect(await count(t, id), t).toBe(0);
     expect((await db.pool.query('SELECT 1 FROM project WHERE id = $1', [id])).rowCount).toBe(0);
+  });
+
+  it('the CLI renames with the same function and deletes through the same batches', async () => {
+    const id = await populated('cli');
+    const env = { DATABASE_URL: db.url };
+    expect(await cli(['project', 'update', String(id), '--name', 'Renamed by CLI', '--platform', 'go'], env)).toMatch(/updated: name "Renamed by CLI", platform "go"/);
+    expect((await db.pool.query('SELECT name, slug, platform FROM project WHERE id = $1', [id])).rows[0]).toEqual({ name: 'Renamed by CLI', slug: 'cli', platform: 'go' });
+    await expect(cli(['project', 'update', String(id), '--name', ' '], env)).rejects.toThrow(/name must not be empty/);
+    expect(await cli(['project', 'delete', String(id), '--yes'], env)).toMatch(/Deleted project \d+ "Renamed by CLI" .*\(15 events, 0 payloads, \d+ other rows\)/);
+    for (const t of NO_FK) expect(await count(t, id), t).toBe(0);
+    expect((await db.pool.query("SELECT count(*)::int AS n FROM retention_deletion WHERE project_id = $1 AND kind = 'project'", [id])).rows[0].n).toBe(1);
   });
 });

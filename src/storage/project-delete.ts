@@ -156,6 +156,7 @@ const MAX_RETRIES = 50;
  */
 export async function deleteProject(pool: pg.Pool, id: number, opts: { batchSize?: number; log?: Logger; by?: string } = {}): Promise<ProjectDeletion | null> {
   const started = Date.now();
+  id = Number(id); // a bigint read without the server's type parser comes as a string
   const marked = await markProjectDeleted(pool, id);
   if (!marked) return null;
   opts.log?.info('project deletion started', { project_id: id, slug: marked.slug, name: marked.name, by: opts.by });

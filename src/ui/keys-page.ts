@@ -40,8 +40,8 @@ ${keys.map((k) => html`<tr id="key-${k.public_key}">
   <td>${k.disabled ? html`disabled${k.replaced_by ? html` (rotated: replaced by <code>${k.replaced_by.slice(0, 8)}…</code>)` : ''}` : 'active'}</td>
   <td>${limitText(k)}
     <form method="post" action="${base}/${k.public_key}/rate-limit">${csrfField(session)}${limitFields(k)} <button type="submit">Set</button></form></td>
-  <td><form class="inline" method="post" action="${base}/${k.public_key}/state">${csrfField(session)}<input type="hidden" name="active" value="${k.disabled ? '1' : '0'}"><button type="submit">${k.disabled ? 'Enable' : 'Disable'}</button></form>
-    ${k.disabled ? '' : html`<form class="inline" method="post" action="${base}/${k.public_key}/rotate">${csrfField(session)}<button type="submit">Rotate</button></form>`}</td>
+  <td><form class="inline" method="post" action="${base}/${k.public_key}/state"${k.disabled ? '' : html` data-confirm="Disable this key? SDKs sending with its DSN will be refused."`}>${csrfField(session)}<input type="hidden" name="active" value="${k.disabled ? '1' : '0'}"><button type="submit">${k.disabled ? 'Enable' : 'Disable'}</button></form>
+    ${k.disabled ? '' : html`<form class="inline" method="post" action="${base}/${k.public_key}/rotate" data-confirm="Rotate this key? A new DSN replaces it and SDKs still sending with this one will be refused.">${csrfField(session)}<button type="submit">Rotate</button></form>`}</td>
 </tr>`)}
 </tbody>
 </table>

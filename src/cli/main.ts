@@ -40,7 +40,7 @@ export function parseArgs(argv: string[]): { args: string[]; flags: Flags } {
   }
   return { args, flags };
 }
-const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet', 'version', 'dry-run']);
+const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet', 'version', 'dry-run', 'enable', 'disable']);
 
 
 

@@ -84,7 +84,8 @@ export async function createProject(db: pg.Pool | pg.ClientBase, opts: { name?: 
   if (opts.slug !== undefined && slugProblem(opts.slug)) throw new Error(slugProblem(opts.slug)!);
   const base = opts.slug ?? slugify(name);
   // The slug must be unique: try base, base-2, base-3, ... inside one statement (only base when asked for).
-  const { rows } = await db.query<ProjectRow & { public_key: string }>(
+  // Two creations racing for the same slug: the loser's INSERT meets the unique index (23505) and tries again.
+  const insert = () => db.query<ProjectRow & { public_key: string }>(
     `WITH p AS (
        INSERT INTO project (name, slug, platform)
        SELECT $1, s, $3 FROM (
@@ -97,6 +98,16 @@ export async function createProject(db: pg.Pool | pg.ClientBase, opts: { name?: 
      SELECT p.*, k.public_key FROM p, k`,
     [name, base, opts.platform || null, key, opts.slug === undefined ? 10000 : 1],
   );
+  let rows: (ProjectRow & { public_key: string })[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      rows = (await insert()).rows;
+      break;
+    } catch (e) {
+      const slugRace = (e as { code?: string; constraint?: string }).code === '23505' && (e as { constraint?: string }).constraint === 'project_slug_key';
+      if (!slugRace || attempt >= 10) throw e;
+    }
+  }
   const row = rows[0];
   if (!row) throw new SlugTakenError(`A project with the slug ${JSON.stringify(base)} already exists`);
   const { public_key, ...project } = row;

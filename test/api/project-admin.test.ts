@@ -129,6 +129,12 @@ describe('projects', () => {
     expect(team.json[0].projects.map((p: { slug: string }) => p.slug)).toEqual(['web-shop', 'other-slug']);
   });
 
+  it('two creations racing for one name both succeed, with distinct slugs', async () => {
+    const rs = await Promise.all(Array.from({ length: 4 }, () => api('POST', '/teams/crash-cache/crash-cache/projects/', tokens.write!, { name: 'Race' })));
+    expect(rs.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    expect(rs.map((r) => r.json.slug).sort()).toEqual(['race', 'race-2', 'race-3', 'race-4']);
+  });
+
   it('renames through PUT (the slug stays) with the storage function the UI uses', async () => {
     const r = await api('PUT', '/projects/crash-cache/other-slug/', tokens.write!, { name: 'Renamed', platform: 'python' });
     expect(r.status).toBe(200);

@@ -2,16 +2,16 @@ import type { ServerResponse } from 'node:http';
 import { sendJson } from '../http/respond.js';
 import type { AppContext } from '../context.js';
 import type { ApiHandler as H } from './routes.js';
-import { getProject, setProjectGrouping, setProjectScrubbing } from '../storage/projects.js';
+import { getProject, projectFieldsProblem, setProjectGrouping, setProjectScrubbing, updateProject as saveProject } from '../storage/projects.js';
 import { HttpError } from '../http/errors.js';
 import { groupingOptionsError } from '../grouping/validate.js';
 import { scrubChange } from '../scrub/validate.js';
 import { readJsonBody } from './body.js';
-import { serializeKey, serializeOrganization, serializeProject, serializeProjectDetail } from './serialize-org.js';
+import { serializeOrganization, serializeProject, serializeProjectDetail } from './serialize-org.js';
 import { requireOrg, requireProject, visibleProjectRows } from './lookup.js';
 import { linkHeader, offsetPage, parseCursor, parseLimit } from './pagination.js';
 import { retentionProblem, setProjectRetention, type ProjectRetention } from '../archive/retention/project-settings.js';
-import { listProjectKeys, projectFacts } from './queries/projects.js';
+import { projectFacts } from './queries/projects.js';
 
 // GET /api/0/, organizations, projects and their keys (DSNs); PUT of a project's settings.
 
@@ -71,9 +71,10 @@ export const updateProject: H = async (ctx, req, res, params, _url, who) => {
   // Rule texts: length and every line checked by groupingOptionsError below.
   const enhancements = text('groupingEnhancements');
   const fingerprinting = text('fingerprintingRules');
-  const name = text('name', 200);
-  const platform = text('platform', 64);
-  if (name !== undefined && !name.trim()) throw new HttpError('invalid_request', 'name must not be empty');
+  const name = text('name');
+  const platform = text('platform');
+  const fieldsProblem = projectFieldsProblem({ name, platform });
+  if (fieldsProblem) throw new HttpError('invalid_request', fieldsProblem);
   const problem = groupingOptionsError({ enhancements, fingerprintingRules: fingerprinting });
   if (problem) throw new HttpError('invalid_request', problem);
   const scrub = scrubChange(body, { maxFields: ctx.config.scrubMaxFields, maxFieldChars: ctx.config.scrubMaxFieldChars });
@@ -89,18 +90,10 @@ export const updateProject: H = async (ctx, req, res, params, _url, who) => {
   await setProjectGrouping(ctx.db.pool, p.id, { enhancements, fingerprintingRules: fingerprinting });
   if (Object.keys(scrub).length) await setProjectScrubbing(ctx.db.pool, p.id, scrub);
   if (Object.keys(retention).length) await setProjectRetention(ctx.db.pool, p.id, retention);
-  if (name !== undefined || platform !== undefined) {
-    await ctx.db.pool.query('UPDATE project SET name = coalesce($2, name), platform = coalesce($3, platform) WHERE id = $1', [p.id, name?.trim() ?? null, platform ?? null]);
-  }
+  if (name !== undefined || platform !== undefined) await saveProject(ctx.db.pool, p.id, { name, platform });
   const updated = (await getProject(ctx.db.pool, p.id))!;
   const facts = await projectFacts(ctx.db.pool, p.id);
   sendJson(res, 200, serializeProjectDetail(ctx.config, updated, facts.get(p.id)));
-};
-
-export const projectKeys: H = async (ctx, _req, res, params, url, who) => {
-  const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
-  const keys = await listProjectKeys(ctx.db.pool, p.id);
-  sendPage(ctx, res, url, keys.map((k) => serializeKey(ctx.config, k)));
 };
 
 /** Small lists are paged by offset in memory, with the same Link header as the big ones. */

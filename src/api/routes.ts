@@ -6,6 +6,7 @@ import type { Principal } from '../auth/principal.js';
 import { requireScope } from '../auth/access.js';
 import type { Scope } from '../auth/scopes.js';
 import * as org from './routes-org.js';
+import * as admin from './routes-projects.js';
 import * as issues from './routes-issues.js';
 import * as comments from './routes-comments.js';
 import * as rel from './routes-releases.js';
@@ -52,7 +53,15 @@ export function registerApiRoutes(router: Router, ctx: AppContext): ApiRoute[] {
   add('GET', '/projects/?', 'project:read', org.projects);
   add('GET', '/projects/:org/:project/?', 'project:read', org.project);
   add('PUT', '/projects/:org/:project/?', 'project:write', org.updateProject);
-  add('GET', '/projects/:org/:project/keys/?', 'project:read', org.projectKeys);
+  // administering projects and DSN keys (issue #20, admin-projects)
+  add('GET', '/organizations/:org/teams/?', 'org:read', admin.teams);
+  add('POST', '/teams/:org/:team/projects/?', 'project:write', admin.createTeamProject);
+  add('DELETE', '/projects/:org/:project/?', 'project:admin', admin.deleteProjectRoute);
+  add('GET', '/projects/:org/:project/keys/?', 'project:read', admin.listKeysRoute);
+  add('POST', '/projects/:org/:project/keys/?', 'project:write', admin.createKeyRoute);
+  add('GET', '/projects/:org/:project/keys/:keyId/?', 'project:read', admin.getKeyRoute);
+  add('PUT', '/projects/:org/:project/keys/:keyId/?', 'project:write', admin.updateKeyRoute);
+  add('DELETE', '/projects/:org/:project/keys/:keyId/?', 'project:admin', admin.deleteKeyRoute);
   add('GET', '/projects/:org/:project/hooks/?', 'project:read', hooks.listHooks);
   add('POST', '/projects/:org/:project/hooks/?', 'project:write', hooks.createHook);
   add('GET', '/projects/:org/:project/hooks/:hookId/?', 'project:read', hooks.getHook);

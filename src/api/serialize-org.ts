@@ -37,6 +37,27 @@ function team(config: Config) {
   return { id: '1', slug: config.organizationSlug, name: config.organizationSlug };
 }
 
+/**
+ * The one implicit team, as Sentry's TeamSerializer sends it (GET organizations/{org}/teams/): every
+ * project is in it and every user a member; `access` is what the asking principal may do.
+ */
+export function serializeTeam(config: Config, o: { scopes: readonly string[]; memberCount: number; projects: unknown[] }) {
+  return {
+    ...team(config),
+    dateCreated: ORG_CREATED,
+    isMember: true,
+    teamRole: null,
+    flags: { 'idp:provisioned': false },
+    access: [...o.scopes].sort(),
+    hasAccess: true,
+    isPending: false,
+    memberCount: o.memberCount,
+    avatar: { avatarType: 'letter_avatar', avatarUuid: null },
+    externalTeams: [] as unknown[],
+    projects: o.projects,
+  };
+}
+
 export interface ProjectFacts {
   firstEvent: Date | null;
   hasSessions: boolean;
@@ -91,7 +112,7 @@ export function keyDsn(config: Config, publicKey: string, projectId: number): st
   return `${u.protocol}//${publicKey}@${u.host}${u.pathname.replace(/\/$/, '')}/${projectId}`;
 }
 
-export function serializeKey(config: Config, k: ProjectKeyRow & { created_at?: Date }) {
+export function serializeKey(config: Config, k: ProjectKeyRow) {
   const base = config.publicUrl.replace(/\/$/, '');
   const pub = keyDsn(config, k.public_key, k.project_id);
   const p = k.project_id;
@@ -104,7 +125,7 @@ export function serializeKey(config: Config, k: ProjectKeyRow & { created_at?: D
     secret: null,
     projectId: p,
     isActive: !k.disabled,
-    rateLimit: null,
+    rateLimit: k.rate_limit_count && k.rate_limit_window ? { window: k.rate_limit_window, count: k.rate_limit_count } : null,
     dsn: {
       public: pub,
       secret: pub,
@@ -117,6 +138,10 @@ export function serializeKey(config: Config, k: ProjectKeyRow & { created_at?: D
       crons: `${base}/api/${p}/cron/___MONITOR_SLUG___/${k.public_key}/`,
     },
     browserSdkVersion: 'latest',
+    browserSdk: { choices: [['latest', 'latest']] },
+    dynamicSdkLoaderOptions: { hasReplay: false, hasPerformance: false, hasDebug: false, hasFeedback: false, hasLogsAndMetrics: false },
     dateCreated: k.created_at ? k.created_at.toISOString() : null,
+    // crash-cache's own: the key that replaced this one when it was rotated
+    replacedBy: k.replaced_by ?? null,
   };
 }

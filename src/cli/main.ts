@@ -40,7 +40,7 @@ export function parseArgs(argv: string[]): { args: string[]; flags: Flags } {
   }
   return { args, flags };
 }
-const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet', 'version', 'dry-run', 'all']);
+const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet', 'version', 'dry-run', 'all', 'enable', 'disable']);
 
 
 
@@ -62,7 +62,7 @@ const PROJECT_COMMANDS: CliCommand[] = [
       for (const k of p.keys) out(`\tDSN: ${dsn(config, k, p.id)}`);
     }
   }),
-  command('project delete', '', async ({ db, out }, args, flags) => {
+  command('project delete', '', async ({ config, db, out }, args, flags) => {
     const id = args[0];
     if (!id || !/^\d+$/.test(id)) throw new UsageError('project delete needs a numeric project id');
     const p = await getProject(db.pool, id);
@@ -75,8 +75,13 @@ const PROJECT_COMMANDS: CliCommand[] = [
       out('Not deleted (pass --yes to delete without asking).');
       return 1;
     }
-    await deleteProject(db.pool, p.id);
-    out(`Deleted ${what}.`);
+    // The same deletion as the API's and the UI's: in bounded batches, recorded in retention_deletion.
+    const r = await deleteProject(db.pool, p.id, { batchSize: config.retentionBatchSize, by: 'crash-cache-cli' });
+    if (r && !r.complete) {
+      out(`Project ${p.id} is hidden and disabled; its deletion was interrupted and the retention passes will finish it.`);
+      return 1;
+    }
+    out(`Deleted ${what}${r ? ` (${r.deleted.events} events, ${r.deleted.payloads} payloads, ${r.deleted.rows} other rows)` : ''}.`);
   }),
 ];
 

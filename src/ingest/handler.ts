@@ -352,7 +352,7 @@ export class IngestHandler {
       return r === 'event' ? (eventCategory ?? itemType(type).category) : r;
     };
     const categories = env ? [...new Set(env.items.map((it) => catOf(it.headers.type)).filter((c): c is string => c !== null))] : [kind === 'store' ? v.category : kind === 'security' ? 'security' : 'error'];
-    const decisions = this.ctx.limiter.check(ip, project.projectId, project.rateLimitPerSec, categories);
+    const decisions = this.ctx.limiter.check(ip, project.projectId, project.rateLimitPerSec, categories, project.keyLimit);
     if (!decisions.length) return null;
     const refused = new Set(decisions.flatMap((d) => d.categories));
     const whole = decisions.some((d) => d.categories.length === 0) || categories.every((c) => refused.has(c));

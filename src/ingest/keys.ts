@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { KeyLimit } from '../ratelimit/limits.js';
 import { Refusal } from './refusal.js';
 
 // Project key lookups for the fast path, cached in memory so a steady stream of events costs no query
@@ -12,6 +13,8 @@ const MAX_ENTRIES = 10_000;
 export interface ProjectAuth {
   projectId: number;
   rateLimitPerSec: number | null;
+  /** The key's own rate limit (error events per window seconds), read by the same lookup; null = none. */
+  keyLimit: KeyLimit | null;
 }
 
 interface Lookup {
@@ -20,11 +23,14 @@ interface Lookup {
   rate_limit_per_sec: number | null;
   key_project_id: number | null;
   key_disabled: boolean | null;
+  key_limit_count: number | null;
+  key_limit_window: number | null;
 }
 
 const LOOKUP_SQL = `
   SELECT p.id IS NOT NULL AS project_exists, p.disabled AS project_disabled, p.rate_limit_per_sec,
-         k.project_id AS key_project_id, k.disabled AS key_disabled
+         k.project_id AS key_project_id, k.disabled AS key_disabled,
+         k.rate_limit_count AS key_limit_count, k.rate_limit_window AS key_limit_window
     FROM (SELECT 1) one
     LEFT JOIN project p ON p.id = $1
     LEFT JOIN project_key k ON k.public_key = $2`;
@@ -72,7 +78,8 @@ export class KeyCache {
     if (r.key_project_id !== projectId) throw new Refusal('forbidden', `the public key does not belong to project ${projectId}`, 'foreign_key');
     if (r.project_disabled) throw new Refusal('forbidden', `project ${projectId} is disabled`, 'disabled_project');
     if (r.key_disabled) throw new Refusal('forbidden', 'the public key is disabled', 'disabled_key');
-    return { projectId, rateLimitPerSec: r.rate_limit_per_sec };
+    const keyLimit = r.key_limit_count && r.key_limit_window ? { key, count: r.key_limit_count, windowSecs: r.key_limit_window } : null;
+    return { projectId, rateLimitPerSec: r.rate_limit_per_sec, keyLimit };
   }
 
   /** The project a key belongs to, or null for an unknown key (POST /api/store/ has no project id). */

@@ -12,7 +12,7 @@ export const REFUSAL_REASONS = [
   // too_large: the limit's setting
   'MAX_COMPRESSED_BODY_BYTES', 'MAX_ENVELOPE_BYTES', 'MAX_EVENT_BYTES', 'MAX_ATTACHMENT_BYTES', 'MAX_SESSION_ITEMS',
   // rate_limited: the bucket that was empty
-  'global_rate_limit', 'ip_rate_limit', 'project_rate_limit',
+  'global_rate_limit', 'ip_rate_limit', 'project_rate_limit', 'key_rate_limit',
   // rate_limited, answered 503 + Retry-After: load shed to protect what is stored (refusal.ts)
   'disk_full', 'database_out_of_resources', 'database_restarting', 'INGEST_MAX_PENDING_COMMITS', 'INGEST_MAX_PENDING_BYTES',
 ] as const;

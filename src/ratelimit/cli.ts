@@ -4,19 +4,35 @@ import { setProjectRateLimit } from './queries.js';
 import { parseSince } from './since.js';
 import { parseRetentionFlags } from '../archive/retention/cli.js';
 import { setProjectRetention } from '../archive/retention/project-settings.js';
+import { projectFieldsProblem, updateProject } from '../storage/projects.js';
 
 // CLI commands of rate limiting and outcomes: thin shells over queries.ts and outcomes/queries.ts.
 
 const projectUpdateCommand = command(
   'project update',
-  '  project update <id> [--rate-limit N|default] [--retention-days N|default] [--max-events-per-issue N|unlimited]\n' +
+  '  project update <id> [--name NAME] [--platform P] [--rate-limit N|default] [--retention-days N|default] [--max-events-per-issue N|unlimited]\n' +
   '                                                            requests/second (0 = unlimited; default = RATE_LIMIT_PER_PROJECT_PER_SEC), days kept (default = RETENTION_DAYS), events kept per issue',
   async ({ config, db, out }, args, flags) => {
     const id = args[0];
     if (!id || !/^\d+$/.test(id)) throw new UsageError('project update needs a numeric project id');
     const raw = flags['rate-limit'];
     const retention = parseRetentionFlags(flags);
-    if (raw === undefined && retention === null) throw new UsageError('project update: nothing to change (use --rate-limit, --retention-days or --max-events-per-issue)');
+    const fields = { name: flags.name, platform: flags.platform };
+    if (fields.name === true || fields.platform === true) throw new UsageError('--name and --platform need a value');
+    const rename = { name: fields.name as string | undefined, platform: fields.platform as string | undefined };
+    if (raw === undefined && retention === null && rename.name === undefined && rename.platform === undefined) {
+      throw new UsageError('project update: nothing to change (use --name, --platform, --rate-limit, --retention-days or --max-events-per-issue)');
+    }
+    if (rename.name !== undefined || rename.platform !== undefined) {
+      const problem = projectFieldsProblem(rename);
+      if (problem) throw new UsageError(problem);
+      // The same function as the API's PUT and the UI's settings page.
+      if (!(await updateProject(db.pool, Number(id), rename))) {
+        out(`No project ${id}.`);
+        return 1;
+      }
+      out(`Project ${id} updated${rename.name !== undefined ? `: name ${JSON.stringify(rename.name.trim())}` : ''}${rename.platform !== undefined ? `${rename.name !== undefined ? ',' : ':'} platform ${JSON.stringify(rename.platform.trim())}` : ''}.`);
+    }
     if (retention) {
       if (!(await setProjectRetention(db.pool, Number(id), retention))) {
         out(`No project ${id}.`);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type pg from 'pg';
-import { Limits, type RateLimitDecision } from './limits.js';
+import { Limits, type KeyLimit, type RateLimitDecision } from './limits.js';
 import { SpendSync, SYNC_MS } from './sync.js';
 import { ipBucketKey, parseTrustedProxies } from './client-ip.js';
 
@@ -11,13 +11,13 @@ import { ipBucketKey, parseTrustedProxies } from './client-ip.js';
 // the scheme and its error bound). Ingest calls `check` after authenticating the key and before
 // reading the body, and answers 429 with `rateLimitHeaders(decision)`.
 
-export type { RateLimitDecision, Scope } from './limits.js';
+export type { KeyLimit, RateLimitDecision, Scope } from './limits.js';
 export { rateLimitHeaders } from './headers.js';
 export { clientIp } from './client-ip.js';
 
 export interface RateLimiter {
   /** What is refused of a request carrying these rate-limit categories (Limits.check): [] = all allowed. */
-  check(ip: string, projectId: number, projectLimitPerSec: number | null, categories: readonly string[]): RateLimitDecision[];
+  check(ip: string, projectId: number, projectLimitPerSec: number | null, categories: readonly string[], keyLimit?: KeyLimit | null): RateLimitDecision[];
   close(): Promise<void>;
 }
 
@@ -74,7 +74,7 @@ export function createRateLimiter(config: Readonly<Config>, pool: pg.Pool | null
   return {
     limits,
     processId,
-    check: (ip, projectId, projectLimitPerSec, categories) => limits.check(ipBucketKey(ip), projectId, projectLimitPerSec, categories),
+    check: (ip, projectId, projectLimitPerSec, categories, keyLimit) => limits.check(ipBucketKey(ip), projectId, projectLimitPerSec, categories, keyLimit ?? null),
     sync: async () => {
       await sync?.run();
     },

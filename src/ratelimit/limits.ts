@@ -6,7 +6,21 @@ import { debit, isFull, newBucket, refill, secondsUntilToken, setRate, type Buck
 // (least recently used evicted first; an evicted address starts again with a full bucket, which
 // the global bucket still bounds).
 
-export type Scope = 'global' | 'ip' | 'project';
+export type Scope = 'global' | 'ip' | 'project' | 'key';
+
+/**
+ * A DSN key's own limit, as Sentry's key rate limit: at most `count` error events per `windowSecs`.
+ * Kept as a token bucket of `count` tokens refilled at count/window per second (so over any window
+ * at most 2 × count pass, the same bucket arithmetic as every other limit here).
+ */
+export interface KeyLimit {
+  key: string;
+  count: number;
+  windowSecs: number;
+}
+
+/** The rate-limit categories a key's limit counts: Sentry's error categories (its key quota's). */
+export const KEY_LIMIT_CATEGORIES: ReadonlySet<string> = new Set(['error', 'default', 'security']);
 
 export interface RateLimitDecision {
   /** Seconds until the client may send again (Retry-After), whole, at least 1. */
@@ -34,8 +48,9 @@ export interface LimitSettings {
 
 export const DEFAULT_MAX_IP_BUCKETS = 50_000;
 
-/** Keys of buckets in the shared table (sync.ts): 'g', 'p:<project id>:<category>', 'i:<address>'. */
+/** Keys of buckets in the shared table (sync.ts): 'g', 'p:<project id>:<category>', 'i:<address>', 'k:<public key>'. */
 export const GLOBAL_KEY = 'g';
+export const keyBucketKey = (key: string) => `k:${key}`;
 export const projectKey = (id: number, category: string) => `p:${id}:${category}`;
 export const ipKey = (ip: string) => `i:${ip}`;
 
@@ -46,6 +61,7 @@ export class Limits {
   private global: Bucket | null = null;
   private readonly projects = new Map<string, Bucket>();
   private readonly ips = new Map<string, Bucket>();
+  private readonly keys = new Map<string, Bucket>();
   /** Tokens taken here since the last `takeSpent`, by bucket key: what other processes must debit. */
   private spent = new Map<string, number>();
   readonly maxIpBuckets: number;
@@ -67,9 +83,10 @@ export class Limits {
    * one decision with no categories = the whole request (a shut global or address bucket); else one
    * decision per refused category — the request is refused whole when they cover `categories`. A
    * request refused whole takes no token; otherwise one token is taken from the global and address
-   * buckets and from the bucket of each allowed category.
+   * buckets and from the bucket of each allowed category, and one from the DSN key's bucket (`keyLimit`)
+   * when an allowed category is one it counts (KEY_LIMIT_CATEGORIES).
    */
-  check(ip: string, projectId: number, projectLimitPerSec: number | null, categories: readonly string[]): RateLimitDecision[] {
+  check(ip: string, projectId: number, projectLimitPerSec: number | null, categories: readonly string[], keyLimit: KeyLimit | null = null): RateLimitDecision[] {
     const now = this.now();
     const s = this.settings;
     this.active = true;
@@ -85,26 +102,56 @@ export class Limits {
     }
     const projectRate = projectLimitPerSec ?? s.perProjectPerSec;
     const refused: RateLimitDecision[] = [];
-    const allowed: [Bucket, string][] = [];
-    if (projectRate > 0) {
-      for (const c of categories) {
+    const taken: [Bucket, string][] = [];
+    // The key's bucket: one token per request carrying an error category, shut for all of them at once.
+    const k = keyLimit ? this.keyBucket(keyLimit, now) : null;
+    const keyShut = k !== null && k.tokens < 1;
+    let anyAllowed = false;
+    let keyUsed = false;
+    for (const c of categories) {
+      const byKey = k !== null && KEY_LIMIT_CATEGORIES.has(c);
+      if (byKey && keyShut) {
+        refused.push({ retryAfterSecs: secondsUntilToken(k), scope: 'key', reason: 'key_rate_limit', categories: [c] });
+        continue;
+      }
+      if (projectRate > 0) {
         const b = this.projectBucket(projectId, c, projectRate, now);
         refill(b, now);
-        if (b.tokens >= 1) allowed.push([b, c]);
-        else refused.push({ retryAfterSecs: secondsUntilToken(b), scope: 'project', reason: 'project_rate_limit', categories: [c] });
+        if (b.tokens < 1) {
+          refused.push({ retryAfterSecs: secondsUntilToken(b), scope: 'project', reason: 'project_rate_limit', categories: [c] });
+          continue;
+        }
+        taken.push([b, projectKey(projectId, c)]);
       }
+      anyAllowed = true;
+      if (byKey) keyUsed = true;
     }
+    if (keyUsed) taken.push([k!, keyBucketKey(keyLimit!.key)]);
     // Refused whole: the answer names the longest wait of any bucket that is shut, so the SDK does
     // not come back after a second only to meet the project's limit.
     if (whole) {
       const longest = refused.reduce((a, d) => (d.retryAfterSecs > a.retryAfterSecs ? d : a), whole);
       return [{ ...longest, categories: [] }];
     }
-    if (refused.length && !allowed.length) return refused;
+    if (refused.length && !anyAllowed) return refused;
     if (g) this.take(g, GLOBAL_KEY);
     if (i) this.take(i, ipKey(ip));
-    for (const [b, c] of allowed) this.take(b, projectKey(projectId, c));
+    for (const [b, key] of taken) this.take(b, key);
     return refused;
+  }
+
+  /** A key's bucket, refilled; its size and rate follow the key's current limit. */
+  private keyBucket(l: KeyLimit, now: number): Bucket {
+    const rate = l.count / l.windowSecs;
+    let b = this.keys.get(l.key);
+    if (!b) this.keys.set(l.key, (b = newBucket(rate, l.windowSecs, now)));
+    refill(b, now);
+    if (b.rate !== rate || b.capacity !== l.count) {
+      b.rate = rate;
+      b.capacity = Math.max(1, l.count);
+      b.tokens = Math.min(b.tokens, b.capacity);
+    }
+    return b;
   }
 
   private take(b: Bucket, key: string): void {
@@ -163,6 +210,7 @@ export class Limits {
       b = this.projects.get(k);
       if (!b && s.perProjectPerSec > 0 && /^\d{1,15}:[a-z_]{1,40}$/.test(k)) this.projects.set(k, (b = newBucket(s.perProjectPerSec, s.burstSecs, now)));
     } else if (key.startsWith('i:')) b = this.ips.get(key.slice(2));
+    else if (key.startsWith('k:')) b = this.keys.get(key.slice(2)); // as addresses: only keys this process has seen
     if (b) debit(b, tokens, now);
   }
 
@@ -171,6 +219,7 @@ export class Limits {
     const now = this.now();
     for (const [k, b] of this.projects) if (isFull(b, now)) this.projects.delete(k);
     for (const [k, b] of this.ips) if (isFull(b, now)) this.ips.delete(k);
+    for (const [k, b] of this.keys) if (isFull(b, now)) this.keys.delete(k);
   }
 
   get sizes(): { ips: number; projects: number } {

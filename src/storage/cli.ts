@@ -1,8 +1,9 @@
 import { command, UsageError, type CliCommand } from '../cli/command.js';
 import { backup, BackupError, restore } from './backup.js';
 import { PgToolError } from './pg-tools.js';
+import { commands as keyCommands } from './keys-cli.js';
 
-// crash-cache-cli backup / restore (README "Backup and restore").
+// crash-cache-cli backup / restore (README "Backup and restore"); key … (keys-cli.ts).
 
 const backupCommand = command('backup', '  backup --out FILE                                       pg_dump custom-format archive of the whole database', async ({ config, db, out }, _args, flags) => {
   if (typeof flags.out !== 'string') throw new UsageError('backup needs --out FILE');
@@ -27,4 +28,4 @@ const restoreCommand = command('restore', '  restore FILE                       
   }
 }, { migrate: false });
 
-export const commands: CliCommand[] = [backupCommand, restoreCommand];
+export const commands: CliCommand[] = [backupCommand, restoreCommand, ...keyCommands];

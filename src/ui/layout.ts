@@ -13,7 +13,7 @@ export interface LayoutOptions {
   title: string;
   session?: Session | null;
   project?: PageProject | null;
-  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'scrubbing' | 'storage' | 'projects' | 'alerts' | 'monitors' | 'members' | 'tokens' | 'profile';
+  section?: 'issues' | 'releases' | 'outcomes' | 'grouping' | 'scrubbing' | 'storage' | 'projects' | 'alerts' | 'monitors' | 'members' | 'tokens' | 'profile' | 'settings';
   body: Renderable;
 }
 
@@ -50,7 +50,8 @@ export function layout(o: LayoutOptions): Html {
       ? html`${tab('grouping', `/projects/${encodeURIComponent(p.slug)}/grouping`, 'Grouping')}
     ${tab('alerts', `/projects/${encodeURIComponent(p.slug)}/alerts`, 'Alerts')}
     ${tab('scrubbing', `/projects/${encodeURIComponent(p.slug)}/scrubbing`, 'Data scrubbing')}
-    ${tab('storage', `/projects/${encodeURIComponent(p.slug)}/storage`, 'Storage')}`
+    ${tab('storage', `/projects/${encodeURIComponent(p.slug)}/storage`, 'Storage')}
+    ${tab('settings', `/projects/${encodeURIComponent(p.slug)}/settings`, 'Settings')}`
       : ''}`
       : ''}
   </nav>

@@ -5,15 +5,21 @@ import { requireProjectAccess, requireScope } from '../auth/access.js';
 import type { Scope } from '../auth/scopes.js';
 import { uiPrincipal } from './auth.js';
 import type { Session } from './sessions.js';
+import type { Principal } from '../auth/principal.js';
 
 /**
  * The project a page is about, for a user who may do `need` there: 404 for an unknown slug, 403 (an
  * error page) when the user is not a member of the project or their role lacks the scope.
  */
 export async function projectBySlug(ctx: AppContext, slug: string, session: Session, need: Scope): Promise<ProjectRow> {
+  const who = await uiPrincipal(ctx, session);
+  return projectFor(ctx, slug, who, need);
+}
+
+/** projectBySlug for a caller that already has the Principal. */
+export async function projectFor(ctx: AppContext, slug: string, who: Principal, need: Scope): Promise<ProjectRow> {
   const p = /^[a-z0-9-]{1,100}$/.test(slug) ? await getProject(ctx.db.pool, slug) : null;
   if (!p) throw new HttpError('not_found', `no project ${slug}`);
-  const who = await uiPrincipal(ctx, session);
   requireProjectAccess(who, p.id);
   requireScope(who, need);
   return p;

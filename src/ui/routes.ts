@@ -22,6 +22,8 @@ import { getMembers, postInvite as postMemberInvite, postInviteWithdraw, postMem
 import { getInvite, postInvite as postInviteAccept } from './invite-page.js';
 import { getTokens, postToken, postTokenRevoke } from './tokens-page.js';
 import { getProfile, postProfileNotifications, postProfilePassword } from './profile-page.js';
+import { getNewProject, getProjectSettings, postDeleteProject, postNewProject, postProjectSettings } from './project-settings-page.js';
+import { getKeys, postCreateKey, postKeyAction } from './keys-page.js';
 
 // The web UI's routes: server-rendered pages on the same process and the same query functions as
 // the API. GET pages redirect to /login without a session; every POST checks the session's CSRF token.
@@ -38,6 +40,15 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   page('GET', '/login/oidc/?', (req, res, _p, url) => getOidcStart(ctx, req, res, url));
   page('GET', '/login/oidc/callback/?', (req, res, _p, url) => getOidcCallback(ctx, req, res, url));
   page('GET', '/projects/?', (req, res, _p, url) => getProjects(ctx, req, res, url));
+  // administering projects and their DSN keys (issue #20, admin-projects); before /projects/:slug/
+  page('GET', '/projects/new/?', (req, res, _p, url) => getNewProject(ctx, req, res, url));
+  page('POST', '/projects/new/?', (req, res) => postNewProject(ctx, req, res));
+  page('GET', '/projects/:slug/settings/?', (req, res, p, url) => getProjectSettings(ctx, req, res, url, p.slug!));
+  page('POST', '/projects/:slug/settings/?', (req, res, p) => postProjectSettings(ctx, req, res, p.slug!));
+  page('POST', '/projects/:slug/delete/?', (req, res, p) => postDeleteProject(ctx, req, res, p.slug!));
+  page('GET', '/projects/:slug/keys/?', (req, res, p, url) => getKeys(ctx, req, res, url, p.slug!));
+  page('POST', '/projects/:slug/keys/?', (req, res, p) => postCreateKey(ctx, req, res, p.slug!));
+  page('POST', '/projects/:slug/keys/:key/:action/?', (req, res, p) => postKeyAction(ctx, req, res, p.slug!, p.key!, p.action!));
   page('GET', '/projects/:slug/?', (_req, res, p) => redirect(res, `/projects/${encodeURIComponent(p.slug!)}/issues`));
   page('GET', '/projects/:slug/issues/?', (req, res, p, url) => getIssues(ctx, req, res, url, p.slug!));
   page('GET', '/issues/:id/?', (req, res, p, url) => getIssuePage(ctx, req, res, url, p.id!));

@@ -29,6 +29,19 @@ const EXPECTED: Record<string, Scope | null> = {
   'GET /api/0/projects/:org/:project/?': 'project:read',
   'PUT /api/0/projects/:org/:project/?': 'project:write',
   'GET /api/0/projects/:org/:project/keys/?': 'project:read',
+  'POST /api/0/projects/:org/:project/keys/?': 'project:write',
+  'GET /api/0/projects/:org/:project/keys/:keyId/?': 'project:read',
+  'PUT /api/0/projects/:org/:project/keys/:keyId/?': 'project:write',
+  'DELETE /api/0/projects/:org/:project/keys/:keyId/?': 'project:admin',
+  'DELETE /api/0/projects/:org/:project/?': 'project:admin',
+  'GET /api/0/organizations/:org/teams/?': 'org:read',
+  'POST /api/0/teams/:org/:team/projects/?': 'project:write',
+  'GET /api/0/organizations/:org/members/?': 'member:read',
+  'POST /api/0/organizations/:org/members/?': 'member:write',
+  'GET /api/0/organizations/:org/members/:memberId/?': 'member:read',
+  'PUT /api/0/organizations/:org/members/:memberId/?': 'member:write',
+  'DELETE /api/0/organizations/:org/members/:memberId/?': 'member:admin',
+  'GET /api/0/users/me/?': null,
   'GET /api/0/projects/:org/:project/hooks/?': 'project:read',
   'POST /api/0/projects/:org/:project/hooks/?': 'project:write',
   'GET /api/0/projects/:org/:project/hooks/:hookId/?': 'project:read',
@@ -102,6 +115,7 @@ let issueA: string;
 let issueB: string;
 /** what the scopes × routes test names in its URLs (its DELETE routes delete them, so not issueA) */
 let issueC: string;
+let throwawayKey: string;
 let eventC: string;
 const routes: ApiRoute[] = registerApiRoutes(new Router(), {} as AppContext);
 const keyOf = (r: ApiRoute) => `${r.method} ${r.path}`;
@@ -135,9 +149,9 @@ function call(method: string, path: string, token: string, body: unknown = metho
   });
 }
 
-/** A concrete URL for a route pattern, naming this test's project, issue and event. */
-function urlOf(pattern: string): string {
-  const values: Record<string, string> = { org: ORG, project: 'app', issueId: issueC, eventId: eventC, ref: `app:${eventC}`, version: '1.0', key: 'level', monitor: 'nightly' };
+/** A concrete URL for a route pattern, naming this test's project, issue and event (deletions: a throwaway project). */
+function urlOf(pattern: string, method: string): string {
+  const values: Record<string, string> = { org: ORG, project: method === 'DELETE' ? 'throwaway' : 'app', team: ORG, keyId: method === 'DELETE' ? throwawayKey : '0', issueId: issueC, eventId: eventC, ref: `app:${eventC}`, version: '1.0', key: 'level', monitor: 'nightly' };
   return pattern.replace(/\/\?$/, '/').replace(/:(\w+)/g, (_m, name: string) => values[name] ?? '1');
 }
 
@@ -145,6 +159,7 @@ beforeAll(async () => {
   app = await startApp('app', { ORGANIZATION_SLUG: ORG });
   const o = await createProject(app.db.pool, { name: 'other' });
   other = { id: o.project.id, slug: o.project.slug };
+  throwawayKey = (await createProject(app.db.pool, { name: 'throwaway' })).key.public_key;
   issueA = (await sendError(app.projectId, app.key, 1)).issueId;
   const c = await sendError(app.projectId, app.key, 3);
   issueC = c.issueId;
@@ -179,7 +194,7 @@ describe('scopes × routes', () => {
     const ordered = [...routes].sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'));
     const failures: string[] = [];
     for (const r of ordered) {
-      const url = urlOf(r.path);
+      const url = urlOf(r.path, r.method);
       if (r.scope) {
         const lacking = SCOPES.filter((s) => !expandScopes([s]).has(r.scope!));
         const refused = await call(r.method, url, await tokenFor(lacking));

@@ -11,7 +11,7 @@ import { Router } from '../../src/http/router.js';
 import { sendError } from '../../src/http/respond.js';
 import { createOutcomes } from '../../src/outcomes/index.js';
 import { createRateLimiter } from '../../src/ratelimit/index.js';
-import { registerOutcomeRoutes } from '../../src/api/outcomes.js';
+import { registerApiRoutes } from '../../src/api/routes.js';
 import { createToken } from '../../src/api/tokens.js';
 import type { AppContext } from '../../src/context.js';
 
@@ -154,7 +154,7 @@ describe('outcome API routes', () => {
       limiter: createRateLimiter(config, null),
     };
     const router = new Router();
-    registerOutcomeRoutes(router, ctx);
+    registerApiRoutes(router, ctx);
     api = createServer((req, res) => {
       const url = new URL(req.url!, 'http://x');
       Promise.resolve()

@@ -1,15 +1,6 @@
 import type pg from 'pg';
-import type { ProjectKeyRow } from '../../storage/projects.js';
 
-// Project keys (DSNs) and the facts the project JSON shows: first event and whether sessions arrived.
-
-export async function listProjectKeys(pool: pg.Pool, projectId: number): Promise<(ProjectKeyRow & { created_at: Date })[]> {
-  const { rows } = await pool.query<ProjectKeyRow & { created_at: Date }>(
-    'SELECT public_key, project_id, label, disabled, created_at FROM project_key WHERE project_id = $1 ORDER BY created_at, public_key',
-    [projectId],
-  );
-  return rows;
-}
+// The facts the project JSON shows: first event and whether sessions arrived (keys: src/storage/project-keys.ts).
 
 export interface Facts {
   firstEvent: Date | null;

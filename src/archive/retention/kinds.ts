@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { ISSUE_CHILD_TABLES } from '../../storage/issue-children.js';
 import { pruneSourcemaps } from '../../sourcemaps/store.js';
 import { deletePayloads, NOT_QUEUED, type Deleted } from './delete-payloads.js';
+import { DELETION_KIND, resumeProjectDeletion } from '../../storage/project-delete.js';
 
 // The kinds of retention, each one bounded batch of SQL. A pass (pass.ts) runs each kind's batches
 // until one reports that nothing more is due. To add a kind, add an
@@ -198,7 +199,6 @@ const budget: RetentionKind = {
   },
 };
 
-/** In the order a pass runs them; `budget` last, after VACUUM has made the others' space free. */
 /**
  * Source-map bundles no event was symbolicated with for SOURCEMAP_RETENTION_DAYS, upload chunks older
  * than a day, and file contents no bundle holds any more (src/sourcemaps/store.ts). One batch: a
@@ -215,5 +215,21 @@ const sourcemaps: RetentionKind = {
   },
 };
 
-export const RETENTION_KINDS: readonly RetentionKind[] = [age, eventAge, count, timed, emptyIssues, sourcemaps];
+/**
+ * Projects whose deletion was started (marked: src/storage/project-delete.ts) and not finished, because
+ * the process that started it died or kept meeting locks: one batch of one of them at a time, until
+ * none is left. A project its deleting request is still working on is skipped (its advisory lock).
+ */
+const projectDeletion: RetentionKind = {
+  name: DELETION_KIND,
+  async batch(client, ctx) {
+    const r = await resumeProjectDeletion(client, ctx.batchSize);
+    if (!r) return { deleted: [], more: false };
+    const d = r.deleted;
+    return { deleted: d.rows + d.payloads + d.events > 0 ? [d] : [], more: true };
+  },
+};
+
+/** In the order a pass runs them (a deleted project's rows first: nothing else needs to look at them); `budget` last, after VACUUM has made the others' space free. */
+export const RETENTION_KINDS: readonly RetentionKind[] = [projectDeletion, age, eventAge, count, timed, emptyIssues, sourcemaps];
 export const BUDGET_KIND = budget;

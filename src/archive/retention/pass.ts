@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { DIGEST_LOCK } from '../../digest/batch.js';
 import type { Logger } from '../../log.js';
 import type { Deleted } from './delete-payloads.js';
+import { recordDeletion } from './record.js';
 import { BUDGET_KIND, RETENTION_KINDS, type KindContext, type RetentionKind } from './kinds.js';
 import { storageUse, tablesUse, type StorageUse } from './size.js';
 
@@ -165,24 +166,13 @@ async function batch(client: pg.ClientBase, kind: RetentionKind, ctx: KindContex
       }
     } else await client.query('SELECT pg_advisory_xact_lock_shared($1)', [DIGEST_LOCK]);
     const r = await kind.batch(client, ctx);
-    if (r.deleted.length && !dry) await record(client, kind.name, r.deleted);
+    if (r.deleted.length && !dry) await recordDeletion(client, kind.name, r.deleted);
     if (!dry) await client.query('COMMIT');
     return r;
   } catch (e) {
     if (!dry) await client.query('ROLLBACK').catch(() => {});
     throw e;
   }
-}
-
-async function record(client: pg.ClientBase, kind: string, deleted: Deleted[]): Promise<void> {
-  await client.query(
-    `INSERT INTO retention_deletion (hour, project_id, kind, events, payloads, payload_bytes, rows)
-     SELECT date_trunc('hour', now()), k.project_id, $1, k.events, k.payloads, k.bytes, k.rows
-       FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[]) AS k(project_id, events, payloads, bytes, rows)
-     ON CONFLICT (hour, project_id, kind) DO UPDATE SET events = retention_deletion.events + excluded.events,
-       payloads = retention_deletion.payloads + excluded.payloads, payload_bytes = retention_deletion.payload_bytes + excluded.payload_bytes,
-       rows = retention_deletion.rows + excluded.rows`,
-    [kind, deleted.map((d) => d.projectId), deleted.map((d) => d.events), deleted.map((d) => d.payloads), deleted.map((d) => d.payloadBytes), deleted.map((d) => d.rows)]);
 }
 
 /** Archive rows: the planner's estimate once VACUUM/ANALYZE made one, else counted. */

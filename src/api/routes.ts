@@ -15,6 +15,7 @@ import * as attachments from './routes-attachments.js';
 import * as feedback from './routes-feedback.js';
 import * as monitors from './routes-monitors.js';
 import * as outcomes from './outcomes.js';
+import * as tokens from './routes-tokens.js';
 import * as hooks from '../alerts/routes.js';
 import * as merge from './routes-merge.js';
 import * as sourcemaps from '../sourcemaps/routes.js';
@@ -137,5 +138,9 @@ export function registerApiRoutes(router: Router, ctx: AppContext): ApiRoute[] {
   add('PUT', '/organizations/:org/members/:memberId/?', 'member:write', members.update);
   add('DELETE', '/organizations/:org/members/:memberId/?', 'member:admin', members.remove);
   add('GET', '/users/me/?', null, members.me);
+  // the user's own tokens (Sentry's api-tokens; a token mints only within its own scopes)
+  add('GET', '/api-tokens/?', null, tokens.list);
+  add('POST', '/api-tokens/?', null, tokens.create);
+  add('DELETE', '/api-tokens/?', null, tokens.remove);
   return routes;
 }

@@ -42,6 +42,9 @@ const EXPECTED: Record<string, Scope | null> = {
   'PUT /api/0/organizations/:org/members/:memberId/?': 'member:write',
   'DELETE /api/0/organizations/:org/members/:memberId/?': 'member:admin',
   'GET /api/0/users/me/?': null,
+  'GET /api/0/api-tokens/?': null,
+  'POST /api/0/api-tokens/?': null,
+  'DELETE /api/0/api-tokens/?': null,
   'GET /api/0/projects/:org/:project/hooks/?': 'project:read',
   'POST /api/0/projects/:org/:project/hooks/?': 'project:write',
   'GET /api/0/projects/:org/:project/hooks/:hookId/?': 'project:read',
@@ -92,6 +95,9 @@ const EXPECTED: Record<string, Scope | null> = {
   'PUT /api/0/organizations/:org/members/:memberId/?': 'member:write',
   'DELETE /api/0/organizations/:org/members/:memberId/?': 'member:admin',
   'GET /api/0/users/me/?': null,
+  'GET /api/0/api-tokens/?': null,
+  'POST /api/0/api-tokens/?': null,
+  'DELETE /api/0/api-tokens/?': null,
 };
 
 function issueRoutes(base: string): Record<string, Scope> {
@@ -273,6 +279,28 @@ describe('roles × actions', () => {
     expect((await call('PUT', `/api/0/issues/${issueA}/`, users.member.token, { status: 'resolved' })).status).toBe(403);
     await app.db.pool.query("UPDATE ui_user SET role = 'member' WHERE id = $1", [users.member.id]);
     expect(await status()).toBe('unresolved');
+  });
+
+  it('lets a token make tokens for its user only within its own scopes (api-tokens), and revoke them', async () => {
+    const made = await call('POST', '/api/0/api-tokens/', users.member.token, { name: 'ci', scopes: ['event:read', 'project:read'] });
+    expect(made.status).toBe(201);
+    const t = (await made.json()) as { id: string; token: string; scopes: string[] };
+    expect(t.scopes).toEqual(['event:read', 'project:read']);
+    const info = (await (await call('GET', '/api/0/', t.token)).json()) as { auth: { scopes: string[] }; user: { email: string } };
+    expect(info.user.email).toBe('member@example.com');
+    expect(info.auth.scopes).toEqual(['event:read', 'project:read']);
+    // not beyond its own scopes: the read-only token cannot mint a writer, the member cannot mint an admin
+    expect((await call('POST', '/api/0/api-tokens/', t.token, { scopes: ['event:write'] })).status).toBe(403);
+    expect((await call('POST', '/api/0/api-tokens/', users.member.token, { scopes: ['member:admin'] })).status).toBe(403);
+    expect((await call('POST', '/api/0/api-tokens/', users.member.token, { scopes: ['nonsense'] })).status).toBe(400);
+    // a token made on the host belongs to no user
+    expect((await call('POST', '/api/0/api-tokens/', await tokenFor(SCOPES), { scopes: ['event:read'] })).status).toBe(400);
+    const listed = (await (await call('GET', '/api/0/api-tokens/', users.member.token)).json()) as { id: string }[];
+    expect(listed.map((x) => x.id)).toContain(t.id);
+    // another user's token id is not theirs to revoke
+    expect((await call('DELETE', '/api/0/api-tokens/', users.viewer.token, { tokenId: t.id })).status).toBe(404);
+    expect((await call('DELETE', '/api/0/api-tokens/', users.member.token, { tokenId: t.id })).status).toBe(204);
+    expect((await call('GET', '/api/0/', t.token)).status).toBe(401);
   });
 
   it('shows a member limited to one project only that project, and nothing of the other', async () => {

@@ -22,7 +22,7 @@ function event(n: number, kind: string, days: number, pad = 0): Payload {
   return {
     kind: 'store',
     receivedAt: ago(days),
-    body: Buffer.from(JSON.stringify({ event_id: hex(n), platform: 'python', level: 'error', message: `retention ${kind}`, extra: pad ? { pad: randomText(n, pad) } : undefined })),
+    body: Buffer.from(JSON.stringify({ event_id: hex(n), platform: 'python', level: 'error', message: `retention ${kind}`, tags: { request: `req-${n}`, region: 'eu' }, extra: pad ? { pad: randomText(n, pad) } : undefined })),
   };
 }
 
@@ -51,8 +51,14 @@ afterAll(async () => {
   await db?.drop();
 });
 
+const generation = async () => (await db.pool.query<{ g: number }>('SELECT generation::int AS g FROM digest_state')).rows[0]!.g;
+const requests = async (projectId: number) =>
+  (await db.pool.query<{ value: string }>("SELECT value FROM tag_value WHERE project_id = $1 AND key = 'request' ORDER BY value", [projectId])).rows.map((r) => r.value);
+
 describe('retention by age', () => {
   let a: number, b: number;
+  let requestsBefore: string[];
+  let generationBefore: number;
   beforeAll(async () => {
     a = Number((await createProject(db.pool, { name: 'age-a' })).project.id);
     b = Number((await createProject(db.pool, { name: 'age-b' })).project.id);
@@ -70,6 +76,8 @@ describe('retention by age', () => {
       ($1, date_trunc('hour', now() - interval '10 days'), 'rate_limited', 'x', 'error', 4)`, [a]);
     // Not digested yet: must survive every pass whatever its age.
     await enqueue(db.pool, a, [event(6, 'undigested', 200)]);
+    requestsBefore = await requests(a);
+    generationBefore = await generation();
   });
 
   it('a dry run says what would go and deletes nothing', async () => {
@@ -110,6 +118,12 @@ describe('retention by age', () => {
 
   it('deletes an issue with no event left once it is older than the retention', async () => {
     expect(await issueOf(a, 'old')).toBeUndefined();
+    // its tag values went with it (the pass of the test before), those other issues count stayed; the
+    // digest was told to forget the ids it remembers
+    expect(requestsBefore).toEqual(['req-1', 'req-2', 'req-3', 'req-4', 'req-5', 'req-7']);
+    expect(await requests(a)).toEqual(['req-3', 'req-4', 'req-5', 'req-7']);
+    expect((await db.pool.query("SELECT 1 FROM tag_value WHERE project_id = $1 AND key = 'region'", [a])).rowCount).toBe(1);
+    expect(await generation()).toBeGreaterThan(generationBefore);
     const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM issue_hash h WHERE NOT EXISTS (SELECT 1 FROM issue i WHERE i.project_id = h.project_id AND i.id = h.issue_id)');
     expect(rows[0]!.n).toBe(0);
     // Project b's issue still has an event: kept with its three.

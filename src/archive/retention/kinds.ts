@@ -160,23 +160,40 @@ const timed: RetentionKind = {
  * their hashes, users and tag counts (a new event of the same kind makes a new issue). Only while no
  * digest batch runs (the digest lock taken exclusively, without waiting): a batch in flight may be
  * adding the issue's next event, which would then point at a deleted issue.
+ *
+ * Their tag values go too when no other issue counts them (`issue_tag`, through its (project_id,
+ * tag_value_id) index) and no unfolded batch does (`issue_delta`): every event's tags are counted per
+ * issue, so such a value is no event's any more. High-cardinality tags (request ids, trace ids) would
+ * otherwise grow `tag_value` for ever. A deletion moves the digest's generation, so that workers forget
+ * the ids they remember (src/digest/dims.ts) before their next batch.
  */
 const emptyIssues: RetentionKind = {
   name: 'empty-issue',
   exclusive: true,
   async batch(client, ctx) {
-    const { rows } = await client.query<{ project_id: number; n: string }>(
+    const { rows } = await client.query<{ project_id: number; n: string; tv: string }>(
       `WITH doomed AS MATERIALIZED (
          SELECT i.project_id, i.id FROM project p JOIN issue i ON i.project_id = p.id
           WHERE i.last_seen < ${CUTOFF}
             AND NOT EXISTS (SELECT 1 FROM report r WHERE r.project_id = i.project_id AND r.issue_id = i.id)
             AND NOT EXISTS (SELECT 1 FROM issue_delta d WHERE d.project_id = i.project_id AND d.issue_id = i.id)
           LIMIT $2 FOR UPDATE OF i SKIP LOCKED),
+       tags AS MATERIALIZED (
+         SELECT DISTINCT it.project_id, it.tag_value_id AS id FROM issue_tag it JOIN doomed d ON it.project_id = d.project_id AND it.issue_id = d.id),
        ${ISSUE_CHILD_TABLES.map((t, n) => `c${n} AS (DELETE FROM ${t} x USING doomed d WHERE x.project_id = d.project_id AND x.issue_id = d.id),`).join('\n       ')}
-       i AS (DELETE FROM issue x USING doomed d WHERE x.project_id = d.project_id AND x.id = d.id RETURNING x.project_id)
-       SELECT project_id, count(*)::text AS n FROM i GROUP BY 1`, [ctx.defaultDays, ctx.batchSize]);
-    const deleted = rows.map((r) => ({ projectId: Number(r.project_id), events: 0, payloads: 0, payloadBytes: 0, rows: Number(r.n) }));
-    return { deleted, more: total(deleted, (x) => x.rows) >= ctx.batchSize };
+       i AS (DELETE FROM issue x USING doomed d WHERE x.project_id = d.project_id AND x.id = d.id RETURNING x.project_id),
+       -- one snapshot for the whole statement: the doomed issues' own issue_tag rows are still visible here
+       tv AS (DELETE FROM tag_value t USING tags g WHERE t.project_id = g.project_id AND t.id = g.id
+                AND NOT EXISTS (SELECT 1 FROM issue_tag it WHERE it.project_id = g.project_id AND it.tag_value_id = g.id
+                                   AND NOT EXISTS (SELECT 1 FROM doomed d WHERE d.project_id = it.project_id AND d.id = it.issue_id))
+                AND NOT EXISTS (SELECT 1 FROM issue_delta x WHERE x.project_id = g.project_id AND g.id = ANY (x.tag_ids))
+              RETURNING t.project_id)
+       SELECT project_id, sum(issues)::text AS n, sum(tag_values)::text AS tv FROM (
+         SELECT project_id, 1 AS issues, 0 AS tag_values FROM i UNION ALL SELECT project_id, 0, 1 FROM tv) x
+        GROUP BY 1`, [ctx.defaultDays, ctx.batchSize]);
+    if (rows.some((r) => Number(r.tv) > 0)) await client.query('UPDATE digest_state SET generation = generation + 1');
+    const deleted = rows.map((r) => ({ projectId: Number(r.project_id), events: 0, payloads: 0, payloadBytes: 0, rows: Number(r.n) + Number(r.tv) }));
+    return { deleted, more: rows.reduce((n, r) => n + Number(r.n), 0) >= ctx.batchSize };
   },
 };
 

@@ -1,4 +1,5 @@
 import { createInterface } from 'node:readline/promises';
+import { parseArgs } from 'node:util';
 import type { Config } from '../config/index.js';
 import type { Database } from '../storage/db.js';
 import { getProject } from '../storage/projects.js';
@@ -12,22 +13,84 @@ export interface CliContext { config: Readonly<Config>; db: Database; out: (s: s
 // biome-ignore lint/suspicious/noConfusingVoidType: a command resolves to its exit code, or to nothing (0)
 export type CommandRun = (ctx: CliContext, args: string[], flags: Flags) => Promise<number | void>;
 
+/** A command's option: `--name VALUE` (string) or `--name` (boolean); `short` only where one exists. */
+export type OptionSpec = 'string' | 'boolean' | { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
+
 export interface CliCommand {
   /** One or two words: `alert add`, `ruminate`. */
   name: string;
-  /** Its line in `crash-cache-cli --help`. */
+  /** Its line in `crash-cache-cli --help`, also shown under a usage error. */
   help: string;
   run: CommandRun;
   /** false: the database is opened as it is, not migrated first (`restore` needs it empty). */
   migrate: boolean;
+  /** The options it takes, parsed strictly (an unknown one is a usage error); undefined: not declared, parsed leniently. */
+  options?: Record<string, OptionSpec>;
 }
 
-export function command(name: string, help: string, run: CommandRun, opts: { migrate?: boolean } = {}): CliCommand {
-  return { name, help, run, migrate: opts.migrate ?? true };
+export interface CommandOptions {
+  migrate?: boolean;
+  /** Its options by name ({} for none). A command that declares none is parsed as before util.parseArgs: any `--flag`. */
+  options?: Record<string, OptionSpec>;
+}
+
+export function command(name: string, help: string, run: CommandRun, opts: CommandOptions = {}): CliCommand {
+  return { name, help, run, migrate: opts.migrate ?? true, options: opts.options };
 }
 
 /** A mistake in the command line: exit 2 with the message. */
 export class UsageError extends Error {}
+
+/**
+ * A command's arguments (after its name) as positionals and flags, with node:util parseArgs in strict
+ * mode against its declared options plus --help. A UsageError names an unknown or malformed option.
+ * `--opt -3` (a value starting with one dash, e.g. a negative number) is read as `--opt=-3`, as the
+ * hand-written parser before it did, so the command's own check can say what is wrong with the value.
+ */
+export function parseCommandArgs(cmd: Pick<CliCommand, 'name' | 'options'>, argv: string[]): { args: string[]; flags: Flags } {
+  if (!cmd.options) return lenientArgs(argv);
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { help: { type: 'boolean' } };
+  for (const [k, v] of Object.entries(cmd.options)) options[k] = typeof v === 'string' ? { type: v } : v;
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (a === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    if (a.startsWith('--') && !a.includes('=') && options[a.slice(2)]?.type === 'string' && next !== undefined && /^-[^-]/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
+  try {
+    const { values, positionals } = parseArgs({ args, options, strict: true, allowPositionals: true });
+    return { args: positionals, flags: values as Flags };
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const unknown = /^Unknown option '([^']+)'/.exec(err.message);
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) throw new UsageError(`${cmd.name}: unknown option ${unknown[1]}`);
+    throw new UsageError(`${cmd.name}: ${err.message.split('\n')[0]}`);
+  }
+}
+
+/** The parse for commands that declare no options yet: any --flag; `--flag value` unless the flag is a known switch. */
+function lenientArgs(argv: string[]): { args: string[]; flags: Flags } {
+  const args: string[] = [];
+  const flags: Flags = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
+      else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--') && !SWITCHES.has(a.slice(2))) flags[a.slice(2)] = argv[++i]!;
+      else flags[a.slice(2)] = true;
+    } else args.push(a);
+  }
+  return { args, flags };
+}
+const SWITCHES = new Set(['yes', 'json', 'help', 'quiet', 'dry-run', 'all']);
 
 /** The project a `--project ID|slug` flag names (undefined without the flag); a usage error when there is none. */
 export async function projectFlag(db: Database, flags: Flags): Promise<number | undefined> {

@@ -60,6 +60,7 @@ const userCreateCommand = command(
       throw new UsageError((e as Error).message);
     }
   },
+  { options: { email: 'string', password: 'string', role: 'string' } },
 );
 
 const userPasswordCommand = command(
@@ -77,19 +78,20 @@ const userPasswordCommand = command(
     out(ok ? `Password of ${email} changed; their sessions ended.` : `No user ${email}.`);
     return ok ? 0 : 1;
   },
+  { options: { email: 'string', password: 'string' } },
 );
 
 const userListCommand = command('user list', '  user list                                               web UI users', async ({ db, out }) => {
   const users = await listUsers(db.pool);
   if (!users.length) out('No users. Create one with: crash-cache-cli user create --email you@example.com');
   for (const u of users) out(`${u.id}\t${u.email}\t${u.role}${u.all_projects ? '' : ' (some projects)'}\t${u.sessions} active session${u.sessions === 1 ? '' : 's'}`);
-});
+}, { options: {} });
 
 const userDeleteCommand = command('user delete', '  user delete --email E                                   delete a web UI user and their sessions', async ({ db, out }, _args, flags) => {
   const email = emailOf(flags, 'user delete');
   const ok = await deleteUser(db.pool, email);
   out(ok ? `Deleted ${email}.` : `No user ${email}.`);
   return ok ? 0 : 1;
-});
+}, { options: { email: 'string' } });
 
 export const commands: CliCommand[] = [userCreateCommand, userPasswordCommand, userListCommand, userDeleteCommand];

@@ -70,7 +70,7 @@ const COMMANDS = new Map<string, CliCommand>(
 const usage = (): string => USAGE + [...COMMANDS.values()].filter((c) => c.help).map((c) => c.help).join('\n');
 
 /** A command's usage line(s): its help line, with the program's name. */
-export const usageOf = (c: CliCommand): string => `usage: crash-cache-cli ${c.help.trimStart()}`;
+export const usageOf = (c: CliCommand): string => `usage: crash-cache-cli ${c.help.trimStart() || c.name}`;
 
 /** The command named by the first one or two words of argv, and the words after its name. */
 export function findCommand(argv: string[]): { cmd: CliCommand; rest: string[] } | null {
@@ -81,14 +81,19 @@ export function findCommand(argv: string[]): { cmd: CliCommand; rest: string[] }
 }
 
 export async function main(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<void> {
-  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '--help')) {
+  if (argv[0] === '--version' || argv[0] === '--help') {
     out(argv[0] === '--version' ? VERSION : usage());
     return;
   }
   const found = findCommand(argv);
   if (!found) {
     // Nothing, or not a command: the list of commands, as a usage error.
-    console.error(`${argv.length ? `crash-cache-cli: unknown command ${JSON.stringify(argv.filter((a) => !a.startsWith('-')).slice(0, 2).join(' ') || argv[0])}\n` : ''}${usage()}`);
+    const words = argv.filter((a) => !a.startsWith('-'));
+    const misplaced = findCommand(words);
+    const why = !argv.length ? ''
+      : misplaced ? `crash-cache-cli: options go after the command: crash-cache-cli ${misplaced.cmd.name} [options]\n`
+        : `crash-cache-cli: unknown command ${JSON.stringify(words.slice(0, 2).join(' ') || argv[0])}\n`;
+    console.error(`${why}${usage()}`);
     process.exitCode = 2;
     return;
   }

@@ -59,6 +59,9 @@ describe('crash-cache-cli arguments', () => {
     const unknown = await run(process.execPath, [bin, 'porject', 'list'], { env }).then(() => null, (e: { code: number; stderr: string }) => e);
     expect(unknown?.code).toBe(2);
     expect(unknown?.stderr).toMatch(/unknown command "porject list"/);
+    const early = await run(process.execPath, [bin, '--json', 'alert', 'list'], { env }).then(() => null, (e: { code: number; stderr: string }) => e);
+    expect(early?.code).toBe(2);
+    expect(early?.stderr).toMatch(/options go after the command: crash-cache-cli alert list \[options\]/);
     expect((await run(process.execPath, [bin, 'alert', 'add', '--help'], { env })).stdout).toMatch(/^usage: crash-cache-cli alert add <project>/);
     expect((await run(process.execPath, [bin, '--version'], { env })).stdout.trim()).toBe(VERSION);
   });

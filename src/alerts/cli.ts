@@ -97,6 +97,7 @@ const alertAddCommand = command(
     }
     out(`Alert ${rule.id} added: project ${project.slug}, ${rule.channel} → ${rule.target} (${describe(rule)})`);
   },
+  { options: Object.fromEntries([...CHANNEL_FLAGS, 'name', 'kinds', 'frequency', 'users', 'level', 'env', 'release', 'tag', 'interval'].map((o) => [o, 'string' as const])) },
 );
 
 const alertListCommand = command(
@@ -110,6 +111,7 @@ const alertListCommand = command(
     out('id\tproject\tchannel\ttarget\tname\twhen');
     for (const r of rules) out(`${r.id}\t${r.project_slug}\t${r.channel}\t${r.target}\t${r.name || '-'}\t${describe(r)}`);
   },
+  { options: { project: 'string', json: 'boolean' } },
 );
 
 const alertRemoveCommand = command(
@@ -123,6 +125,7 @@ const alertRemoveCommand = command(
     }
     out(`Alert ${id} removed.`);
   },
+  { options: {} },
 );
 
 const alertTestCommand = command(
@@ -141,6 +144,7 @@ const alertTestCommand = command(
       return 1;
     }
   },
+  { options: {} },
 );
 
 const alertDeliveriesCommand = command(
@@ -162,6 +166,7 @@ const alertDeliveriesCommand = command(
       out(`${d.id}\t${d.created_at.toISOString()}\t${d.project_slug}\t${d.kind}\t${d.issue_id ?? '-'}\t${d.rule_id}\t${d.channel}\t${d.status}\t${d.attempts}\t${when}\t${d.last_error ?? '-'}`);
     }
   },
+  { options: { project: 'string', alert: 'string', status: 'string', limit: 'string', json: 'boolean' } },
 );
 
 export const commands: CliCommand[] = [alertAddCommand, alertListCommand, alertRemoveCommand, alertTestCommand, alertDeliveriesCommand];

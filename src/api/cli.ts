@@ -15,7 +15,7 @@ const tokenCreateCommand = command('token create', '  token create [--name NAME]
   const { token, row } = await createToken(db.pool, name, { scopes });
   out(`Token ${row.id}${name ? ` "${name}"` : ''} created with scopes ${row.scopes.join(' ')}. It is shown only now; store it safely:`);
   out(token);
-});
+}, { options: { name: 'string', scopes: 'string' } });
 
 const tokenListCommand = command('token list', '  token list                                               list API tokens (id, prefix, name, last use)', async ({ db, out }) => {
   const rows = await listTokens(db.pool);
@@ -25,7 +25,7 @@ const tokenListCommand = command('token list', '  token list                    
     const state = t.revoked_at ? `revoked ${t.revoked_at.toISOString()}` : 'active';
     out(`${t.id}\t${t.prefix}…\t${t.name || '-'}\t${t.scopes.join(' ')}\tcreated ${t.created_at.toISOString()}\t${used}\t${state}`);
   }
-});
+}, { options: {} });
 
 const tokenRevokeCommand = command('token revoke', '  token revoke <id|prefix>                                 revoke an API token (by id, or its first characters)', async ({ db, out }, args) => {
   const which = args[0];
@@ -36,6 +36,6 @@ const tokenRevokeCommand = command('token revoke', '  token revoke <id|prefix>  
     return 1;
   }
   out(`Revoked token ${rows[0]!.id} (${rows[0]!.prefix}…).`);
-});
+}, { options: {} });
 
 export const commands: CliCommand[] = [tokenCreateCommand, tokenListCommand, tokenRevokeCommand];

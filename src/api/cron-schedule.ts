@@ -1,118 +1,49 @@
+import { CronExpressionParser } from 'cron-parser';
+
 // When a cron monitor expects its next check-in (protocol notes §14): the next tick of its schedule
 // after the last check-in, as Sentry computes nextCheckIn — a crontab's next matching minute in the
 // monitor's timezone, or the last check-in plus the interval. Unreadable schedules give null.
+//
+// Crontabs are cron-parser's (time zones and DST through luxon; maintained), not a parser of our own:
+// the hand-written one before it skipped the repeated hour of a DST fall-back ('0 * * * *' in Vienna at
+// 02:10 CEST on 25 Oct 2026 gave 03:00 CET, an hour late). It is slower: µs per call, Node 26, this
+// 2-core box shared and loaded (load ~10), bench/micro/cron-next.ts, three alternating runs —
+// '0 3 * * *' in Europe/Vienna: hand-written 13–15, cron-parser 103–323; '*/5 * * * *' in UTC: 12–19
+// vs 29–52; '0 9 * * mon-fri' in America/New_York: 13–16 vs 108–117. (croner, the other candidate,
+// was not faster here — 145–200 — and moves a wall time that DST skips to the end of the gap, 02:30
+// to 03:00, where cron-parser and the code before keep the offset: 03:30.) Every alert sender
+// serializes every monitor environment every 30 s (src/alerts/monitors.ts), so the answer is
+// remembered per (schedule, zone, last check-in): the library runs once per check-in, and a repeat
+// costs a Map lookup (0.1 µs).
 
 const UNIT_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000 };
-const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+/** Sentry's (croniter's) macros; cron-parser lacks @midnight and has some croniter does not (@weekdays). */
 const MACROS: Record<string, string> = {
   '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *', '@monthly': '0 0 1 * *', '@weekly': '0 0 * * 0',
   '@daily': '0 0 * * *', '@midnight': '0 0 * * *', '@hourly': '0 * * * *',
 };
-/** A schedule with no match within this many years (e.g. 30 February) has no next check-in. */
-const SEARCH_YEARS = 5;
+/** Remembered answers; cleared when full (the working set is one entry per monitor environment). */
+const MEMO_MAX = 10_000;
+const memo = new Map<string, number | null>();
 
-interface Crontab {
-  minutes: Set<number>;
-  hours: Set<number>;
-  days: Set<number>;
-  months: Set<number>;
-  weekdays: Set<number>;
-  /** Both day fields restricted: a day matches when either does (as in Vixie cron and croniter). */
-  dayOr: boolean;
-}
-
-function field(s: string, min: number, max: number, names?: string[]): Set<number> | null {
-  const out = new Set<number>();
-  for (const part of s.toLowerCase().split(',')) {
-    const m = /^(\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:\/(\d+))?$/.exec(part);
-    if (!m) return null;
-    const num = (v: string): number => {
-      const i = names ? names.indexOf(v) : -1;
-      return i >= 0 ? i + (names === MONTHS ? 1 : 0) : /^\d+$/.test(v) ? Number(v) : NaN;
-    };
-    let lo = min;
-    let hi = max;
-    if (m[1] !== '*') {
-      const [a, b] = m[1]!.split('-');
-      lo = num(a!);
-      hi = b === undefined ? (m[2] ? max : lo) : num(b);
+/** The first minute strictly after `after` (ms) that matches the 5-field crontab (or macro) in `timeZone`; null if none or unreadable. */
+export function nextCronTime(expr: string, after: number, timeZone = 'UTC'): number | null {
+  const key = `${expr}\u0000${timeZone}\u0000${after}`;
+  const hit = memo.get(key);
+  if (hit !== undefined) return hit;
+  const text = MACROS[expr.trim().toLowerCase()] ?? expr.trim();
+  let next: number | null = null;
+  // Five fields only: cron-parser would read six as seconds first, which no SDK sends.
+  if (text.split(/\s+/).length === 5) {
+    try {
+      next = CronExpressionParser.parse(text, { currentDate: new Date(after), tz: timeZone }).next().getTime();
+    } catch {
+      next = null; // a bad field, an unknown zone, or no match at all (30 February)
     }
-    const step = m[2] ? Number(m[2]) : 1;
-    if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < min || hi > max || lo > hi || step < 1) return null;
-    for (let v = lo; v <= hi; v += step) out.add(v);
   }
-  return out;
-}
-
-export function parseCrontab(expr: string): Crontab | null {
-  const text = MACROS[expr.trim().toLowerCase()] ?? expr;
-  const f = text.trim().split(/\s+/);
-  if (f.length !== 5) return null;
-  const minutes = field(f[0]!, 0, 59);
-  const hours = field(f[1]!, 0, 23);
-  const days = field(f[2]!, 1, 31);
-  const months = field(f[3]!, 1, 12, MONTHS);
-  const weekdays = field(f[4]!, 0, 7, DAYS);
-  if (!minutes || !hours || !days || !months || !weekdays) return null;
-  if (weekdays.delete(7)) weekdays.add(0);
-  return { minutes, hours, days, months, weekdays, dayOr: f[2] !== '*' && f[4] !== '*' };
-}
-
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** The zone's offset from UTC at `ms`, in ms (wall clock − UTC). Throws RangeError for an unknown zone. */
-function offsetMs(timeZone: string, ms: number): number {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
-    formatters.set(timeZone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const x of f.formatToParts(new Date(ms))) if (x.type !== 'literal') p[x.type] = Number(x.value);
-  return Date.UTC(p.year!, p.month! - 1, p.day!, p.hour!, p.minute!) - Math.floor(ms / 60_000) * 60_000;
-}
-
-/** The first minute strictly after `after` (ms) that matches the crontab in `timeZone`, or null. */
-export function nextCronTime(tab: Crontab, after: number, timeZone = 'UTC'): number | null {
-  let off: number;
-  try {
-    off = offsetMs(timeZone, after);
-  } catch {
-    return null;
-  }
-  // Search in wall-clock time, held in a Date's UTC fields, then map the match back to an instant.
-  let w = Math.floor((after + off) / 60_000) * 60_000 + 60_000;
-  const limit = w + SEARCH_YEARS * 366 * 86_400_000;
-  while (w < limit) {
-    const d = new Date(w);
-    const [y, mo, day, h] = [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), d.getUTCHours()];
-    if (!tab.months.has(mo + 1)) {
-      w = Date.UTC(y, mo + 1, 1);
-      continue;
-    }
-    const dom = tab.days.has(day);
-    const dow = tab.weekdays.has(d.getUTCDay());
-    if (!(tab.dayOr ? dom || dow : dom && dow)) {
-      w = Date.UTC(y, mo, day + 1);
-      continue;
-    }
-    if (!tab.hours.has(h)) {
-      w = Date.UTC(y, mo, day, h + 1);
-      continue;
-    }
-    if (!tab.minutes.has(d.getUTCMinutes())) {
-      w += 60_000;
-      continue;
-    }
-    // Wall time → instant with the offset in force then (twice: the first guess may sit across a
-    // DST change). A wall time skipped by DST comes out shifted by the change, as with croniter.
-    let t = w - offsetMs(timeZone, w - off);
-    t = w - offsetMs(timeZone, t);
-    if (t > after) return t;
-    w += 60_000;
-  }
-  return null;
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(key, next);
+  return next;
 }
 
 export interface Schedule {
@@ -135,8 +66,7 @@ export function readSchedule(config: unknown): Schedule | null {
 export function nextCheckIn(schedule: Schedule, last: number, timeZone?: string | null): number | null {
   const from = Math.floor(last / 60_000) * 60_000;
   if (schedule.type === 'crontab') {
-    const tab = parseCrontab(String(schedule.value));
-    return tab ? nextCronTime(tab, from, timeZone || 'UTC') : null;
+    return nextCronTime(String(schedule.value), from, timeZone || 'UTC');
   }
   const n = Number(schedule.value);
   const unit = schedule.unit!.replace(/s$/, '');

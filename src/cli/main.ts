@@ -3,7 +3,7 @@ import { openDatabase } from '../storage/db.js';
 import { dsn } from '../storage/dsn.js';
 import { VERSION } from '../version.js';
 import { createProject, deleteProject, getProject, listProjects } from '../storage/projects.js';
-import { command, confirm, UsageError, type CliCommand, type Flags } from './command.js';
+import { command, confirm, parseCommandArgs, UsageError, type CliCommand } from './command.js';
 import { commands as alertCommands } from '../alerts/cli.js';
 import { commands as apiCommands } from '../api/cli.js';
 import { commands as retentionCommands } from '../archive/retention/cli.js';
@@ -18,34 +18,13 @@ import { commands as uiCommands } from '../ui/cli.js';
 // its commands (src/*/cli.ts); this file imports them all (src/cli/command.ts: what a command is).
 
 
-const USAGE = `usage: crash-cache-cli <command>      (--help: this text; --version: the version)
+const USAGE = `usage: crash-cache-cli <command> [options]      (--help: this text; <command> --help: its usage; --version: the version)
 Without DATABASE_URL it works on the embedded PostgreSQL in DATA_DIR (./data), started if need be.
 
-  project create [--name NAME] [--key KEY] [--platform P]   create a project; prints its DSN
-  project list                                             list projects with their DSNs
-  project delete <id> [--yes]                              delete a project and all its data
 `;
 
-export function parseArgs(argv: string[]): { args: string[]; flags: Flags } {
-  const args: string[] = [];
-  const flags: Flags = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) flags[a.slice(2, eq)] = a.slice(eq + 1);
-      else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--') && !BOOLEAN_FLAGS.has(a.slice(2))) flags[a.slice(2)] = argv[++i]!;
-      else flags[a.slice(2)] = true;
-    } else args.push(a);
-  }
-  return { args, flags };
-}
-const BOOLEAN_FLAGS = new Set(['yes', 'json', 'help', 'quiet', 'version', 'dry-run', 'all', 'enable', 'disable']);
-
-
-
 const PROJECT_COMMANDS: CliCommand[] = [
-  command('project create', '', async ({ config, db, out }, _args, flags) => {
+  command('project create', '  project create [--name NAME] [--key KEY] [--platform P]   create a project; prints its DSN', async ({ config, db, out }, _args, flags) => {
     const { project, key } = await createProject(db.pool, {
       name: typeof flags.name === 'string' ? flags.name : undefined,
       key: typeof flags.key === 'string' ? flags.key : undefined,
@@ -53,16 +32,16 @@ const PROJECT_COMMANDS: CliCommand[] = [
     });
     out(`Project ${project.id} "${project.name}" (slug ${project.slug}) created.`);
     out(`DSN: ${dsn(config, key.public_key, project.id)}`);
-  }),
-  command('project list', '', async ({ config, db, out }) => {
+  }, { options: { name: 'string', key: 'string', platform: 'string' } }),
+  command('project list', '  project list                                             list projects with their DSNs', async ({ config, db, out }) => {
     const rows = await listProjects(db.pool);
     if (!rows.length) out('No projects. Create one with: crash-cache-cli project create --name NAME');
     for (const p of rows) {
       out(`${p.id}\t${p.slug}\t${p.name}${p.disabled ? '\t(disabled)' : ''}`);
       for (const k of p.keys) out(`\tDSN: ${dsn(config, k, p.id)}`);
     }
-  }),
-  command('project delete', '', async ({ config, db, out }, args, flags) => {
+  }, { options: {} }),
+  command('project delete', '  project delete <id> [--yes]                              delete a project and all its data', async ({ config, db, out }, args, flags) => {
     const id = args[0];
     if (!id || !/^\d+$/.test(id)) throw new UsageError('project delete needs a numeric project id');
     const p = await getProject(db.pool, id);
@@ -82,10 +61,10 @@ const PROJECT_COMMANDS: CliCommand[] = [
       return 1;
     }
     out(`Deleted ${what}${r ? ` (${r.deleted.events} events, ${r.deleted.payloads} payloads, ${r.deleted.rows} other rows)` : ''}.`);
-  }),
+  }, { options: { yes: 'boolean' } }),
 ];
 
-/** Every command, by name; the project commands' help is in USAGE above, the others' after it. */
+/** Every command, by name; `--help` lists their help lines after USAGE, in this order. */
 const COMMANDS = new Map<string, CliCommand>(
   [...PROJECT_COMMANDS, ...rateLimitCommands, ...retentionCommands, ...apiCommands, ...uiCommands, ...digestCommands, ...alertCommands, ...storageCommands].map((c) => [c.name, c]),
 );
@@ -93,18 +72,49 @@ const COMMANDS = new Map<string, CliCommand>(
 
 
 
+const usage = (): string => USAGE + [...COMMANDS.values()].filter((c) => c.help).map((c) => c.help).join('\n');
+
+/** A command's usage line(s): its help line, with the program's name. */
+export const usageOf = (c: CliCommand): string => `usage: crash-cache-cli ${c.help.trimStart() || c.name}`;
+
+/** The command named by the first one or two words of argv, and the words after its name. */
+export function findCommand(argv: string[]): { cmd: CliCommand; rest: string[] } | null {
+  const two = COMMANDS.get(argv.slice(0, 2).join(' '));
+  if (two && argv.length >= 2) return { cmd: two, rest: argv.slice(2) };
+  const one = COMMANDS.get(argv[0] ?? '');
+  return one ? { cmd: one, rest: argv.slice(1) } : null;
+}
+
 export async function main(argv: string[], out: (s: string) => void = (s) => console.log(s)): Promise<void> {
-  const { args, flags } = parseArgs(argv);
-  if (flags.version) {
-    out(VERSION);
+  if (argv[0] === '--version' || argv[0] === '--help') {
+    out(argv[0] === '--version' ? VERSION : usage());
     return;
   }
-  const name2 = args.slice(0, 2).join(' ');
-  const name1 = args[0] ?? '';
-  const [name, rest] = COMMANDS.has(name2) ? [name2, args.slice(2)] : COMMANDS.has(name1) ? [name1, args.slice(1)] : [null, args];
-  if (!name || flags.help) {
-    out(USAGE + [...COMMANDS.values()].filter((c) => c.help).map((c) => c.help).join('\n'));
-    process.exitCode = name || flags.help ? 0 : 2;
+  const found = findCommand(argv);
+  if (!found) {
+    // Nothing, or not a command: the list of commands, as a usage error.
+    const words = argv.filter((a) => !a.startsWith('-'));
+    const misplaced = findCommand(words);
+    const why = !argv.length ? ''
+      : misplaced ? `crash-cache-cli: options go after the command: crash-cache-cli ${misplaced.cmd.name} [options]\n`
+        : `crash-cache-cli: unknown command ${JSON.stringify(words.slice(0, 2).join(' ') || argv[0])}\n`;
+    console.error(`${why}${usage()}`);
+    process.exitCode = 2;
+    return;
+  }
+  const { cmd: command, rest } = found;
+  let args: string[];
+  let flags;
+  try {
+    ({ args, flags } = parseCommandArgs(command, rest));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`crash-cache-cli: ${e.message}\n${usageOf(command)}`);
+    process.exitCode = 2;
+    return;
+  }
+  if (flags.help) {
+    out(usageOf(command));
     return;
   }
   let config: Readonly<Config>;
@@ -118,9 +128,9 @@ export async function main(argv: string[], out: (s: string) => void = (s) => con
     }
     throw e;
   }
-  const db = await openDatabase(config, { log: () => {}, poolSize: 4, applicationName: 'crash-cache-cli', migrate: COMMANDS.get(name)!.migrate });
+  const db = await openDatabase(config, { log: () => {}, poolSize: 4, applicationName: 'crash-cache-cli', migrate: command.migrate });
   try {
-    const code = await COMMANDS.get(name)!.run({ config, db, out }, rest, flags);
+    const code = await command.run({ config, db, out }, args, flags);
     process.exitCode = code ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {

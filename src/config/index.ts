@@ -14,6 +14,7 @@ export interface Config {
   diskMinFreePercent: number;
   serverHost: string;
   serverPort: number;
+  httpProcesses: number;
   publicUrl: string;
   organizationSlug: string;
   trustedProxies: string[];

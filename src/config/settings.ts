@@ -39,6 +39,8 @@ export const SETTINGS = [
   // --- HTTP ---
   { name: 'SERVER_HOST', kind: 'string', default: '0.0.0.0', doc: 'Address the HTTP server binds.' },
   { name: 'SERVER_PORT', kind: 'int', default: 3000, min: 0, max: 65535, doc: 'Port the HTTP server binds (0 = any free port).' },
+  { name: 'HTTP_PROCESSES', kind: 'int', default: 1, min: 1, max: 64,
+    doc: 'HTTP processes `crash-cache` runs on SERVER_PORT (Linux SO_REUSEPORT: the kernel spreads connections over them); the first also runs the digest worker and METRICS_PORT, the others only serve HTTP, each with its own DB_POOL_SIZE connections, and one that dies is started again. 1: on the 2-core bench box two were faster only while other work crowded the machine (BENCHMARKS.md).' },
   { name: 'PUBLIC_URL', kind: 'url', default: undefined,
     doc: 'Base URL SDKs and browsers reach this server at; used in DSNs and links. Default http://localhost:SERVER_PORT.' },
   { name: 'ORGANIZATION_SLUG', kind: 'string', default: 'crash-cache',

@@ -9,14 +9,14 @@ const queueErrorsCommand = command('queue errors', '  queue errors [--limit N]  
   const rows = await listErrors(db.pool, limit);
   if (!rows.length) return out('No failed payloads.');
   for (const r of rows) out(`${r.id}\tproject ${r.project_id}\tarchive ${r.archive_id}\t${r.failed_at.toISOString()}\t${r.attempts} attempt(s)\t${r.error}`);
-});
+}, { options: { limit: 'string' } });
 
 const queueRetryCommand = command('queue retry', '  queue retry --all | <id>...                               put failed payloads back on the digest queue', async ({ db, out }, args, flags) => {
   if (!flags.all && !args.length) throw new UsageError('queue retry needs --all or queue_error ids (see: queue errors)');
   if (args.some((a) => !/^\d+$/.test(a))) throw new UsageError('queue retry: ids are numbers (see: queue errors)');
   const n = await requeueErrors(db.pool, flags.all ? 'all' : args.map(Number));
   out(`${n} payload(s) re-enqueued.`);
-});
+}, { options: { all: 'boolean' } });
 
 const ruminateCommand = command('ruminate', '  ruminate [--yes]                                          rebuild reports, issues, sessions from the archive (keeps issue statuses)', async ({ config, db, out }, _args, flags) => {
   if (!flags.yes && !(await confirm('Rebuild all reports, issues, sessions and statistics from the archive?'))) {
@@ -36,6 +36,6 @@ const ruminateCommand = command('ruminate', '  ruminate [--yes]                 
   });
   if (tty) process.stdout.write('\r');
   out(`Ruminated ${total} payload(s) in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
-});
+}, { options: { yes: 'boolean' } });
 
 export const commands: CliCommand[] = [queueErrorsCommand, queueRetryCommand, ruminateCommand];

@@ -59,6 +59,7 @@ const projectUpdateCommand = command(
     // Running servers read the value with the project's key, so it applies within their key-cache TTL.
     out(`Project ${id} rate limit: ${what}.`);
   },
+  { options: { 'rate-limit': 'string', 'retention-days': 'string', 'max-events-per-issue': 'string', name: 'string', platform: 'string' } },
 );
 
 const outcomesCommand = command(
@@ -82,6 +83,7 @@ const outcomesCommand = command(
       out(`${r.hour.toISOString().slice(0, 13)}:00\t${r.projectId ?? '-'}\t${r.outcome}\t${r.reason || '-'}\t${r.category}\t${r.quantity}`);
     }
   },
+  { options: { project: 'string', since: 'string', json: 'boolean' } },
 );
 
 export const commands: CliCommand[] = [projectUpdateCommand, outcomesCommand];

@@ -6,7 +6,8 @@ import { GROUPING_FAILED } from '../digest/grouping-failures.js';
 import { deletions24h } from '../archive/retention/pass.js';
 import { diskBytes } from '../archive/retention/size.js';
 
-// GET /health: liveness plus the counts an operator watches; with the embedded PostgreSQL also its
+// GET /health: liveness plus the counts an operator watches, and the pid of the process that answered
+// (one of HTTP_PROCESSES); with the embedded PostgreSQL also its
 // state (database: ok, restarting or stopped), database_restarts_24h and the free disk space. Never rate limited, never waits long: when
 // the database does not answer within HEALTH_TIMEOUT_MS the answer is 503 (load balancers time out
 // at ~5 s; DB_CONNECT_TIMEOUT_MS may be longer).
@@ -35,7 +36,7 @@ export function registerHealthRoute(router: Router, ctx: AppContext, extra: () =
     query.catch(() => {}); // may settle after the timeout won
     try {
       const [{ rows }, outcomes, disk, deleted] = await Promise.race([query, timeout]);
-      sendJson(res, 200, { status: 'ok', ...rows[0], outcomes_24h: outcomes, disk_bytes: disk, disk_budget_bytes: ctx.config.storageMaxBytes ?? null, retention_deleted_24h: deleted, ...ctx.db.status(), ...extra(), uptime_secs: Math.round((Date.now() - started) / 1000) }, { 'cache-control': 'no-store' });
+      sendJson(res, 200, { status: 'ok', ...rows[0], outcomes_24h: outcomes, disk_bytes: disk, disk_budget_bytes: ctx.config.storageMaxBytes ?? null, retention_deleted_24h: deleted, ...ctx.db.status(), ...extra(), pid: process.pid, uptime_secs: Math.round((Date.now() - started) / 1000) }, { 'cache-control': 'no-store' });
     } catch (e) {
       // The embedded database's supervisor state (database: "restarting", restarts in 24 h) is known
       // without asking the database.

@@ -8,6 +8,7 @@ import { startWorker } from '../digest/worker.js';
 import { canMeasureFreeSpace } from '../archive/retention/size.js';
 import { configureSymbolication } from '../sourcemaps/shared.js';
 import { createHttpService } from './http.js';
+import { startSiblings, type Siblings } from './siblings.js';
 import { tuneHeap } from './heap.js';
 import type { AppContext } from '../context.js';
 import { createOutcomes } from '../outcomes/index.js';
@@ -20,9 +21,11 @@ const USAGE = `usage: crash-cache [--no-worker]   run the server (ingest + API +
        crash-cache worker          run digest workers only (no HTTP)
        crash-cache --version       print the version
 Settings come from the environment and ./.env; see README.md. Without DATABASE_URL the data
-(an embedded PostgreSQL) lives in DATA_DIR, ./data under the directory it is started in.`;
+(an embedded PostgreSQL) lives in DATA_DIR, ./data under the directory it is started in.
+HTTP_PROCESSES=N runs N HTTP processes on SERVER_PORT (Linux), the digest worker in the first.`;
 
-export type ServerMode = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; http: boolean; worker: boolean };
+/** `sibling`: one of the HTTP_PROCESSES the first process started (src/server/siblings.ts). */
+export type ServerMode = { kind: 'help' } | { kind: 'version' } | { kind: 'run'; http: boolean; worker: boolean; sibling?: true };
 
 /** The command line as a mode; a UsageError for unknown arguments and contradictions (`worker --no-worker`). */
 export function parseServerArgs(argv: string[]): ServerMode {
@@ -32,7 +35,8 @@ export function parseServerArgs(argv: string[]): ServerMode {
       args: argv,
       allowPositionals: true,
       strict: true,
-      options: { 'no-worker': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+      // --http-sibling is not in USAGE: only the first of HTTP_PROCESSES passes it, to the others.
+      options: { 'no-worker': { type: 'boolean' }, 'http-sibling': { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
     });
   } catch (e) {
     throw new UsageError((e as Error).message);
@@ -45,6 +49,10 @@ export function parseServerArgs(argv: string[]): ServerMode {
   }
   const workerOnly = positionals[0] === 'worker';
   if (workerOnly && values['no-worker']) throw new UsageError('`worker --no-worker` would run nothing: pick one');
+  if (values['http-sibling']) {
+    if (workerOnly) throw new UsageError('`worker --http-sibling` would run nothing: pick one');
+    return { kind: 'run', http: true, worker: false, sibling: true };
+  }
   return { kind: 'run', http: !workerOnly, worker: !values['no-worker'] };
 }
 
@@ -64,6 +72,7 @@ export async function main(argv: string[]): Promise<void> {
   tuneHeap();
   const workerOnly = !mode.http;
   const noWorker = !mode.worker;
+  const sibling = mode.sibling === true;
   let config;
   try {
     config = loadConfig();
@@ -106,17 +115,21 @@ export async function main(argv: string[]): Promise<void> {
   collectProcessMetrics();
   registerDatabaseMetrics(db.pool);
   gauge('crash_cache_build_info', 'The running release and Node.js version (value 1).', ['version', 'node', 'mode']).set({ version: VERSION, node: process.version, mode: workerOnly ? 'worker' : noWorker ? 'http' : 'all' }, 1);
-  const metricsServer = await startMetricsServer(config, log);
+  const metricsServer = sibling ? null : await startMetricsServer(config, log);
   if (!noWorker) worker = startWorker(ctx);
   const http = workerOnly ? null : createHttpService(ctx);
+  let siblings: Siblings | null = null;
   if (http) {
+    // With HTTP_PROCESSES > 1 every HTTP process binds the port with SO_REUSEPORT (Node ≥ 22.12, Linux).
+    const reusePort = config.httpProcesses > 1;
     await new Promise<void>((resolve, reject) => {
       http.server.once('error', reject);
-      http.server.listen(config.serverPort, config.serverHost, () => resolve());
+      http.server.listen({ port: config.serverPort, host: config.serverHost, reusePort }, () => resolve());
     });
     const addr = http.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : config.serverPort;
-    log.info('listening', { url: `http://${config.serverHost}:${port}`, port, worker: !noWorker, embedded: !!db.embedded });
+    if (reusePort && !sibling) siblings = startSiblings({ count: config.httpProcesses - 1, port, databaseUrl: db.url, log });
+    log.info('listening', { url: `http://${config.serverHost}:${port}`, port, worker: !noWorker, embedded: !!db.embedded, pid: process.pid, ...(reusePort ? { http_processes: config.httpProcesses, sibling } : {}) });
   } else {
     log.info('worker running', { embedded: !!db.embedded });
   }
@@ -133,7 +146,10 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(1);
     }, 30_000);
     hard.unref();
-    await http?.close().catch((e) => log.error('http close failed', { error: String(e) }));
+    await Promise.all([
+      http?.close().catch((e) => log.error('http close failed', { error: String(e) })),
+      siblings?.stop().catch((e) => log.error('stopping http processes failed', { error: String(e) })),
+    ]);
     metricsServer?.closeAllConnections();
     metricsServer?.close();
     await worker?.stop().catch((e) => log.error('worker stop failed', { error: String(e) }));
@@ -150,4 +166,6 @@ export async function main(argv: string[]): Promise<void> {
   });
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
+  // A sibling goes with the first process, however that one ended (its IPC channel closes).
+  if (sibling) process.on('disconnect', () => void shutdown('first process gone'));
 }

@@ -14,7 +14,7 @@ const backupCommand = command('backup', '  backup --out FILE                    
     if (e instanceof BackupError || e instanceof PgToolError) throw new UsageError(e.message);
     throw e;
   }
-});
+}, { options: { out: 'string' } });
 
 const restoreCommand = command('restore', '  restore FILE                                            restore a backup into an empty database (new DATA_DIR), then migrate it', async ({ config, db, out }, args) => {
   const file = args[0];
@@ -26,6 +26,6 @@ const restoreCommand = command('restore', '  restore FILE                       
     if (e instanceof BackupError || e instanceof PgToolError) throw new UsageError(e.message);
     throw e;
   }
-}, { migrate: false });
+}, { migrate: false, options: {} });
 
 export const commands: CliCommand[] = [backupCommand, restoreCommand, ...keyCommands];

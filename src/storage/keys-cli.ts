@@ -31,7 +31,7 @@ function line(config: Parameters<CliCommand['run']>[0]['config'], k: ProjectKeyR
 const list = command('key list', '  key list <project>                                      a project\'s DSN keys: key, state, rate limit, name, DSN', async ({ config, db, out }, args) => {
   const p = await project(db, args[0]);
   for (const k of await listKeys(db.pool, p.id)) out(line(config, k));
-});
+}, { options: {} });
 
 const create = command('key create', '  key create <project> [--name N] [--rate-limit COUNT/SECS] a new DSN key (rate limit: error events per window)', async ({ config, db, out }, args, flags) => {
   const p = await project(db, args[0]);
@@ -39,7 +39,7 @@ const create = command('key create', '  key create <project> [--name N] [--rate-
   const problem = labelProblem(label);
   if (problem) throw new UsageError(problem);
   out(line(config, await createKey(db.pool, p.id, { label, rateLimit: parseLimit(flags['rate-limit']) ?? null })));
-});
+}, { options: { name: 'string', 'rate-limit': 'string' } });
 
 const update = command('key update', '  key update <project> <key> [--enable|--disable] [--name N] [--rate-limit COUNT/SECS|none]', async ({ config, db, out }, args, flags) => {
   const p = await project(db, args[0]);
@@ -51,7 +51,7 @@ const update = command('key update', '  key update <project> <key> [--enable|--d
   const k = await updateKey(db.pool, p.id, args[1], { label, active, rateLimit: parseLimit(flags['rate-limit']) });
   if (!k) throw new UsageError(`no key ${args[1]} in project ${p.slug}`);
   out(line(config, k));
-});
+}, { options: { enable: 'boolean', disable: 'boolean', name: 'string', 'rate-limit': 'string' } });
 
 const rotate = command('key rotate', '  key rotate <project> <key>                              a new key replaces it (same name and limit); it is disabled', async ({ config, db, out }, args) => {
   const p = await project(db, args[0]);
@@ -59,6 +59,6 @@ const rotate = command('key rotate', '  key rotate <project> <key>              
   if (!r) throw new UsageError(`no key ${args[1] ?? '(none given)'} in project ${p.slug}`);
   out(line(config, r.key));
   out(line(config, r.old));
-});
+}, { options: {} });
 
 export const commands: CliCommand[] = [list, create, update, rotate];

@@ -62,6 +62,7 @@ const userCreateCommand = command(
       throw new UsageError((e as Error).message);
     }
   },
+  { options: { email: 'string', password: 'string', role: 'string' } },
 );
 
 const userPasswordCommand = command(
@@ -79,13 +80,14 @@ const userPasswordCommand = command(
     out(ok ? `Password of ${email} changed; their sessions ended.` : `No user ${email}.`);
     return ok ? 0 : 1;
   },
+  { options: { email: 'string', password: 'string' } },
 );
 
 const userListCommand = command('user list', '  user list                                               web UI users', async ({ db, out }) => {
   const users = await listUsers(db.pool);
   if (!users.length) out('No users. Create one with: crash-cache-cli user create --email you@example.com');
   for (const u of users) out(`${u.id}\t${u.email}\t${u.role}${u.all_projects ? '' : ' (some projects)'}\t${u.sessions} active session${u.sessions === 1 ? '' : 's'}`);
-});
+}, { options: {} });
 
 const userDeleteCommand = command('user delete', '  user delete --email E                                   delete a web UI user, their sessions and tokens (not the last owner)', async ({ db, out }, _args, flags) => {
   const email = emailOf(flags, 'user delete');
@@ -97,7 +99,7 @@ const userDeleteCommand = command('user delete', '  user delete --email E       
   await refusalAsUsage(() => removeMember(db.pool, null, user.id));
   out(`Deleted ${email}.`);
   return 0;
-});
+}, { options: { email: 'string' } });
 
 /** The members module's refusals (the last owner, an unknown project) as the CLI's usage errors. */
 async function refusalAsUsage<T>(fn: () => Promise<T>): Promise<T> {
@@ -121,7 +123,7 @@ const userRoleCommand = command('user role', '  user role --email E --role R    
   const m = await refusalAsUsage(() => changeRole(db.pool, null, user.id, role));
   out(`${m.email} is now ${m.role}.`);
   return 0;
-});
+}, { options: { email: 'string', role: 'string' } });
 
 const userProjectsCommand = command('user projects', '  user projects --email E --projects a,b | --all          limit a member or viewer to some projects (slugs or ids), or give them every project', async ({ db, out }, _args, flags) => {
   const email = emailOf(flags, 'user projects');
@@ -138,6 +140,6 @@ const userProjectsCommand = command('user projects', '  user projects --email E 
   const note = m.role === 'owner' || m.role === 'admin' ? ` (as ${m.role}, they see every project anyway)` : '';
   out(ids === null ? `${m.email} sees every project.` : `${m.email} sees only project${ids.length === 1 ? '' : 's'} ${list!.join(', ')}${note}.`);
   return 0;
-});
+}, { options: { email: 'string', projects: 'string', all: 'boolean' } });
 
 export const commands: CliCommand[] = [userCreateCommand, userPasswordCommand, userListCommand, userDeleteCommand, userRoleCommand, userProjectsCommand];

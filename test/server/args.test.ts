@@ -19,10 +19,12 @@ describe('crash-cache arguments', () => {
     expect(parseServerArgs(['worker'])).toEqual({ kind: 'run', http: false, worker: true });
     expect(parseServerArgs(['--version'])).toEqual({ kind: 'version' });
     expect(parseServerArgs(['worker', '--help'])).toEqual({ kind: 'help' });
+    // what the first of HTTP_PROCESSES starts the others with: HTTP only
+    expect(parseServerArgs(['--http-sibling'])).toEqual({ kind: 'run', http: true, worker: false, sibling: true });
   });
 
   it('refuses contradictions and unknown arguments', () => {
-    for (const argv of [['worker', '--no-worker'], ['--no-worker', 'worker'], ['--bogus'], ['serve'], ['worker', 'worker'], ['--no-worker=1']]) {
+    for (const argv of [['worker', '--no-worker'], ['--no-worker', 'worker'], ['--bogus'], ['serve'], ['worker', 'worker'], ['--no-worker=1'], ['worker', '--http-sibling']]) {
       expect(() => parseServerArgs(argv), argv.join(' ')).toThrow(UsageError);
     }
   });

@@ -41,6 +41,7 @@ const storageCommand = command(
       out(`${p.slug}\t${p.events}\t${p.payloads}\t${p.payloadBytes}\t${p.totalBytes}\t${p.oldestReceived?.toISOString() ?? '-'}\t${keep}`);
     }
   },
+  { options: { json: 'boolean' } },
 );
 
 const retentionRunCommand = command(
@@ -63,6 +64,7 @@ const retentionRunCommand = command(
     }
     if (r.before && r.after && r.before !== r.after) out(`In use: ${mb(r.before.usedBytes)} → ${mb(r.after.usedBytes)} (budget ${mb(config.storageMaxBytes!)}).`);
   },
+  { options: { 'dry-run': 'boolean', json: 'boolean' } },
 );
 
 export const commands: CliCommand[] = [storageCommand, retentionRunCommand];

@@ -16,6 +16,7 @@ import { apiClient } from './lib/api.mjs';
 import { startBrowserRunner } from './lib/browser.mjs';
 import { CHECKS } from './lib/checks.mjs';
 import { startProxy } from './lib/proxy.mjs';
+import { SOURCEMAP_FEATURES, startSourcemapRunner } from './lib/sourcemaps.mjs';
 import { reportText } from './lib/report.mjs';
 import { FEATURES, sdks as allSdks } from './lib/sdks.mjs';
 import { cli, startServer } from './lib/server.mjs';
@@ -75,6 +76,7 @@ async function main() {
   const server = await startServer(ROOT, env);
   const proxy = await startProxy(server.url);
   let browser;
+  let sourcemaps;
   try {
     const token = (await cli(ROOT, ['token', 'create', '--name', 'conformance'], env)).trim().split('\n').at(-1).trim();
     const org = process.env.ORGANIZATION_SLUG ?? 'crash-cache';
@@ -126,16 +128,18 @@ async function main() {
       }
     }
     if (jobs.some((j) => j.sdk.browser)) browser = await startBrowserRunner(ROOT);
+    if (jobs.some((j) => SOURCEMAP_FEATURES.has(j.feature))) sourcemaps = await startSourcemapRunner(ROOT, { serverUrl: server.url, token, api, browser });
     process.stdout.write(`running ${jobs.length} SDK app runs against ${server.url} (proxy :${proxy.port})\n`);
     await pool(jobs, APP_CONCURRENCY, async (j) => {
       const t = performance.now();
-      j.app = j.sdk.browser ? await browser.run(j.feature, j.env) : await runApp(...j.sdk.command(j.feature), j.env);
+      j.app = SOURCEMAP_FEATURES.has(j.feature) ? await sourcemaps.run(j)
+        : j.sdk.browser ? await browser.run(j.feature, j.env) : await runApp(...j.sdk.command(j.feature), j.env);
       process.stdout.write(`  ran ${j.key} (${((performance.now() - t) / 1000).toFixed(1)} s, exit ${j.app.code})\n`);
     });
     await pool(jobs, CHECK_CONCURRENCY, async (j) => {
       const records = proxy.records.filter((r) => r.cell === j.cell);
       const eventId = [...j.app.output.matchAll(/event_id=([0-9a-f-]{32,36})/g)].at(-1)?.[1]?.replace(/-/g, '');
-      const cx = { api, eventId, sdk: j.sdk, project: j.project.slug, projectId: j.project.id, marker: j.marker, release: j.env.CC_RELEASE, monitor: j.env.CC_MONITOR, records };
+      const cx = { api, eventId, sdk: j.sdk, project: j.project.slug, projectId: j.project.id, marker: j.marker, release: j.env.CC_RELEASE, monitor: j.env.CC_MONITOR, records, events: j.app.events, before: j.app.before };
       try {
         // the cell's marker, also where a note cut it short (titles are shown up to 60 characters):
         // the whole marker, or a prefix of it that ends a quoted title
@@ -218,6 +222,7 @@ async function main() {
     process.stdout.write(`${passedOrKnown - newlyPassing} passed, ${unexpected + newlyPassing} failed${newlyPassing ? ` (${newlyPassing} listed as known failures but passing)` : ''}\n`);
     process.exitCode = unexpected || newlyPassing || (check && stale) ? 1 : 0;
   } finally {
+    await sourcemaps?.close().catch(() => {});
     await browser?.close().catch(() => {});
     await proxy.close();
     await server.stop();

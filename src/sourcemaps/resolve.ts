@@ -72,7 +72,8 @@ export class Symbolicator {
   private async hasBundles(db: Db, projectId: number): Promise<boolean> {
     const until = this.bundleless.get(projectId);
     if (until !== undefined && until > Date.now()) return false;
-    const { rows } = await db.query(`SELECT 1 FROM artifact_bundle WHERE project_id = $1 AND state = 'ok' LIMIT 1`, [projectId]);
+    // the project's bundles or the organization's release files (migrations/0042)
+    const { rows } = await db.query(`SELECT 1 FROM artifact_bundle WHERE (project_id = $1 OR project_id IS NULL) AND state = 'ok' LIMIT 1`, [projectId]);
     if (rows.length) this.bundleless.delete(projectId);
     else this.bundleless.set(projectId, Date.now() + NO_BUNDLES_TTL_MS);
     return rows.length > 0;

@@ -19,7 +19,9 @@ import { buildApp } from './app/build.mjs';
 // server (without its .map, as production sites do) and loaded in Debian's headless Chromium; the
 // error @sentry/browser sends is read back through the API with original files, lines, functions and
 // the context lines the browser SDK never sends. A second build minified differently and sent before
-// its upload is shown symbolicated once its map is there.
+// its upload is shown symbolicated once its map is there. A third, without debug ids, has its files
+// posted to the organization's release files (the flow of sentry-cli 1.x without a project): the
+// errors of two projects with that release are symbolicated by them.
 
 const run = promisify(execFile);
 const SENTRY_CLI = join(PACKAGE_ROOT, 'node_modules', '@sentry', 'cli', 'bin', 'sentry-cli');
@@ -30,6 +32,7 @@ let siteUrl: string;
 let browser: Browser;
 let token: string;
 let dsn: string;
+let adminDsn: string;
 const work = join(PACKAGE_ROOT, 'node_modules', '.cache', `cc-sourcemaps-browser-${randomBytes(4).toString('hex')}`);
 
 async function until<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean, ms = 30_000): Promise<T> {
@@ -55,22 +58,22 @@ async function sentryCli(args: string[]): Promise<string> {
   }
 }
 
-async function build(v: 'a' | 'b'): Promise<string> {
+async function build(v: 'a' | 'b' | 'c', inject = true): Promise<string> {
   const dir = join(work, v);
   await mkdir(dir, { recursive: true });
   await buildApp(dir, v, 'browser');
-  expect(await sentryCli(['sourcemaps', 'inject', dir])).toMatch(/Modified: The following source files have been modified/);
+  if (inject) expect(await sentryCli(['sourcemaps', 'inject', dir])).toMatch(/Modified: The following source files have been modified/);
   return dir;
 }
 
 /** Loads build `v`'s page in a fresh browser context; returns the id of the event @sentry/browser sent. */
-async function loadPage(v: string, release: string): Promise<string> {
+async function loadPage(v: string, release: string, to = dsn): Promise<string> {
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
     const problems: string[] = [];
     page.on('pageerror', (e) => problems.push(e.message));
-    await page.goto(`${siteUrl}/${v}/?${new URLSearchParams({ dsn, release })}`);
+    await page.goto(`${siteUrl}/${v}/?${new URLSearchParams({ dsn: to, release })}`);
     await page.waitForFunction(() => (window as unknown as { __appDone?: unknown }).__appDone, null, { timeout: 30_000 });
     const done = await page.evaluate(() => (window as unknown as { __appDone: { eventId: string; flushed: boolean } }).__appDone);
     expect(problems).toEqual([]);
@@ -81,9 +84,9 @@ async function loadPage(v: string, release: string): Promise<string> {
   }
 }
 
-async function event(id: string): Promise<any> {
+async function event(id: string, project = 'web'): Promise<any> {
   return until(`event ${id}`, async () => {
-    const r = await fetch(`${server.url}/api/0/projects/acme/web/events/${id}/`, { headers: { authorization: `Bearer ${token}` } });
+    const r = await fetch(`${server.url}/api/0/projects/acme/${project}/events/${id}/`, { headers: { authorization: `Bearer ${token}` } });
     return r.status === 200 ? r.json() : null;
   }, (e) => e !== null);
 }
@@ -94,13 +97,15 @@ beforeAll(async () => {
   db = await freshDatabase();
   const env = { DATABASE_URL: db.url, ORGANIZATION_SLUG: 'acme' };
   await cli(['project', 'create', '--name', 'web', '--platform', 'javascript', '--key', 'd'.repeat(32)], env);
+  await cli(['project', 'create', '--name', 'admin', '--platform', 'javascript', '--key', 'e'.repeat(32)], env);
   token = /^([0-9a-f]{64})$/m.exec(await cli(['token', 'create', '--name', 'sourcemaps'], env))![1]!;
   server = await startServer({ ...env, RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0' });
   dsn = `http://${'d'.repeat(32)}@127.0.0.1:${server.port}/1`;
+  adminDsn = `http://${'e'.repeat(32)}@127.0.0.1:${server.port}/2`;
   // The web site: /<build>/ is a page loading /<build>/app.js. It runs on "localhost", the server on
   // 127.0.0.1: another origin, as a real site and its error tracker are.
   site = createServer(async (req, res) => {
-    const m = /^\/([ab])\/(app\.js)?(?:\?|$)/.exec(req.url ?? '');
+    const m = /^\/([abc])\/(app\.js)?(?:\?|$)/.exec(req.url ?? '');
     if (!m) return res.writeHead(404).end();
     if (!m[2]) return res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><meta charset="utf-8"><title>shop</title><script src="app.js"></script>');
     try {
@@ -169,5 +174,36 @@ describe('@sentry/browser in headless Chromium, source maps uploaded with sentry
     const rawB = exception(late).rawStacktrace.frames.at(-1);
     expect(`${rawB.lineNo}:${rawB.colNo}`).not.toBe(`${rawA.lineNo}:${rawA.colNo}`);
     expect(late.groupID).toBe(first.groupID);
+  }, 180_000);
+
+  it('symbolicates the errors of every project with the release by files posted to the organization', async () => {
+    const c = await build('c', false);
+    const post = async (name: string, file: string) => {
+      const f = new FormData();
+      f.append('file', new Blob([await readFile(join(c, file))]), file);
+      f.append('name', name);
+      return fetch(`${server.url}/api/0/organizations/acme/releases/shared@1/files/`, { method: 'POST', body: f, headers: { authorization: `Bearer ${token}` } });
+    };
+    const js = await post('~/c/app.js', 'app.js');
+    expect(js.status).toBe(201);
+    expect(await js.json()).toMatchObject({ name: '~/c/app.js', dist: null, sha1: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect((await post('~/c/app.js.map', 'app.js.map')).status).toBe(201);
+    expect((await post('~/c/app.js', 'app.js')).status).toBe(409);
+    const list = await fetch(`${server.url}/api/0/organizations/acme/releases/shared@1/files/`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await list.json()) as { name: string }[]).map((f) => f.name)).toEqual(['~/c/app.js', '~/c/app.js.map']);
+    // not a project's files: the project's own list stays empty
+    const own = await fetch(`${server.url}/api/0/projects/acme/web/releases/shared@1/files/`, { headers: { authorization: `Bearer ${token}` } });
+    expect(await own.json()).toEqual([]);
+
+    for (const [project, to] of [['web', dsn], ['admin', adminDsn]] as const) {
+      const ev = await event(await loadPage('c', 'shared@1', to), project);
+      expect(exception(ev).stacktrace.frames.at(-1), project).toMatchObject({ filename: expect.stringMatching(/src\/cart\.js$/), function: 'chargeCustomerCard', lineNo: 5 });
+      expect(exception(ev).rawStacktrace.frames.at(-1)).toMatchObject({ absPath: `${siteUrl}/c/app.js` });
+      expect(ev.errors).toEqual([]);
+    }
+    // another release of the same page: the organization's files are not for it
+    const other = await event(await loadPage('c', 'shared@2', adminDsn), 'admin');
+    expect(exception(other).stacktrace.frames.at(-1)).toMatchObject({ absPath: `${siteUrl}/c/app.js` });
+    expect(exception(other).rawStacktrace).toBeNull();
   }, 180_000);
 });

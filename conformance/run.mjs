@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +52,17 @@ async function pool(items, n, fn) {
   return out;
 }
 
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 function runApp(cmd, argv, env) {
   return new Promise((resolve) => {
     execFile(cmd, argv, { env: { ...process.env, ...env }, timeout: 90_000, maxBuffer: 4 << 20, cwd: ROOT }, (err, stdout, stderr) => {
@@ -73,6 +85,11 @@ async function main() {
     // The suite sends ~100 requests in bursts from one address: rate limits would be the thing tested.
     RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0',
   };
+  // A port chosen first, so that PUBLIC_URL is where the server is: the bundler plugin of the source-map
+  // cells uploads to the organization's regionUrl (PUBLIC_URL), as it does in production.
+  const port = await freePort();
+  env.SERVER_PORT = String(port);
+  env.PUBLIC_URL = `http://127.0.0.1:${port}`;
   const server = await startServer(ROOT, env);
   const proxy = await startProxy(server.url);
   let browser;

@@ -27,11 +27,12 @@ export const FEATURES = [
   ['sourcemap', 'Source maps: minified bundle read back as original code'],
   ['sourcemap_grouping', 'Source maps: two builds minified differently, one issue'],
   ['sourcemap_late', 'Source maps: an event sent before the upload, symbolicated after'],
+  ['sourcemap_plugin', 'Source maps: uploaded by the esbuild bundler plugin'],
 ];
 
 // The source-map cells (lib/sourcemaps.mjs) are for the JavaScript SDKs; the others' frames are not
 // minified JavaScript.
-const JS_ONLY = ['sourcemap', 'sourcemap_grouping', 'sourcemap_late'];
+const JS_ONLY = ['sourcemap', 'sourcemap_grouping', 'sourcemap_late', 'sourcemap_plugin'];
 
 async function out(cmd, args, opts = {}) {
   try {

@@ -6,6 +6,7 @@
 //   sourcemap          one build, uploaded, then its error
 //   sourcemap_grouping two builds minified differently, each uploaded under its release, one error each
 //   sourcemap_late     the error first, read back as sent (the map is not there), then the upload
+//   sourcemap_plugin   built with the official esbuild bundler plugin, which injects and uploads itself
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { entry, eventually, expect } from './api.mjs';
 
 const execFileP = promisify(execFile);
 
-export const SOURCEMAP_FEATURES = new Set(['sourcemap', 'sourcemap_grouping', 'sourcemap_late']);
+export const SOURCEMAP_FEATURES = new Set(['sourcemap', 'sourcemap_grouping', 'sourcemap_late', 'sourcemap_plugin']);
 export const SOURCEMAP_SDKS = new Set(['node', 'browser']);
 
 export async function startSourcemapRunner(root, { serverUrl, token, api, browser }) {
@@ -59,6 +60,19 @@ export async function startSourcemapRunner(root, { serverUrl, token, api, browse
     return name;
   }
 
+  /** Builds with the bundler plugin, which injects debug ids and uploads the bundle (a process of its own). */
+  async function buildWithPlugin(j, release) {
+    const name = `${j.cell}-plugin`;
+    mkdirSync(join(work, name), { recursive: true });
+    const script = join(root, 'conformance', 'apps', 'sourcemaps', 'build-with-plugin.mjs');
+    try {
+      await execFileP(process.execPath, [script, j.sdk.id === 'browser' ? 'browser' : 'node', serverUrl, token, api.org, j.project.slug, release, join(work, name)], { timeout: 120_000 });
+    } catch (e) {
+      throw new Error(`the esbuild plugin's build exited with ${e.code}: ${`${e.stdout ?? ''}${e.stderr ?? ''}`.trim().slice(-300)}`);
+    }
+    return name;
+  }
+
   async function upload(j, name, release) {
     const out = await cli(['sourcemaps', 'upload', '--release', release, join(work, name)], j.project.slug);
     if (!/File processing complete|Nothing to upload/.test(out)) throw new Error(`sentry-cli sourcemaps upload did not complete: ${out.trim().slice(-300)}`);
@@ -87,6 +101,11 @@ export async function startSourcemapRunner(root, { serverUrl, token, api, browse
           const a = await build(j, 'a');
           await upload(j, a, release);
           const r = await send(j, a, release);
+          return { ...r, events: [idOf(r)] };
+        }
+        if (j.feature === 'sourcemap_plugin') {
+          const p = await buildWithPlugin(j, release);
+          const r = await send(j, p, release);
           return { ...r, events: [idOf(r)] };
         }
         if (j.feature === 'sourcemap_grouping') {
@@ -158,6 +177,12 @@ export const SOURCEMAP_CHECKS = {
       expect(`${ra.lineNo}:${ra.colNo}` !== `${rb.lineNo}:${rb.colNo}`, 'the two builds were not minified differently');
       expect(a.groupID === b.groupID, `two builds of the same source are in two issues (${a.groupID}, ${b.groupID})`);
       return 'two builds minified differently (other lines and columns), of two releases, each uploaded: both events in one issue';
+    });
+  },
+  async sourcemap_plugin(cx) {
+    return eventually(async () => {
+      checkSymbolicated(await eventOf(cx, cx.events[0]));
+      return 'built by esbuild with the official bundler plugin (@sentry/bundler-plugins), which injected debug ids and uploaded the bundle itself: read back as src/cart.js:5 in chargeCustomerCard with source lines';
     });
   },
   async sourcemap_late(cx) {

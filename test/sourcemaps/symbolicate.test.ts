@@ -6,7 +6,8 @@ import { normalizeEvent, type NormalizedEvent } from '../../src/protocol/event.j
 import { assembleBundle } from '../../src/sourcemaps/assemble.js';
 import { ParsedCache, parseMap } from '../../src/sourcemaps/cache.js';
 import { Symbolicator, urlCandidates } from '../../src/sourcemaps/resolve.js';
-import { insertChunks, pruneSourcemaps } from '../../src/sourcemaps/store.js';
+import { insertChunks, pruneSourcemaps, storeReleaseFile } from '../../src/sourcemaps/store.js';
+import { transaction } from '../../src/storage/transaction.js';
 import { filenameOf, resolveSourceUrl } from '../../src/sourcemaps/symbolicate.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { digestBatch } from '../../src/digest/batch.js';
@@ -282,5 +283,36 @@ describe('the digest without prepare threads', () => {
     await drainQueue(db.pool, { batchSize: 10, maxBytes: 1 << 20 });
     const again = await db.pool.query('SELECT culprit, (SELECT count(*)::int FROM report r WHERE r.issue_id = i.id) AS n FROM issue i WHERE project_id = $1', [projectId]);
     expect(again.rows).toEqual([{ culprit: 'inner(src/util.js)', n: 2 }]);
+  });
+});
+
+describe('organization release files (organizations/{org}/releases/{version}/files/)', () => {
+  it('symbolicate the events of every project with that release, and retention deletes them under no project', async () => {
+    const other = Number((await db.pool.query(`INSERT INTO project (slug, name, platform) VALUES ('admin', 'admin', 'javascript') RETURNING id`)).rows[0].id);
+    const file = (url: string, kind: string, text: string) => {
+      const data = Buffer.from(text);
+      return { path: url, kind, url, debugId: null, sourcemap: null, sha1: createHash('sha1').update(data).digest(), data };
+    };
+    await transaction(db.pool, async (c) => {
+      for (const f of [file('~/org/app.js', 'minified_source', min.code), file('~/org/app.js.map', 'source_map', min.map)]) {
+        const key = createHash('sha1').update(`org ${f.url}`).digest();
+        expect(await storeReleaseFile(c, null, key, 'org@1', '', { files: [f], size: f.data.length }, 1 << 30)).toBeNull();
+      }
+    });
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM artifact_file WHERE project_id IS NULL')).rows[0].n).toBe(2);
+    for (const p of [projectId, other]) {
+      const ev = event(frames('https://example.com/org/app.js'), { release: 'org@1' });
+      await new Symbolicator(1 << 20).symbolicate(db.pool, [{ projectId: p, ev }]);
+      expect(framesOf(ev)[1], `project ${p}`).toMatchObject({ lineno: 7, abs_path: '~/org/src/util.js' });
+      expect(ev.errors ?? []).toEqual([]);
+    }
+    // another release: not theirs, the frame stays as sent
+    const ev = await symbolicated(event(frames('https://example.com/org/app.js'), { release: 'org@2' }));
+    expect(framesOf(ev)).toEqual(sent('https://example.com/org/app.js', { release: 'org@2' }));
+
+    await db.pool.query(`UPDATE artifact_bundle SET last_used_at = now() - interval '31 days' WHERE project_id IS NULL`);
+    const r = (await runRetentionPass(db.pool, { defaultDays: 90, batchSize: 100, lowWaterPercent: 85, sourcemapDays: 30 }))!;
+    expect(r.deleted.filter((d) => d.kind === 'sourcemaps' && !(d.projectId > 0))).toEqual([]);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM artifact_bundle WHERE project_id IS NULL')).rows[0].n).toBe(0);
   });
 });

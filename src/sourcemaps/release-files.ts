@@ -16,8 +16,9 @@ import { listReleaseFiles, storeReleaseFile, type Owner, type ReleaseFileRow } f
 // of older tools): POST projects/{org}/{project}/releases/{version}/files/ with one file per request
 // (multipart: file, name, dist, header "Key:Value"…), GET to list them. Each file is stored as a bundle of
 // its own (store.ts), so symbolication finds it by release + dist + URL like any other.
-// The same at organizations/{org}/releases/{version}/files/ (sentry-cli's `--release` uploads without a
-// project): the file belongs to no project and is found for the events of every project with that release.
+// The same at organizations/{org}/releases/{version}/files/ (sentry-cli 1.x's release uploads without a
+// project; 2.30 and later refuse to upload without one): the file belongs to no project and is found for
+// the events of every project with that release.
 
 type H = ApiHandler;
 

@@ -29,14 +29,24 @@ function serialize(r: ReleaseFileRow) {
   return { id: r.id, name: r.url, dist: r.dist || null, headers, size: Number(r.size), sha1: r.sha1.toString('hex'), dateCreated: r.created_at.toISOString() };
 }
 
-export const listFiles: H = async (ctx, _req, res, params, _url, who) => {
+/**
+ * Sentry's filters of the list: `checksum` (exact sha1s: sentry-cli asks which of its files are there
+ * before uploading) and `query` (parts of names), each repeatable.
+ */
+function filtered(rows: ReleaseFileRow[], url: URL): ReleaseFileRow[] {
+  const sums = new Set(url.searchParams.getAll('checksum').map((c) => c.toLowerCase()));
+  const parts = url.searchParams.getAll('query').filter(Boolean);
+  return rows.filter((r) => (!sums.size || sums.has(r.sha1.toString('hex'))) && (!parts.length || parts.some((q) => r.url.includes(q))));
+}
+
+export const listFiles: H = async (ctx, _req, res, params, url, who) => {
   const p = await requireProject(ctx.db.pool, ctx.config, params.org!, params.project!, who);
-  sendJson(res, 200, (await listReleaseFiles(ctx.db.pool, p.id, params.version!)).map(serialize));
+  sendJson(res, 200, filtered(await listReleaseFiles(ctx.db.pool, p.id, params.version!), url).map(serialize));
 };
 
-export const listOrgFiles: H = async (ctx, _req, res, params) => {
+export const listOrgFiles: H = async (ctx, _req, res, params, url) => {
   requireOrg(ctx.config, params.org!);
-  sendJson(res, 200, (await listReleaseFiles(ctx.db.pool, null, params.version!)).map(serialize));
+  sendJson(res, 200, filtered(await listReleaseFiles(ctx.db.pool, null, params.version!), url).map(serialize));
 };
 
 /**

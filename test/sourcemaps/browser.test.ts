@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -189,8 +189,15 @@ describe('@sentry/browser in headless Chromium, source maps uploaded with sentry
     expect(await js.json()).toMatchObject({ name: '~/c/app.js', dist: null, sha1: expect.stringMatching(/^[0-9a-f]{40}$/) });
     expect((await post('~/c/app.js.map', 'app.js.map')).status).toBe(201);
     expect((await post('~/c/app.js', 'app.js')).status).toBe(409);
-    const list = await fetch(`${server.url}/api/0/organizations/acme/releases/shared@1/files/`, { headers: { authorization: `Bearer ${token}` } });
-    expect(((await list.json()) as { name: string }[]).map((f) => f.name)).toEqual(['~/c/app.js', '~/c/app.js.map']);
+    const list = async (q = '') => {
+      const r = await fetch(`${server.url}/api/0/organizations/acme/releases/shared@1/files/${q}`, { headers: { authorization: `Bearer ${token}` } });
+      return ((await r.json()) as { name: string }[]).map((f) => f.name);
+    };
+    expect(await list()).toEqual(['~/c/app.js', '~/c/app.js.map']);
+    // Sentry's filters: exact checksums (what sentry-cli asks before uploading), parts of names
+    const sha1 = createHash('sha1').update(await readFile(join(c, 'app.js'))).digest('hex');
+    expect(await list(`?checksum=${sha1}&checksum=${'0'.repeat(40)}`)).toEqual(['~/c/app.js']);
+    expect(await list('?query=.map')).toEqual(['~/c/app.js.map']);
     // not a project's files: the project's own list stays empty
     const own = await fetch(`${server.url}/api/0/projects/acme/web/releases/shared@1/files/`, { headers: { authorization: `Bearer ${token}` } });
     expect(await own.json()).toEqual([]);

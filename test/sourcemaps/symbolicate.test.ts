@@ -47,11 +47,11 @@ function position(code: string, index: number): { line: number; col: number } {
   return { line, col: index - before.lastIndexOf('\n') };
 }
 
-async function upload(files: Parameters<typeof bundleFiles>[0], release = '', dist = ''): Promise<{ state: string; detail: string | null }> {
+async function upload(files: Parameters<typeof bundleFiles>[0], release = '', dist = '', project = projectId): Promise<{ state: string; detail: string | null }> {
   const zip = await makeZip(bundleFiles(files));
   await insertChunks(db.pool, [{ sha1: createHash('sha1').update(zip).digest(), data: zip }]);
   const config = loadConfig({ DATABASE_URL: db.url }, '/nonexistent');
-  return assembleBundle(db.pool, config, [projectId], { checksum: createHash('sha1').update(zip).digest(), chunks: [createHash('sha1').update(zip).digest()], release, dist });
+  return assembleBundle(db.pool, config, [project], { checksum: createHash('sha1').update(zip).digest(), chunks: [createHash('sha1').update(zip).digest()], release, dist });
 }
 
 function event(frames: Record<string, unknown>[], extra: Record<string, unknown> = {}): NormalizedEvent {
@@ -314,5 +314,21 @@ describe('organization release files (organizations/{org}/releases/{version}/fil
     const r = (await runRetentionPass(db.pool, { defaultDays: 90, batchSize: 100, lowWaterPercent: 85, sourcemapDays: 30 }))!;
     expect(r.deleted.filter((d) => d.kind === 'sourcemaps' && !(d.projectId > 0))).toEqual([]);
     expect((await db.pool.query('SELECT count(*)::int AS n FROM artifact_bundle WHERE project_id IS NULL')).rows[0].n).toBe(0);
+  });
+});
+
+describe('a project\'s first upload', () => {
+  it('is used by the next batch of the same symbolicator (no "this project has no bundles" is remembered)', async () => {
+    const fresh = Number((await db.pool.query(`INSERT INTO project (slug, name, platform) VALUES ('fresh', 'fresh', 'javascript') RETURNING id`)).rows[0].id);
+    const id = '55555555-6666-7777-8888-999999999999';
+    const extra = { debug_meta: { images: [{ type: 'sourcemap', code_file: '/x/f.js', debug_id: id }] } };
+    const s = new Symbolicator(1 << 20);
+    const before = event(frames('/x/f.js'), extra);
+    await s.symbolicate(db.pool, [{ projectId: fresh, ev: before }]);
+    expect(framesOf(before)).toEqual(sent('/x/f.js', extra));
+    expect((await upload([{ path: 'f.map', type: 'source_map', url: '~/f.js.map', headers: { 'debug-id': id }, data: min.map }], '', '', fresh)).state).toBe('ok');
+    const after = event(frames('/x/f.js'), extra);
+    await s.symbolicate(db.pool, [{ projectId: fresh, ev: after }]);
+    expect(framesOf(after)[1]).toMatchObject({ lineno: 7, filename: 'src/util.js' });
   });
 });

@@ -11,6 +11,8 @@ export interface BenchContext {
   log: (m: string) => void;
   /** the traffic of this part of the run (default: the first of opts.traffic) */
   traffic?: Traffic;
+  /** the JS-heavy digest mix's event fixtures (bench/js-mix.ts): the saturating load sends the js workload */
+  jsFixtures?: string[];
 }
 
 /** The workload of a phase, in the context's traffic. */
@@ -25,7 +27,7 @@ export function saturatingLoad(ctx: BenchContext, db: BenchDb, procs: Proc[], du
     connections: ctx.opts.connections,
     senders: ctx.opts.senders,
     durationSec,
-    workload: workloadOf(ctx, 'mix', ctx.opts.groups),
+    workload: ctx.jsFixtures ? { ...workloadOf(ctx, 'js', ctx.opts.groups), jsFixtures: ctx.jsFixtures } : workloadOf(ctx, 'mix', ctx.opts.groups),
     target: { projectId: db.projectId, key: db.key },
     expected: Math.ceil(expectedRps * durationSec),
   };

@@ -29,6 +29,8 @@ export interface BenchOptions {
   backlog: number;
   /** worker process counts to drain a backlog with, one drain each */
   digestWorkers: number[];
+  /** what the digest phase drains: sdk (the ingest runs' queue) and/or js (a JS-heavy mix with minified frames and an uploaded bundle, bench/js-mix.ts) */
+  digestMix: ('sdk' | 'js')[];
   /** seconds the drain may take; past it the rate is that of the part drained */
   digestTimeout: number;
   probes: number;
@@ -77,6 +79,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     seed: 1,
     backlog: quick ? 5_000 : 50_000,
     digestWorkers: quick ? [1] : [1, 2],
+    digestMix: quick ? ['sdk'] : ['sdk', 'js'],
     digestTimeout: quick ? 15 : 300,
     probes: quick ? 3 : 20,
     profileDigestSecs: quick ? 3 : 10,
@@ -122,6 +125,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   for (const p of o.phases) if (!PHASES.includes(p)) throw new Error(`unknown phase ${p} (phases: ${PHASES.join(', ')})`);
   if (!o.traffic.length || o.traffic.some((t) => t !== 'realistic' && t !== 'fixed')) throw new Error('--traffic is a list of realistic and/or fixed');
+  if (!o.digestMix.length || o.digestMix.some((m) => m !== 'sdk' && m !== 'js')) throw new Error('--digest-mix is a list of sdk and/or js');
   if (o.generator !== 'wrk' && o.generator !== 'node') throw new Error('--generator is wrk or node');
   return o;
 }

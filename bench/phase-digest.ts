@@ -12,6 +12,12 @@ import { sampleMemory, startCrashCache, type MemoryPeak, type Proc } from './pro
 // digested but is not an event, so the events rate is the one held to the target.
 
 export interface DigestResult {
+  /** sdk: the queue of the ingest runs (the SDK corpus mix); js: the JS-heavy mix with source maps (bench/js-mix.ts) */
+  mix: 'sdk' | 'js';
+  /** js mix: issues whose culprit is the original source (src/steps.js), of `issues` */
+  symbolicatedIssues?: number;
+  /** js mix: issues whose culprit is still the minified bundle (should be 0) */
+  minifiedIssues?: number;
   backlog: number;
   workers: number;
   seconds: number;
@@ -96,7 +102,14 @@ export async function runDigest(ctx: BenchContext, db: BenchDb, timeoutSec: numb
     const done = backlog - now.queued;
     if (!drained) log(`digest: not drained after ${timeoutSec} s (${now.queued} left)`);
     const reports = await countRows(db, 'report');
+    const mix = ctx.jsFixtures ? 'js' : 'sdk';
+    // the JS issues by their culprit: the original file once symbolicated, the bundle's URL if not
+    const culprits = async (like: string) => Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM issue WHERE culprit LIKE $1', [like])).rows[0]!.n);
+    const symbolicated = mix === 'js' ? await culprits('%src/steps.js%') : undefined;
+    const minified = mix === 'js' ? await culprits('%app.min.js%') : undefined;
     return {
+      mix,
+      ...(symbolicated === undefined ? {} : { symbolicatedIssues: symbolicated, minifiedIssues: minified }),
       backlog,
       workers: nWorkers,
       seconds: round(seconds, 2),

@@ -69,8 +69,8 @@ export function rows(r: BenchResults): Row[] {
   }
   for (const d of r.digest) {
     out.push({
-      what: `Digest, ${d.workers} worker process${d.workers > 1 ? 'es' : ''}`,
-      measured: `${n0(d.reportsPerSec)} events/s stored as reports, ${n0(d.payloadsPerSec)} payloads/s (${n0(d.backlog)} payloads queued → ${n0(d.newReports)} reports, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues${d.secondHalfPerSec ? `; second half ${n0(d.secondHalfPerSec)} payloads/s` : ''}${cpu(d.memory, d.reportsPerSec)})`,
+      what: `Digest, ${d.workers} worker process${d.workers > 1 ? 'es' : ''}${d.mix === 'js' ? ' (JS-heavy mix, source maps)' : ''}`,
+      measured: `${n0(d.reportsPerSec)} events/s stored as reports, ${n0(d.payloadsPerSec)} payloads/s (${n0(d.backlog)} payloads queued → ${n0(d.newReports)} reports, ${d.seconds} s${d.drained ? '' : ', NOT drained'}${d.failed ? `, ${d.failed} failed` : ''}; ${n0(d.issues)} issues${d.symbolicatedIssues !== undefined ? ` (${n0(d.symbolicatedIssues)} with original frames, ${n0(d.minifiedIssues ?? 0)} minified)` : ''}${d.secondHalfPerSec ? `; second half ${n0(d.secondHalfPerSec)} payloads/s` : ''}${cpu(d.memory, d.reportsPerSec)})`,
       target: '≥ 5,000 events/s',
       verdict: check(d.drained && d.reportsPerSec >= 5000),
     });
@@ -87,7 +87,7 @@ export function rows(r: BenchResults): Row[] {
   const mem = (what: string, peakEachMb: number, extra = '') =>
     out.push({ what: `Memory: ${what}`, measured: `${peakEachMb} MB peak RSS${extra}`, target: `≤ ${RSS_TARGET_MB} MB`, verdict: check(peakEachMb <= RSS_TARGET_MB) });
   for (const i of r.ingest) mem(`ingest, ${i.processes} process${i.processes > 1 ? 'es (each)' : ''}${tr(i.traffic)}`, Math.max(...i.memory.serverHwmMb));
-  for (const d of r.digest) mem(`digest, ${d.workers} worker process${d.workers > 1 ? 'es (each)' : ''}`, Math.max(...d.memory.serverHwmMb));
+  for (const d of r.digest) mem(`digest, ${d.workers} worker process${d.workers > 1 ? 'es (each)' : ''}${d.mix === 'js' ? ', JS-heavy mix' : ''}`, Math.max(...d.memory.serverHwmMb));
   if (r.latency) mem('server + worker, latency phase', Math.max(...r.latency.memory.serverHwmMb));
   if (r.query) mem('server, query phase', Math.max(...r.query.memory.serverHwmMb));
   const pgPeak = [...r.ingest.map((i) => i.memory), ...r.digest.map((d) => d.memory)];

@@ -4,6 +4,7 @@ import { openBenchPg } from './db.js';
 import { parseOptions } from './options.js';
 import { runCeiling, runIngest, type CeilingResult, type IngestResult } from './phase-ingest.js';
 import { runDigest, type DigestResult } from './phase-digest.js';
+import { prepareJsMix, uploadJsBundle } from './js-mix.js';
 import { runLatency, type LatencyResult } from './phase-latency.js';
 import { runDisk, type DiskResult } from './phase-disk.js';
 import { runQuery, type QueryResult } from './phase-query.js';
@@ -78,7 +79,19 @@ try {
   });
   if (has('digest')) {
     await timed('digest', async () => {
-      for (const n of opts.digestWorkers) results.digest.push(await runDigest(ctx, main, opts.digestTimeout, n));
+      if (opts.digestMix.includes('sdk')) for (const n of opts.digestWorkers) results.digest.push(await runDigest(ctx, main, opts.digestTimeout, n));
+      if (opts.digestMix.includes('js')) {
+        // a database of its own, the bundle uploaded first: the backlog is ingested with the JS-heavy mix
+        const js = await prepareJsMix();
+        for (const n of opts.digestWorkers) {
+          const db = await pg.create(`digest_js_${n}`);
+          await uploadJsBundle(db.pool, db.projectId, js.bundle);
+          const d = await runDigest({ ...ctx, jsFixtures: js.fixtures }, db, opts.digestTimeout, n);
+          log(`digest (JS-heavy, source maps): ${d.reportsPerSec} events/s; ${d.symbolicatedIssues} issues with original frames, ${d.minifiedIssues} minified, of ${d.issues}`);
+          results.digest.push(d);
+          await db.drop();
+        }
+      }
     });
   }
   await main.drop();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { SDK_PAYLOADS } from '../test/fixtures/corpus.js';
 import { seededRandom, seedOf, varyEvent } from './variation.js';
@@ -219,8 +219,8 @@ function frameEnvelope(header: Json, items: Item[]): Buffer {
 }
 
 function buildBody(spec: FixtureSpec, t: Target, now: Date, vary: Vary): Buffer {
-  if (!existsSync(FIXTURES_DIR)) throw new Error(`the SDK payload corpus is not at ${FIXTURES_DIR} (test/fixtures/sdk-payloads)`);
-  const raw = readFileSync(join(FIXTURES_DIR, spec.file));
+  if (!isAbsolute(spec.file) && !existsSync(FIXTURES_DIR)) throw new Error(`the SDK payload corpus is not at ${FIXTURES_DIR} (test/fixtures/sdk-payloads)`);
+  const raw = readFileSync(isAbsolute(spec.file) ? spec.file : join(FIXTURES_DIR, spec.file));
   const sdk = SDK_CLIENT[spec.style].split('/');
   if (spec.file.endsWith('.envelope')) {
     const env = parseEnvelope(raw);
@@ -263,7 +263,10 @@ function split(body: Buffer): Piece[] {
 export type Traffic = 'realistic' | 'fixed';
 
 export interface WorkloadOptions {
-  kind: 'mix' | 'repeated';
+  /** js: the mix, and the JS events of `jsFixtures` three times as often as all of it (bench/js-mix.ts) */
+  kind: 'mix' | 'repeated' | 'js';
+  /** absolute paths of the JS-heavy mix's event fixtures (kind js) */
+  jsFixtures?: string[];
   /** issues per template (mix) */
   groups: number;
   /** realistic (default) or fixed, see above */
@@ -280,7 +283,10 @@ export const VARIANTS = 64;
 
 export function buildTemplates(target: Target, opts: WorkloadOptions): Template[] {
   const now = new Date();
-  const specs = opts.kind === 'repeated' ? REPEATED : MIX;
+  const mixWeight = MIX.reduce((a, s) => a + s.weight, 0);
+  const js = (opts.jsFixtures ?? []).map((file) => ({ file, style: 'browser' as const, weight: Math.ceil((3 * mixWeight) / (opts.jsFixtures?.length ?? 1)) }));
+  if (opts.kind === 'js' && !js.length) throw new Error('the js workload needs jsFixtures (bench/js-mix.ts)');
+  const specs = opts.kind === 'repeated' ? REPEATED : opts.kind === 'js' ? [...MIX, ...js] : MIX;
   const realistic = (opts.traffic ?? 'realistic') === 'realistic';
   const variants = realistic ? Math.max(1, opts.variants ?? VARIANTS) : 1;
   return specs.flatMap((spec) =>

@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import { apiClient } from './lib/api.mjs';
 import { startBrowserRunner } from './lib/browser.mjs';
 import { CHECKS } from './lib/checks.mjs';
 import { startProxy } from './lib/proxy.mjs';
+import { SOURCEMAP_FEATURES, startSourcemapRunner } from './lib/sourcemaps.mjs';
 import { reportText } from './lib/report.mjs';
 import { FEATURES, sdks as allSdks } from './lib/sdks.mjs';
 import { cli, startServer } from './lib/server.mjs';
@@ -50,6 +52,17 @@ async function pool(items, n, fn) {
   return out;
 }
 
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 function runApp(cmd, argv, env) {
   return new Promise((resolve) => {
     execFile(cmd, argv, { env: { ...process.env, ...env }, timeout: 90_000, maxBuffer: 4 << 20, cwd: ROOT }, (err, stdout, stderr) => {
@@ -72,9 +85,15 @@ async function main() {
     // The suite sends ~100 requests in bursts from one address: rate limits would be the thing tested.
     RATE_LIMIT_GLOBAL_PER_SEC: '0', RATE_LIMIT_PER_IP_PER_SEC: '0', RATE_LIMIT_PER_PROJECT_PER_SEC: '0',
   };
+  // A port chosen first, so that PUBLIC_URL is where the server is: the bundler plugin of the source-map
+  // cells uploads to the organization's regionUrl (PUBLIC_URL), as it does in production.
+  const port = await freePort();
+  env.SERVER_PORT = String(port);
+  env.PUBLIC_URL = `http://127.0.0.1:${port}`;
   const server = await startServer(ROOT, env);
   const proxy = await startProxy(server.url);
   let browser;
+  let sourcemaps;
   try {
     const token = (await cli(ROOT, ['token', 'create', '--name', 'conformance'], env)).trim().split('\n').at(-1).trim();
     const org = process.env.ORGANIZATION_SLUG ?? 'crash-cache';
@@ -126,16 +145,18 @@ async function main() {
       }
     }
     if (jobs.some((j) => j.sdk.browser)) browser = await startBrowserRunner(ROOT);
+    if (jobs.some((j) => SOURCEMAP_FEATURES.has(j.feature))) sourcemaps = await startSourcemapRunner(ROOT, { serverUrl: server.url, token, api, browser });
     process.stdout.write(`running ${jobs.length} SDK app runs against ${server.url} (proxy :${proxy.port})\n`);
     await pool(jobs, APP_CONCURRENCY, async (j) => {
       const t = performance.now();
-      j.app = j.sdk.browser ? await browser.run(j.feature, j.env) : await runApp(...j.sdk.command(j.feature), j.env);
+      j.app = SOURCEMAP_FEATURES.has(j.feature) ? await sourcemaps.run(j)
+        : j.sdk.browser ? await browser.run(j.feature, j.env) : await runApp(...j.sdk.command(j.feature), j.env);
       process.stdout.write(`  ran ${j.key} (${((performance.now() - t) / 1000).toFixed(1)} s, exit ${j.app.code})\n`);
     });
     await pool(jobs, CHECK_CONCURRENCY, async (j) => {
       const records = proxy.records.filter((r) => r.cell === j.cell);
       const eventId = [...j.app.output.matchAll(/event_id=([0-9a-f-]{32,36})/g)].at(-1)?.[1]?.replace(/-/g, '');
-      const cx = { api, eventId, sdk: j.sdk, project: j.project.slug, projectId: j.project.id, marker: j.marker, release: j.env.CC_RELEASE, monitor: j.env.CC_MONITOR, records };
+      const cx = { api, eventId, sdk: j.sdk, project: j.project.slug, projectId: j.project.id, marker: j.marker, release: j.env.CC_RELEASE, monitor: j.env.CC_MONITOR, records, events: j.app.events, before: j.app.before };
       try {
         // the cell's marker, also where a note cut it short (titles are shown up to 60 characters):
         // the whole marker, or a prefix of it that ends a quoted title
@@ -218,6 +239,7 @@ async function main() {
     process.stdout.write(`${passedOrKnown - newlyPassing} passed, ${unexpected + newlyPassing} failed${newlyPassing ? ` (${newlyPassing} listed as known failures but passing)` : ''}\n`);
     process.exitCode = unexpected || newlyPassing || (check && stale) ? 1 : 0;
   } finally {
+    await sourcemaps?.close().catch(() => {});
     await browser?.close().catch(() => {});
     await proxy.close();
     await server.stop();

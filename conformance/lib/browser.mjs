@@ -91,28 +91,34 @@ export async function startBrowserRunner(root) {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
+  /** Loads `url` in a fresh context until the page sets window.__ccDone; its event id as `event_id=…`. */
+  async function load(url) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    try {
+      await page.goto(url);
+      await page.waitForFunction(() => window.__ccDone, null, { timeout: 30_000 });
+      const done = await page.evaluate(() => window.__ccDone);
+      const id = await page.evaluate(() => window.__ccEventId ?? '');
+      if (id) errors.push(`event_id=${id}`);
+      const unexpected = errors.filter((e) => !e.includes(`conformance unhandled`));
+      return { code: done === 'ok' ? 0 : 1, output: [done, ...unexpected].join('\n') };
+    } catch (e) {
+      return { code: 1, output: [e.message, ...errors].join('\n') };
+    } finally {
+      await context.close();
+    }
+  }
   return {
-    async run(scenario, env) {
-      const context = await browser.newContext();
-      const page = await context.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    run(scenario, env) {
       const q = new URLSearchParams({ scenario, dsn: env.SENTRY_DSN, marker: env.CC_MARKER, release: env.CC_RELEASE });
-      try {
-        await page.goto(`http://localhost:${pagePort}/?${q}`);
-        await page.waitForFunction(() => window.__ccDone, null, { timeout: 30_000 });
-        const done = await page.evaluate(() => window.__ccDone);
-        const id = await page.evaluate(() => window.__ccEventId ?? '');
-        if (id) errors.push(`event_id=${id}`);
-        const unexpected = errors.filter((e) => !e.includes(`conformance unhandled`));
-        return { code: done === 'ok' ? 0 : 1, output: [done, ...unexpected].join('\n') };
-      } catch (e) {
-        return { code: 1, output: [e.message, ...errors].join('\n') };
-      } finally {
-        await context.close();
-      }
+      return load(`http://localhost:${pagePort}/?${q}`);
     },
+    // Another page (the source-map cells serve their own bundles), same protocol as app.js.
+    load,
     async close() {
       await browser.close();
       await new Promise((r) => server.close(() => r()));

@@ -2,6 +2,7 @@
 // returns a short note on success and throws CheckError/ApiError (the cell's reason) otherwise.
 import { CheckError, entry, eventually, expect, tagValue } from './api.mjs';
 import { itemType } from '../../dist/src/protocol/categories.js';
+import { SOURCEMAP_CHECKS } from './sourcemaps.mjs';
 
 const frameInApp = (f) => f.inApp ?? f.in_app;
 const frameHasContext = (f) => (Array.isArray(f.context) && f.context.length > 0) || !!f.context_line;
@@ -57,6 +58,7 @@ async function releaseHealth(cx) {
 }
 
 export const CHECKS = {
+  ...SOURCEMAP_CHECKS,
   // The project allows 1 request/s per data category (bucket of 10 s); the app sends 25 events one
   // after another. After the first 429, the SDK must send nothing of the categories the header names
   // (all of them when it names none) during its retry_after; other categories (the browser SDK's

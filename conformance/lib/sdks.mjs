@@ -24,7 +24,15 @@ export const FEATURES = [
   ['client_report', 'Client report'],
   ['compression', 'Default compression (large event)'],
   ['ratelimit', 'Rate-limit back-off (429)'],
+  ['sourcemap', 'Source maps: minified bundle read back as original code'],
+  ['sourcemap_grouping', 'Source maps: two builds minified differently, one issue'],
+  ['sourcemap_late', 'Source maps: an event sent before the upload, symbolicated after'],
+  ['sourcemap_plugin', 'Source maps: uploaded by the esbuild bundler plugin'],
 ];
+
+// The source-map cells (lib/sourcemaps.mjs) are for the JavaScript SDKs; the others' frames are not
+// minified JavaScript.
+const JS_ONLY = ['sourcemap', 'sourcemap_grouping', 'sourcemap_late', 'sourcemap_plugin'];
 
 async function out(cmd, args, opts = {}) {
   try {
@@ -39,7 +47,7 @@ export function sdks(root) {
   const c = join(root, 'conformance');
   const cache = join(c, '.cache');
   const json = (p) => JSON.parse(readFileSync(p, 'utf8'));
-  return [
+  const list = [
     {
       id: 'node', label: '@sentry/node', platform: 'node', contextLines: true,
       version: () => json(join(root, 'node_modules/@sentry/node/package.json')).version,
@@ -133,4 +141,9 @@ export function sdks(root) {
       },
     },
   ];
+  for (const s of list) {
+    if (s.id === 'node' || s.id === 'browser') continue;
+    for (const f of JS_ONLY) s.unsupported[f] ??= 'source maps are for minified JavaScript, which this SDK does not report';
+  }
+  return list;
 }

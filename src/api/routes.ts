@@ -130,6 +130,8 @@ export function registerApiRoutes(router: Router, ctx: AppContext): ApiRoute[] {
   add('POST', '/organizations/:org/artifactbundle/assemble/?', 'project:releases', sourcemaps.assemble);
   add('GET', '/projects/:org/:project/releases/:version/files/?', 'project:read', releaseFiles.listFiles);
   add('POST', '/projects/:org/:project/releases/:version/files/?', 'project:releases', releaseFiles.uploadFile);
+  add('GET', '/organizations/:org/releases/:version/files/?', 'project:read', releaseFiles.listOrgFiles);
+  add('POST', '/organizations/:org/releases/:version/files/?', 'project:releases', releaseFiles.uploadOrgFile);
 
   // members and invites (issue #20, admin-members)
   add('GET', '/organizations/:org/members/?', 'member:read', members.list);

@@ -9,13 +9,10 @@ import { applySourceMaps, lineStarts, needsSymbolication, resolveSourceUrl, type
 // (debug_meta.images of type sourcemap, injected by `sentry-cli sourcemaps inject`), else by the
 // event's release + dist and the file's URL ('~/' + path). One query per kind of lookup for the whole
 // batch, not per event, and one for the contents not already parsed in the cache; a project without
-// any bundle costs one cheap query every 5 s. Used by the digest (before grouping) and by loadEvent
+// any bundle costs one index probe per batch. Used by the digest (before grouping) and by loadEvent
 // (on read, so an event that came before its map is shown symbolicated once the map is there).
 
 type Db = pg.Pool | pg.ClientBase;
-
-/** How long "this project has no bundle" is believed (a new upload is used within this time). */
-const NO_BUNDLES_TTL_MS = 5000;
 
 /** Sentry's candidate URLs of a frame's abs_path: as sent, without query, and '~' + path. */
 export function urlCandidates(absPath: string): string[] {
@@ -51,7 +48,6 @@ interface Work {
 
 export class Symbolicator {
   private readonly cache: ParsedCache;
-  private readonly bundleless = new Map<number, number>();
 
   constructor(cacheBytes: number) {
     this.cache = new ParsedCache(cacheBytes);
@@ -69,13 +65,17 @@ export class Symbolicator {
     for (const [projectId, list] of byProject) await this.project(db, projectId, list);
   }
 
+  /**
+   * Whether the project (or the organization, migrations/0042) has any bundle: asked on every batch, not
+   * remembered, so the first upload of a project is used by the next batch. (It was believed for 5 s once:
+   * an event sent right after a project's first upload was then grouped by its minified frames.)
+   */
   private async hasBundles(db: Db, projectId: number): Promise<boolean> {
-    const until = this.bundleless.get(projectId);
-    if (until !== undefined && until > Date.now()) return false;
-    const { rows } = await db.query(`SELECT 1 FROM artifact_bundle WHERE project_id = $1 AND state = 'ok' LIMIT 1`, [projectId]);
-    if (rows.length) this.bundleless.delete(projectId);
-    else this.bundleless.set(projectId, Date.now() + NO_BUNDLES_TTL_MS);
-    return rows.length > 0;
+    // two EXISTS, each one probe of a partial index (state = 'ok'), rather than an OR the planner may scan for
+    const { rows } = await db.query<{ any: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM artifact_bundle WHERE project_id = $1 AND state = 'ok')
+           OR EXISTS (SELECT 1 FROM artifact_bundle WHERE project_id IS NULL AND state = 'ok') AS any`, [projectId]);
+    return rows[0]!.any;
   }
 
   private async project(db: Db, projectId: number, list: Work[]): Promise<void> {

@@ -6,6 +6,15 @@ import type { Bundle } from './bundle.js';
 
 type Db = pg.Pool | pg.ClientBase;
 
+/**
+ * Whose bundles: a project's (its id), or the organization's (null: release files posted to
+ * organizations/{org}/releases/{version}/files/, migrations/0042). The upload paths use OWNER with the id as $1.
+ */
+export type Owner = number | null;
+const OWNER = '(project_id = $1::bigint OR ($1::bigint IS NULL AND project_id IS NULL))';
+/** What symbolication reads for a project: its own files and the organization's ($1 is the project). */
+const READABLE = '(project_id = $1 OR project_id IS NULL)';
+
 const hex = (b: Buffer) => b.toString('hex');
 
 /** Stores chunks (already checked against their sha1); a chunk already there is kept as it is. */
@@ -67,15 +76,16 @@ export async function failBundle(db: Db, projectId: number, sha1: Buffer, detail
  * Stores an unpacked bundle and marks it ok, in the caller's transaction; returns an error text instead
  * when the project would pass `maxProjectBytes`. Serialized per project, so two uploads cannot both fit.
  */
-export async function storeBundle(client: pg.ClientBase, projectId: number, sha1: Buffer, bundle: Bundle, chunks: Buffer[], maxProjectBytes: number): Promise<string | null> {
-  await client.query('SELECT pg_advisory_xact_lock(73102240, $1::int)', [projectId]);
+export async function storeBundle(client: pg.ClientBase, projectId: Owner, sha1: Buffer, bundle: Bundle, chunks: Buffer[], maxProjectBytes: number): Promise<string | null> {
+  // (the organization's files lock as project 0, which no project is)
+  await client.query('SELECT pg_advisory_xact_lock(73102240, $1::int)', [projectId ?? 0]);
   const { rows } = await client.query<{ total: string }>(
-    `SELECT coalesce(sum(size), 0) AS total FROM artifact_bundle WHERE project_id = $1 AND state = 'ok'`, [projectId]);
+    `SELECT coalesce(sum(size), 0) AS total FROM artifact_bundle WHERE ${OWNER} AND state = 'ok'`, [projectId]);
   const total = Number(rows[0]!.total);
   if (total + bundle.size > maxProjectBytes) {
-    return `the project's source-map bundles would hold ${total + bundle.size} bytes, over SOURCEMAP_MAX_PROJECT_BYTES (${maxProjectBytes}); delete or let older bundles expire (SOURCEMAP_RETENTION_DAYS)`;
+    return `the ${projectId === null ? "organization's release files" : "project's source-map bundles"} would hold ${total + bundle.size} bytes, over SOURCEMAP_MAX_PROJECT_BYTES (${maxProjectBytes}); delete or let older bundles expire (SOURCEMAP_RETENTION_DAYS)`;
   }
-  const { rows: b } = await client.query<{ id: string }>('SELECT id FROM artifact_bundle WHERE project_id = $1 AND sha1 = $2', [projectId, sha1]);
+  const { rows: b } = await client.query<{ id: string }>(`SELECT id FROM artifact_bundle WHERE ${OWNER} AND sha1 = $2`, [projectId, sha1]);
   const bundleId = b[0]!.id;
   for (const f of bundle.files) {
     await client.query('INSERT INTO artifact_blob (sha1, size, data) VALUES ($1, $2, $3) ON CONFLICT (sha1) DO NOTHING', [f.sha1, f.data.length, f.data]);
@@ -101,11 +111,11 @@ export interface FileRow {
   blob_sha1: Buffer;
 }
 
-/** Stores one release file as a bundle of its own (origin 'release_file'); false when one of that release, dist and name exists. */
-export async function storeReleaseFile(client: pg.ClientBase, projectId: number, key: Buffer, release: string, dist: string, bundle: Bundle, maxProjectBytes: number): Promise<'conflict' | string | null> {
+/** Stores one release file as a bundle of its own (origin 'release_file'); 'conflict' when one of that release, dist and name exists. */
+export async function storeReleaseFile(client: pg.ClientBase, projectId: Owner, key: Buffer, release: string, dist: string, bundle: Bundle, maxProjectBytes: number): Promise<'conflict' | string | null> {
   const { rowCount } = await client.query(
     `INSERT INTO artifact_bundle (project_id, sha1, origin, state, release, dist) VALUES ($1, $2, 'release_file', 'assembling', $3, $4)
-     ON CONFLICT (project_id, sha1) DO NOTHING`, [projectId, key, release, dist]);
+     ON CONFLICT ${projectId === null ? '(sha1) WHERE project_id IS NULL' : '(project_id, sha1)'} DO NOTHING`, [projectId, key, release, dist]);
   if (rowCount !== 1) return 'conflict';
   return storeBundle(client, projectId, key, bundle, [], maxProjectBytes);
 }
@@ -122,40 +132,40 @@ export interface ReleaseFileRow {
   created_at: Date;
 }
 
-/** The release files of a project's release (oldest first). */
-export async function listReleaseFiles(db: Db, projectId: number, release: string): Promise<ReleaseFileRow[]> {
+/** The release files of a project's release, or of the organization's (oldest first). */
+export async function listReleaseFiles(db: Db, projectId: Owner, release: string): Promise<ReleaseFileRow[]> {
   const { rows } = await db.query<ReleaseFileRow>(
     `SELECT b.id::text, f.url, b.dist, f.kind, f.sourcemap, f.debug_id::text, o.size::text, f.blob_sha1 AS sha1, b.created_at
        FROM artifact_bundle b JOIN artifact_file f ON f.bundle_id = b.id JOIN artifact_blob o ON o.sha1 = f.blob_sha1
-      WHERE b.project_id = $1 AND b.release = $2 AND b.origin = 'release_file' AND b.state = 'ok'
+      WHERE (b.project_id = $1::bigint OR ($1::bigint IS NULL AND b.project_id IS NULL)) AND b.release = $2 AND b.origin = 'release_file' AND b.state = 'ok'
       ORDER BY b.id`, [projectId, release]);
   return rows;
 }
 
-/** Files with these debug ids in the project's assembled bundles, newest bundle first. */
+/** Files with these debug ids in the project's assembled bundles (then the organization's), newest bundle first. */
 export async function filesByDebugId(db: Db, projectId: number, debugIds: string[]): Promise<FileRow[]> {
   const { rows } = await db.query<FileRow>(
     `SELECT f.bundle_id, f.kind, f.url, f.debug_id::text, f.sourcemap, f.blob_sha1
        FROM artifact_file f JOIN artifact_bundle b ON b.id = f.bundle_id AND b.state = 'ok'
-      WHERE f.project_id = $1 AND f.debug_id = ANY($2::uuid[])
-      ORDER BY f.bundle_id DESC`, [projectId, debugIds]);
+      WHERE (f.project_id = $1 OR f.project_id IS NULL) AND f.debug_id = ANY($2::uuid[])
+      ORDER BY f.project_id IS NULL, f.bundle_id DESC`, [projectId, debugIds]);
   return rows;
 }
 
-/** Files at these urls in the project's bundles of one release and dist, newest bundle first. */
+/** Files at these urls in the project's bundles of one release and dist (then the organization's), newest bundle first. */
 export async function filesByUrl(db: Db, projectId: number, release: string, dist: string, urls: string[]): Promise<FileRow[]> {
   const { rows } = await db.query<FileRow>(
     `SELECT f.bundle_id, f.kind, f.url, f.debug_id::text, f.sourcemap, f.blob_sha1
        FROM artifact_file f JOIN artifact_bundle b ON b.id = f.bundle_id AND b.state = 'ok'
-      WHERE f.project_id = $1 AND b.release = $2 AND b.dist = $3 AND f.url = ANY($4::text[])
-      ORDER BY f.bundle_id DESC`, [projectId, release, dist, urls]);
+      WHERE (f.project_id = $1 OR f.project_id IS NULL) AND b.release = $2 AND b.dist = $3 AND f.url = ANY($4::text[])
+      ORDER BY f.project_id IS NULL, f.bundle_id DESC`, [projectId, release, dist, urls]);
   return rows;
 }
 
-/** Whether the project has any assembled bundle for this release (then a frame without a file is worth an error). */
+/** Whether the project (or the organization) has any assembled bundle for this release (then a frame without a file is worth an error). */
 export async function releaseHasBundles(db: Db, projectId: number, release: string, dist: string): Promise<boolean> {
   const { rows } = await db.query(
-    `SELECT 1 FROM artifact_bundle WHERE project_id = $1 AND release = $2 AND dist = $3 AND state = 'ok' LIMIT 1`, [projectId, release, dist]);
+    `SELECT 1 FROM artifact_bundle WHERE ${READABLE} AND release = $2 AND dist = $3 AND state = 'ok' LIMIT 1`, [projectId, release, dist]);
   return rows.length > 0;
 }
 
@@ -175,10 +185,11 @@ export async function touchBundles(db: Db, ids: string[]): Promise<void> {
  * chunks older than a day, and contents no file points at any more. `byProject`: bundles per project.
  */
 export async function pruneSourcemaps(db: Db, days: number): Promise<{ bundles: number; chunks: number; blobs: number; byProject: Map<number, number> }> {
-  const b = await db.query<{ project_id: string }>(`DELETE FROM artifact_bundle WHERE last_used_at < now() - $1 * interval '1 day' RETURNING project_id`, [days]);
+  const b = await db.query<{ project_id: string | null }>(`DELETE FROM artifact_bundle WHERE last_used_at < now() - $1 * interval '1 day' RETURNING project_id`, [days]);
   const c = await db.query(`DELETE FROM upload_chunk WHERE created_at < now() - interval '1 day'`);
   const o = await db.query(`DELETE FROM artifact_blob o WHERE NOT EXISTS (SELECT 1 FROM artifact_file f WHERE f.blob_sha1 = o.sha1)`);
   const byProject = new Map<number, number>();
-  for (const r of b.rows) byProject.set(Number(r.project_id), (byProject.get(Number(r.project_id)) ?? 0) + 1);
+  // (the organization's release files belong to no project: counted in bundles only)
+  for (const r of b.rows) if (r.project_id !== null) byProject.set(Number(r.project_id), (byProject.get(Number(r.project_id)) ?? 0) + 1);
   return { bundles: b.rowCount ?? 0, chunks: c.rowCount ?? 0, blobs: o.rowCount ?? 0, byProject };
 }

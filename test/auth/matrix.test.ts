@@ -79,6 +79,8 @@ const EXPECTED: Record<string, Scope | null> = {
   'POST /api/0/organizations/:org/artifactbundle/assemble/?': 'project:releases',
   'GET /api/0/projects/:org/:project/releases/:version/files/?': 'project:read',
   'POST /api/0/projects/:org/:project/releases/:version/files/?': 'project:releases',
+  'GET /api/0/organizations/:org/releases/:version/files/?': 'project:read',
+  'POST /api/0/organizations/:org/releases/:version/files/?': 'project:releases',
   // members and invites (admin-members)
   'GET /api/0/organizations/:org/members/?': 'member:read',
   'POST /api/0/organizations/:org/members/?': 'member:write',
@@ -312,6 +314,14 @@ describe('roles × actions', () => {
     expect((await app.db.pool.query<{ status: string }>('SELECT status FROM issue WHERE id = $1', [issueB])).rows[0]!.status).toBe('unresolved');
     // and the project they are a member of works as before
     expect((await call('GET', `/api/0/issues/${issueA}/`, t)).status).toBe(200);
+    // an organization release file changes every project's frames: not for a member of only some
+    const f = new FormData();
+    f.append('file', new Blob(['//# sourceMappingURL=app.js.map']), 'app.js');
+    f.append('name', '~/app.js');
+    const up = await fetch(`${app.server.url}/api/0/organizations/${ORG}/releases/r1/files/`, { method: 'POST', body: f, headers: { authorization: `Bearer ${t}` } });
+    expect(up.status).toBe(403);
+    expect(((await up.json()) as { detail: string }).detail).toMatch(/every project/);
+    expect((await app.db.pool.query('SELECT 1 FROM artifact_bundle')).rowCount).toBe(0);
   });
 });
 

@@ -23,7 +23,7 @@ describe('npm run bench -- --quick (tiny)', () => {
       join(PACKAGE_ROOT, 'dist', 'bench', 'run.js'), '--quick',
       '--phases', 'ingest,digest,latency,disk,query,profile',
       '--duration', '1', '--warmup', '0', '--processes', '2',
-      '--backlog', '200', '--digest-timeout', '30',
+      '--backlog', '200', '--digest-timeout', '30', '--digest-mix', 'sdk,js',
       '--probes', '1', '--background-rate', '20', '--disk-events', '40', '--profile-digest-secs', '1',
       '--query-events', '500', '--query-issues', '10', '--query-requests', '3', '--variants', '4',
       '--out-dir', out, '--markdown', md,
@@ -57,8 +57,13 @@ describe('npm run bench -- --quick (tiny)', () => {
       expect(i.memory.cpu.server).toBeGreaterThan(0);
       expect(i.memory.postgresRssMb).toBeGreaterThan(0);
     }
-    expect(r.digest).toHaveLength(1);
+    expect(r.digest.map((d: { mix: string }) => d.mix)).toEqual(['sdk', 'js']);
     expect(r.digest[0].backlog).toBe(200);
+    // the JS-heavy mix: its events symbolicated with the uploaded bundle, none left minified
+    expect(r.digest[1].backlog).toBe(200);
+    expect(r.digest[1].reportsPerSec).toBeGreaterThan(0);
+    expect(r.digest[1].symbolicatedIssues).toBeGreaterThan(0);
+    expect(r.digest[1].minifiedIssues).toBe(0);
     // payloads and the reports they made, apart: transactions in the mix make none
     expect(r.digest[0].payloadsPerSec).toBeGreaterThan(0);
     expect(r.digest[0].newReports).toBeGreaterThan(0);

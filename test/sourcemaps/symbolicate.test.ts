@@ -6,7 +6,8 @@ import { normalizeEvent, type NormalizedEvent } from '../../src/protocol/event.j
 import { assembleBundle } from '../../src/sourcemaps/assemble.js';
 import { ParsedCache, parseMap } from '../../src/sourcemaps/cache.js';
 import { Symbolicator, urlCandidates } from '../../src/sourcemaps/resolve.js';
-import { insertChunks, pruneSourcemaps } from '../../src/sourcemaps/store.js';
+import { insertChunks, pruneSourcemaps, storeReleaseFile } from '../../src/sourcemaps/store.js';
+import { transaction } from '../../src/storage/transaction.js';
 import { filenameOf, resolveSourceUrl } from '../../src/sourcemaps/symbolicate.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { digestBatch } from '../../src/digest/batch.js';
@@ -46,11 +47,11 @@ function position(code: string, index: number): { line: number; col: number } {
   return { line, col: index - before.lastIndexOf('\n') };
 }
 
-async function upload(files: Parameters<typeof bundleFiles>[0], release = '', dist = ''): Promise<{ state: string; detail: string | null }> {
+async function upload(files: Parameters<typeof bundleFiles>[0], release = '', dist = '', project = projectId): Promise<{ state: string; detail: string | null }> {
   const zip = await makeZip(bundleFiles(files));
   await insertChunks(db.pool, [{ sha1: createHash('sha1').update(zip).digest(), data: zip }]);
   const config = loadConfig({ DATABASE_URL: db.url }, '/nonexistent');
-  return assembleBundle(db.pool, config, [projectId], { checksum: createHash('sha1').update(zip).digest(), chunks: [createHash('sha1').update(zip).digest()], release, dist });
+  return assembleBundle(db.pool, config, [project], { checksum: createHash('sha1').update(zip).digest(), chunks: [createHash('sha1').update(zip).digest()], release, dist });
 }
 
 function event(frames: Record<string, unknown>[], extra: Record<string, unknown> = {}): NormalizedEvent {
@@ -282,5 +283,52 @@ describe('the digest without prepare threads', () => {
     await drainQueue(db.pool, { batchSize: 10, maxBytes: 1 << 20 });
     const again = await db.pool.query('SELECT culprit, (SELECT count(*)::int FROM report r WHERE r.issue_id = i.id) AS n FROM issue i WHERE project_id = $1', [projectId]);
     expect(again.rows).toEqual([{ culprit: 'inner(src/util.js)', n: 2 }]);
+  });
+});
+
+describe('organization release files (organizations/{org}/releases/{version}/files/)', () => {
+  it('symbolicate the events of every project with that release, and retention deletes them under no project', async () => {
+    const other = Number((await db.pool.query(`INSERT INTO project (slug, name, platform) VALUES ('admin', 'admin', 'javascript') RETURNING id`)).rows[0].id);
+    const file = (url: string, kind: string, text: string) => {
+      const data = Buffer.from(text);
+      return { path: url, kind, url, debugId: null, sourcemap: null, sha1: createHash('sha1').update(data).digest(), data };
+    };
+    await transaction(db.pool, async (c) => {
+      for (const f of [file('~/org/app.js', 'minified_source', min.code), file('~/org/app.js.map', 'source_map', min.map)]) {
+        const key = createHash('sha1').update(`org ${f.url}`).digest();
+        expect(await storeReleaseFile(c, null, key, 'org@1', '', { files: [f], size: f.data.length }, 1 << 30)).toBeNull();
+      }
+    });
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM artifact_file WHERE project_id IS NULL')).rows[0].n).toBe(2);
+    for (const p of [projectId, other]) {
+      const ev = event(frames('https://example.com/org/app.js'), { release: 'org@1' });
+      await new Symbolicator(1 << 20).symbolicate(db.pool, [{ projectId: p, ev }]);
+      expect(framesOf(ev)[1], `project ${p}`).toMatchObject({ lineno: 7, abs_path: '~/org/src/util.js' });
+      expect(ev.errors ?? []).toEqual([]);
+    }
+    // another release: not theirs, the frame stays as sent
+    const ev = await symbolicated(event(frames('https://example.com/org/app.js'), { release: 'org@2' }));
+    expect(framesOf(ev)).toEqual(sent('https://example.com/org/app.js', { release: 'org@2' }));
+
+    await db.pool.query(`UPDATE artifact_bundle SET last_used_at = now() - interval '31 days' WHERE project_id IS NULL`);
+    const r = (await runRetentionPass(db.pool, { defaultDays: 90, batchSize: 100, lowWaterPercent: 85, sourcemapDays: 30 }))!;
+    expect(r.deleted.filter((d) => d.kind === 'sourcemaps' && !(d.projectId > 0))).toEqual([]);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM artifact_bundle WHERE project_id IS NULL')).rows[0].n).toBe(0);
+  });
+});
+
+describe('a project\'s first upload', () => {
+  it('is used by the next batch of the same symbolicator (no "this project has no bundles" is remembered)', async () => {
+    const fresh = Number((await db.pool.query(`INSERT INTO project (slug, name, platform) VALUES ('fresh', 'fresh', 'javascript') RETURNING id`)).rows[0].id);
+    const id = '55555555-6666-7777-8888-999999999999';
+    const extra = { debug_meta: { images: [{ type: 'sourcemap', code_file: '/x/f.js', debug_id: id }] } };
+    const s = new Symbolicator(1 << 20);
+    const before = event(frames('/x/f.js'), extra);
+    await s.symbolicate(db.pool, [{ projectId: fresh, ev: before }]);
+    expect(framesOf(before)).toEqual(sent('/x/f.js', extra));
+    expect((await upload([{ path: 'f.map', type: 'source_map', url: '~/f.js.map', headers: { 'debug-id': id }, data: min.map }], '', '', fresh)).state).toBe('ok');
+    const after = event(frames('/x/f.js'), extra);
+    await s.symbolicate(db.pool, [{ projectId: fresh, ev: after }]);
+    expect(framesOf(after)[1]).toMatchObject({ lineno: 7, filename: 'src/util.js' });
   });
 });

@@ -16,8 +16,17 @@ const cache = new Map<number, Buffer>();
  * that is not in the table leaves `dict` unset: decoding that payload then fails with its reason.
  */
 export async function attachDictionaries(client: pg.ClientBase | pg.Pool, rows: ArchiveRow[]): Promise<void> {
+  // This batch's dictionaries, held here whatever happens to the cache below: emptying a full cache
+  // must not take away those the batch found in it (it did, and their payloads went to queue_error
+  // as "its dictionary was not loaded" once a worker had seen more than MAX_ENTRIES dictionaries).
+  const mine = new Map<number, Buffer>();
   const missing = new Map<number, number>(); // id → project_id
-  for (const r of rows) if (r.dict_id != null && !cache.has(r.dict_id)) missing.set(r.dict_id, r.project_id);
+  for (const r of rows) {
+    if (r.dict_id == null || mine.has(r.dict_id)) continue;
+    const c = cache.get(r.dict_id);
+    if (c) mine.set(r.dict_id, c);
+    else missing.set(r.dict_id, r.project_id);
+  }
   if (missing.size) {
     const { rows: found } = await client.query<{ id: number; bytes: Buffer }>({
       name: 'archive-dict-load',
@@ -26,7 +35,10 @@ export async function attachDictionaries(client: pg.ClientBase | pg.Pool, rows: 
       values: [`{${[...missing.values()].join(',')}}`, `{${[...missing.keys()].join(',')}}`],
     });
     if (cache.size + found.length > MAX_ENTRIES) cache.clear();
-    for (const d of found) cache.set(Number(d.id), d.bytes);
+    for (const d of found) {
+      cache.set(Number(d.id), d.bytes);
+      mine.set(Number(d.id), d.bytes);
+    }
   }
-  for (const r of rows) if (r.dict_id != null) r.dict = cache.get(r.dict_id) ?? null;
+  for (const r of rows) if (r.dict_id != null) r.dict = mine.get(r.dict_id) ?? null;
 }

@@ -122,4 +122,16 @@ describe('archive dictionaries, end to end', () => {
     expect(() => decodePayload(lost, 1 << 24)).toThrow(PayloadError);
     expect(() => decodePayload(lost, 1 << 24)).toThrow(/dictionary was not loaded/);
   });
+
+  it('attachDictionaries keeps a batch\'s cached dictionaries when loading new ones empties the full cache', async () => {
+    // 300 dictionaries: the first 256 fill the process's cache, then a batch needs one of them and a new one
+    const { rows: dicts } = await db.pool.query<{ id: string }>(
+      `INSERT INTO archive_dict (project_id, bytes) SELECT $1, convert_to('dictionary ' || g, 'UTF8') FROM generate_series(1, 300) g RETURNING id`, [projectId]);
+    const ids = dicts.map((d) => Number(d.id));
+    const row = (dictId: number) => ({ project_id: projectId, dict_id: dictId }) as ArchiveRow;
+    await attachDictionaries(db.pool, ids.slice(0, 256).map(row));
+    const batch = [row(ids[0]!), row(ids[299]!)];
+    await attachDictionaries(db.pool, batch);
+    expect(batch.map((r) => r.dict?.toString())).toEqual(['dictionary 1', 'dictionary 300']);
+  });
 });

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Router } from '../http/router.js';
 import { sendError } from '../http/respond.js';
 import { HttpError } from '../http/errors.js';
@@ -17,6 +17,21 @@ function partOf(path: string): string {
   if (path.startsWith('/health')) return 'health';
   if (path === '/metrics') return 'metrics';
   return 'ui';
+}
+
+/** The largest body of a refused API or UI request that is read before the answer (see the catch below). */
+const REFUSED_BODY_READ_BYTES = 64 * 1024;
+
+/** Reads and drops what is left of a request body, for at most 5 s. */
+function drain(req: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, 5_000);
+    req.once('end', done).once('close', done).once('error', done).resume();
+  });
 }
 
 export interface HttpService {
@@ -56,9 +71,13 @@ export function createHttpService(ctx: AppContext): HttpService {
         const { handler, params } = router.match(req.method ?? 'GET', url.pathname);
         return handler(req, res, params, url);
       })
-      .catch((e) => {
+      .catch(async (e) => {
         // A browser must be able to read ingest errors too, including the router's 404 and 405.
         if (isIngestPath(url.pathname) && !res.headersSent) setCorsHeaders(req, res);
+        // An API or UI request refused before its body was read: a small body is read to its end first, so
+        // that a client still writing it (sentry-cli uploading with a token that lacks a scope) gets the
+        // 403 instead of a broken pipe; a larger one is not, and the connection closes (errorHeaders).
+        if (!isIngestPath(url.pathname) && !req.complete && Number(req.headers['content-length']) <= REFUSED_BODY_READ_BYTES) await drain(req);
         if (router.kindOf(url.pathname) === 'page') sendErrorPage(req, res, e, ctx.log);
         else sendError(req, res, e, ctx.log);
       });

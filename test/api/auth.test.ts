@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
@@ -63,6 +64,32 @@ describe('API tokens', () => {
     expect((await get('/api/0/', token)).status).toBe(200);
     expect(await cli(['token', 'list'], env)).toMatch(/\trevoked /);
     await expect(cli(['token', 'revoke', '99'], env)).rejects.toThrow(/No active token 99/);
+  });
+});
+
+describe('a refused request with a body', () => {
+  /** POSTs `body` in two writes 100 ms apart, as an uploader streams a file; the answer and whether a write failed. */
+  function postSlowly(path: string, tok: string, body: Buffer): Promise<{ status: number; connection: string | undefined; json: unknown; writeError: string | null }> {
+    return new Promise((resolve, reject) => {
+      let writeError: string | null = null;
+      const req = request(server.url + path, { method: 'POST', headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/octet-stream', 'content-length': body.length } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, json: JSON.parse(text), writeError }));
+      });
+      req.on('error', (e) => (writeError ? resolve({ status: 0, connection: undefined, json: null, writeError }) : reject(e)));
+      req.write(body.subarray(0, 100));
+      setTimeout(() => req.end(body.subarray(100), () => {}), 100);
+      req.on('error', (e) => (writeError = String(e)));
+    });
+  }
+
+  it('is read to its end when small, so the client sees the 403 instead of a broken pipe (sentry-cli with a token lacking a scope)', async () => {
+    const readOnly = /^([0-9a-f]{64})$/m.exec(await cli(['token', 'create', '--name', 'ro', '--scopes', 'event:read'], env))![1]!;
+    const r = await postSlowly('/api/0/organizations/acme/chunk-upload/', readOnly, Buffer.alloc(4096, 1));
+    expect(r.writeError).toBeNull();
+    expect(r.status).toBe(403);
+    expect(r.connection).not.toBe('close');
+    expect((r.json as { detail: string }).detail).toMatch(/project:releases/);
   });
 });
 

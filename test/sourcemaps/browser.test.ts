@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
@@ -12,6 +10,7 @@ import { cli, startServer, type RunningServer } from '../helpers/server.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 // @ts-expect-error the build script of the test app is plain JavaScript
 import { buildApp } from './app/build.mjs';
+import { sentryCli, until } from './tools.js';
 
 // Source maps of a web app, with real parts only: the app in ./app (src/browser-main.js, with
 // @sentry/browser bundled in) is bundled and minified by esbuild, its debug ids injected and its files
@@ -23,8 +22,6 @@ import { buildApp } from './app/build.mjs';
 // posted to the organization's release files (the flow of sentry-cli 1.x without a project): the
 // errors of two projects with that release are symbolicated by them.
 
-const run = promisify(execFile);
-const SENTRY_CLI = join(PACKAGE_ROOT, 'node_modules', '@sentry', 'cli', 'bin', 'sentry-cli');
 let db: TestDatabase;
 let server: RunningServer;
 let site: Server;
@@ -35,34 +32,15 @@ let dsn: string;
 let adminDsn: string;
 const work = join(PACKAGE_ROOT, 'node_modules', '.cache', `cc-sourcemaps-browser-${randomBytes(4).toString('hex')}`);
 
-async function until<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (check(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 800)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-async function sentryCli(args: string[]): Promise<string> {
-  try {
-    const { stdout, stderr } = await run(SENTRY_CLI, args, {
-      env: { ...process.env, SENTRY_URL: server.url, SENTRY_AUTH_TOKEN: token, SENTRY_ORG: 'acme', SENTRY_PROJECT: 'web', SENTRY_LOAD_DOTENV: '0', SENTRY_DISABLE_UPDATE_CHECK: '1' },
-      timeout: 60_000,
-    });
-    return stdout + stderr;
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    throw new Error(`sentry-cli ${args.join(' ')} exited with ${err.code}: ${err.stdout ?? ''}${err.stderr ?? ''}`);
-  }
-}
+/** sentry-cli as this test's uploader */
+const sentry = (args: string[]) => sentryCli({ url: server.url, token, project: 'web' }, args);
 
 async function build(v: 'a' | 'b' | 'c', inject = true): Promise<string> {
   const dir = join(work, v);
   await mkdir(dir, { recursive: true });
   await buildApp(dir, v, 'browser');
-  if (inject) expect(await sentryCli(['sourcemaps', 'inject', dir])).toMatch(/Modified: The following source files have been modified/);
+  if (inject) expect(await sentry(['sourcemaps', 'inject', dir])).toMatch(/Modified: The following source files have been modified/);
   return dir;
 }
 
@@ -134,7 +112,7 @@ describe('@sentry/browser in headless Chromium, source maps uploaded with sentry
 
   it('shows the error with original files, lines, functions and context lines', async () => {
     const a = await build('a');
-    expect(await sentryCli(['sourcemaps', 'upload', '--release', 'web@1', a])).toMatch(/File processing complete/);
+    expect(await sentry(['sourcemaps', 'upload', '--release', 'web@1', a])).toMatch(/File processing complete/);
     first = await event(await loadPage('a', 'web@1'));
     const exc = exception(first);
     expect(first.title).toBe('TypeError: card declined for 42');
@@ -162,7 +140,7 @@ describe('@sentry/browser in headless Chromium, source maps uploaded with sentry
     expect(early.errors).toEqual([expect.objectContaining({ type: 'js_no_source', data: expect.objectContaining({ url: `${siteUrl}/b/app.js` }) })]);
     expect(early.groupID).not.toBe(first.groupID);
 
-    expect(await sentryCli(['sourcemaps', 'upload', '--release', 'web@2', b])).toMatch(/File processing complete/);
+    expect(await sentry(['sourcemaps', 'upload', '--release', 'web@2', b])).toMatch(/File processing complete/);
     const after = await event(early.eventID);
     expect(exception(after).stacktrace.frames.at(-1)).toMatchObject({ filename: expect.stringMatching(/src\/cart\.js$/), function: 'chargeCustomerCard', lineNo: 5 });
     expect(exception(after).rawStacktrace.frames.at(-1)).toEqual(before);

@@ -10,6 +10,9 @@ import { cli, startServer, type RunningServer } from '../helpers/server.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 // @ts-expect-error the build script of the test app is plain JavaScript
 import { buildApp } from './app/build.mjs';
+import { sentryCli, until } from './tools.js';
+
+const run = promisify(execFile);
 
 // Source maps end to end with real tools only: the app in ./app is bundled and minified by esbuild,
 // its debug ids injected and its files uploaded by the real `sentry-cli sourcemaps inject` and
@@ -18,8 +21,6 @@ import { buildApp } from './app/build.mjs';
 // and context. Two builds minified differently group into one issue; an event sent before its
 // upload is shown symbolicated after it, and ruminate then groups it with the others.
 
-const run = promisify(execFile);
-const SENTRY_CLI = join(PACKAGE_ROOT, 'node_modules', '@sentry', 'cli', 'bin', 'sentry-cli');
 let db: TestDatabase;
 let server: RunningServer;
 let token: string;
@@ -35,40 +36,21 @@ async function api<T = any>(path: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-async function until<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (check(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 800)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-async function sentryCli(args: string[]): Promise<string> {
-  try {
-    const { stdout, stderr } = await run(SENTRY_CLI, args, {
-      env: { ...process.env, SENTRY_URL: server.url, SENTRY_AUTH_TOKEN: uploadToken, SENTRY_ORG: 'acme', SENTRY_PROJECT: 'shop', SENTRY_LOAD_DOTENV: '0', SENTRY_DISABLE_UPDATE_CHECK: '1' },
-      timeout: 60_000,
-    });
-    return stdout + stderr;
-  } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    throw new Error(`sentry-cli ${args.join(' ')} exited with ${err.code}: ${err.stdout ?? ''}${err.stderr ?? ''}`);
-  }
-}
+/** sentry-cli as this test's uploader */
+const sentry = (args: string[]) => sentryCli({ url: server.url, token: uploadToken, project: 'shop' }, args);
 
 /** Builds variant `v` into its own folder and injects debug ids; returns the folder. */
 async function build(name: string, v: 'a' | 'b'): Promise<string> {
   const dir = join(work, name);
   await mkdir(dir, { recursive: true });
   await buildApp(dir, v);
-  expect(await sentryCli(['sourcemaps', 'inject', dir])).toMatch(/Modified: The following source files have been modified/);
+  expect(await sentry(['sourcemaps', 'inject', dir])).toMatch(/Modified: The following source files have been modified/);
   return dir;
 }
 
 async function upload(dir: string, release: string): Promise<string> {
-  return sentryCli(['sourcemaps', 'upload', '--release', release, dir]);
+  return sentry(['sourcemaps', 'upload', '--release', release, dir]);
 }
 
 async function sendFrom(dir: string, release: string): Promise<string> {

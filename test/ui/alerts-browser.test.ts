@@ -1,9 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { openChromium, type Chromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
@@ -21,9 +20,8 @@ const PASSWORD = 'it is 3 am and the pager rang';
 let db: TestDatabase;
 let server: RunningServer;
 let smtp: SmtpReceiver;
-let browser: BrowserContext;
+let browser: Chromium;
 let page: Page;
-let profileDir: string;
 let dsn: string;
 
 beforeAll(async () => {
@@ -34,17 +32,11 @@ beforeAll(async () => {
   dsn = /DSN: (\S+)/.exec(await cli(['project', 'create', '--name', 'Web Shop'], env))![1]!;
   server = await startServer(env);
   dsn = dsn.replace(/@[^/]+\//, `@127.0.0.1:${new URL(server.url).port}/`);
-  profileDir = mkdtempSync(join(tmpdir(), 'crash-cache-chromium-'));
-  browser = await chromium.launchPersistentContext(profileDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = browser.pages()[0] ?? (await browser.newPage());
+  browser = await openChromium();
+  page = browser.page;
 });
 afterAll(async () => {
   await browser?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   await server?.stop();
   await smtp?.close();
   await db?.drop();

@@ -1,7 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { openChromium, type Chromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
@@ -19,9 +17,8 @@ const PASSWORD = 'the owner password';
 let db: TestDatabase;
 let server: RunningServer;
 let smtp: SmtpReceiver;
-let browser: BrowserContext;
+let browser: Chromium;
 let page: Page;
-let profileDir: string;
 
 beforeAll(async () => {
   db = await freshDatabase();
@@ -31,17 +28,11 @@ beforeAll(async () => {
   await cli(['project', 'create', '--name', 'Web Shop'], env);
   await cli(['project', 'create', '--name', 'Back Office'], env);
   server = await startServer({ ...env, SMTP_URL: smtp.url, ALERT_EMAIL_FROM: 'crash@example.com' });
-  profileDir = mkdtempSync(join(tmpdir(), 'crash-cache-chromium-'));
-  browser = await chromium.launchPersistentContext(profileDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = browser.pages()[0] ?? (await browser.newPage());
+  browser = await openChromium();
+  page = browser.page;
 });
 afterAll(async () => {
   await browser?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   await server?.stop();
   await smtp?.close();
   await db?.drop();

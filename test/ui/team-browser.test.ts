@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { openChromium, type Chromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
@@ -17,26 +15,19 @@ const OWNER = 'owner@example.com';
 const MEMBER = 'dev@example.com';
 let db: TestDatabase;
 let server: RunningServer;
-let browser: BrowserContext;
+let browser: Chromium;
 let page: Page;
-let profileDir: string;
 
 beforeAll(async () => {
   db = await freshDatabase();
   const env = { DATABASE_URL: db.url };
   await cli(['user', 'create', '--email', OWNER, '--password', 'the owner password'], env);
   server = await startServer(env);
-  profileDir = mkdtempSync(join(tmpdir(), 'crash-cache-chromium-'));
-  browser = await chromium.launchPersistentContext(profileDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  page = browser.pages()[0] ?? (await browser.newPage());
+  browser = await openChromium();
+  page = browser.page;
 });
 afterAll(async () => {
   await browser?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   await server?.stop();
   await db?.drop();
 });

@@ -9,6 +9,7 @@ import type { AppContext } from '../context.js';
 import { pageSession, postSession, uiPrincipal } from './auth.js';
 import { canSeeProject, requireScope } from '../auth/access.js';
 import { roleHas } from '../auth/scopes.js';
+import type { Principal } from '../auth/principal.js';
 import { collabSection } from './issue-collab.js';
 import { changeIssueStatus } from '../collab/status.js';
 import { transaction } from '../storage/transaction.js';
@@ -28,9 +29,9 @@ import { fingerprintSection } from './merge-view.js';
 // previous and next event of the same issue.
 
 /** The issue, or 404 when it does not exist or its project is not one the user is a member of. */
-async function issueOr404(ctx: AppContext, id: string, session: Session): Promise<IssueRow> {
+async function issueOr404(ctx: AppContext, id: string, who: Principal): Promise<IssueRow> {
   const issue = /^\d{1,18}$/.test(id) ? await getIssue(ctx.db.pool, id) : null;
-  if (!issue || !canSeeProject(await uiPrincipal(ctx, session), issue.project_id)) throw new HttpError('not_found', `no issue ${id}`);
+  if (!issue || !canSeeProject(who, issue.project_id)) throw new HttpError('not_found', `no issue ${id}`);
   return issue;
 }
 
@@ -77,11 +78,11 @@ function recentEvents(issue: IssueRow, rows: ReportRow[], shown: string | null):
 export async function getIssuePage(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL, id: string, eventId?: string): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
-  const issue = await issueOr404(ctx, id, session);
+  const principal = await uiPrincipal(ctx, session);
+  const issue = await issueOr404(ctx, id, principal);
   const pool = ctx.db.pool;
   const report = eventId ? await getReport(pool, issue.project_id, eventId) : await issueEventAt(pool, issue.project_id, issue.id, 'latest');
   if (eventId && (!report || report.issue_id !== issue.id)) throw new HttpError('not_found', `no event ${eventId} in issue ${issue.id}`);
-  const principal = await uiPrincipal(ctx, session);
   const [hourly, daily, tags, nb, ev, groupingRow, recent, collab] = await Promise.all([
     issueStats(pool, [issue], 3600, 24),
     issueStats(pool, [issue], 86400, 30),
@@ -129,7 +130,7 @@ export async function postIssueStatus(ctx: AppContext, req: IncomingMessage, res
   const { session, form } = await postSession(ctx, req);
   const principal = await uiPrincipal(ctx, session);
   requireScope(principal, 'event:write');
-  const issue = await issueOr404(ctx, id, session);
+  const issue = await issueOr404(ctx, id, principal);
   const status = form.get('status');
   if (status !== 'resolved' && status !== 'ignored' && status !== 'unresolved') throw new HttpError('invalid_request', 'status must be resolved, ignored or unresolved');
   const minutes = Number(form.get('minutes') ?? 0);

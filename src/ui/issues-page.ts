@@ -104,7 +104,7 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
   const base = `/projects/${encodeURIComponent(project.slug)}/issues`;
   const keep = { q: p.q, status: p.status, level: p.level, environment: p.environment, release: p.release, sort: p.sort };
   const withOption = (list: string[], cur: string) => (cur && !list.includes(cur) ? [cur, ...list] : list);
-  const merging = rows.length > 1 && (await canMerge(ctx, session));
+  const merging = rows.length > 1 && canMerge(session);
   const body = html`<h1>Issues</h1>
 <form class="filters" method="get" action="${base}" role="search">
   <div class="q"><label for="f-q">Search</label><input id="f-q" name="q" type="search" value="${p.q}" placeholder="TypeError  browser:Chrome  !level:info  assigned:me  is:unassigned  is:bookmarked"></div>

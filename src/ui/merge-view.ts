@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkMergeable, issueFingerprints, mergeIssues, unmergeHashes } from '../api/queries/merge.js';
 import type { IssueRow } from '../api/queries/issues.js';
-import { hasScope, requireProjectAccess, requireScope } from '../auth/access.js';
+import { requireProjectAccess, requireScope } from '../auth/access.js';
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../context.js';
 import { postSession, uiPrincipal } from './auth.js';
+import { roleHas } from '../auth/scopes.js';
 import { html, type Html } from './html.js';
 import { redirect } from './http.js';
 import { csrfField } from './layout.js';
@@ -16,8 +17,8 @@ import type { Session } from './sessions.js';
 // the session's CSRF token. The work is the API's (src/api/queries/merge.ts).
 
 /** Whether this session may merge and unmerge (members and above). */
-export async function canMerge(ctx: AppContext, session: Session): Promise<boolean> {
-  return hasScope(await uiPrincipal(ctx, session), 'event:write');
+export function canMerge(session: Session): boolean {
+  return roleHas(session.user.role, 'event:write');
 }
 
 /** The issue list's merge form; its checkboxes (mergeBox) sit in the table rows and name it with form="merge-form". */
@@ -47,7 +48,7 @@ export async function postMerge(ctx: AppContext, req: IncomingMessage, res: Serv
 export async function fingerprintSection(ctx: AppContext, session: Session, issue: IssueRow): Promise<Html> {
   const prints = await issueFingerprints(ctx.db.pool, issue.project_id, issue.id, issue.primary_hash);
   if (prints.length < 2) return html``;
-  const may = await canMerge(ctx, session);
+  const may = canMerge(session);
   return html`<h2>Fingerprints</h2>
 <p class="muted">This issue was merged from ${String(prints.length)} issues. Unmerging a fingerprint moves its events back out into a new issue.</p>
 <table class="fingerprints"><tbody>${prints.map((f) => html`<tr><td class="mono">${f.hash}</td><td>${f.merged

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { requireScope } from '../auth/access.js';
-import { expandScopes, ROLE_SCOPES, type Scope } from '../auth/scopes.js';
+import { roleHas, type Scope } from '../auth/scopes.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import type { ProjectRow } from '../storage/projects.js';
@@ -15,7 +15,7 @@ import type { ServerResponse } from 'node:http';
 
 /** Whether the session's role may administer projects: the pages' links are shown only then. */
 export function canAdminister(session: Session | null | undefined): boolean {
-  return !!session && expandScopes(ROLE_SCOPES[session.user.role]).has('project:write');
+  return !!session && roleHas(session.user.role, 'project:write');
 }
 
 export interface AdminPage {

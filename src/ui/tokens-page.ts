@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { hasScope } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
-import { expandScopes, parseScopes, ROLE_SCOPES, SCOPES, type Scope } from '../auth/scopes.js';
+import { parseScopes, SCOPES, type Scope } from '../auth/scopes.js';
 import { createToken, listLiveTokens, revokeTokenOf } from '../api/tokens.js';
 import { pageSession, postSession, uiPrincipal } from './auth.js';
 import { html, type Html } from './html.js';
@@ -23,7 +23,7 @@ const seesAll = (who: Principal) => hasScope(who, 'org:write');
 
 async function page(ctx: AppContext, session: Session, who: Principal, msg: { error?: string; notice?: Html }): Promise<Html> {
   const tokens = await listLiveTokens(ctx.db.pool, seesAll(who) ? null : who.userId);
-  const allowed = expandScopes(ROLE_SCOPES[who.role]);
+  const allowed = who.scopes;
   return layout({ title: 'API tokens', session, section: 'tokens', body: html`<h1>API tokens</h1>
 ${msg.error ? html`<p class="error" role="alert">${msg.error}</p>` : ''}${msg.notice ? html`<div class="notice" role="status">${msg.notice}</div>` : ''}
 <p class="muted">A token is sent as <code>Authorization: Bearer …</code> to the <code>/api/0/</code> API and by sentry-cli (<code>SENTRY_AUTH_TOKEN</code>). It can do what its scopes allow and your role allows, now and later: if your role is lowered, so are your tokens.${seesAll(who) ? ' As an owner or admin you see everyone\'s tokens.' : ''}</p>
@@ -55,8 +55,8 @@ export async function postToken(ctx: AppContext, req: IncomingMessage, res: Serv
   const parsed = parseScopes(form.getAll('scope'));
   if (typeof parsed === 'string') throw new HttpError('invalid_request', parsed);
   // the role's scopes are the ceiling: a token cannot be made to do what its maker cannot
-  const allowed = expandScopes(ROLE_SCOPES[who.role]);
-  const beyond = parsed.filter((s: Scope) => !allowed.has(s));
+  // a session's scopes are its role's: a token cannot be made to do what its maker cannot
+  const beyond = parsed.filter((s: Scope) => !who.scopes.has(s));
   if (beyond.length) throw new HttpError('invalid_request', `your role (${who.role}) does not have ${beyond.join(', ')}; a token can only have scopes of its maker's role`);
   const name = (form.get('name') ?? '').trim().slice(0, 200);
   const { token, row } = await createToken(ctx.db.pool, name, { scopes: parsed, userId: who.userId });

@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { DIGEST_LOCK, digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
-import { foldNow } from '../../src/digest/fold.js';
 import { createProject } from '../../src/storage/projects.js';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { enqueue } from './archive.js';
+import { digestOneBatch, enqueue, foldOnce } from './archive.js';
 
 // The activity entries the digest writes (src/digest/fold.ts): one `set_regression` per regression,
 // even when the events that reopened the issue were received in the same millisecond and are folded
@@ -28,22 +26,8 @@ const event = (n: number, receivedAt: Date) => ({
   body: Buffer.from(JSON.stringify({ event_id: n.toString(16).padStart(32, '0'), platform: 'python', message: 'same', fingerprint: ['one'] })),
 });
 
-async function batch(size: number) {
-  const client = await db.pool.connect();
-  try {
-    return await digestBatch(client, { batchSize: size, maxBytes: 1 << 20, cache });
-  } finally {
-    client.release();
-  }
-}
-async function fold() {
-  const client = await db.pool.connect();
-  try {
-    return await foldNow(client, DIGEST_LOCK);
-  } finally {
-    client.release();
-  }
-}
+const batch = (size: number) => digestOneBatch(db.pool, cache, size);
+const fold = () => foldOnce(db.pool);
 const entries = async () => (await db.pool.query('SELECT type, user_id FROM issue_activity ORDER BY id')).rows;
 
 test('a regression is logged once, by nobody, in the fold that reopened the issue', async () => {

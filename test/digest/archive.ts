@@ -3,7 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type pg from 'pg';
-import { digestBatch } from '../../src/digest/batch.js';
+import { DIGEST_LOCK, digestBatch } from '../../src/digest/batch.js';
+import { foldNow } from '../../src/digest/fold.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 
@@ -81,6 +82,26 @@ export async function digestAll(pool: pg.Pool, cache = new DimCache(), batchSize
   const client = await pool.connect();
   try {
     while ((await digestBatch(client, { batchSize, maxBytes: 1 << 20, cache })).claimed);
+  } finally {
+    client.release();
+  }
+}
+
+/** One digest batch on a connection of its own. */
+export async function digestOneBatch(pool: pg.Pool, cache: DimCache, batchSize: number) {
+  const client = await pool.connect();
+  try {
+    return await digestBatch(client, { batchSize, maxBytes: 1 << 20, cache });
+  } finally {
+    client.release();
+  }
+}
+
+/** One fold of the issue counters (the worker's foldNow) on a connection of its own. */
+export async function foldOnce(pool: pg.Pool) {
+  const client = await pool.connect();
+  try {
+    return await foldNow(client, DIGEST_LOCK);
   } finally {
     client.release();
   }

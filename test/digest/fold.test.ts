@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
-import { DIGEST_LOCK, digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
-import { foldNow } from '../../src/digest/fold.js';
-import { enqueue } from './archive.js';
+import { digestOneBatch, enqueue, foldOnce } from './archive.js';
 import { at } from '../helpers/time.js';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
@@ -28,22 +26,8 @@ const event = (n: number, opts: { type?: string; user?: string; ts?: string; reg
   })),
 });
 
-async function batch(size: number) {
-  const client = await db.pool.connect();
-  try {
-    return await digestBatch(client, { batchSize: size, maxBytes: 1 << 20, cache });
-  } finally {
-    client.release();
-  }
-}
-async function fold() {
-  const client = await db.pool.connect();
-  try {
-    return await foldNow(client, DIGEST_LOCK);
-  } finally {
-    client.release();
-  }
-}
+const batch = (size: number) => digestOneBatch(db.pool, cache, size);
+const fold = () => foldOnce(db.pool);
 /** What the counters must be: computed from the reports. */
 const truth = () => one(`SELECT count(*)::int AS events, count(DISTINCT user_id)::int AS users, min(timestamp) AS first, max(timestamp) AS last FROM report WHERE issue_id = $1`, [issueId]);
 let issueId: number;

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, beforeEach, expect, test, vi } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
-import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { setIssueStatus } from '../../src/api/queries/issues.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
@@ -9,7 +8,7 @@ import { createUser } from '../../src/ui/users.js';
 import { addRule, setEmailOptOut, type RuleInput } from '../../src/alerts/rules.js';
 import { claimAlerts, LEASE_MARGIN_MS } from '../../src/alerts/deliveries.js';
 import { deliverAlert, sendTestAlert } from '../../src/alerts/sender.js';
-import { enqueue } from '../digest/archive.js';
+import { digestAll, enqueue } from '../digest/archive.js';
 import { startReceiver, type Receiver } from './receiver.js';
 import { decodeQp, startSmtp, subjectOf, type SmtpReceiver } from './smtp-receiver.js';
 
@@ -38,14 +37,7 @@ function event(type: string, message = 'boom', extra: Record<string, unknown> = 
     })),
   };
 }
-async function digest(batchSize = 100): Promise<void> {
-  const client = await db.pool.connect();
-  try {
-    while ((await digestBatch(client, { batchSize, maxBytes: 1 << 20, cache })).claimed);
-  } finally {
-    client.release();
-  }
-}
+const digest = (batchSize = 100) => digestAll(db.pool, cache, batchSize);
 async function sendDue(cfg = config): Promise<number> {
   const rows = await claimAlerts(db.pool, 50, cfg.alertTimeoutMs + LEASE_MARGIN_MS);
   for (const a of rows) await deliverAlert(db.pool, cfg, a);

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
-import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { loadConfig } from '../../src/config/index.js';
 import { addRule } from '../../src/alerts/rules.js';
 import { claimAlerts, LEASE_MARGIN_MS } from '../../src/alerts/deliveries.js';
 import { deliverAlert } from '../../src/alerts/sender.js';
 import { checkMonitors, listIncidents } from '../../src/alerts/monitors.js';
-import { enqueue } from '../digest/archive.js';
+import { digestAll, enqueue } from '../digest/archive.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
 vi.setConfig({ testTimeout: 30_000, hookTimeout: 60_000 });
@@ -27,12 +26,7 @@ const MIN = 60_000;
 
 async function checkIn(body: Record<string, unknown>): Promise<void> {
   await enqueue(db.pool, pid, [{ kind: 'envelope', body: Buffer.from(`{}\n{"type":"check_in"}\n${JSON.stringify(body)}\n`) }]);
-  const client = await db.pool.connect();
-  try {
-    while ((await digestBatch(client, { batchSize: 100, maxBytes: 1 << 20, cache })).claimed);
-  } finally {
-    client.release();
-  }
+  await digestAll(db.pool, cache);
 }
 const outbox = async () => (await db.pool.query("SELECT kind, detail, status FROM alert_outbox WHERE project_id = $1 ORDER BY id", [pid])).rows;
 const schedule = { schedule: { type: 'interval', value: 10, unit: 'minute' }, checkin_margin: 1, max_runtime: 5 };

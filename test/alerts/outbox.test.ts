@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, beforeEach, expect, test, vi } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
-import { digestBatch } from '../../src/digest/batch.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { setIssueStatus } from '../../src/api/queries/issues.js';
 import { loadConfig } from '../../src/config/index.js';
 import { addAlertRule, checkWebhookUrl, parseKinds } from '../../src/alerts/rules.js';
 import { claimAlerts, LEASE_MARGIN_MS, listDeliveries } from '../../src/alerts/deliveries.js';
 import { deliverAlert } from '../../src/alerts/sender.js';
-import { enqueue } from '../digest/archive.js';
+import { digestAll, enqueue } from '../digest/archive.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
 vi.setConfig({ testTimeout: 30_000, hookTimeout: 60_000 });
@@ -35,14 +34,7 @@ function event(type: string, message = 'boom') {
     })),
   };
 }
-async function digest(batchSize = 100): Promise<void> {
-  const client = await db.pool.connect();
-  try {
-    while ((await digestBatch(client, { batchSize, maxBytes: 1 << 20, cache })).claimed);
-  } finally {
-    client.release();
-  }
-}
+const digest = (batchSize = 100) => digestAll(db.pool, cache, batchSize);
 /** One pass of a sender: claims what is due and delivers it. */
 async function sendDue(cfg = config): Promise<number> {
   const rows = await claimAlerts(db.pool, 10, cfg.alertTimeoutMs + LEASE_MARGIN_MS);

@@ -11,6 +11,8 @@
 // the same as in the fixed traffic; a fixture whose stack has no in-app frame keeps its depth (its
 // system frames decide its issue).
 
+import { computeGrouping } from '../src/grouping/index.js';
+
 type Json = Record<string, unknown>;
 
 /** mulberry32: a small seeded generator; the same seed gives the same bodies on every machine. */
@@ -119,9 +121,13 @@ export function varyEvent(ev: Json, r: () => number, now: number): void {
   setTag(ev, 'customer_tier', pick(r, TIERS));
   if (ev.platform === 'javascript') setTag(ev, 'browser', pick(r, BROWSERS));
 
-  // 0–8 framework frames below the application's (outermost first, as in the protocol)
+  // 0–8 framework frames below the application's (outermost first, as in the protocol), only where
+  // the issue comes from the app frames once the stack-trace rules have run: where it comes from all
+  // frames (the SDK's in-app frames are vendor code to Sentry's rules, as in the Laravel and Cocoa
+  // fixtures), each depth would be a new issue — 933 issues instead of fixed traffic's 773 on 10,000
+  // events of the mix, which the comment at the top says does not happen.
   const frames = mainFrames(ev);
-  if (frames?.some((f) => f && f.in_app === true)) {
+  if (frames?.some((f) => f && f.in_app === true) && computeGrouping(ev).variants.app?.contributes === true) {
     const depth = Math.floor(r() * 9);
     const extra: Json[] = [];
     for (let i = 0; i < depth; i++) extra.push({ filename: `framework/dispatch/layer${i}.js`, module: `framework.dispatch.layer${i}`, function: pick(r, ['handle', 'next', 'dispatch', 'invoke', 'call']), lineno: 10 + Math.floor(r() * 400), in_app: false });

@@ -198,6 +198,54 @@ function valuesFor(kind: string, d: FingerprintEventData): Values[] {
   }
 }
 
+/**
+ * What fingerprinting can read of an event beyond its exceptions, threads, stack traces, message,
+ * platform and SDK: the top-level fields (`logger`, `level`, `release`, `transaction`) and tag names
+ * that `rules` match on or put into a fingerprint as `{{ variables }}`, and those the event's own
+ * fingerprint names. Nothing else in grouping reads these fields, so the digest's grouping cache
+ * leaves the others out of its key (src/digest/group.ts).
+ */
+export interface FieldsRead {
+  fields: string[];
+  tags: string[];
+}
+
+const fieldsReadOf = new WeakMap<FingerprintRule[], FieldsRead>();
+
+export function fieldsReadBy(rules: FingerprintRule[]): FieldsRead {
+  let read = fieldsReadOf.get(rules);
+  if (!read) {
+    const fields = new Set<string>();
+    const tags = new Set<string>();
+    for (const rule of rules) {
+      for (const m of rule.matchers) noteKey(m.key, fields, tags);
+      for (const entry of rule.fingerprint) noteVariable(entry, fields, tags);
+    }
+    read = { fields: [...fields].sort(), tags: [...tags].sort() };
+    fieldsReadOf.set(rules, read);
+  }
+  return read;
+}
+
+/** `read` plus what the event's own fingerprint names as variables (usually nothing: the same object). */
+export function withEventFingerprint(read: FieldsRead, fingerprint: unknown): FieldsRead {
+  if (!Array.isArray(fingerprint) || !fingerprint.some((e) => typeof e === 'string' && e.includes('{{'))) return read;
+  const fields = new Set(read.fields);
+  const tags = new Set(read.tags);
+  for (const e of fingerprint) if (typeof e === 'string') noteVariable(e, fields, tags);
+  return { fields: [...fields].sort(), tags: [...tags].sort() };
+}
+
+function noteKey(key: string, fields: Set<string>, tags: Set<string>): void {
+  if (key.startsWith('tags.')) tags.add(key.slice(5));
+  else if (key === 'logger' || key === 'level' || key === 'release' || key === 'transaction') fields.add(key);
+}
+
+function noteVariable(entry: string, fields: Set<string>, tags: Set<string>): void {
+  const v = fingerprintVariable(entry);
+  if (v !== null) noteKey(v, fields, tags);
+}
+
 export function tagPairs(ev: Json): Array<[string, string | null]> {
   const tags = ev.tags;
   if (Array.isArray(tags)) {

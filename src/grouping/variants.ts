@@ -36,7 +36,7 @@ function rulesFor(enhancements: string | undefined): CompiledRules {
 // A project's fingerprint rules (then the built-in ones), parsed once per rule text rather than
 // once per event: 100 texts (the oldest goes first), each a few rules.
 const fingerprintRuleCache = new Map<string, FingerprintRule[]>();
-function fingerprintRulesFor(text: string | undefined): FingerprintRule[] {
+export function fingerprintRulesFor(text: string | undefined): FingerprintRule[] {
   if (!text) return getBuiltinFingerprintRules();
   let rules = fingerprintRuleCache.get(text);
   if (!rules) {

@@ -30,6 +30,15 @@ import type { Logger } from '../log.js';
 // Dictionaries are inserted by their own committed statement before any archive row refers to them
 // (the request that creates one waits for it; requests of the same key meanwhile wait for the same
 // insert, once per key and process). Several ingest processes each make their own: no coordination.
+//
+// A process uses a dictionary for DICT_LEASE_MS after inserting it, then inserts its bytes again as
+// a new row and uses that (one insert per key and day). So every archive row that refers to a
+// dictionary was received before `created_at + DICT_LEASE_MS` plus the longest a commit can wait,
+// and retention (src/archive/retention/kinds.ts, `dictionaries`) deletes a dictionary once no
+// archive row of its project was received before `created_at + DICT_RETIRE_MS`: no row can use it
+// then, and none will, without an index on archive.dict_id (~30 bytes per payload) or coordination
+// between processes. Dictionaries of deleted payloads otherwise stayed for ever: a key's dictionary
+// is replaced as often as every 16 payloads, 32 KB each.
 // Bounded: MAX_ENTRIES keys per process of ≤ 32 KB each, ≤ 8 MiB; past that the oldest key is
 // dropped (it gets a fresh dictionary when it comes back).
 
@@ -47,6 +56,10 @@ const MIN_GAP = 16;
 const MAX_GAP = 4096;
 /** After a failed dictionary insert (database down), payloads of the key go without one this long. */
 const RETRY_MS = 10_000;
+/** How long a process uses a dictionary it inserted (see above). */
+export const DICT_LEASE_MS = 24 * 3_600_000;
+/** How long after its `created_at` retention may delete a dictionary no row received before then uses: the lease plus an hour for commits in flight and clock skew. */
+export const DICT_RETIRE_MS = DICT_LEASE_MS + 3_600_000;
 
 export interface Dictionary {
   id: number;
@@ -66,6 +79,8 @@ interface Entry {
   gap: number;
   /** The miss share when `current` replaced its predecessor (NaN for a first dictionary). */
   replacedAt: number;
+  /** Date.now() when `current` was committed: it is used until DICT_LEASE_MS later. */
+  madeAt: number;
 }
 
 export interface DictCompressed {
@@ -98,14 +113,18 @@ export class ArchiveDictionaries {
     let e = this.entries.get(key);
     if (!e) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-      e = { current: null, pending: null, failedUntil: 0, missShare: 0, uses: 0, gap: MIN_GAP, replacedAt: NaN };
+      e = { current: null, pending: null, failedUntil: 0, missShare: 0, uses: 0, gap: MIN_GAP, replacedAt: NaN, madeAt: 0 };
       this.entries.set(key, e);
     }
-    if (e.current) return this.deflate(e, projectId, e.current, raw);
+    const now = Date.now();
+    if (e.current && now - e.madeAt < DICT_LEASE_MS) return this.deflate(e, projectId, e.current, raw);
     if (!e.pending) {
-      if (Date.now() < e.failedUntil) return null;
-      // Made of the payload as data scrubbing leaves it (src/scrub/sample.ts): the dictionary outlives the digest's scrubbing.
-      e.pending = this.insert(e, projectId, scrubbedSample(raw).subarray(0, DICT_MAX_BYTES));
+      if (now < e.failedUntil) return null;
+      // Past its lease the same bytes go in again as a new row; a first one is made of the payload as
+      // data scrubbing leaves it (src/scrub/sample.ts): the dictionary outlives the digest's scrubbing.
+      const bytes = e.current ? e.current.bytes : scrubbedSample(raw).subarray(0, DICT_MAX_BYTES);
+      e.current = null;
+      e.pending = this.insert(e, projectId, bytes);
     }
     const entry = e;
     return e.pending.then((d) => (d ? this.deflate(entry, projectId, d, raw) : null));
@@ -144,6 +163,7 @@ export class ArchiveDictionaries {
       const { rows } = await this.pool.query<{ id: string }>({ name: 'archive-dict-insert', text: 'INSERT INTO archive_dict (project_id, bytes) VALUES ($1, $2) RETURNING id', values: [projectId, own] });
       const dict = { id: Number(rows[0]!.id), bytes: own };
       e.current = dict;
+      e.madeAt = Date.now();
       e.uses = 0;
       e.missShare = 0;
       return dict;
@@ -161,3 +181,25 @@ export class ArchiveDictionaries {
     return this.entries.size;
   }
 }
+
+/**
+ * Deletes, per project, at most `limit` dictionaries past DICT_RETIRE_MS that no archive row can use
+ * any more: none of the project's rows was received before `created_at + DICT_RETIRE_MS` (the
+ * archive's (project_id, received_at) index: one probe per dictionary). Conservative: a dictionary
+ * stays while any older row does, used or not. Returns the rows deleted per project.
+ */
+export async function retireDictionaries(client: pg.ClientBase, limit: number): Promise<Map<number, number>> {
+  const { rows } = await client.query<{ project_id: string; n: number }>({
+    name: 'archive-dict-retire',
+    text: `WITH d AS (
+      DELETE FROM archive_dict x WHERE (x.project_id, x.id) IN (
+        SELECT d.project_id, d.id FROM archive_dict d
+         WHERE d.created_at < now() - make_interval(secs => $1::int)
+           AND NOT EXISTS (SELECT 1 FROM archive a WHERE a.project_id = d.project_id AND a.received_at < d.created_at + make_interval(secs => $1::int))
+         LIMIT $2)
+      RETURNING x.project_id)
+    SELECT project_id, count(*)::int AS n FROM d GROUP BY 1`,
+    values: [DICT_RETIRE_MS / 1000, limit] });
+  return new Map(rows.map((r) => [Number(r.project_id), r.n]));
+}
+

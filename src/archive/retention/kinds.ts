@@ -3,6 +3,7 @@ import { ISSUE_CHILD_TABLES } from '../../storage/issue-children.js';
 import { pruneSourcemaps } from '../../sourcemaps/store.js';
 import { deletePayloads, NOT_QUEUED, type Deleted } from './delete-payloads.js';
 import { DELETION_KIND, resumeProjectDeletion } from '../../storage/project-delete.js';
+import { retireDictionaries } from '../dictionaries.js';
 
 // The kinds of retention, each one bounded batch of SQL. A pass (pass.ts) runs each kind's batches
 // until one reports that nothing more is due. To add a kind, add an
@@ -233,6 +234,19 @@ const sourcemaps: RetentionKind = {
 };
 
 /**
+ * Archive dictionaries no payload can use any more (src/archive/dictionaries.ts: a process uses one
+ * for a day, and rows are received in time order), counted as rows of their project.
+ */
+const dictionaries: RetentionKind = {
+  name: 'dictionaries',
+  async batch(client, ctx) {
+    const byProject = await retireDictionaries(client, ctx.batchSize);
+    const deleted: Deleted[] = [...byProject].map(([projectId, n]) => ({ projectId, events: 0, payloads: 0, payloadBytes: 0, rows: n }));
+    return { deleted, more: total(deleted, (x) => x.rows) >= ctx.batchSize };
+  },
+};
+
+/**
  * Projects whose deletion was started (marked: src/storage/project-delete.ts) and not finished, because
  * the process that started it died or kept meeting locks: one batch of one of them at a time, until
  * none is left. A project its deleting request is still working on is skipped (its advisory lock).
@@ -248,5 +262,5 @@ const projectDeletion: RetentionKind = {
 };
 
 /** In the order a pass runs them (a deleted project's rows first: nothing else needs to look at them); `budget` last, after VACUUM has made the others' space free. */
-export const RETENTION_KINDS: readonly RetentionKind[] = [projectDeletion, age, eventAge, count, timed, emptyIssues, sourcemaps];
+export const RETENTION_KINDS: readonly RetentionKind[] = [projectDeletion, age, eventAge, count, timed, emptyIssues, sourcemaps, dictionaries];
 export const BUDGET_KIND = budget;

@@ -100,9 +100,11 @@ export function rows(r: BenchResults): Row[] {
   for (const d of r.disk) {
     out.push({
       what: `Disk, ${d.workload === 'repeated' ? 'repeated error' : 'mixed workload'}${tr(d.traffic)}`,
-      measured: `${n0(d.bytesPerEvent)} B/event (archive ${n0(d.archiveBytesPerEvent)}; ${n0(d.events)} events, ${n0(d.issues)} issues)`,
-      target: d.workload === 'repeated' ? '≤ 1,000 B/event' : '',
-      verdict: d.workload === 'repeated' ? check(d.bytesPerEvent <= 1000) : '',
+      measured: d.next
+        ? `${n0(d.next.bytesPerEvent)} B/event added by the next ${n0(d.next.events)} events (archive ${n0(d.next.archiveBytesPerEvent)}; ${n0(d.next.issues)} new issues); the first ${n0(d.events)}: ${n0(d.bytesPerEvent)} B/event (archive ${n0(d.archiveBytesPerEvent)}; ${n0(d.issues)} issues)`
+        : `${n0(d.bytesPerEvent)} B/event (archive ${n0(d.archiveBytesPerEvent)}; ${n0(d.events)} events, ${n0(d.issues)} issues)`,
+      target: d.workload === 'repeated' ? '≤ 1,000 B/event' : '≤ 2,500 B/event',
+      verdict: check((d.next?.bytesPerEvent ?? d.bytesPerEvent) <= (d.workload === 'repeated' ? 1000 : 2500)),
     });
   }
   if (r.query) {

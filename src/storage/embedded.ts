@@ -143,6 +143,9 @@ export async function startEmbedded(dataDir: string, wantedPort: number, log: (m
       // Sized for a small self-hosted box that shares its cores with the server.
       '-c max_connections=200',
       '-c shared_buffers=128MB',
+      // Autovacuum looks at each table every 10 s, not every minute: the issue list's per-hour event
+      // counts stay index-only scans only on pages VACUUM has marked all-visible (migrations/0043).
+      '-c autovacuum_naptime=10s',
     ].join(' ');
     try {
       await run(bin.pg_ctl, ['start', '-D', pgDir, '-l', logFile, '-w', '-t', '120', '-o', opts], { ...ids });

@@ -66,7 +66,7 @@ export const SETTINGS = [
   { name: 'INGEST_COMMITS_IN_FLIGHT', kind: 'int', default: 1, min: 1, max: 16,
     doc: 'Group-commit statements one process runs at once, each on its own connection (2: the next batch executes while the previous one commits). Smaller batches cost more per row; 1 measured best on a busy 2-core box.' },
   { name: 'ARCHIVE_RECOMPRESS_CLIENT_BODIES', kind: 'bool', default: false,
-    doc: 'Also store bodies the client compressed (gzip, deflate, br, zstd) against the archive dictionary when that saves a tenth of them, instead of as sent. Bench mix: archive 1,478 → 996 B/event, for ~40 µs more ingest CPU per event (~125 → ~165 µs, 1 process).' },
+    doc: 'Also store bodies the client compressed (gzip, deflate, br, zstd) against the archive dictionary when that saves a tenth of them, instead of as sent. Bench, mixed workload, realistic traffic: 2,788 → 2,379 B/event in all (archive 1,853 → 1,425), for ~55 µs more ingest CPU per event (~190 → ~250 µs, 1 process).' },
   { name: 'INGEST_MAX_PENDING_COMMITS', kind: 'int', default: 5000, min: 1, max: 1000000,
     doc: 'Most ingest requests one process works on at once (from before authentication until their payload is committed); past it (a slow database), ingest answers 503 + Retry-After at once without reading the body (outcome rate_limited, reason INGEST_MAX_PENDING_COMMITS).' },
   { name: 'INGEST_MAX_PENDING_BYTES', kind: 'int', default: 128 * MiB, min: 1 * MiB, max: 16384 * MiB,

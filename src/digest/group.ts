@@ -17,7 +17,8 @@ import type { NormalizedEvent } from '../protocol/event.js';
 // fingerprint, and the tags and top-level fields that fingerprint rules and variables name): the
 // event id, times, user, request, breadcrumbs and every tag no rule reads are left out, and those
 // never influence grouping. Micro-benchmark on the realistic mix (`node dist/bench/micro/prepare.js
-// 20000 4 realistic`, warm rounds): 280–297 µs per payload with all tags in the key, 217–238 without. The key is a 128-bit hash of that value (value-hash.ts):
+// 20000 4 realistic`, alternating builds, last rounds): 261–285 µs per payload with all tags in the key, 221–242
+// without. The key is a 128-bit hash of that value (value-hash.ts):
 // a Map keyed by its 2–20 KB JSON spent more time hashing and comparing it than SHA-1 does, and the
 // JSON and its SHA-1 cost ~22 µs per event on the bench mix.
 //

@@ -62,6 +62,7 @@ it('retention deletes exactly the dictionaries no payload received in their leas
   const r = (await runRetentionPass(db.pool, { defaultDays: 90, batchSize: 100, lowWaterPercent: 90, sourcemapDays: 90 }))!;
   const { rows } = await db.pool.query<{ id: string }>('SELECT id FROM archive_dict WHERE project_id = $1 ORDER BY id', [projectId]);
   expect(rows.map((x) => Number(x.id))).toEqual([used, leased, recent]);
+  expect(rows.map((x) => Number(x.id))).not.toContain(gone);
   expect(r.deleted.filter((d) => d.kind === 'dictionaries')).toEqual([{ kind: 'dictionaries', projectId, events: 0, payloads: 0, payloadBytes: 0, rows: 1 }]);
 
   // Once the payloads of its lease are gone (deleted by age or by the budget), it goes too.

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -146,6 +147,17 @@ export async function health(port: number): Promise<Health> {
   };
   walk(raw);
   return out;
+}
+
+/** Waits (polling /health) until the server's queue is empty; `phase` names the phase in the error after 600 s. */
+export async function waitDrained(port: number, phase: string): Promise<void> {
+  const t0 = performance.now();
+  for (;;) {
+    const h = await health(port);
+    if (h.queued === 0) return;
+    if (performance.now() - t0 > 600_000) throw new Error(`${phase}: queue not drained after 600 s (${h.queued} left)`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** Bytes of every table of the database (heap + TOAST + indexes), by table. */

@@ -1,7 +1,6 @@
-import { performance } from 'node:perf_hooks';
 import { round, workloadOf, type BenchContext } from './context.js';
 import type { Traffic } from './workload.js';
-import { countRows, health, tableBytes, type BenchDb } from './db.js';
+import { countRows, tableBytes, waitDrained, type BenchDb } from './db.js';
 import { runLoad } from './load.js';
 import { sampleMemory, startCrashCache, type MemoryPeak } from './procs.js';
 
@@ -94,13 +93,7 @@ async function sendRound(ctx: BenchContext, db: BenchDb, port: number, workload:
   );
   if (load.errors) throw new Error(`disk: ${load.errors} of ${load.requests} requests failed`);
   if (load.poolWraps) throw new Error(`disk: ${load.poolWraps} bodies were sent twice (pool too small)`);
-  const t0 = performance.now();
-  for (;;) {
-    const h = await health(port);
-    if (h.queued === 0) break;
-    if (performance.now() - t0 > 600_000) throw new Error(`disk: queue not drained after 600 s (${h.queued} left)`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitDrained(port, 'disk');
   await db.pool.query('VACUUM');
   return { events: await countRows(db, 'archive'), issues: await countRows(db, 'issue').catch(() => 0) };
 }

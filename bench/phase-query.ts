@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { apiGet, createToken, isMissingRoute, ORG, type ApiAnswer } from './api.js';
 import { percentile, round, workloadOf, type BenchContext } from './context.js';
-import { countRows, health, type BenchDb } from './db.js';
+import { countRows, waitDrained, type BenchDb } from './db.js';
 import { runLoad } from './load.js';
 import { sampleMemory, startCrashCache, type MemoryPeak } from './procs.js';
 
@@ -45,16 +45,6 @@ export interface QueryResult {
   missing?: string;
   seedSeconds: number;
   memory: MemoryPeak;
-}
-
-async function waitDrained(port: number): Promise<void> {
-  const t0 = performance.now();
-  for (;;) {
-    const h = await health(port);
-    if (h.queued === 0) return;
-    if (performance.now() - t0 > 600_000) throw new Error(`query: queue not drained after 600 s (${h.queued} left)`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function multiply(db: BenchDb, target: number): Promise<void> {
@@ -104,7 +94,7 @@ export async function runQuery(ctx: BenchContext): Promise<QueryResult> {
       { endpoints: [{ host: '127.0.0.1', port: server.port }], connections: 20, senders: 1, durationSec: 600, maxRequests: seed, workload: workloadOf(ctx, 'mix', groups), target: { projectId: db.projectId, key: db.key }, expected: seed },
       'node',
     );
-    await waitDrained(server.port);
+    await waitDrained(server.port, 'query');
     await multiply(db, opts.queryEvents);
     const seedSeconds = round((performance.now() - t0) / 1000, 1);
     const events = await countRows(db, 'report');

@@ -12,6 +12,7 @@ import { getPage, hidden, logIn, postForm } from '../ui/web.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeShared } from '../helpers/shared.js';
+import { until } from '../helpers/poll.js';
 
 // Issue collaboration end to end: real events through ingest and the digest, then assignees,
 // comments, bookmarks and the activity log over the API and the web UI, as users of each role;
@@ -70,17 +71,6 @@ const put = (who: string, path: string, body: unknown) => api(who, path, { metho
 const detail = async (who: string, id: string) => json<Issue>(await api(who, `/api/0/issues/${id}/`));
 const search = async (who: string, query: string, project = 'web') =>
   (await json<Issue[]>(await api(who, `/api/0/projects/acme/${project}/issues/?query=${encodeURIComponent(query)}`))).map((i) => i.title).sort();
-
-/** Polls until `check` holds: the digest runs asynchronously. */
-async function until<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await fn();
-    if (check(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Sends an event through ingest (the store endpoint) and waits until the digest has counted it. */
 async function sendEvent(project: { id: number; key: string }, message: string): Promise<Issue> {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
+import { until } from '../helpers/poll.js';
 
 // End to end: the official @sentry/node SDK sends events to the running server, the digest worker
 // turns them into issues, and the API (and the real sentry-cli) reads them back. Also the workflow:
@@ -27,17 +28,6 @@ async function sendWithSdk(env: Record<string, string> = {}): Promise<{ exceptio
   const out = JSON.parse(stdout.trim().split('\n').pop()!) as { exceptionId: string; messageId: string; flushed: boolean };
   expect(out.flushed).toBe(true);
   return out;
-}
-
-/** Polls until `check` holds: the digest runs asynchronously (it wakes within ~100 ms of new work). */
-async function until<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await fn();
-    if (check(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 type Issue = { id: string; title: string; status: string; substatus: string | null; count: string; userCount: number; shortId: string; level: string };

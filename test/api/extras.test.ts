@@ -9,6 +9,7 @@ import { send } from '../ingest/http.js';
 import { parseEnvelope } from '../../src/protocol/envelope.js';
 import { createProject } from '../../src/storage/projects.js';
 import { SDK_PAYLOADS } from '../fixtures/corpus.js';
+import { until } from '../helpers/poll.js';
 
 // The read API's extras against the real server, fed with real SDK payloads from the SDK
 // fixtures: an event's attachments (sent with the event and in a later envelope), user feedback
@@ -32,17 +33,6 @@ async function json<T = any>(path: string): Promise<T> {
   const r = await api(path);
   expect(r.status, `${path}: ${await r.clone().text()}`).toBe(200);
   return (await r.json()) as T;
-}
-
-/** Polls until `check` holds: the digest runs asynchronously. */
-async function until<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await fn();
-    if (check(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function postEnvelope(body: Buffer | string) {

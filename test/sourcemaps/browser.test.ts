@@ -10,7 +10,8 @@ import { cli, startServer, type RunningServer } from '../helpers/server.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 // @ts-expect-error the build script of the test app is plain JavaScript
 import { buildApp } from './app/build.mjs';
-import { sentryCli, until } from './tools.js';
+import { until } from '../helpers/poll.js';
+import { sentryCli } from './tools.js';
 
 // Source maps of a web app, with real parts only: the app in ./app (src/browser-main.js, with
 // @sentry/browser bundled in) is bundled and minified by esbuild, its debug ids injected and its files

@@ -3,21 +3,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 
-// What the source-map tests share: the real sentry-cli from node_modules, and waiting for the digest.
+// What the source-map tests share: the real sentry-cli from node_modules.
 
 const run = promisify(execFile);
 export const SENTRY_CLI = join(PACKAGE_ROOT, 'node_modules', '@sentry', 'cli', 'bin', 'sentry-cli');
-
-/** Polls `fn` until `check` holds, failing with the last value after `ms`. */
-export async function until<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (check(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 800)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Runs the real sentry-cli against a server as SENTRY_ORG acme; its output, or an error with it. */
 export async function sentryCli(target: { url: string; token: string; project: string }, args: string[]): Promise<string> {

@@ -6,7 +6,7 @@ import { VARIANTS, type Traffic } from './workload.js';
 // What a bench run does and how big it is. `--quick` is the one-minute version; any field can be
 // overridden with `--name value` (the smoke test shrinks every count that way).
 
-export const PHASES = ['ingest', 'digest', 'latency', 'disk', 'query', 'profile', 'hostile', 'soak'] as const;
+export const PHASES = ['ingest', 'digest', 'default', 'latency', 'disk', 'query', 'profile', 'hostile', 'soak'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {

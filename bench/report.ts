@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { BenchOptions } from './options.js';
 import type { CeilingResult, IngestResult } from './phase-ingest.js';
 import type { DigestResult } from './phase-digest.js';
+import type { DefaultResult } from './phase-default.js';
 import type { LatencyResult } from './phase-latency.js';
 import type { DiskResult } from './phase-disk.js';
 import type { QueryResult } from './phase-query.js';
@@ -20,6 +21,8 @@ export interface BenchResults {
   ceiling: CeilingResult[];
   ingest: IngestResult[];
   digest: DigestResult[];
+  /** the default process (ingest + digest), saturated and sustained (bench/phase-default.ts) */
+  defaultProcess?: DefaultResult | null;
   latency: LatencyResult | null;
   disk: DiskResult[];
   query: QueryResult | null;
@@ -75,6 +78,16 @@ export function rows(r: BenchResults): Row[] {
       verdict: check(d.drained && d.reportsPerSec >= 5000),
     });
   }
+  if (r.defaultProcess) {
+    const d = r.defaultProcess;
+    const s = d.sustained;
+    out.push({
+      what: `Default process (ingest + digest), sustained${tr(d.traffic)}`,
+      measured: `${n0(s.acceptedPerSec)} events/s${d.ratioToCeiling !== null ? ` = ${d.ratioToCeiling} × ceiling` : ''} for ${s.seconds} s, queue ${s.bounded ? 'bounded' : 'NOT bounded'} (at most ${n0(s.queueMax)}, ${n0(s.queueEnd)} at the end; p99 ${ms(s.p99Ms)}${s.errors ? `, ${s.errors} errors` : ''}; tried ${d.tries.map((t) => `${n0(t.rate)}${t.bounded ? '' : ' (grew)'}`).join(', ')}); saturated: ${n0(d.saturated.acceptedPerSec)} events/s accepted, ${n0(d.saturated.carriedPerSec)} digested meanwhile; its backlog drained at ${n0(d.drain.perSec)} payloads/s${cpu(d.memory, 0)}`,
+      target: '≥ 0.25 × ceiling, queue bounded',
+      verdict: check(s.bounded && (d.ratioToCeiling ?? 0) >= 0.25),
+    });
+  }
   if (r.latency) {
     const l = r.latency;
     out.push({
@@ -88,6 +101,7 @@ export function rows(r: BenchResults): Row[] {
     out.push({ what: `Memory: ${what}`, measured: `${peakEachMb} MB peak RSS${extra}`, target: `≤ ${RSS_TARGET_MB} MB`, verdict: check(peakEachMb <= RSS_TARGET_MB) });
   for (const i of r.ingest) mem(`ingest, ${i.processes} process${i.processes > 1 ? 'es (each)' : ''}${tr(i.traffic)}`, Math.max(...i.memory.serverHwmMb));
   for (const d of r.digest) mem(`digest, ${d.workers} worker process${d.workers > 1 ? 'es (each)' : ''}${d.mix === 'js' ? ', JS-heavy mix' : ''}`, Math.max(...d.memory.serverHwmMb));
+  if (r.defaultProcess) mem(`default process (ingest + digest), saturated and sustained${tr(r.defaultProcess.traffic)}`, Math.max(...r.defaultProcess.memory.serverHwmMb));
   if (r.latency) mem('server + worker, latency phase', Math.max(...r.latency.memory.serverHwmMb));
   if (r.query) mem('server, query phase', Math.max(...r.query.memory.serverHwmMb));
   const pgPeak = [...r.ingest.map((i) => i.memory), ...r.digest.map((d) => d.memory)];

@@ -11,6 +11,7 @@ import { runQuery, type QueryResult } from './phase-query.js';
 import { runProfile, type ProfileResult } from './profile.js';
 import { runHostile, type HostileResult } from './micro/hostile-events.js';
 import { runSoak, type SoakResult } from './phase-soak.js';
+import { runDefault, type DefaultResult } from './phase-default.js';
 import { printTable, writeResults, type BenchResults } from './report.js';
 import { setLogDir, setNodeFlags, unexpectedExits } from './procs.js';
 
@@ -44,6 +45,7 @@ const results: BenchResults & { soak?: SoakResult } = {
   ceiling: [] as CeilingResult[],
   ingest: [] as IngestResult[],
   digest: [] as DigestResult[],
+  defaultProcess: null as DefaultResult | null,
   latency: null as LatencyResult | null,
   disk: [] as DiskResult[],
   query: null as QueryResult | null,
@@ -95,6 +97,11 @@ try {
     });
   }
   await main.drop();
+  if (has('default')) results.defaultProcess = await timed('default', () => {
+    // held to the ceiling of one process with the same traffic, when the ingest phase measured it
+    const c = results.ceiling.find((x) => x.processes === 1 && (x.traffic ?? opts.traffic[0]) === opts.traffic[0]);
+    return runDefault(ctx, c?.rps ?? null);
+  });
   if (has('latency')) results.latency = await timed('latency', () => runLatency(ctx));
   // the two disk workloads side by side: they measure bytes, which sharing the CPU does not change
   if (has('disk')) await timed('disk', async () => {

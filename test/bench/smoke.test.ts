@@ -21,7 +21,7 @@ describe('npm run bench -- --quick (tiny)', () => {
     const md = join(out, 'BENCHMARKS.md');
     const args = [
       join(PACKAGE_ROOT, 'dist', 'bench', 'run.js'), '--quick',
-      '--phases', 'ingest,digest,latency,disk,query,profile',
+      '--phases', 'ingest,digest,default,latency,disk,query,profile',
       '--duration', '1', '--warmup', '0', '--processes', '2',
       '--backlog', '200', '--digest-timeout', '30', '--digest-mix', 'sdk,js',
       '--probes', '1', '--background-rate', '20', '--disk-events', '40', '--profile-digest-secs', '1',
@@ -69,6 +69,18 @@ describe('npm run bench -- --quick (tiny)', () => {
     expect(r.digest[0].newReports).toBeGreaterThan(0);
     expect(r.digest[0].newReports).toBeLessThan(200);
     expect(r.digest[0].reportsPerSec).toBeLessThan(r.digest[0].payloadsPerSec);
+    // the default process: a saturated run, the drain of its backlog, then fixed rates down to one whose queue stays bounded
+    const dp = r.defaultProcess;
+    expect(stdout).toContain('Default process (ingest + digest), sustained (realistic traffic)');
+    expect(dp.saturated.acceptedPerSec).toBeGreaterThan(0);
+    expect(dp.drain.payloads).toBeGreaterThan(0);
+    expect(dp.tries.length).toBeGreaterThanOrEqual(1);
+    expect(dp.tries.length).toBeLessThanOrEqual(4);
+    expect(dp.sustained.rate).toBe(dp.tries[dp.tries.length - 1].rate);
+    expect(dp.sustained.acceptedPerSec).toBeGreaterThan(0);
+    expect(dp.sustained.errors).toBe(0);
+    // no one-process ceiling in this run (--processes 2): no ratio to hold it to
+    expect(dp.ratioToCeiling).toBeNull();
     expect(r.latency.probes).toBe(1);
     expect(r.latency.p95Ms).toBeGreaterThan(0);
     expect(r.disk.map((d: { workload: string; traffic: string }) => `${d.workload} ${d.traffic}`)).toEqual(['repeated realistic', 'mix realistic', 'repeated fixed', 'mix fixed']);

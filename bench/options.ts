@@ -34,6 +34,8 @@ export interface BenchOptions {
   /** seconds the drain may take; past it the rate is that of the part drained */
   digestTimeout: number;
   probes: number;
+  /** seconds of the latency phase's background load before its first probe */
+  latencyWarmup: number;
   /** seconds the profiled worker drains */
   profileDigestSecs: number;
   /** directory to copy the raw .cpuprofile files to, for reading them in DevTools ('' = do not keep) */
@@ -81,7 +83,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     digestWorkers: quick ? [1] : [1, 2],
     digestMix: quick ? ['sdk'] : ['sdk', 'js'],
     digestTimeout: quick ? 15 : 300,
-    probes: quick ? 3 : 20,
+    probes: quick ? 3 : 50,
+    latencyWarmup: quick ? 2 : 15,
     profileDigestSecs: quick ? 3 : 10,
     profileKeep: '',
     nodeFlags: '',

@@ -9,7 +9,10 @@ import { buildTemplates, encode, groupTag, render } from './workload.js';
 // Latency: from the moment an SDK starts sending an event (the bytes @sentry/node 11 sends, a fresh
 // event id each) until GET /api/0/projects/{org}/{project}/events/{id}/ finds it, while a background
 // load of `backgroundRate` events/s of the mixed workload keeps the server (ingest and worker in one
-// process, as deployed by default) busy. Probes go one at a time, 100-300 ms apart, polling every 10 ms.
+// process, as deployed by default) busy. Probes go one at a time, 100-300 ms apart, polling every 10 ms,
+// after `latencyWarmup` s of the background load alone: a fresh installation's first seconds create
+// the mix's ~1,000 issues and warm the worker's code, which is a start-up cost, not the latency of a
+// running server (the target, p95 < 100 ms at 100 events/s, is issue #22's, for the running server).
 
 export interface LatencyResult {
   probes: number;
@@ -34,15 +37,15 @@ export async function runLatency(ctx: BenchContext): Promise<LatencyResult> {
     const token = await createToken(db);
     const target = { projectId: db.projectId, key: db.key };
     const probe = buildTemplates(target, { ...workloadOf(ctx, 'repeated', 1), variants: 1 })[0]!;
-    const secs = opts.probes * 16 + 5; // ended early below, once the probes are done
+    const secs = opts.latencyWarmup + opts.probes * 16 + 5; // ended early below, once the probes are done
     const stopBackground = new AbortController();
     log(`latency: ${opts.probes} probes under ${opts.backgroundRate} events/s of background load`);
     const background = runLoad(
-      { endpoints: [{ host: '127.0.0.1', port: server.port }], connections: 100, senders: 1, durationSec: secs, rate: opts.backgroundRate, workload: workloadOf(ctx, 'mix', opts.groups), target, expected: opts.backgroundRate * (opts.probes + 5), signal: stopBackground.signal },
+      { endpoints: [{ host: '127.0.0.1', port: server.port }], connections: 100, senders: 1, durationSec: secs, rate: opts.backgroundRate, workload: workloadOf(ctx, 'mix', opts.groups), target, expected: opts.backgroundRate * (opts.latencyWarmup + opts.probes + 5), signal: stopBackground.signal },
       'node',
     );
     const mem = sampleMemory([server]);
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, 500 + opts.latencyWarmup * 1000));
     const times: number[] = [];
     let timedOut = 0;
     let unavailable = 0;

@@ -24,7 +24,7 @@ describe('npm run bench -- --quick (tiny)', () => {
       '--phases', 'ingest,digest,default,latency,disk,query,profile',
       '--duration', '1', '--warmup', '0', '--processes', '2',
       '--backlog', '200', '--digest-timeout', '30', '--digest-mix', 'sdk,js',
-      '--probes', '1', '--background-rate', '20', '--disk-events', '40', '--profile-digest-secs', '1',
+      '--probes', '1', '--latency-warmup', '0', '--background-rate', '20', '--disk-events', '40', '--profile-digest-secs', '1',
       '--query-events', '500', '--query-issues', '10', '--query-requests', '3', '--variants', '4',
       '--out-dir', out, '--markdown', md,
     ];

@@ -15,6 +15,8 @@ import { projectBySlug } from './project-context.js';
 import { tagValues } from './queries.js';
 import { timeEl } from './values.js';
 import { canMerge, mergeBox, mergeForm } from './merge-view.js';
+import { projectBacklog } from '../queue/backlog.js';
+import { backlogNotice } from './backlog-view.js';
 
 // The issue stream of one project: the API's query language in a text box, plus menus for status,
 // level, environment, release and sort that add the same filters to it. 24 hourly bars per issue.
@@ -94,10 +96,11 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
       return { cursor: null, rows: [] as IssueRow[], more: false };
     }
   };
-  const [{ rows, more, cursor }, environments, releases] = await Promise.all([
+  const [{ rows, more, cursor }, environments, releases, backlog] = await Promise.all([
     list(),
     tagValues(ctx.db.pool, project.id, 'environment'),
     tagValues(ctx.db.pool, project.id, 'release'),
+    projectBacklog(ctx.db.pool, project.id),
   ]);
   const [stats, facts] = await Promise.all([issueStats(ctx.db.pool, rows, 3600, 24), collabFacts(ctx.db.pool, rows, userId)]);
   const links = pageLinks(rows, (r) => ({ value: r.sort_value, id: r.id }), cursor, more);
@@ -106,6 +109,7 @@ export async function getIssues(ctx: AppContext, req: IncomingMessage, res: Serv
   const withOption = (list: string[], cur: string) => (cur && !list.includes(cur) ? [cur, ...list] : list);
   const merging = rows.length > 1 && canMerge(session);
   const body = html`<h1>Issues</h1>
+${backlogNotice(backlog)}
 <form class="filters" method="get" action="${base}" role="search">
   <div class="q"><label for="f-q">Search</label><input id="f-q" name="q" type="search" value="${p.q}" placeholder="TypeError  browser:Chrome  !level:info  assigned:me  is:unassigned  is:bookmarked"></div>
   ${select('status', 'Status', p.status, STATUSES.map((s) => [s, s]))}

@@ -1,0 +1,30 @@
+import type { ProjectBacklog } from '../queue/backlog.js';
+import { html } from './html.js';
+
+// The notice above a project's issue list when what it shows lags what was accepted: payloads waiting
+// for the digest longer than BACKLOG_NOTICE_SECS (a running digest takes one from ingest to the list
+// in ~0.1 s: send → visible p95 65 ms at 100 events/s, BENCHMARKS.md), or payloads it gave up on.
+
+/** A payload waiting this long means a backlog (or a retry), not the digest's normal delay. */
+export const BACKLOG_NOTICE_SECS = 30;
+
+const count = (n: number, capped: boolean, one: string, many: string) => `${capped ? 'more than ' : ''}${n.toLocaleString('en')} ${n === 1 && !capped ? one : many}`;
+
+/** "45 s", "12 min", "3 h 5 min". */
+export function age(secs: number): string {
+  const s = Math.floor(secs);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  const m = Math.floor((s % 3600) / 60);
+  return `${Math.floor(s / 3600)} h${m ? ` ${m} min` : ''}`;
+}
+
+export function backlogNotice(b: ProjectBacklog) {
+  const waiting = b.oldestSecs !== null && b.oldestSecs >= BACKLOG_NOTICE_SECS;
+  if (!waiting && !b.failed) return '';
+  return html`<div class="notice" role="status" id="backlog-notice">${waiting
+    ? html`<p>${count(b.queued, b.queuedCapped, 'payload', 'payloads')} received for this project ${b.queued === 1 && !b.queuedCapped ? 'is' : 'are'} waiting to be processed, the oldest for ${age(b.oldestSecs!)}: the issues below do not count ${b.queued === 1 && !b.queuedCapped ? 'it' : 'them'} yet.</p>`
+    : ''}${b.failed
+    ? html`<p>${count(b.failed, b.failedCapped, 'payload', 'payloads')} of this project could not be processed: <code>crash-cache-cli queue errors</code> says why, and <code>crash-cache-cli queue retry</code> processes ${b.failed === 1 && !b.failedCapped ? 'it' : 'them'} again.</p>`
+    : ''}</div>`;
+}

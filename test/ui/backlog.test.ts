@@ -6,8 +6,9 @@ import { cli, startServer } from '../helpers/server.js';
 import { age } from '../../src/ui/backlog-view.js';
 import { getPage, logIn } from './web.js';
 
-// The issue list says when it lags what was accepted: payloads still waiting for the digest (here a
-// server with no worker, so they wait until one starts) and payloads the digest gave up on.
+// The issue list (and /health, for the whole server) says when it lags what was accepted: payloads
+// still waiting for the digest (here a server with no worker, so they wait until one starts) and
+// payloads the digest gave up on.
 
 let app: TestApp;
 let cookie: string;
@@ -40,6 +41,11 @@ describe('the issue list during a backlog', () => {
     expect(notice(await page())).toBeNull();
 
     await app.db.pool.query("UPDATE queue SET enqueued_at = now() - interval '3 minutes 10 seconds' WHERE project_id = $1", [app.projectId]);
+    // /health says the same for the whole server
+    const h = (await (await fetch(`${app.server.url}/health`)).json()) as { queued: number; queue_oldest_secs: number | null };
+    expect(h.queued).toBe(3);
+    expect(h.queue_oldest_secs).toBeGreaterThanOrEqual(190);
+    expect(h.queue_oldest_secs).toBeLessThan(250);
     let n = notice(await page());
     expect(n).toContain('3 payloads received for this project are waiting to be processed, the oldest for 3 min');
     expect(n).not.toContain('could not be processed');
@@ -66,7 +72,11 @@ describe('the issue list during a backlog', () => {
     await cli(['queue', 'retry', '--all'], { DATABASE_URL: app.db.url });
     const again = await startServer({ DATABASE_URL: app.db.url }, ['worker']);
     try {
-      await until('the retried payload digested', async () => notice(await page()), (x) => x === null);
+      const health = async () => (await (await fetch(`${app.server.url}/health`)).json()) as { queued: number; queue_oldest_secs: number | null; failed: number };
+      const after = await until('the retried payload digested', health, (x) => x.queued === 0);
+      expect(after.queue_oldest_secs).toBeNull();
+      expect(after.failed).toBe(0);
+      expect(notice(await page())).toBeNull();
     } finally {
       await again.stop();
     }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { gauge } from './index.js';
+import { oldestQueuedSecsSql } from '../queue/backlog.js';
 
 // Metrics read from the database when Prometheus scrapes (not counted in memory: several processes
 // share one queue and one alert outbox, and each reports the same totals). One statement per scrape,
@@ -9,11 +10,11 @@ import { gauge } from './index.js';
 const SCRAPE_TIMEOUT_MS = 2000;
 
 // count(*) walks the queue: small in a healthy install (it drains in seconds); during a large
-// backlog a scrape costs more, bounded by the timeout. alert_outbox's pending and failed rows are
+// backlog a scrape costs more, bounded by the timeout. The oldest payload is found by the primary key. alert_outbox's pending and failed rows are
 // read through its partial indexes (alert_outbox_due, alert_outbox_finished).
 const SQL = `SET LOCAL statement_timeout = ${SCRAPE_TIMEOUT_MS};
   SELECT (SELECT count(*) FROM queue)::float8 AS queued,
-         coalesce((SELECT extract(epoch FROM now() - min(enqueued_at)) FROM queue), 0)::float8 AS oldest_secs,
+         coalesce(${oldestQueuedSecsSql()}, 0)::float8 AS oldest_secs,
          (SELECT count(*) FROM queue_error)::float8 AS queue_errors,
          (SELECT count(*) FROM alert_outbox WHERE status = 'pending')::float8 AS alerts_pending,
          (SELECT count(*) FROM alert_outbox WHERE status = 'failed')::float8 AS alerts_failed`;

@@ -4,8 +4,7 @@ import type pg from 'pg';
 // default process on 2 cores keeps up with ~1,000–1,200 events/s and queues the rest (docs/SCALING.md),
 // so for minutes the issue list can lag what was accepted. Both counts stop at COUNT_CAP, so a
 // page costs at most that many index entries of `queue (project_id, archive_id)` and
-// `queue_error (project_id, failed_at)`; the oldest payload is the one with the lowest archive id
-// (archive ids grow with time), found through the same index.
+// `queue_error (project_id, failed_at)`. The oldest payload is the one with the lowest queue id.
 
 /** Counts stop here: "more than 100,000" says enough, and counting further costs every page view. */
 export const COUNT_CAP = 100_000;
@@ -21,8 +20,16 @@ export interface ProjectBacklog {
   failedCapped: boolean;
 }
 
+/**
+ * SQL: seconds the oldest queued payload (of those `where` selects) has waited, NULL when none waits.
+ * The oldest is the lowest queue id: ids grow with enqueue time, a payload put back by `queue retry`
+ * included (a new row), so the primary key finds it without reading the queue. /health and the
+ * scrape-time metrics read it too.
+ */
+export const oldestQueuedSecsSql = (where = ''): string => `(SELECT extract(epoch FROM now() - enqueued_at) FROM queue ${where} ORDER BY id LIMIT 1)`;
+
 const SQL = `SELECT (SELECT count(*) FROM (SELECT 1 FROM queue WHERE project_id = $1 LIMIT $2) q)::int AS queued,
-  (SELECT extract(epoch FROM now() - enqueued_at) FROM queue WHERE project_id = $1 ORDER BY archive_id LIMIT 1)::float8 AS oldest_secs,
+  ${oldestQueuedSecsSql('WHERE project_id = $1')}::float8 AS oldest_secs,
   (SELECT count(*) FROM (SELECT 1 FROM queue_error WHERE project_id = $1 LIMIT $2) e)::int AS failed`;
 
 export async function projectBacklog(db: pg.Pool | pg.ClientBase, projectId: number): Promise<ProjectBacklog> {

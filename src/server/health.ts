@@ -5,9 +5,10 @@ import { outcomeTotals } from '../outcomes/queries.js';
 import { GROUPING_FAILED } from '../digest/grouping-failures.js';
 import { deletions24h } from '../archive/retention/pass.js';
 import { diskBytes } from '../archive/retention/size.js';
+import { oldestQueuedSecsSql } from '../queue/backlog.js';
 
 // GET /health: liveness plus the counts an operator watches (`queue_oldest_secs`: how long the oldest
-// queued payload has waited, through the queue's primary key: ids grow with enqueue time), and the pid of the process that answered
+// queued payload has waited, src/queue/backlog.ts), and the pid of the process that answered
 // (one of HTTP_PROCESSES); with the embedded PostgreSQL also its
 // state (database: ok, restarting or stopped), database_restarts_24h and the free disk space. Never rate limited, never waits long: when
 // the database does not answer within HEALTH_TIMEOUT_MS the answer is 503 (load balancers time out
@@ -19,7 +20,7 @@ const COUNTS_SQL = `
   SELECT (SELECT coalesce(sum(value), 0) FROM counter WHERE name = 'ingested')::bigint AS ingested,
          (SELECT coalesce(sum(value), 0) FROM counter WHERE name = 'digested')::bigint AS digested,
          (SELECT count(*) FROM queue)::bigint AS queued,
-         round((SELECT extract(epoch FROM now() - enqueued_at) FROM queue ORDER BY id LIMIT 1)::numeric, 1)::float8 AS queue_oldest_secs,
+         round(${oldestQueuedSecsSql()}::numeric, 1)::float8 AS queue_oldest_secs,
          (SELECT count(*) FROM issue_delta)::bigint AS counters_pending,
          (SELECT count(*) FROM queue_error)::bigint AS failed,
          (SELECT coalesce(sum(value), 0) FROM counter WHERE name = '${GROUPING_FAILED}')::bigint AS grouping_failed`;

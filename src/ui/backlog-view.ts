@@ -8,7 +8,11 @@ import { html } from './html.js';
 /** A payload waiting this long means a backlog (or a retry), not the digest's normal delay. */
 export const BACKLOG_NOTICE_SECS = 30;
 
-const count = (n: number, capped: boolean, one: string, many: string) => `${capped ? 'more than ' : ''}${n.toLocaleString('en')} ${n === 1 && !capped ? one : many}`;
+/** "1 payload", "3 payloads", "more than 100,000 payloads", and the words that agree with it. */
+function counted(n: number, capped: boolean) {
+  const one = n === 1 && !capped;
+  return { text: `${capped ? 'more than ' : ''}${n.toLocaleString('en')} ${one ? 'payload' : 'payloads'}`, is: one ? 'is' : 'are', it: one ? 'it' : 'them' };
+}
 
 /** "45 s", "12 min", "3 h 5 min". */
 export function age(secs: number): string {
@@ -22,9 +26,11 @@ export function age(secs: number): string {
 export function backlogNotice(b: ProjectBacklog) {
   const waiting = b.oldestSecs !== null && b.oldestSecs >= BACKLOG_NOTICE_SECS;
   if (!waiting && !b.failed) return '';
+  const q = counted(b.queued, b.queuedCapped);
+  const f = counted(b.failed, b.failedCapped);
   return html`<div class="notice" role="status" id="backlog-notice">${waiting
-    ? html`<p>${count(b.queued, b.queuedCapped, 'payload', 'payloads')} received for this project ${b.queued === 1 && !b.queuedCapped ? 'is' : 'are'} waiting to be processed, the oldest for ${age(b.oldestSecs!)}: the issues below do not count ${b.queued === 1 && !b.queuedCapped ? 'it' : 'them'} yet.</p>`
+    ? html`<p>${q.text} received for this project ${q.is} waiting to be processed, the oldest for ${age(b.oldestSecs!)}: the issues below do not count ${q.it} yet.</p>`
     : ''}${b.failed
-    ? html`<p>${count(b.failed, b.failedCapped, 'payload', 'payloads')} of this project could not be processed: <code>crash-cache-cli queue errors</code> says why, and <code>crash-cache-cli queue retry</code> processes ${b.failed === 1 && !b.failedCapped ? 'it' : 'them'} again.</p>`
+    ? html`<p>${f.text} of this project could not be processed: <code>crash-cache-cli queue errors</code> says why, and <code>crash-cache-cli queue retry</code> processes ${f.it} again.</p>`
     : ''}</div>`;
 }

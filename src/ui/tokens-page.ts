@@ -54,8 +54,7 @@ export async function postToken(ctx: AppContext, req: IncomingMessage, res: Serv
   const who = await uiPrincipal(ctx, session);
   const parsed = parseScopes(form.getAll('scope'));
   if (typeof parsed === 'string') throw new HttpError('invalid_request', parsed);
-  // the role's scopes are the ceiling: a token cannot be made to do what its maker cannot
-  // a session's scopes are its role's: a token cannot be made to do what its maker cannot
+  // a session's scopes are its role's, the ceiling: a token cannot be made to do what its maker cannot
   const beyond = parsed.filter((s: Scope) => !who.scopes.has(s));
   if (beyond.length) throw new HttpError('invalid_request', `your role (${who.role}) does not have ${beyond.join(', ')}; a token can only have scopes of its maker's role`);
   const name = (form.get('name') ?? '').trim().slice(0, 200);

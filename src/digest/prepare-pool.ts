@@ -6,6 +6,7 @@ import type { ProjectRules } from './project-rules.js';
 import type { ScrubPlan } from '../scrub/settings.js';
 import type { Prepared } from './prepare.js';
 import { packRequest } from './prepare-message.js';
+import { PREPARE_YOUNG_GENERATION_MB } from '../server/heap.js';
 
 // Worker threads for the CPU half of the digest (decompress, parse, normalize, group: ~0.3–0.5 ms
 // of CPU per event, against ~0.07 ms in PostgreSQL). With them, one worker process keeps a batch
@@ -30,9 +31,8 @@ class Thread {
   /** Dictionary ids this thread holds (prepare-message.ts). */
   dicts = new Set<number>();
   constructor(file: URL, onExit: (t: Thread) => void, maps: SourceMapOptions | undefined) {
-    // A small young generation: parsing makes much short-lived garbage, and V8's default lets it
-    // pile up (peak RSS 238 MB → 178 MB with 2 MB semi-spaces on a mixed batch, same CPU).
-    this.worker = new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: 6 }, workerData: maps ?? null });
+    // A small young generation: parsing makes much short-lived garbage (sized in src/server/heap.ts).
+    this.worker = new Worker(file, { resourceLimits: { maxYoungGenerationSizeMb: PREPARE_YOUNG_GENERATION_MB }, workerData: maps ?? null });
     this.worker.unref();
     this.worker.on('message', (m: { id: number; result?: Prepared; error?: string; code?: unknown }) => {
       const p = this.pending.get(m.id);

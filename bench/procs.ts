@@ -128,8 +128,18 @@ export async function startCrashCache(o: ServerOptions): Promise<Proc> {
   }
 }
 
-/** Node flags the server runs with: those of bin/crash-cache's `#!/usr/bin/env -S node ...` line (run
- * as a command, as users do, it gets them; `node bin/crash-cache` would not), plus `--nodeFlags`. */
+/** What bin/crash-cache's `#!/usr/bin/env -S NAME=value … node flags…` line gives the server when it is
+ * run as a command, as users do (`node bin/crash-cache` would not get it): environment variables set
+ * before Node starts (glibc's malloc reads them then) and Node/V8 flags. The bench adds `--nodeFlags`. */
+export function binShebang(): { env: Record<string, string>; flags: string[] } {
+  const first = readFileSync(join(PACKAGE_ROOT, 'bin', 'crash-cache'), 'utf8').split('\n', 1)[0] ?? '';
+  const m = /^#!\S*env -S (.*)$/.exec(first);
+  const words = m ? m[1]!.split(/\s+/).filter(Boolean) : [];
+  const node = words.indexOf('node');
+  if (node < 0) return { env: {}, flags: [] };
+  const env = Object.fromEntries(words.slice(0, node).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  return { env, flags: words.slice(node + 1) };
+}
 let extraNodeFlags: string[] = [];
 export function setNodeFlags(flags: string): void {
   extraNodeFlags = flags.split(/\s+/).filter(Boolean);
@@ -140,18 +150,14 @@ export function setLogDir(dir: string): void {
   logDir = dir;
   if (dir) mkdirSync(dir, { recursive: true });
 }
-function shebangFlags(): string[] {
-  const first = readFileSync(join(PACKAGE_ROOT, 'bin', 'crash-cache'), 'utf8').split('\n', 1)[0] ?? '';
-  const m = /^#!\S*env -S node\s+(.*)$/.exec(first);
-  return m ? m[1]!.split(/\s+/).filter(Boolean) : [];
-}
 
 async function startOnce(o: ServerOptions): Promise<Proc> {
   const args = o.args ?? [];
   const workerOnly = args[0] === 'worker';
   const port = workerOnly ? 0 : await freePort();
-  const flags = [...shebangFlags(), ...extraNodeFlags, ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [])];
-  const env = benchEnv(o, port);
+  const shebang = binShebang();
+  const flags = [...shebang.flags, ...extraNodeFlags, ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [])];
+  const env = { ...shebang.env, ...benchEnv(o, port) };
   if (workerOnly) env.LOG_LEVEL = 'info'; // its "worker running" line tells that it is up
   const proc = spawn(process.execPath, [...flags, join(PACKAGE_ROOT, 'bin', 'crash-cache'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const p = track(workerOnly ? 'worker' : 'crash-cache', proc, port);

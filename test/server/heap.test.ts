@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
+import { binShebang } from '../../bench/procs.js';
 import { PACKAGE_ROOT } from '../../src/paths.js';
 import { PREPARE_YOUNG_GENERATION_MB } from '../../src/server/heap.js';
 
@@ -12,12 +12,6 @@ import { PREPARE_YOUNG_GENERATION_MB } from '../../src/server/heap.js';
 // thread's resourceLimits, which left every prepare thread with the main thread's semi-spaces.
 
 const run = promisify(execFile);
-
-/** The Node flags of bin/crash-cache's `#!/usr/bin/env -S node …` line. */
-function binFlags(): string[] {
-  const first = readFileSync(join(PACKAGE_ROOT, 'bin', 'crash-cache'), 'utf8').split('\n', 1)[0]!;
-  return /^#!\S*env -S node\s+(.*)$/.exec(first)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
-}
 
 // A child with those flags: tuneHeap() (or not), then a thread asking for the prepare thread's young
 // generation; both threads make garbage, then report how large V8 let their new space grow (MB).
@@ -37,12 +31,12 @@ console.log(JSON.stringify({ thread, main: churn() }));
 `;
 
 async function newSpaces(tune: boolean): Promise<{ thread: number; main: number }> {
-  const { stdout } = await run(process.execPath, [...binFlags(), '--input-type=module', '-e', script(tune)]);
+  const { stdout } = await run(process.execPath, [...binShebang().flags, '--input-type=module', '-e', script(tune)]);
   return JSON.parse(stdout) as { thread: number; main: number };
 }
 
 it("a prepare thread gets the young generation it asks for, not the main thread's semi-spaces", async () => {
-  expect(binFlags().some((f) => f.startsWith('--max-semi-space-size='))).toBe(true);
+  expect(binShebang().flags.some((f) => f.startsWith('--max-semi-space-size='))).toBe(true);
   const [untuned, tuned] = [await newSpaces(false), await newSpaces(true)];
   // Without tuneHeap() the process-wide flag wins: the thread's new space is the main thread's.
   expect(untuned.thread).toBeGreaterThan(PREPARE_YOUNG_GENERATION_MB);

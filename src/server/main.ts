@@ -4,10 +4,9 @@ import { VERSION } from '../version.js';
 import { createLogger } from '../log.js';
 import { openDatabase } from '../storage/db.js';
 import { SchemaTooNewError } from '../storage/migrate.js';
-import { startWorker } from '../digest/worker.js';
+import type { startWorker } from '../digest/worker.js';
 import { canMeasureFreeSpace } from '../archive/retention/size.js';
 import { configureSymbolication } from '../sourcemaps/shared.js';
-import { createHttpService } from './http.js';
 import { startSiblings, type Siblings } from './siblings.js';
 import { tuneHeap } from './heap.js';
 import type { AppContext } from '../context.js';
@@ -116,8 +115,11 @@ export async function main(argv: string[]): Promise<void> {
   registerDatabaseMetrics(db.pool);
   gauge('crash_cache_build_info', 'The running release and Node.js version (value 1).', ['version', 'node', 'mode']).set({ version: VERSION, node: process.version, mode: workerOnly ? 'worker' : noWorker ? 'http' : 'all' }, 1);
   const metricsServer = sibling ? null : await startMetricsServer(config, log);
-  if (!noWorker) worker = startWorker(ctx);
-  const http = workerOnly ? null : createHttpService(ctx);
+  // Each half is loaded only by the processes that run it: `crash-cache worker` without the HTTP
+  // routes, API and UI idles at 102.7 instead of 109.8 MB. (`--no-worker` gains nothing measurable:
+  // the API and ingest import most of the digest's modules themselves.)
+  if (!noWorker) worker = (await import('../digest/worker.js')).startWorker(ctx);
+  const http = workerOnly ? null : (await import('./http.js')).createHttpService(ctx);
   let siblings: Siblings | null = null;
   if (http) {
     // With HTTP_PROCESSES > 1 every HTTP process binds the port with SO_REUSEPORT (Node ≥ 22.12, Linux).

@@ -62,7 +62,7 @@ export const SETTINGS = [
   { name: 'MAX_CONCURRENT_COMPRESSIONS', kind: 'int', default: 16, min: 1, max: 1024,
     doc: 'Most bodies compressed or decompressed at once; others wait. Bounds CPU and memory under bursts.' },
   { name: 'INGEST_COMMIT_MAX_BATCH', kind: 'int', default: 500, min: 1, max: 10000,
-    doc: 'Most payloads committed in one group-commit transaction (500-row inserts ran ~25k rows/s on PG 15).' },
+    doc: 'Most payloads committed in one group-commit transaction (500-row inserts ran ~25k rows/s on PG 15); a transaction also carries at most 256 MiB of stored payloads.' },
   { name: 'INGEST_COMMITS_IN_FLIGHT', kind: 'int', default: 1, min: 1, max: 16,
     doc: 'Group-commit statements one process runs at once, each on its own connection (2: the next batch executes while the previous one commits). Smaller batches cost more per row; 1 measured best on a busy 2-core box.' },
   { name: 'ARCHIVE_RECOMPRESS_CLIENT_BODIES', kind: 'bool', default: false,

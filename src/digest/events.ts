@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { clean, type DimRequest } from './dims.js';
 import { GLOBAL_DIMS, PROJECT_DIMS, type EventFields } from './event-fields.js';
 import { explainFromArchive } from './explain.js';
-import { numArray, textArray } from './pg-array.js';
+import { numArray, textArray } from '../storage/pg-array.js';
 import { queueIssueAlerts } from '../alerts/queue.js';
 import type { DigestGrouping } from './group.js';
 
@@ -279,7 +279,7 @@ async function createIssues(client: pg.ClientBase, projectId: number, keyed: { k
             AS v(id, short_id, ts, r, e, status, substatus, resolved_at, changed, h, cfg, type, level, platform, title, culprit, metadata, grouping)
      ON CONFLICT (project_id, primary_hash) DO NOTHING
      RETURNING id, primary_hash`,
-    // Array literals built here (pg-array.ts), and the explanations (JSON text already, ~20 KB each)
+    // Array literals built here (src/storage/pg-array.ts), and the explanations (JSON text already, ~20 KB each)
     // joined into one JSON array as they are: quoting them for a text[] literal cost ~100 µs each
     // (every quote escaped) and was the main thread's largest allocation while a backlog made issues.
     [projectId, numArray(ids), numArray(shorts), numArray(todo.map((w) => w.ev.timestamp)), numArray(todo.map((w) => w.receivedAt.getTime() / 1000)), textArray(todo.map((w) => w.ev.event_id)),

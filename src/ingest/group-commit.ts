@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { HttpError, isDatabaseUnavailable } from '../http/errors.js';
 import { Refusal } from './refusal.js';
 import type { Logger } from '../log.js';
-import { insertArchiveRows, PARAMS_PER_ROW } from '../archive/insert.js';
+import { insertArchiveRows, MAX_STATEMENT_BYTES } from '../archive/insert.js';
 import type { NewArchiveRow } from '../archive/row.js';
 
 // Group commit: requests hand their row to the committer and wait; one statement at a time commits
@@ -25,9 +25,6 @@ import type { NewArchiveRow } from '../archive/row.js';
 // bodies) at once (admission.ts), so what waits here is bounded too. When the database is
 // unreachable or out of resources (SQLSTATE class 53: disk full, out of memory) every waiting request
 // fails together (each later batch would only fail the same way again).
-
-// PostgreSQL's wire protocol allows 65535 parameters per statement; a row takes PARAMS_PER_ROW (10).
-const MAX_ROWS_PER_STATEMENT = Math.floor(65000 / PARAMS_PER_ROW);
 
 interface Pending {
   row: NewArchiveRow;
@@ -60,18 +57,15 @@ export class GroupCommitter {
   /** Statements executing now, each on its own pool connection (at most `inFlightMax`). */
   private readonly running = new Set<Promise<void>>();
   private closed = false;
-  private readonly maxBatch: number;
-
   constructor(
     private readonly pool: pg.Pool,
-    maxBatchSetting: number,
+    private readonly maxBatch: number,
     private readonly log: Logger,
     private readonly onCommitted: () => void,
     private readonly maxWaitMs: number,
     private readonly inFlightMax = 1,
-  ) {
-    this.maxBatch = Math.min(maxBatchSetting, MAX_ROWS_PER_STATEMENT);
-  }
+    private readonly maxBytes = MAX_STATEMENT_BYTES,
+  ) {}
 
   /** Resolves once the row (or an identical one stored earlier) is committed. */
   submit(row: NewArchiveRow): Promise<void> {
@@ -96,7 +90,11 @@ export class GroupCommitter {
   /** Starts statements for what is waiting while fewer than `inFlightMax` run. */
   private pump(): void {
     while (this.pending.length > 0 && this.running.size < this.inFlightMax) {
-      const batch = this.pending.splice(0, this.maxBatch);
+      // At most maxBatch rows and maxBytes of payloads (one larger payload goes alone).
+      let n = 0;
+      let bytes = 0;
+      while (n < this.pending.length && n < this.maxBatch && (n === 0 || bytes + this.pending[n]!.row.payload.length <= this.maxBytes)) bytes += this.pending[n++]!.row.payload.length;
+      const batch = this.pending.splice(0, n);
       const run: Promise<void> = this.commitBatch(batch).finally(() => {
         this.running.delete(run);
         this.pump();

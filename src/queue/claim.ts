@@ -36,7 +36,7 @@ export async function claimBatch<A>(client: pg.ClientBase, limit: number, archiv
 
 /** Removes digested rows (inside the batch transaction). */
 export async function deleteQueueRows(client: pg.ClientBase, ids: number[]): Promise<void> {
-  // The literal built here: pg would quote and regex-escape every element (see src/digest/pg-array.ts).
+  // The literal built here: pg would quote and regex-escape every element (see src/storage/pg-array.ts).
   if (ids.length) await client.query({ name: 'queue-delete', text: 'DELETE FROM queue WHERE id = ANY($1::bigint[])', values: [`{${ids.join(',')}}`] });
 }
 

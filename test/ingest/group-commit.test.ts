@@ -64,4 +64,25 @@ describe('GroupCommitter, two statements in flight', () => {
       await committer.close();
     }
   });
+
+  it('keeps a statement under its byte bound, a larger payload going alone', async () => {
+    const before = await count('SELECT count(*) AS n FROM archive WHERE project_id = $1');
+    let commits = 0;
+    const committer = new GroupCommitter(db.pool, 100, quiet, () => commits++, 30_000, 1, 1000);
+    const rows = [...Array.from({ length: 10 }, () => row(randomBytes(400))), row(randomBytes(3000))];
+    await Promise.all(rows.map((r) => committer.submit(r)));
+    await committer.close();
+    expect((await count('SELECT count(*) AS n FROM archive WHERE project_id = $1')) - before).toBe(11);
+    // Two 400-byte payloads fit under 1000 bytes, three do not: at least 5 statements for the ten, 1 for the large one
+    // (the row bound alone, 100, would have made 2: the first row, then the rest).
+    expect(commits).toBeGreaterThanOrEqual(6);
+    // Each row got its own bytes and hash out of the statement's two shared parameters.
+    const { rows: stored } = await db.pool.query<{ sha256: Buffer; payload: Buffer; stored_size: number }>('SELECT sha256, payload, stored_size FROM archive WHERE project_id = $1 AND sha256 = ANY($2::bytea[])', [projectId, rows.map((r) => r.sha256)]);
+    expect(stored).toHaveLength(11);
+    for (const s of stored) {
+      const sent = rows.find((r) => r.sha256.equals(s.sha256))!;
+      expect(s.payload.equals(sent.payload)).toBe(true);
+      expect(s.stored_size).toBe(sent.payload.length);
+    }
+  });
 });

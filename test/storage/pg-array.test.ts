@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, vi, expect, test } from 'vitest';
 import fc from 'fast-check';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
-import { numArray, textArray } from '../../src/digest/pg-array.js';
+import { numArray, textArray } from '../../src/storage/pg-array.js';
 
-// Array literals built by src/digest/pg-array.ts read back by PostgreSQL exactly as the values sent.
+// Array literals built by src/storage/pg-array.ts read back by PostgreSQL exactly as the values sent.
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 

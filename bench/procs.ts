@@ -157,7 +157,9 @@ async function startOnce(o: ServerOptions): Promise<Proc> {
   const port = workerOnly ? 0 : await freePort();
   const shebang = binShebang();
   const flags = [...shebang.flags, ...extraNodeFlags, ...(o.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', o.cpuProfDir] : [])];
-  const env = { ...shebang.env, ...benchEnv(o, port) };
+  // As `env NAME=value node` does, the first line's variables win over the bench's environment; a
+  // phase's own (o.env, for A/B runs) win over both.
+  const env = { ...benchEnv(o, port), ...shebang.env, ...o.env };
   if (workerOnly) env.LOG_LEVEL = 'info'; // its "worker running" line tells that it is up
   const proc = spawn(process.execPath, [...flags, join(PACKAGE_ROOT, 'bin', 'crash-cache'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const p = track(workerOnly ? 'worker' : 'crash-cache', proc, port);

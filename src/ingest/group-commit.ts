@@ -91,9 +91,12 @@ export class GroupCommitter {
   private pump(): void {
     while (this.pending.length > 0 && this.running.size < this.inFlightMax) {
       // At most maxBatch rows and maxBytes of payloads (one larger payload goes alone).
-      let n = 0;
-      let bytes = 0;
-      while (n < this.pending.length && n < this.maxBatch && (n === 0 || bytes + this.pending[n]!.row.payload.length <= this.maxBytes)) bytes += this.pending[n++]!.row.payload.length;
+      let n = 1;
+      let bytes = this.pending[0]!.row.payload.length;
+      for (; n < this.pending.length && n < this.maxBatch; n++) {
+        bytes += this.pending[n]!.row.payload.length;
+        if (bytes > this.maxBytes) break;
+      }
       const batch = this.pending.splice(0, n);
       const run: Promise<void> = this.commitBatch(batch).finally(() => {
         this.running.delete(run);

@@ -10,8 +10,9 @@ import { oldestQueuedSecsSql } from '../queue/backlog.js';
 const SCRAPE_TIMEOUT_MS = 2000;
 
 // count(*) walks the queue: small in a healthy install (it drains in seconds); during a large
-// backlog a scrape costs more, bounded by the timeout. The oldest payload is found by the primary key. alert_outbox's pending and failed rows are
-// read through its partial indexes (alert_outbox_due, alert_outbox_finished).
+// backlog a scrape costs more, bounded by the timeout. The oldest payload is found by the primary key.
+// alert_outbox's pending and failed rows are read through its partial indexes (alert_outbox_due,
+// alert_outbox_finished).
 const SQL = `SET LOCAL statement_timeout = ${SCRAPE_TIMEOUT_MS};
   SELECT (SELECT count(*) FROM queue)::float8 AS queued,
          coalesce(${oldestQueuedSecsSql()}, 0)::float8 AS oldest_secs,

@@ -1,6 +1,7 @@
 // The one statement that makes a batch of payloads durable: insert the archive rows (identical
 // payloads of a project — same sha-256 of the stored bytes — are skipped), queue exactly the rows
-// that were inserted, bump the 'ingested' counter, and NOTIFY the digest workers. One statement is
+// that were inserted, bump the 'ingested' counter, and NOTIFY the digest workers (of other processes:
+// the payload names the sender, see src/queue/listen.ts). One statement is
 // one transaction: either all of it commits or none.
 //
 // One text for every batch size, prepared once per connection (a named statement): PostgreSQL
@@ -15,6 +16,7 @@
 import { randomInt } from 'node:crypto';
 import type pg from 'pg';
 import { numArray, textArray } from '../storage/pg-array.js';
+import { NOTIFY_SENDER } from '../queue/listen.js';
 import type { NewArchiveRow } from './row.js';
 
 /**
@@ -38,7 +40,7 @@ const INSERT_SQL = `WITH ins AS (
   ON CONFLICT (name, slot) DO UPDATE SET value = counter.value + excluded.value
 )
 SELECT (SELECT count(*) FROM ins)::int AS inserted,
-       (SELECT count(*) FROM (SELECT pg_notify('crash_cache_queue', '') FROM ins LIMIT 1) n)::int AS notified`;
+       (SELECT count(*) FROM (SELECT pg_notify('crash_cache_queue', $13::text) FROM ins LIMIT 1) n)::int AS notified`;
 
 /**
  * Archives `rows` and queues the new ones in one statement (one transaction); identical payloads of
@@ -76,6 +78,7 @@ export async function insertArchiveRows(pool: pg.Pool | pg.ClientBase, rows: New
       numArray(unique.map((r) => r.dictId ?? null)),
       numArray(offsets),
       randomInt(16),
+      NOTIFY_SENDER,
     ],
   });
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 // Wake-up across processes: ingest runs NOTIFY crash_cache_queue after each commit; workers LISTEN
@@ -6,6 +7,14 @@ import pg from 'pg';
 // every WORKER_INTERVAL_SECS, so nothing is lost, only delayed.
 
 export const QUEUE_CHANNEL = 'crash_cache_queue';
+
+/**
+ * The payload of this process's ingest NOTIFYs (src/archive/insert.ts). Its own listener ignores
+ * them: the ingest commit wakes the digest of its process directly, and the NOTIFY arriving a few
+ * ms later started a second tick, whose batch found nothing (at 100 events/s, ~1,600 empty batches
+ * in 20 s, each a transaction, and the idle check after it).
+ */
+export const NOTIFY_SENDER = randomBytes(8).toString('hex');
 
 export interface Listener {
   close(): Promise<void>;
@@ -23,7 +32,7 @@ export function listenQueue(url: string, onNotify: () => void, log: (m: string) 
       log(`queue listener lost its connection: ${e.message}`);
       retry();
     });
-    c.on('notification', () => onNotify());
+    c.on('notification', (n) => n.payload !== NOTIFY_SENDER && onNotify());
     try {
       await c.connect();
       await c.query(`LISTEN ${QUEUE_CHANNEL}`);

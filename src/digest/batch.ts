@@ -47,6 +47,10 @@ export interface BatchResult {
   claimed: number;
   failed: number;
   events: number;
+  /** It folded the issue counters before its COMMIT. */
+  folded: boolean;
+  /** It committed issue deltas it did not fold (a full batch, or a drained one told not to fold). */
+  deltas: boolean;
   /** Events of the batch whose grouping failed (they went to the fallback issue; counted as `grouping_failed`). */
   groupingFailures: { projectId: number; eventId: string; error: string }[];
 }
@@ -64,6 +68,11 @@ export interface BatchOptions {
   prepare?: (rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules>, scrub: ScrubPlan) => Promise<Prepared>;
   /** Applies source maps when preparing here (threads have their own). */
   symbolicator?: Symbolicator;
+  /**
+   * Asked when the batch drained the queue, with the number of issues it made: whether it folds the
+   * issue counters before its COMMIT (default: always). The worker paces these folds (FOLD_IDLE_MS).
+   */
+  foldDrained?: (createdIssues: number) => boolean;
 }
 
 /** Runs one batch on `client` (no transaction open). Returns what it did; throws on database errors (rolled back). */
@@ -90,13 +99,15 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     const claimed = batch.map((b) => b.queue);
     claimedIds = claimed.map((r) => r.id);
     // A batch that found fewer rows than it asked for drained the queue: it folds the issue counters
-    // before its COMMIT, so that once the digest is idle they are exact at every commit (the last
-    // batch of each lane is an empty one). During a backlog the worker folds apart (foldNow).
-    const fold = claimed.length < opts.batchSize;
+    // before its COMMIT (the last batch of each lane is an empty one), when `foldDrained` agrees: the
+    // worker folds at most every FOLD_IDLE_MS so, unless the batch made issues (fold.ts). During a
+    // backlog the worker folds apart (foldNow).
+    const drained = claimed.length < opts.batchSize;
     if (!claimed.length) {
-      await foldIssueCounters(client);
+      const folded = opts.foldDrained?.(0) ?? true;
+      if (folded) await foldIssueCounters(client);
       await client.query('COMMIT');
-      return { claimed: 0, failed: 0, events: 0, bytes: 0, groupingFailures: [] };
+      return { claimed: 0, failed: 0, events: 0, bytes: 0, folded, deltas: false, groupingFailures: [] };
     }
     // A missing archive row (deleted project or retention) leaves nothing to digest.
     const archives = batch.flatMap((b) => (b.archive ? [b.archive] : []));
@@ -137,13 +148,14 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     // Last: the rows other batches write too (issue users, hourly counters; see storeEvents), then the fold.
     for (const k of counts) await k.run(client);
     await storeExtraCounts(client, c.extras);
-    if (fold) await foldIssueCounters(client);
-    await client.query('COMMIT');
     const events = counts.reduce((n, k) => n + k.fresh, 0);
+    const folded = drained && (opts.foldDrained?.(counts.reduce((n, k) => n + k.created, 0)) ?? true);
+    if (folded) await foldIssueCounters(client);
+    await client.query('COMMIT');
     dims.commit();
     // Compressed payloads inflate ~4× (JSON, gzip level 1) when ingest did not record the size.
     const bytes = archives.reduce((n, a) => n + (a.raw_size ?? (a.encoding === 'identity' ? a.payload.length : 4 * a.payload.length)), 0);
-    return { claimed: claimed.length, failed: failed.length, events, bytes, groupingFailures };
+    return { claimed: claimed.length, failed: failed.length, events, bytes, folded, deltas: events > 0 && !folded, groupingFailures };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     throw new BatchError(e as Error, claimedIds);

@@ -61,6 +61,8 @@ export interface IssueCounts {
   projectId: number;
   /** new reports */
   fresh: number;
+  /** issues this batch made for them */
+  created: number;
   run(client: pg.ClientBase): Promise<void>;
 }
 
@@ -72,7 +74,7 @@ export interface IssueCounts {
  * the fold (src/digest/fold.ts), one transaction at a time.
  */
 export async function storeEvents(client: pg.ClientBase, dims: DimRequest, projectId: number, all: EventWork[]): Promise<IssueCounts> {
-  const none: IssueCounts = { projectId, fresh: 0, run: async () => {} };
+  const none: IssueCounts = { projectId, fresh: 0, created: 0, run: async () => {} };
   // One report per event id: within the batch the first occurrence wins (later ones are retries).
   const seen = new Set<string>();
   const works = all.filter((w) => (seen.has(w.ev.event_id) ? false : (seen.add(w.ev.event_id), true)));
@@ -92,6 +94,7 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
       if (!newByHash.has(w.grouping.primaryHash)) newByHash.set(w.grouping.primaryHash, w);
     }
   }
+  let created = 0;
   if (newByHash.size) {
     // A fingerprint merged into another issue (src/api/queries/merge.ts) is filed under that issue's
     // primary hash: after `ruminate` (issue_hash rebuilt from nothing) or once the issue is gone.
@@ -101,8 +104,9 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
     const keyOf = (w: EventWork) => target.get(w.grouping.primaryHash) ?? w.grouping.primaryHash;
     const firsts = new Map<string, EventWork>();
     for (const w of newByHash.values()) if (!firsts.has(keyOf(w))) firsts.set(keyOf(w), w);
-    const created = await createIssues(client, projectId, [...firsts].map(([key, w]) => ({ key, w })));
-    for (const w of works) if (!issueOf.has(w)) issueOf.set(w, created.get(keyOf(w))!);
+    const made = await createIssues(client, projectId, [...firsts].map(([key, w]) => ({ key, w })));
+    for (const w of works) if (!issueOf.has(w)) issueOf.set(w, made.get(keyOf(w))!);
+    created = firsts.size;
   }
 
   // Every hash → issue (primary and secondary), so later events with any of them find the issue.
@@ -123,7 +127,7 @@ export async function storeEvents(client: pg.ClientBase, dims: DimRequest, proje
   // --- 3. counters, from the new reports only
   const agg = countNew(news, issueOf, dims);
   const issueIds = [...agg.keys()].sort((a, b) => a - b);
-  return { projectId, fresh: news.length, run: (c) => countIssues(c, projectId, issueIds, agg) };
+  return { projectId, fresh: news.length, created, run: (c) => countIssues(c, projectId, issueIds, agg) };
 }
 
 // The report insert and its columns, the counting of new reports: small functions of their own, so

@@ -5,7 +5,7 @@ import { startAlertSender } from '../alerts/sender.js';
 import { startRetention } from '../archive/retention/worker.js';
 import { BatchError, DIGEST_LOCK, digestBatch } from './batch.js';
 import { DimCache } from './dims.js';
-import { FOLD_EVERY_MS, foldNow } from './fold.js';
+import { FOLD_EVERY_MS, FOLD_IDLE_MS, foldNow } from './fold.js';
 import { PreparePool } from './prepare-pool.js';
 import { sharedSymbolicator } from '../sourcemaps/shared.js';
 
@@ -85,6 +85,20 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
   const prepare = pool ? pool.run.bind(pool) : undefined;
   const slotBase = Math.floor(Math.random() * 16);
 
+  // Fold pacing (fold.ts, FOLD_IDLE_MS). `foldedAt`: when this process last decided to fold (before
+  // the fold's snapshot, so a batch committed after it may not be covered: at worst one fold too
+  // many). `owedAt`: when a batch of this process last committed deltas it did not fold.
+  let foldedAt = 0;
+  let owedAt = -1;
+  const foldDrained = (createdIssues: number) => {
+    const now = Date.now();
+    if (createdIssues === 0 && now - foldedAt < FOLD_IDLE_MS) return false;
+    foldedAt = now;
+    return true;
+  };
+  /** When the deltas this process left must be folded (null: none left). */
+  const foldDue = () => (owedAt >= foldedAt ? foldedAt + FOLD_IDLE_MS : null);
+
   let snoozeCheckedAt = 0;
   async function tick(): Promise<void> {
     const until = Date.now() + config.workerBudgetSecs * 1000;
@@ -95,9 +109,23 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
     }
     let finished!: () => void;
     const folding = folder(new Promise<void>((r) => (finished = r)));
-    await Promise.all(Array.from({ length: lanes }, (_, i) => lane(until, (slotBase + i) % 16)));
-    finished();
-    await folding;
+    // Lanes start on demand: one, then one more each time a batch comes back full (a backlog), up to
+    // `lanes`; a lane ends with the batch that drained the queue. Started all at once, every lane ran
+    // a batch per wake: at 100 events/s each wake found one payload, and the other lanes' batches
+    // were empty, 4 transactions per event (PostgreSQL ~0.5 of a core).
+    const running: Promise<void>[] = [];
+    const free = Array.from({ length: lanes }, (_, i) => lanes - 1 - i);
+    const spawn = () => {
+      const i = free.pop();
+      if (i !== undefined) running.push(lane(until, (slotBase + i) % 16, spawn).finally(() => free.push(i)));
+    };
+    spawn();
+    try {
+      for (let i = 0; i < running.length; i++) await running[i];
+    } finally {
+      finished();
+      await folding;
+    }
     // Budget used up (or queue empty): the loop decides whether to run again.
     if (Date.now() >= until) pending = true;
   }
@@ -105,7 +133,8 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
   // Full batches leave their issue counters in issue_delta (see fold.ts); while the lanes run, this
   // folds them every FOLD_EVERY_MS on a connection of its own, so that no lane waits for a fold
   // (a fold of the bench mix's ~780 issues takes 100–200 ms). If another process is folding it skips
-  // its turn. The lanes' last (empty) batches fold whatever is left before the tick ends.
+  // its turn. The lanes' last batches (those that drained the queue) fold whatever is left, at most
+  // every FOLD_IDLE_MS (foldDrained); what they leave is folded when due, by the next tick.
   async function folder(lanesDone: Promise<void>): Promise<void> {
     const done = lanesDone.then(() => true);
     for (;;) {
@@ -114,7 +143,8 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       if (!client) continue;
       let broken: Error | undefined;
       try {
-        await foldNow(client, DIGEST_LOCK, { wait: false });
+        const at = Date.now();
+        if ((await foldNow(client, DIGEST_LOCK, { wait: false })) !== null) foldedAt = Math.max(foldedAt, at);
       } catch (e) {
         broken = e as Error;
         log.warn('issue counter fold failed; retried in a second', { error: String(e) });
@@ -124,19 +154,22 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
     }
   }
 
-  async function lane(until: number, counterSlot: number): Promise<void> {
-    // Batches are sized by bytes as well as by count: at most WORKER_BATCH_SIZE payloads, and about
-    // WORKER_BATCH_BYTES of decompressed payload. Measured per event: repeated 9 KB Node events cost
-    // 427 µs CPU in batches of 200 against 572 µs in batches of 50, while a mix averaging 31 KB
-    // (up to 150 KB) cost 3.1 ms at 200 and 2.2 ms at 50, with half the memory peak (136 MB, not 258).
-    let avgBytes = 0;
+  // Batches are sized by bytes as well as by count: at most WORKER_BATCH_SIZE payloads, and about
+  // WORKER_BATCH_BYTES of decompressed payload. Measured per event: repeated 9 KB Node events cost
+  // 427 µs CPU in batches of 200 against 572 µs in batches of 50, while a mix averaging 31 KB
+  // (up to 150 KB) cost 3.1 ms at 200 and 2.2 ms at 50, with half the memory peak (136 MB, not 258).
+  // The mean payload size is the process's, not a lane's: lanes start and end with the backlog.
+  let avgBytes = 0;
+
+  async function lane(until: number, counterSlot: number, more: () => void): Promise<void> {
     while (!stopping && Date.now() < until) {
       const client = await db.pool.connect();
       let release: Error | boolean = false;
       try {
         const size = singles > 0 ? 1 : avgBytes > 0 ? Math.max(10, Math.min(config.workerBatchSize, Math.floor(config.workerBatchBytes / avgBytes))) : Math.min(config.workerBatchSize, 50);
         const t0 = process.hrtime.bigint();
-        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, scrubMaxDepth: config.scrubMaxDepth, cache, prepare, counterSlot, symbolicator });
+        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, scrubMaxDepth: config.scrubMaxDepth, cache, prepare, counterSlot, symbolicator, foldDrained });
+        if (r.deltas) owedAt = Date.now();
         if (r.claimed) digestMetrics.observe(r, Number(process.hrtime.bigint() - t0) / 1e9);
         backoffMs = 0;
         if (r.claimed) avgBytes = avgBytes ? 0.7 * avgBytes + 0.3 * (r.bytes / r.claimed) : r.bytes / r.claimed;
@@ -145,8 +178,9 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         // A defect of the grouping engine: each such event went to the fallback issue (counted in /health).
         for (const f of r.groupingFailures.slice(0, 10)) log.error('grouping failed; event put in the fallback issue', { project: f.projectId, event: f.eventId, error: f.error });
         if (r.groupingFailures.length > 10) log.error('grouping failed for more events of the batch', { count: r.groupingFailures.length - 10 });
-        if (r.claimed === 0) return;
+        if (r.claimed < size) return;
         log.debug('digested', { payloads: r.claimed, events: r.events });
+        more();
       } catch (e) {
         const be = e instanceof BatchError ? e : new BatchError(e as Error, []);
         digestMetrics.failedBatches.inc({ kind: be.transient || !be.claimedIds.length ? 'transient' : 'payload' });
@@ -186,7 +220,9 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         }
         continue;
       }
-      const ms = await idleMs();
+      // Deltas left by a paced fold: the tick at their due time folds them (its empty batches).
+      const due = foldDue();
+      const ms = Math.min(await idleMs(), due === null ? Infinity : Math.max(0, due - Date.now()));
       // A NOTIFY that arrived while idleMs() queried set `pending` when there was no sleep to end:
       // sleeping now would miss it for up to WORKER_INTERVAL_SECS (test/digest/wake.test.ts saw a
       // report wait past its 60 s limit so, on a busy machine).
@@ -218,6 +254,15 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       onStop();
       wakeSleep?.();
       await loop;
+      // Counters exact at a clean stop: fold what a paced fold left.
+      if (foldDue() !== null) {
+        const client = await db.pool.connect().catch(() => null);
+        if (client) {
+          let broken: Error | undefined;
+          await foldNow(client, DIGEST_LOCK).catch((e) => (broken = e as Error, log.warn('issue counter fold at stop failed; the next worker folds them', { error: String(e) })));
+          client.release(broken);
+        }
+      }
       await alerts.stop();
       await retention.stop();
       await listener.close();

@@ -4,6 +4,7 @@ import { createProject } from '../../src/storage/projects.js';
 import { DimCache } from '../../src/digest/dims.js';
 import { digestOneBatch, enqueue, foldOnce } from './archive.js';
 import { at } from '../helpers/time.js';
+import { digestBatch } from '../../src/digest/batch.js';
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
@@ -103,4 +104,25 @@ test('an event received in the millisecond its issue was resolved, after it, reo
   await db.pool.query('UPDATE archive SET received_at = $2::timestamptz WHERE project_id = $1 AND id = $3', [projectId, `${ms}700Z`, archiveId]);
   await batch(5);
   expect(await one('SELECT status, substatus FROM issue WHERE id = $1', [issueId])).toEqual({ status: 'unresolved', substatus: 'regressed' });
+});
+
+test('a drained batch asks whether to fold, with the issues it made; told not to, it leaves its deltas and says so', async () => {
+  await enqueue(db.pool, projectId, [event(30), event(31, { type: 'LookupError' })]);
+  const asked: number[] = [];
+  const client = await db.pool.connect();
+  try {
+    const r = await digestBatch(client, { batchSize: 5, maxBytes: 1 << 20, cache, foldDrained: (n) => (asked.push(n), false) });
+    expect(r).toMatchObject({ claimed: 2, events: 2, folded: false, deltas: true });
+    expect(asked).toEqual([1]);
+    expect((await one('SELECT count(*)::int AS n FROM issue_delta')).n).toBe(2);
+    // An empty batch is asked too (with no issue made); agreeing, it folds what the other left.
+    const e = await digestBatch(client, { batchSize: 5, maxBytes: 1 << 20, cache, foldDrained: (n) => (asked.push(n), true) });
+    expect(e).toMatchObject({ claimed: 0, folded: true, deltas: false });
+  } finally {
+    client.release();
+  }
+  expect(asked).toEqual([1, 0]);
+  expect((await one('SELECT count(*)::int AS n FROM issue_delta')).n).toBe(0);
+  expect((await one(`SELECT event_count::int FROM issue WHERE title LIKE 'LookupError%'`)).event_count).toBe(1);
+  expect(await one('SELECT event_count::int AS events FROM issue WHERE id = $1', [issueId])).toEqual({ events: (await truth()).events });
 });

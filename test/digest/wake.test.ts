@@ -5,9 +5,11 @@ import { enqueue } from './archive.js';
 import { spawnWorker, until, type WorkerProcess } from './worker-process.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { NO_RATE_LIMITS } from '../helpers/app.js';
+import { listenQueue, NOTIFY_SENDER, QUEUE_CHANNEL } from '../../src/queue/listen.js';
 
 // An idle worker sleeps up to WORKER_INTERVAL_SECS (here one hour) but wakes when another process
-// commits work and sends NOTIFY crash_cache_queue, as ingest does.
+// commits work and sends NOTIFY crash_cache_queue, as ingest does; a default process's digest is
+// woken by its own ingest directly. Its issue counts follow its reports (paced folds, fold.ts).
 
 let db: TestDatabase;
 let worker: WorkerProcess | null = null;
@@ -55,4 +57,52 @@ test("an ingest process wakes a worker process: the NOTIFY comes from ingest's c
     await until(async () => (await reports()) === round, 60_000, `report ${round}`);
   }
   expect(await reports()).toBe(3);
+}, 180_000);
+
+test("a listener ignores its own process's NOTIFYs (that process's ingest wakes its digest directly)", async () => {
+  let n = 0;
+  const l = listenQueue(db.url, () => n++, () => {});
+  try {
+    // Its first call comes once it listens: work may have arrived before.
+    await until(async () => n === 1, 30_000, 'the listener to listen');
+    // Three of this process's, then one of another's, in one transaction: delivered together, in order.
+    await db.pool.query('SELECT pg_notify($1, $2), pg_notify($1, $2), pg_notify($1, $2), pg_notify($1, $3)', [QUEUE_CHANNEL, NOTIFY_SENDER, 'another process']);
+    await until(async () => n >= 2, 30_000, "the other process's NOTIFY");
+    expect(n).toBe(2);
+  } finally {
+    await l.close();
+  }
+});
+
+test('a default process keeps its issue counts up with its reports, and a clean stop folds what it owed', async () => {
+  await ingest?.stop();
+  ingest = null;
+  await worker?.stop();
+  worker = null;
+  const { project, key } = await createProject(db.pool, { name: 'fold-pacing' });
+  const server = await startServer({ DATABASE_URL: db.url, WORKER_INTERVAL_SECS: '3600', ...NO_RATE_LIMITS });
+  const send = async (n: number) => {
+    const r = await fetch(`${server.url}/api/${project.id}/store/`, {
+      method: 'POST',
+      headers: { 'x-sentry-auth': `Sentry sentry_key=${key.public_key}, sentry_version=7`, 'content-type': 'application/json' },
+      body: JSON.stringify({ event_id: (200 + n).toString(16).padStart(32, '0'), message: 'paced fold' }),
+    });
+    expect(r.status).toBe(200);
+  };
+  const counts = async () => (await db.pool.query(`SELECT (SELECT count(*) FROM report WHERE project_id = $1)::int AS reports, (SELECT coalesce(sum(event_count), 0) FROM issue WHERE project_id = $1)::int AS counted`, [project.id])).rows[0] as { reports: number; counted: number };
+  try {
+    // The batch that made the issue folded before it committed: its count comes with its report.
+    await send(1);
+    await until(async () => (await counts()).reports === 1, 60_000, 'the first report');
+    expect(await counts()).toEqual({ reports: 1, counted: 1 });
+    // Later events of the issue are counted within FOLD_IDLE_MS of their reports.
+    for (let n = 2; n <= 5; n++) await send(n);
+    await until(async () => (await counts()).counted === 5, 60_000, 'the counts of events 2-5');
+    // One more, and at once a clean stop: the count is right when the process is gone.
+    await send(6);
+    await until(async () => (await counts()).reports === 6, 60_000, 'the sixth report');
+  } finally {
+    expect(await server.stop()).toBe(0);
+  }
+  expect(await counts()).toEqual({ reports: 6, counted: 6 });
 }, 180_000);

@@ -67,10 +67,12 @@ describe('ArchiveDictionaries', () => {
     for (let i = 1; i < 20; i++) expect((await compress(d, key, a(i))).dict.id).toBe(start.dict.id);
     // Payloads of another shape miss; after enough of them a new dictionary is committed.
     let replaced: DictCompressed | null = null;
-    for (let i = 0; i < 200 && !replaced; i++) {
+    // The replacement is inserted in the background: past 200 payloads, give its commit time (a busy
+    // machine's PostgreSQL may take longer than 200 turns of the event loop).
+    for (let i = 0; i < 1200 && !replaced; i++) {
       const r = await compress(d, key, b(i));
       if (r.dict.id !== start.dict.id) replaced = r;
-      await new Promise((res) => setImmediate(res));
+      await new Promise((res) => (i < 200 ? setImmediate(res) : setTimeout(res, 10)));
     }
     expect(replaced).not.toBeNull();
     const raw = b(1000);

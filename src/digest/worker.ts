@@ -183,6 +183,8 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         more();
       } catch (e) {
         const be = e instanceof BatchError ? e : new BatchError(e as Error, []);
+        // Rolled back, its fold too, if it was to fold: what it was to fold is owed.
+        owedAt = Date.now();
         digestMetrics.failedBatches.inc({ kind: be.transient || !be.claimedIds.length ? 'transient' : 'payload' });
         if (be.transient || !be.claimedIds.length) {
           // A broken connection must not go back to the pool.

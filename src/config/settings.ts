@@ -127,7 +127,7 @@ export const SETTINGS = [
   { name: 'WORKER_BATCH_BYTES', kind: 'int', default: 2 * MiB, min: 64 * 1024, max: 256 * MiB,
     doc: 'Decompressed payload bytes a worker aims at per batch: larger batches cost PostgreSQL less per event, and the worker more memory (each of its threads + 1 batches in flight holds about this much, several times over once parsed).' },
   { name: 'WORKER_THREADS', kind: 'int', default: 1, min: 0, max: 16,
-    doc: 'Threads per worker process that parse, normalize and group payloads; with ≥ 1 a worker keeps threads + 1 batches in flight. 0 = all on the main thread.' },
+    doc: 'Threads per worker process that parse, normalize and group payloads; with ≥ 1 a worker keeps up to threads + 1 batches in flight while there is a backlog (one otherwise). 0 = all on the main thread.' },
   { name: 'WORKER_MAX_ATTEMPTS', kind: 'int', default: 10, min: 1, doc: 'Transient failures tolerated per payload before it is moved to queue_error.' },
 
   // --- data scrubbing (per project: dataScrubber, sensitiveFields… in the API and the web UI) ---

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 
 // What of one project the digest has not processed yet, for the pages people read during a burst: a
-// default process on 2 cores keeps up with ~900–1,400 events/s and queues the rest (docs/SCALING.md),
+// default process on 2 cores keeps up with ~900–1,600 events/s and queues the rest (docs/SCALING.md),
 // so for minutes the issue list can lag what was accepted. Both counts stop at COUNT_CAP, so a
 // page costs at most that many index entries of `queue (project_id, archive_id)` and
 // `queue_error (project_id, failed_at)`. The oldest payload is the one with the lowest queue id.

@@ -57,6 +57,7 @@ export interface Config {
   workerBatchBytes: number;
   workerMaxAttempts: number;
   workerThreads: number;
+  workerThreadsIdleSecs: number;
   scrubMaxDepth: number;
   scrubMaxFields: number;
   scrubMaxFieldChars: number;

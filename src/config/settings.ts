@@ -128,6 +128,8 @@ export const SETTINGS = [
     doc: 'Decompressed payload bytes a worker aims at per batch: larger batches cost PostgreSQL less per event, and the worker more memory (each of its threads + 1 batches in flight holds about this much, several times over once parsed).' },
   { name: 'WORKER_THREADS', kind: 'int', default: 1, min: 0, max: 16,
     doc: 'Threads per worker process that parse, normalize and group payloads; with ≥ 1 a worker keeps up to threads + 1 batches in flight while there is a backlog (one otherwise). 0 = all on the main thread.' },
+  { name: 'WORKER_THREADS_IDLE_SECS', kind: 'int', default: 60, min: 0, max: 86_400,
+    doc: "Seconds a worker's threads (WORKER_THREADS) may go without a batch before they stop and give their memory back (~15 MB each, ~25 MB after traffic); the next batch starts them again, a few tens of ms later. They start with the first batch, not with the process. 0 = once started, never stop." },
   { name: 'WORKER_MAX_ATTEMPTS', kind: 'int', default: 10, min: 1, doc: 'Transient failures tolerated per payload before it is moved to queue_error.' },
 
   // --- data scrubbing (per project: dataScrubber, sensitiveFields… in the API and the web UI) ---

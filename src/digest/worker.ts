@@ -77,7 +77,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
   const listener: Listener = listenQueue(db.url, wake, (m) => log.warn(m));
   const alerts = startAlertSender(ctx);
   const retention = startRetention(ctx);
-  const pool = config.workerThreads > 0 && PreparePool.available() ? new PreparePool(config.workerThreads, { dbUrl: db.url, cacheBytes: config.sourcemapCacheBytes }) : null;
+  const pool = config.workerThreads > 0 && PreparePool.available() ? new PreparePool(config.workerThreads, { dbUrl: db.url, cacheBytes: config.sourcemapCacheBytes }, config.workerThreadsIdleSecs * 1000) : null;
   const symbolicator = pool ? undefined : sharedSymbolicator();
   // Without threads, two lanes still overlap: one prepares its batch (synchronous CPU) while the
   // other's statements run in PostgreSQL.

@@ -54,6 +54,27 @@ describe('prepare pool', () => {
   });
 });
 
+describe('prepare pool threads (WORKER_THREADS_IDLE_SECS)', () => {
+  it('start with the first batch, stop after idleMs without one, and start again for the next', async () => {
+    const idle = new PreparePool(1, undefined, 200);
+    try {
+      expect(idle.running).toBe(0);
+      const first = await idle.run([row(2000, null), row(2001, 3)], 1 << 20);
+      expect(first.events.map((e) => e.ev.event_id)).toEqual([id(2000), id(2001)]);
+      expect(idle.running).toBe(1);
+      for (let i = 0; i < 300 && idle.running > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(idle.running).toBe(0);
+      // A new thread holds no dictionary yet: the pool sends it again with the batch.
+      const again = await idle.run([row(2002, 3)], 1 << 20);
+      expect(again.failed).toEqual([]);
+      expect(again.events.map((e) => e.fields.exceptionValue)).toEqual(['boom 2002']);
+      expect(idle.running).toBe(1);
+    } finally {
+      await idle.close();
+    }
+  });
+});
+
 describe('prepare request packing', () => {
   it('sends each dictionary once, copies it out of the batch buffer, and resets at DICT_CACHE', () => {
     const sent = new Set<number>();

@@ -18,7 +18,8 @@ import { requestSessionDims, storeSessions } from './sessions.js';
 // One digest batch, inside one transaction: claim queue rows (SKIP LOCKED), read their archive
 // rows, parse → normalize → group in memory, then write every effect with a fixed number of
 // multi-row statements, move unusable payloads to queue_error, delete the claimed rows and bump the
-// `digested` counter, and — when the batch drained the queue — fold the issue counters (fold.ts).
+// `digested` counter, and — when the batch drained the queue, paced by the worker — fold the issue
+// counters (fold.ts).
 // COMMIT makes all of it visible at once; any failure before COMMIT leaves nothing behind and the
 // rows are claimed again later.
 // The statements run every batch are named (prepared once per connection): PostgreSQL then skips
@@ -98,10 +99,10 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     batch.sort((a, b) => a.queue.archive_id - b.queue.archive_id);
     const claimed = batch.map((b) => b.queue);
     claimedIds = claimed.map((r) => r.id);
-    // A batch that found fewer rows than it asked for drained the queue: it folds the issue counters
-    // before its COMMIT (the last batch of each lane is an empty one), when `foldDrained` agrees: the
-    // worker folds at most every FOLD_IDLE_MS so, unless the batch made issues (fold.ts). During a
-    // backlog the worker folds apart (foldNow).
+    // A batch that found fewer rows than it asked for drained the queue (it is its lane's last): it
+    // folds the issue counters before its COMMIT when `foldDrained` agrees — the worker folds so at
+    // most every FOLD_IDLE_MS, unless the batch made issues (fold.ts). During a backlog the worker
+    // folds apart (foldNow).
     const drained = claimed.length < opts.batchSize;
     if (!claimed.length) {
       const folded = opts.foldDrained?.(0) ?? true;

@@ -222,7 +222,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         }
         continue;
       }
-      // Deltas left by a paced fold: the tick at their due time folds them (its empty batches).
+      // Deltas left by a paced fold: the tick at their due time folds them (its first batch, empty).
       const due = foldDue();
       const ms = Math.min(await idleMs(), due === null ? Infinity : Math.max(0, due - Date.now()));
       // A NOTIFY that arrived while idleMs() queried set `pending` when there was no sleep to end:

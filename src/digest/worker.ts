@@ -139,18 +139,30 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
     const done = lanesDone.then(() => true);
     for (;;) {
       if (await Promise.race([done, pause(FOLD_EVERY_MS).then(() => false)]) || stopping) return;
-      const client = await db.pool.connect().catch(() => null);
-      if (!client) continue;
-      let broken: Error | undefined;
       try {
         const at = Date.now();
-        if ((await foldNow(client, DIGEST_LOCK, { wait: false })) !== null) foldedAt = Math.max(foldedAt, at);
+        if ((await foldApart(false)) != null) foldedAt = Math.max(foldedAt, at);
       } catch (e) {
-        broken = e as Error;
         log.warn('issue counter fold failed; retried in a second', { error: String(e) });
-      } finally {
-        client.release(broken);
       }
+    }
+  }
+
+  /**
+   * foldNow on a pooled connection of its own (one the fold broke is not given back): the issues it
+   * updated, null when `wait` is false and another process was folding, undefined without a connection.
+   */
+  async function foldApart(wait: boolean): Promise<number | null | undefined> {
+    const client = await db.pool.connect().catch(() => null);
+    if (!client) return undefined;
+    let broken: Error | undefined;
+    try {
+      return await foldNow(client, DIGEST_LOCK, { wait });
+    } catch (e) {
+      broken = e as Error;
+      throw e;
+    } finally {
+      client.release(broken);
     }
   }
 
@@ -257,14 +269,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       wakeSleep?.();
       await loop;
       // Counters exact at a clean stop: fold what a paced fold left.
-      if (foldDue() !== null) {
-        const client = await db.pool.connect().catch(() => null);
-        if (client) {
-          let broken: Error | undefined;
-          await foldNow(client, DIGEST_LOCK).catch((e) => (broken = e as Error, log.warn('issue counter fold at stop failed; the next worker folds them', { error: String(e) })));
-          client.release(broken);
-        }
-      }
+      if (foldDue() !== null) await foldApart(true).catch((e) => log.warn('issue counter fold at stop failed; the next worker folds them', { error: String(e) }));
       await alerts.stop();
       await retention.stop();
       await listener.close();

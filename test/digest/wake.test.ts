@@ -11,6 +11,16 @@ import { listenQueue, NOTIFY_SENDER, QUEUE_CHANNEL } from '../../src/queue/liste
 // commits work and sends NOTIFY crash_cache_queue, as ingest does; a default process's digest is
 // woken by its own ingest directly. Its issue counts follow its reports (paced folds, fold.ts).
 
+/** A store event sent to `url`'s ingest with the project's key; answered 200. */
+async function store(url: string, projectId: number, publicKey: string, n: number, message: string): Promise<void> {
+  const r = await fetch(`${url}/api/${projectId}/store/`, {
+    method: 'POST',
+    headers: { 'x-sentry-auth': `Sentry sentry_key=${publicKey}, sentry_version=7`, 'content-type': 'application/json' },
+    body: JSON.stringify({ event_id: n.toString(16).padStart(32, '0'), message }),
+  });
+  expect(r.status).toBe(200);
+}
+
 let db: TestDatabase;
 let worker: WorkerProcess | null = null;
 let ingest: RunningServer | null = null;
@@ -47,12 +57,7 @@ test("an ingest process wakes a worker process: the NOTIFY comes from ingest's c
   worker = await spawnWorker({ DATABASE_URL: db.url, WORKER_INTERVAL_SECS: '3600' });
   const reports = async () => (await db.pool.query('SELECT count(*)::int AS n FROM report WHERE project_id = $1', [project.id])).rows[0].n as number;
   for (let round = 1; round <= 3; round++) {
-    const r = await fetch(`${ingest.url}/api/${project.id}/store/`, {
-      method: 'POST',
-      headers: { 'x-sentry-auth': `Sentry sentry_key=${key.public_key}, sentry_version=7`, 'content-type': 'application/json' },
-      body: JSON.stringify({ event_id: (100 + round).toString(16).padStart(32, '0'), message: `sent to ingest ${round}` }),
-    });
-    expect(r.status).toBe(200);
+    await store(ingest.url, project.id, key.public_key, 100 + round, `sent to ingest ${round}`);
     // well within the worker's hour of sleep: only ingest's NOTIFY can have woken it
     await until(async () => (await reports()) === round, 60_000, `report ${round}`);
   }
@@ -65,7 +70,8 @@ test("a listener ignores its own process's NOTIFYs (that process's ingest wakes 
   try {
     // Its first call comes once it listens: work may have arrived before.
     await until(async () => n === 1, 30_000, 'the listener to listen');
-    // Three of this process's, then one of another's, in one transaction: delivered together, in order.
+    // This process's (three, which PostgreSQL folds into one), then another's, in one transaction:
+    // delivered together, in order.
     await db.pool.query('SELECT pg_notify($1, $2), pg_notify($1, $2), pg_notify($1, $2), pg_notify($1, $3)', [QUEUE_CHANNEL, NOTIFY_SENDER, 'another process']);
     await until(async () => n >= 2, 30_000, "the other process's NOTIFY");
     expect(n).toBe(2);
@@ -81,14 +87,7 @@ test('a default process keeps its issue counts up with its reports, and a clean 
   worker = null;
   const { project, key } = await createProject(db.pool, { name: 'fold-pacing' });
   const server = await startServer({ DATABASE_URL: db.url, WORKER_INTERVAL_SECS: '3600', ...NO_RATE_LIMITS });
-  const send = async (n: number) => {
-    const r = await fetch(`${server.url}/api/${project.id}/store/`, {
-      method: 'POST',
-      headers: { 'x-sentry-auth': `Sentry sentry_key=${key.public_key}, sentry_version=7`, 'content-type': 'application/json' },
-      body: JSON.stringify({ event_id: (200 + n).toString(16).padStart(32, '0'), message: 'paced fold' }),
-    });
-    expect(r.status).toBe(200);
-  };
+  const send = (n: number) => store(server.url, project.id, key.public_key, 200 + n, 'paced fold');
   const counts = async () => (await db.pool.query(`SELECT (SELECT count(*) FROM report WHERE project_id = $1)::int AS reports, (SELECT coalesce(sum(event_count), 0) FROM issue WHERE project_id = $1)::int AS counted`, [project.id])).rows[0] as { reports: number; counted: number };
   try {
     // The batch that made the issue folded before it committed: its count comes with its report.

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { SETTINGS, type Setting } from './settings.js';
+import { machineMemory } from './machine.js';
+import { SETTINGS, SMALL_MEMORY_BYTES, type Setting } from './settings.js';
 
 export interface Config {
   databaseUrl: string | undefined;
@@ -8,6 +9,8 @@ export interface Config {
   embeddedPgPort: number;
   pgBinDir: string | undefined;
   dbPoolSize: number;
+  /** MEMORY_BUDGET, or the machine's (container's) memory when unset. */
+  memoryBudget: number;
   dbStatementTimeoutMs: number;
   dbConnectTimeoutMs: number;
   diskMinFreeBytes: number;
@@ -169,14 +172,21 @@ function checkOidc(out: Record<string, unknown>): void {
 
 /**
  * Reads the settings once: explicit `env` (default process.env) wins over the `.env` file in the
- * working directory, which wins over defaults. Throws ConfigError naming the variable on bad input.
+ * working directory, which wins over defaults — a setting's `small` default when MEMORY_BUDGET
+ * (else `memory`: the machine's) is under SMALL_MEMORY_BYTES. Throws ConfigError naming the
+ * variable on bad input.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Readonly<Config> {
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd(), memory: () => number = machineMemory): Readonly<Config> {
   const dotenvPath = resolve(cwd, '.env');
   const fileVars = existsSync(dotenvPath) ? parseDotEnv(readFileSync(dotenvPath, 'utf8')) : {};
+  const raw = (s: Setting) => env[s.name] ?? fileVars[s.name];
   const out: Record<string, unknown> = {};
   for (const s of SETTINGS as readonly Setting[]) {
-    out[camel(s.name)] = parseOne(s, env[s.name] ?? fileVars[s.name]);
+    out[camel(s.name)] = parseOne(s, raw(s));
+  }
+  out.memoryBudget ??= memory();
+  if ((out.memoryBudget as number) < SMALL_MEMORY_BYTES) {
+    for (const s of SETTINGS as readonly Setting[]) if (s.small !== undefined && !raw(s)) out[camel(s.name)] = s.small;
   }
   const level = out.logLevel as string;
   if (!['error', 'warn', 'info', 'debug'].includes(level)) throw new ConfigError(`LOG_LEVEL must be error, warn, info or debug, got ${JSON.stringify(level)}`);

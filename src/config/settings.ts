@@ -4,12 +4,23 @@
 
 const MiB = 1024 * 1024;
 
+/**
+ * Below this MEMORY_BUDGET the settings with a `small` default take it. Measured (BENCHMARKS.md,
+ * 2026-12-06 17:30): a default process and its embedded PostgreSQL under saturating load and the
+ * drain after it were killed for memory in a 384 MB cgroup with the usual defaults, and not with
+ * DB_POOL_SIZE 5 and WORKER_BATCH_BYTES 1 MiB; at 1 GB the usual defaults never came near the limit.
+ * A "512 MB" virtual machine reports ~470 MiB and a "1 GB" one ~960 MiB: 768 MiB tells them apart.
+ */
+export const SMALL_MEMORY_BYTES = 768 * MiB;
+
 export type Kind = 'string' | 'int' | 'bool' | 'url' | 'list' | 'bytes';
 
 export interface Setting {
   name: string;
   kind: Kind;
   default: string | number | boolean | string[] | undefined;
+  /** The default instead when MEMORY_BUDGET is below SMALL_MEMORY_BYTES (a small box). */
+  small?: number;
   min?: number;
   max?: number;
   doc: string;
@@ -25,8 +36,10 @@ export const SETTINGS = [
     doc: 'Port of the embedded PostgreSQL on 127.0.0.1; 0 picks a free port (the CLI finds it in DATA_DIR).' },
   { name: 'PG_BIN_DIR', kind: 'string', default: undefined,
     doc: 'Directory of pg_dump and pg_restore (at least the server\'s major version) for `crash-cache-cli backup` and `restore`. Unset: the newest /usr/lib/postgresql/N/bin, else PATH.' },
-  { name: 'DB_POOL_SIZE', kind: 'int', default: 10, min: 2, max: 500,
-    doc: 'Connections per process. 10 sustained ~11.6k autocommits/s on 2 cores; group commit needs few.' },
+  { name: 'DB_POOL_SIZE', kind: 'int', default: 10, small: 5, min: 2, max: 500,
+    doc: 'Connections per process. 10 sustained ~11.6k autocommits/s on 2 cores; group commit needs few. 5 when MEMORY_BUDGET is under 768 MiB: each PostgreSQL connection in use holds 10–30 MB.' },
+  { name: 'MEMORY_BUDGET', kind: 'bytes', default: undefined, min: 64 * MiB,
+    doc: "Memory crash-cache plans for, itself and its embedded PostgreSQL together. Unset: the machine's memory, or its container's limit when lower. The embedded PostgreSQL takes an eighth of it as shared_buffers (16–128 MB); under 768 MiB DB_POOL_SIZE and WORKER_BATCH_BYTES default to 5 and 1 MiB (a small box: BENCHMARKS.md)." },
   { name: 'DB_STATEMENT_TIMEOUT_MS', kind: 'int', default: 30000, min: 0,
     doc: 'Server-side statement timeout for request-path queries (0 = none).' },
   { name: 'DB_CONNECT_TIMEOUT_MS', kind: 'int', default: 3000, min: 100,
@@ -124,8 +137,8 @@ export const SETTINGS = [
   { name: 'WORKER_INTERVAL_SECS', kind: 'int', default: 60, min: 1, doc: 'Longest the worker sleeps when idle (it also wakes within ~100 ms of new work).' },
   { name: 'WORKER_BUDGET_SECS', kind: 'int', default: 50, min: 1, doc: 'Longest the worker works in one tick before yielding.' },
   { name: 'WORKER_BATCH_SIZE', kind: 'int', default: 200, min: 1, max: 10000, doc: 'Most queued payloads claimed and committed together by one worker (fewer when payloads are large: see WORKER_BATCH_BYTES).' },
-  { name: 'WORKER_BATCH_BYTES', kind: 'int', default: 2 * MiB, min: 64 * 1024, max: 256 * MiB,
-    doc: 'Decompressed payload bytes a worker aims at per batch: larger batches cost PostgreSQL less per event, and the worker more memory (each of its threads + 1 batches in flight holds about this much, several times over once parsed).' },
+  { name: 'WORKER_BATCH_BYTES', kind: 'int', default: 2 * MiB, small: 1 * MiB, min: 64 * 1024, max: 256 * MiB,
+    doc: 'Decompressed payload bytes a worker aims at per batch: larger batches cost PostgreSQL less per event, and the worker more memory (each of its threads + 1 batches in flight holds about this much, several times over once parsed). 1 MiB when MEMORY_BUDGET is under 768 MiB (~10 % less memory, ~5 % slower).' },
   { name: 'WORKER_THREADS', kind: 'int', default: 1, min: 0, max: 16,
     doc: 'Threads per worker process that parse, normalize and group payloads; with ≥ 1 a worker keeps up to threads + 1 batches in flight while there is a backlog (one otherwise). 0 = all on the main thread.' },
   { name: 'WORKER_THREADS_IDLE_SECS', kind: 'int', default: 60, min: 0, max: 86_400,

@@ -45,7 +45,7 @@ export async function openDatabase(config: Config, opts: OpenOptions = {}): Prom
   let embedded: EmbeddedHandle | null = null;
   let url = config.databaseUrl;
   if (!url) {
-    embedded = await startEmbedded(config.dataDir, config.embeddedPgPort, log);
+    embedded = await startEmbedded(config.dataDir, config.embeddedPgPort, log, config.memoryBudget);
     url = await ensureAppDatabase(embedded.url, embedded.credentials);
   }
   let supervisor: Supervisor | null = null;

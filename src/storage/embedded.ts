@@ -108,7 +108,18 @@ async function runAs(): Promise<{ uid?: number; gid?: number }> {
   }
 }
 
-export async function startEmbedded(dataDir: string, wantedPort: number, log: (m: string) => void): Promise<EmbeddedHandle> {
+/**
+ * shared_buffers for a MEMORY_BUDGET: an eighth of it, 16–128 MB (128 MB is PostgreSQL's own
+ * default). PostgreSQL's shared buffers are memory a container is charged for and cannot reclaim;
+ * in a 384 MB cgroup 128 MB of them left the server too little (BENCHMARKS.md, 2026-12-06 17:30).
+ * Undefined budget (the test harness, the bench's own database): 128 MB.
+ */
+export function sharedBuffersMb(memoryBudget: number | undefined): number {
+  if (memoryBudget === undefined) return 128;
+  return Math.min(128, Math.max(16, Math.floor(memoryBudget / 8 / (1024 * 1024))));
+}
+
+export async function startEmbedded(dataDir: string, wantedPort: number, log: (m: string) => void, memoryBudget?: number): Promise<EmbeddedHandle> {
   dataDir = resolve(dataDir);
   const pgDir = join(dataDir, 'pg');
   const logFile = join(dataDir, 'postgres.log');
@@ -140,9 +151,9 @@ export async function startEmbedded(dataDir: string, wantedPort: number, log: (m
       `-p ${port}`,
       '-c listen_addresses=127.0.0.1',
       "-c unix_socket_directories=''",
-      // Sized for a small self-hosted box that shares its cores with the server.
+      // Sized for a small self-hosted box that shares its cores and memory with the server.
       '-c max_connections=200',
-      '-c shared_buffers=128MB',
+      `-c shared_buffers=${sharedBuffersMb(memoryBudget)}MB`,
       // Autovacuum looks at each table every 10 s, not every minute: the issue list's per-hour event
       // counts stay index-only scans only on pages VACUUM has marked all-visible (migrations/0043).
       '-c autovacuum_naptime=10s',

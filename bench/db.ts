@@ -39,13 +39,18 @@ function withDb(url: string, db: string): string {
   return u.toString();
 }
 
-export async function openBenchPg(log: (m: string) => void): Promise<BenchPg> {
+/**
+ * The bench's PostgreSQL: DATABASE_URL's server, or an embedded one in a temporary directory.
+ * `ownEmbedded`: always an embedded one, sized for that MEMORY_BUDGET as a default process sizes
+ * its own (the small-box phase), and not the one the memory sampler watches.
+ */
+export async function openBenchPg(log: (m: string) => void, ownEmbedded?: { memoryBudget: number }): Promise<BenchPg> {
   let embedded: EmbeddedHandle | null = null;
   let dir: string | null = null;
-  let adminUrl = loadConfig().databaseUrl;
+  let adminUrl = ownEmbedded ? undefined : loadConfig().databaseUrl;
   if (!adminUrl) {
     dir = mkdtempSync(join(tmpdir(), 'crash-cache-bench-'));
-    embedded = await startEmbedded(dir, 0, log);
+    embedded = await startEmbedded(dir, 0, log, ownEmbedded?.memoryBudget);
     adminUrl = embedded.url;
   }
   const created: string[] = [];
@@ -60,7 +65,7 @@ export async function openBenchPg(log: (m: string) => void): Promise<BenchPg> {
   };
   const suffix = randomBytes(3).toString('hex');
   let template: string | null = null;
-  setPostmaster(await admin(findPostmaster));
+  if (!ownEmbedded) setPostmaster(await admin(findPostmaster));
   return {
     adminUrl,
     embedded: !!embedded,

@@ -6,7 +6,7 @@ import { VARIANTS, type Traffic } from './workload.js';
 // What a bench run does and how big it is. `--quick` is the one-minute version; any field can be
 // overridden with `--name value` (the smoke test shrinks every count that way).
 
-export const PHASES = ['ingest', 'digest', 'default', 'latency', 'disk', 'query', 'profile', 'hostile', 'soak'] as const;
+export const PHASES = ['ingest', 'digest', 'default', 'box', 'latency', 'disk', 'query', 'profile', 'hostile', 'soak'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -45,6 +45,8 @@ export interface BenchOptions {
   /** directory to write each server and worker process's whole output to, as <name>-<pid>.log ('' = keep only the last lines in memory) */
   keepLogs: string;
   backgroundRate: number;
+  /** the small-box phase's memory cgroup, MB: the default process and its PostgreSQL together (bench/phase-box.ts) */
+  boxMemory: number;
   diskEvents: number;
   queryEvents: number;
   queryIssues: number;
@@ -90,6 +92,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     nodeFlags: '',
     keepLogs: '',
     backgroundRate: 100,
+    // a "512 MB" virtual machine less what its system takes
+    boxMemory: 384,
     diskEvents: quick ? 500 : 10_000,
     queryEvents: quick ? 30_000 : 1_000_000,
     queryIssues: quick ? 150 : 1_000,

@@ -5,6 +5,7 @@ import type { CeilingResult, IngestResult } from './phase-ingest.js';
 import type { DigestResult } from './phase-digest.js';
 import type { DefaultResult } from './phase-default.js';
 import type { LatencyResult } from './phase-latency.js';
+import type { BoxResult } from './phase-box.js';
 import type { DiskResult } from './phase-disk.js';
 import type { QueryResult } from './phase-query.js';
 import type { ProfileResult } from './profile.js';
@@ -23,6 +24,8 @@ export interface BenchResults {
   digest: DigestResult[];
   /** the default process (ingest + digest), saturated and sustained (bench/phase-default.ts) */
   defaultProcess?: DefaultResult | null;
+  /** the default process and its PostgreSQL in a small memory cgroup (bench/phase-box.ts) */
+  box?: BoxResult | null;
   latency: LatencyResult | null;
   disk: DiskResult[];
   query: QueryResult | null;
@@ -86,6 +89,17 @@ export function rows(r: BenchResults): Row[] {
       measured: `${n0(s.acceptedPerSec)} events/s${d.ratioToCeiling !== null ? ` = ${d.ratioToCeiling} × ceiling` : ''} for ${s.seconds} s, queue ${s.bounded ? 'bounded' : 'NOT bounded'} (at most ${n0(s.queueMax)}, ${n0(s.queueEnd)} at the end; p99 ${ms(s.p99Ms)}${s.errors ? `, ${s.errors} errors` : ''}; tried ${d.tries.map((t) => `${n0(t.rate)}${t.bounded ? '' : ' (grew)'}`).join(', ')}); saturated: ${n0(d.saturated.acceptedPerSec)} events/s accepted, ${n0(d.saturated.carriedPerSec)} digested meanwhile; its backlog drained at ${n0(d.drain.perSec)} payloads/s${cpu(d.memory, 0)}`,
       target: '≥ 0.25 × ceiling, queue bounded',
       verdict: check(s.bounded && (d.ratioToCeiling ?? 0) >= 0.25),
+    });
+  }
+  if (r.box) {
+    const b = r.box;
+    out.push({
+      what: `Small box: default process + its PostgreSQL in ${b.limitMb} MB (memory cgroup), saturated, then drained`,
+      measured: b.skipped
+        ? `not measured: ${b.skipped}`
+        : `${n0(b.acceptedPerSec ?? 0)} events/s accepted (p99 ${ms(b.p99Ms ?? 0)}${b.errors ? `, ${n0(b.errors)} errors` : ''}), drained in ${b.drainSeconds ?? '—'} s; killed for memory: ${b.oomKills}; lost ${b.lost}, left queued or failed ${b.queued}; issue list ${b.apiOk}/50 answered; peak: server ${b.serverHwmMb} MB RSS, all ${b.unreclaimablePeakMb} MB anonymous + shared`,
+      target: 'nothing killed, nothing lost',
+      verdict: b.skipped ? '' : check(b.ok === true),
     });
   }
   if (r.latency) {

@@ -12,6 +12,7 @@ import { runProfile, type ProfileResult } from './profile.js';
 import { runHostile, type HostileResult } from './micro/hostile-events.js';
 import { runSoak, type SoakResult } from './phase-soak.js';
 import { runDefault, type DefaultResult } from './phase-default.js';
+import { runBox } from './phase-box.js';
 import { printTable, writeResults, type BenchResults } from './report.js';
 import { setLogDir, setNodeFlags, unexpectedExits } from './procs.js';
 
@@ -102,6 +103,7 @@ try {
     const c = results.ceiling.find((x) => x.processes === 1 && (x.traffic ?? opts.traffic[0]) === opts.traffic[0]);
     return runDefault(ctx, c?.rps ?? null);
   });
+  if (has('box')) results.box = await timed('box', () => runBox(ctx));
   if (has('latency')) results.latency = await timed('latency', () => runLatency(ctx));
   // the two disk workloads side by side: they measure bytes, which sharing the CPU does not change
   if (has('disk')) await timed('disk', async () => {

@@ -21,7 +21,7 @@ describe('npm run bench -- --quick (tiny)', () => {
     const md = join(out, 'BENCHMARKS.md');
     const args = [
       join(PACKAGE_ROOT, 'dist', 'bench', 'run.js'), '--quick',
-      '--phases', 'ingest,digest,default,latency,disk,query,profile',
+      '--phases', 'ingest,digest,default,box,latency,disk,query,profile',
       '--duration', '1', '--warmup', '0', '--processes', '2',
       '--backlog', '200', '--digest-timeout', '30', '--digest-mix', 'sdk,js',
       '--probes', '1', '--latency-warmup', '0', '--background-rate', '20', '--disk-events', '40', '--profile-digest-secs', '1',
@@ -81,6 +81,12 @@ describe('npm run bench -- --quick (tiny)', () => {
     expect(dp.sustained.errors).toBe(0);
     // no one-process ceiling in this run (--processes 2): no ratio to hold it to
     expect(dp.ratioToCeiling).toBeNull();
+    // the small box: where a memory cgroup can be made (root on Linux), the default process and its
+    // PostgreSQL hold in 384 MB; elsewhere the row says why it was not measured
+    expect(r.box.limitMb).toBe(384);
+    if (r.box.skipped) expect(r.box.skipped).toMatch(/cgroup|Linux/);
+    else expect([r.box.ok, r.box.oomKills, r.box.lost, r.box.queued, r.box.apiOk]).toEqual([true, 0, 0, 0, 50]);
+    expect(stdout).toContain('Small box: default process + its PostgreSQL in 384 MB');
     expect(r.latency.probes).toBe(1);
     expect(r.latency.p95Ms).toBeGreaterThan(0);
     expect(r.disk.map((d: { workload: string; traffic: string }) => `${d.workload} ${d.traffic}`)).toEqual(['repeated realistic', 'mix realistic', 'repeated fixed', 'mix fixed']);

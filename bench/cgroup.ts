@@ -4,8 +4,8 @@ import { join } from 'node:path';
 // A memory cgroup for the small-box phase (phase-box.ts): a memory limit like a small machine's,
 // put around the processes started while the bench's own process is inside it. cgroup v2 (one
 // hierarchy, `memory.max`) or v1 (the `memory` controller's own, `memory.limit_in_bytes`); both
-// need the right to create a child of this process's cgroup (root on most machines). Everything
-// reads the kernel's own accounting: no sampling of our own.
+// need the right to create a child of this process's cgroup (root on most machines). Its numbers
+// are the kernel's own accounting of the cgroup (`memory.stat`, the OOM-kill count).
 
 export interface MemoryCgroup {
   path: string;
@@ -70,8 +70,10 @@ export function makeMemoryCgroup(name: string, limitMb: number): MemoryCgroup | 
       return m ? Number(m[1]) : 0;
     },
     remove() {
-      for (let i = 0; i < 50 && procs().length; i++) {
-        for (const pid of procs()) {
+      // never the bench itself, should it still be inside
+      const others = () => procs().filter((pid) => pid !== process.pid);
+      for (let i = 0; i < 50 && others().length; i++) {
+        for (const pid of others()) {
           try {
             process.kill(pid, 'SIGKILL');
           } catch {

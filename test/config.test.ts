@@ -56,19 +56,23 @@ describe('configuration', () => {
     expect(() => loadConfig({ OIDC_ISSUER: 'ftp://id.example.com', OIDC_CLIENT_ID: 'cc' }, '/nonexistent')).toThrow(/^OIDC_ISSUER must be an http/);
   });
 
-  it('sizes itself for a small box: MEMORY_BUDGET, else the machine, picks the small defaults an explicit value overrides', () => {
+  it('sizes itself for a small box: MEMORY_BUDGET (else the machine\'s memory) and one CPU pick defaults an explicit value overrides', () => {
     const MiB = 1024 * 1024;
-    const big = loadConfig({}, '/nonexistent', () => 2048 * MiB);
-    expect([big.memoryBudget, big.dbPoolSize, big.workerBatchBytes]).toEqual([2048 * MiB, 10, 2 * MiB]);
+    const machine = (mib: number, cpus = 2) => ({ memory: () => mib * MiB, cpus: () => cpus });
+    const big = loadConfig({}, '/nonexistent', machine(2048));
+    expect([big.memoryBudget, big.dbPoolSize, big.workerBatchBytes, big.workerThreads]).toEqual([2048 * MiB, 10, 2 * MiB, 1]);
     // a "512 MB" virtual machine, or a container limited to it, reports less than 512 MiB
-    const vm = loadConfig({}, '/nonexistent', () => 470 * MiB);
-    expect([vm.memoryBudget, vm.dbPoolSize, vm.workerBatchBytes]).toEqual([470 * MiB, 5, 1 * MiB]);
+    const vm = loadConfig({}, '/nonexistent', machine(470));
+    expect([vm.memoryBudget, vm.dbPoolSize, vm.workerBatchBytes, vm.workerThreads]).toEqual([470 * MiB, 5, 1 * MiB, 1]);
+    // one CPU: no digest thread, whatever the memory
+    expect(loadConfig({}, '/nonexistent', machine(4096, 1)).workerThreads).toBe(0);
+    expect(loadConfig({}, '/nonexistent', machine(470, 1)).workerThreads).toBe(0);
     // the setting wins over what the machine says, both ways
-    expect(loadConfig({ MEMORY_BUDGET: '512MiB' }, '/nonexistent', () => 2048 * MiB).dbPoolSize).toBe(5);
-    expect(loadConfig({ MEMORY_BUDGET: '1GiB' }, '/nonexistent', () => 470 * MiB).dbPoolSize).toBe(10);
+    expect(loadConfig({ MEMORY_BUDGET: '512MiB' }, '/nonexistent', machine(2048)).dbPoolSize).toBe(5);
+    expect(loadConfig({ MEMORY_BUDGET: '1GiB' }, '/nonexistent', machine(470)).dbPoolSize).toBe(10);
     // an explicit value of a setting is never replaced
-    const mine = loadConfig({ DB_POOL_SIZE: '8', WORKER_BATCH_BYTES: String(4 * MiB) }, '/nonexistent', () => 470 * MiB);
-    expect([mine.dbPoolSize, mine.workerBatchBytes]).toEqual([8, 4 * MiB]);
+    const mine = loadConfig({ DB_POOL_SIZE: '8', WORKER_BATCH_BYTES: String(4 * MiB), WORKER_THREADS: '1' }, '/nonexistent', machine(470, 1));
+    expect([mine.dbPoolSize, mine.workerBatchBytes, mine.workerThreads]).toEqual([8, 4 * MiB, 1]);
     expect(() => loadConfig({ MEMORY_BUDGET: '32MB' }, '/nonexistent')).toThrow(/^MEMORY_BUDGET must be ≥/);
     expect(() => loadConfig({ MEMORY_BUDGET: 'half' }, '/nonexistent')).toThrow(/^MEMORY_BUDGET must be a size/);
   });

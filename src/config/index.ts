@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { machineMemory } from './machine.js';
+import { MACHINE, type Machine } from './machine.js';
 import { SETTINGS, SMALL_MEMORY_BYTES, type Setting } from './settings.js';
 
 export interface Config {
@@ -172,11 +172,11 @@ function checkOidc(out: Record<string, unknown>): void {
 
 /**
  * Reads the settings once: explicit `env` (default process.env) wins over the `.env` file in the
- * working directory, which wins over defaults — a setting's `small` default when MEMORY_BUDGET
- * (else `memory`: the machine's) is under SMALL_MEMORY_BYTES. Throws ConfigError naming the
- * variable on bad input.
+ * working directory, which wins over defaults — sized for `machine`: a setting's `small` default
+ * when MEMORY_BUDGET (else the machine's memory) is under SMALL_MEMORY_BYTES, its `oneCpu` default
+ * on one CPU. Throws ConfigError naming the variable on bad input.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd(), memory: () => number = machineMemory): Readonly<Config> {
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd(), machine: Machine = MACHINE): Readonly<Config> {
   const dotenvPath = resolve(cwd, '.env');
   const fileVars = existsSync(dotenvPath) ? parseDotEnv(readFileSync(dotenvPath, 'utf8')) : {};
   const raw = (s: Setting) => env[s.name] ?? fileVars[s.name];
@@ -184,9 +184,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const s of SETTINGS as readonly Setting[]) {
     out[camel(s.name)] = parseOne(s, raw(s));
   }
-  out.memoryBudget ??= memory();
-  if ((out.memoryBudget as number) < SMALL_MEMORY_BYTES) {
-    for (const s of SETTINGS as readonly Setting[]) if (s.small !== undefined && !raw(s)) out[camel(s.name)] = s.small;
+  out.memoryBudget ??= machine.memory();
+  const small = (out.memoryBudget as number) < SMALL_MEMORY_BYTES;
+  const oneCpu = machine.cpus() === 1;
+  for (const s of SETTINGS as readonly Setting[]) {
+    if (raw(s)) continue;
+    if (small && s.small !== undefined) out[camel(s.name)] = s.small;
+    if (oneCpu && s.oneCpu !== undefined) out[camel(s.name)] = s.oneCpu;
   }
   const level = out.logLevel as string;
   if (!['error', 'warn', 'info', 'debug'].includes(level)) throw new ConfigError(`LOG_LEVEL must be error, warn, info or debug, got ${JSON.stringify(level)}`);

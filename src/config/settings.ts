@@ -8,7 +8,8 @@ const MiB = 1024 * 1024;
  * Below this MEMORY_BUDGET the settings with a `small` default take it. Measured (BENCHMARKS.md,
  * 2026-12-06 17:30): a default process and its embedded PostgreSQL under saturating load and the
  * drain after it were killed for memory in a 384 MB cgroup with the usual defaults, and not with
- * DB_POOL_SIZE 5 and WORKER_BATCH_BYTES 1 MiB; at 1 GB the usual defaults never came near the limit.
+ * DB_POOL_SIZE 5, WORKER_BATCH_BYTES 1 MiB and shared_buffers an eighth of it (storage/embedded.ts);
+ * at 1 GB the usual defaults never came near the limit.
  * A "512 MB" virtual machine reports ~470 MiB and a "1 GB" one ~960 MiB: 768 MiB tells them apart.
  */
 export const SMALL_MEMORY_BYTES = 768 * MiB;
@@ -21,6 +22,8 @@ export interface Setting {
   default: string | number | boolean | string[] | undefined;
   /** The default instead when MEMORY_BUDGET is below SMALL_MEMORY_BYTES (a small box). */
   small?: number;
+  /** The default instead when the process can run on one CPU only. */
+  oneCpu?: number;
   min?: number;
   max?: number;
   doc: string;
@@ -139,8 +142,8 @@ export const SETTINGS = [
   { name: 'WORKER_BATCH_SIZE', kind: 'int', default: 200, min: 1, max: 10000, doc: 'Most queued payloads claimed and committed together by one worker (fewer when payloads are large: see WORKER_BATCH_BYTES).' },
   { name: 'WORKER_BATCH_BYTES', kind: 'int', default: 2 * MiB, small: 1 * MiB, min: 64 * 1024, max: 256 * MiB,
     doc: 'Decompressed payload bytes a worker aims at per batch: larger batches cost PostgreSQL less per event, and the worker more memory (each of its threads + 1 batches in flight holds about this much, several times over once parsed). 1 MiB when MEMORY_BUDGET is under 768 MiB (~10 % less memory, ~5 % slower).' },
-  { name: 'WORKER_THREADS', kind: 'int', default: 1, min: 0, max: 16,
-    doc: 'Threads per worker process that parse, normalize and group payloads; with ≥ 1 a worker keeps up to threads + 1 batches in flight while there is a backlog (one otherwise). 0 = all on the main thread.' },
+  { name: 'WORKER_THREADS', kind: 'int', default: 1, oneCpu: 0, min: 0, max: 16,
+    doc: 'Threads per worker process that parse, normalize and group payloads; with ≥ 1 a worker keeps up to threads + 1 batches in flight while there is a backlog (one otherwise). 0 = all on the main thread, the default on one CPU: there a thread made the drain no faster (1,525–1,540 payloads/s with it, 1,573–1,672 without) and took ~35 MB more at peak; without it ingest answers a little later while a batch is parsed (p99 76 against 47–53 ms at 500 events/s).' },
   { name: 'WORKER_THREADS_IDLE_SECS', kind: 'int', default: 60, min: 0, max: 86_400,
     doc: "Seconds a worker's threads (WORKER_THREADS) may go without a batch before they stop and give their memory back (~15 MB each, ~25 MB after traffic); the next batch starts them again, a few tens of ms later. They start with the first batch, not with the process. 0 = once started, never stop." },
   { name: 'WORKER_MAX_ATTEMPTS', kind: 'int', default: 10, min: 1, doc: 'Transient failures tolerated per payload before it is moved to queue_error.' },

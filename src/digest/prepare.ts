@@ -33,6 +33,9 @@ export interface Prepared {
 /** SCRUB_MAX_DEPTH's default, for callers without a plan (tests, tools). */
 const DEFAULT_PLAN: ScrubPlan = { maxDepth: 100, projects: {} };
 
+/** The default settings, compiled once per SCRUB_MAX_DEPTH: what the scrubber learns of keys (src/scrub/event.ts) then outlives a batch. */
+const compiledDefaults = new Map<number, CompiledScrub>();
+
 /** Item types that are events as SDKs send them (and so hold request data, extras, variables…). */
 const SCRUBBED_TYPES = new Set(['event', 'transaction', 'feedback']);
 
@@ -228,7 +231,8 @@ export async function prepareBatchWithMaps(rows: ArchiveRow[], maxBytes: number,
 export function prepareBatch(rows: ArchiveRow[], maxBytes: number, rules: Record<number, ProjectRules> = {}, scrub: ScrubPlan = DEFAULT_PLAN, deferred?: Deferred[]): Prepared {
   const c: Prepared = { events: [], sessions: [], aggregates: [], extras: newExtras(), failed: [], rewrites: [] };
   const compiled = new Map<number, CompiledScrub>();
-  const defaults = compileScrub(DEFAULT_SCRUB, scrub.maxDepth);
+  let defaults = compiledDefaults.get(scrub.maxDepth);
+  if (!defaults) compiledDefaults.set(scrub.maxDepth, (defaults = compileScrub(DEFAULT_SCRUB, scrub.maxDepth)));
   for (const row of rows) {
     let parsed: ParsedPayload;
     try {

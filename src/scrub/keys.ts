@@ -9,6 +9,8 @@ export const PASSWORD_WORDS = ['password', 'secret', 'passwd', 'api_key', 'api-k
   'privatekey', 'private_key', 'private-key', 'sentry_key'];
 /** ...or equal to one of these. */
 const PASSWORD_EXACT = new Set(['otp', 'two_factor', 'two-factor']);
+/** Longer strings are not looked up in PASSWORD_EXACT: none is one of them, and the lookup would hash the whole string. */
+const EXACT_MAX = 10;
 
 /** Cookie names filtered whatever their value (Relay: `*.cookies.<name>` → @anything:filter). */
 export const SENSITIVE_COOKIES = new Set(['sentrysid', 'sudo', 'su', 'session', '__session', 'sessionid', 'user_session', 'symfony',
@@ -36,7 +38,7 @@ function hasPasswordWord(l: string): boolean {
 
 /** A key whose value the password rule filters (lower-cased key). Keys containing "token" too (Relay's TOKEN_KEY_REGEX). */
 export function isPasswordKey(lowerKey: string): boolean {
-  return hasPasswordWord(lowerKey) || PASSWORD_EXACT.has(lowerKey) || lowerKey.includes('token');
+  return hasPasswordWord(lowerKey) || (lowerKey.length <= EXACT_MAX && PASSWORD_EXACT.has(lowerKey)) || lowerKey.includes('token');
 }
 
 /**
@@ -45,7 +47,7 @@ export function isPasswordKey(lowerKey: string): boolean {
  * whole value, or "token" followed by non-space characters up to a ':' or '='.
  */
 export function isPasswordValue(lowerValue: string): boolean {
-  return hasPasswordWord(lowerValue) || PASSWORD_EXACT.has(lowerValue) || hasTokenAssignment(lowerValue);
+  return hasPasswordWord(lowerValue) || (lowerValue.length <= EXACT_MAX && PASSWORD_EXACT.has(lowerValue)) || hasTokenAssignment(lowerValue);
 }
 
 /** token[^\s]*[:=], scanned once: a failed scan ends at white space, which any later "token" before it reaches too. */

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { scrubEvent } from '../../src/scrub/event.js';
+import { applyRanges, findCards, findIbans, findSsns, type Range } from '../../src/scrub/text.js';
 import { compileScrub, DEFAULT_SCRUB, type ScrubSettings } from '../../src/scrub/settings.js';
 
 type Json = Record<string, any>;
@@ -158,5 +159,25 @@ describe('property: a secret anywhere a default rule covers does not survive', (
       const again = JSON.parse(JSON.stringify(ev));
       expect(scrub(again).changed).toBe(false);
     }), { numRuns: 2000 });
+  });
+
+  // The scrubber tests a string natively for what each digit scan needs (a card's first three
+  // digits, an SSN's shape, an IBAN's first 15 characters) before running the scan: a string in
+  // which a scan finds something must never be skipped. Strings without the password words, so that
+  // the scans alone decide; valid numbers at their shortest, with separators, among random noise.
+  it('skips no string in which the card, IBAN or SSN scans find something', () => {
+    const found = fc.constantFrom('4111111111111111', '4111 1111 1111 1111', '4111-1111-1111-1111', '378282246310005', '6011111111111117',
+      '5105105105105100', '370000000000002', 'NO9386011117947', 'GB82WEST12345698765432', 'DE89370400440532013000', '078-05-1120', '123-45-6789');
+    const noise = fc.string({ unit: fc.constantFrom(...'0123456789- .,:/GBNDRTZX'), maxLength: 24 });
+    fc.assert(fc.property(noise, found, noise, (pre, value, post) => {
+      const text = `${pre}${value}${post}`;
+      fc.pre(!/pass|secret|auth|api|private|credentials|mysql_pwd|sentry_key|token|otp|two|bearer|-----|\/\//i.test(text));
+      const ranges: Range[] = [];
+      findCards(text, ranges, '@creditcard:filter');
+      findIbans(text, ranges, '@iban:filter');
+      findSsns(text, ranges, '@usssn:filter');
+      const { ev } = scrub({ extra: { v: text } });
+      expect(ev.extra.v).toBe(ranges.length ? applyRanges(text, ranges).value : text);
+    }), { numRuns: 3000 });
   });
 });

@@ -11,6 +11,8 @@ export interface Config {
   dbPoolSize: number;
   /** MEMORY_BUDGET, or the machine's (container's) memory when unset. */
   memoryBudget: number;
+  /** CPUs the defaults were sized for (machine.ts: affinity, or a container's CPU quota). */
+  cpus: number;
   dbStatementTimeoutMs: number;
   dbConnectTimeoutMs: number;
   diskMinFreeBytes: number;
@@ -186,7 +188,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   out.memoryBudget ??= machine.memory();
   const small = (out.memoryBudget as number) < SMALL_MEMORY_BYTES;
-  const oneCpu = machine.cpus() === 1;
+  out.cpus = machine.cpus();
+  const oneCpu = out.cpus === 1;
   for (const s of SETTINGS as readonly Setting[]) {
     if (raw(s)) continue;
     if (small && s.small !== undefined) out[camel(s.name)] = s.small;

@@ -1,6 +1,6 @@
 import { isPasswordKey, isPasswordValue, hasSensitiveField, isSecretKeyInText, SENSITIVE_COOKIES, COOKIE_HEADERS } from './keys.js';
 import { applyRanges, findBearerTokens, findCards, findIbans, findIps, findPemKeys, findSecretPairs, findSsns, findUrlPasswords, FILTERED, lowerSameLength, type Range } from './text.js';
-import type { CompiledScrub } from './settings.js';
+import type { CompiledScrub, KeyVerdict } from './settings.js';
 
 // Data scrubbing of one event (or transaction, or feedback) as the SDK sent it, in place, before the
 // digest reads it: Relay's default data scrubbing (relay-pii/src/convert.rs `to_pii_config` with
@@ -53,26 +53,15 @@ const IBAN_HINT = /[A-Z]{2}[0-9]{2}[A-Za-z0-9]{11}/;
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** What the rules say of a key wherever it is (its parent's rules apart: keyRule). */
-interface KeyVerdict {
-  lk: string;
-  /** One of the project's safe fields: its value is never scrubbed. */
-  safe: boolean;
-  /** The rule that filters its value: '@password:filter', 'strip-fields' or null. */
-  rule: string | null;
-}
-
 // Keys repeat from event to event (url, method, headers, category, data…): their verdicts are kept
 // per compiled settings, so a key is lower-cased and searched for the password words once. On the
 // bench mix: 257 distinct keys in 20,000 events, 51 looked up per event. A key over 100 characters,
 // or past the first 4,096, is not kept (≤ ~1 MB per settings; the defaults' last the process).
 const KEY_CACHE_MAX = 4096;
 const KEY_CACHE_MAX_CHARS = 100;
-const keyCaches = new WeakMap<CompiledScrub, Map<string, KeyVerdict>>();
 
 function keyVerdict(c: CompiledScrub, key: string): KeyVerdict {
-  let cache = keyCaches.get(c);
-  const hit = cache?.get(key);
+  const hit = c.keys.get(key);
   if (hit) return hit;
   const lk = key.toLowerCase();
   const v: KeyVerdict = {
@@ -80,10 +69,7 @@ function keyVerdict(c: CompiledScrub, key: string): KeyVerdict {
     safe: c.safe.has(lk),
     rule: c.defaults && isPasswordKey(lk) ? '@password:filter' : hasSensitiveField(lk, c.sensitive) ? 'strip-fields' : null,
   };
-  if (key.length <= KEY_CACHE_MAX_CHARS) {
-    if (!cache) keyCaches.set(c, (cache = new Map()));
-    if (cache.size < KEY_CACHE_MAX) cache.set(key, v);
-  }
+  if (key.length <= KEY_CACHE_MAX_CHARS && c.keys.size < KEY_CACHE_MAX) c.keys.set(key, v);
   return v;
 }
 

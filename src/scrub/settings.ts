@@ -26,6 +26,16 @@ export interface ScrubPlan {
   projects: Record<number, ScrubSettings>;
 }
 
+/** What the rules say of a key wherever it is (its parent's rules apart: src/scrub/event.ts keyRule). */
+export interface KeyVerdict {
+  /** The key lower-cased. */
+  lk: string;
+  /** One of the project's safe fields: its value is never scrubbed. */
+  safe: boolean;
+  /** The rule that filters its value: '@password:filter', 'strip-fields' or null. */
+  rule: string | null;
+}
+
 export interface CompiledScrub {
   data: boolean;
   defaults: boolean;
@@ -33,6 +43,8 @@ export interface CompiledScrub {
   sensitive: string[];
   safe: Set<string>;
   maxDepth: number;
+  /** Verdicts of keys seen so far under these settings (src/scrub/event.ts keyVerdict). */
+  keys: Map<string, KeyVerdict>;
 }
 
 export function compileScrub(s: ScrubSettings, maxDepth: number): CompiledScrub {
@@ -44,6 +56,7 @@ export function compileScrub(s: ScrubSettings, maxDepth: number): CompiledScrub 
     sensitive: s.dataScrubber ? norm(s.sensitiveFields) : [],
     safe: new Set(norm(s.safeFields)),
     maxDepth,
+    keys: new Map(),
   };
 }
 

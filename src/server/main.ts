@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.js';
-import { MACHINE } from '../config/machine.js';
 import { SMALL_MEMORY_BYTES } from '../config/settings.js';
 import { VERSION } from '../version.js';
 import { createLogger } from '../log.js';
@@ -87,9 +86,8 @@ export async function main(argv: string[]): Promise<void> {
   const log = createLogger(config.logLevel);
   // Said once at start, so that whoever wonders why a small machine runs with fewer connections or
   // no digest thread knows (loadConfig sized the defaults).
-  const cpus = MACHINE.cpus();
-  if (config.memoryBudget < SMALL_MEMORY_BYTES || cpus === 1) {
-    log.info('sized for a small box', { memory_budget_mib: Math.round(config.memoryBudget / 1048576), cpus, db_pool_size: config.dbPoolSize, worker_batch_bytes: config.workerBatchBytes, worker_threads: config.workerThreads });
+  if (config.memoryBudget < SMALL_MEMORY_BYTES || config.cpus === 1) {
+    log.info('sized for a small box', { memory_budget_mib: Math.round(config.memoryBudget / 1048576), cpus: config.cpus, db_pool_size: config.dbPoolSize, worker_batch_bytes: config.workerBatchBytes, worker_threads: config.workerThreads });
   }
   configureSymbolication(config.sourcemapCacheBytes);
   let worker: ReturnType<typeof startWorker> | null = null;

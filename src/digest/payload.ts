@@ -3,6 +3,7 @@ import { parseEnvelope, normalizeEventId, type EnvelopeItemHeaders } from '../pr
 import { isObj, type Json } from '../protocol/event.js';
 import { securityReportToEvent } from './security.js';
 import { storableJson } from './storable.js';
+import { parseJsonTolerant } from '../protocol/json.js';
 import { parseMultipart } from './multipart.js';
 import { decodePayload, PayloadError } from '../archive/decode.js';
 import type { ArchiveRow } from '../archive/row.js';
@@ -33,7 +34,7 @@ const JSON_TYPES = new Set(['event', 'transaction', 'session', 'sessions', 'clie
 
 function parseJson(buf: Buffer): { ok: true; value: unknown } | { ok: false; error: string } {
   try {
-    return { ok: true, value: JSON.parse(storableJson(buf.toString('utf8'))) };
+    return { ok: true, value: parseJsonTolerant(storableJson(buf.toString('utf8'))) };
   } catch (e) {
     return { ok: false, error: `not valid JSON: ${(e as Error).message}` };
   }
@@ -62,9 +63,13 @@ export function parsePayload(row: ArchiveRow, limit: number): ParsedPayload {
       return { envelopeHeaders: env.headers, eventId: normalizeEventId(env.headers.event_id) ?? row.event_id?.replace(/-/g, '') ?? null, items };
     }
     case 'store': {
+      // Ingest checked the body's shape only (protocol/json.ts topLevelFields): one that is not a
+      // JSON object is recorded as an invalid event, as an envelope's unreadable event item is.
       const j = parseJson(body);
-      if (!j.ok) throw new PayloadError(`store body is ${j.error}`);
-      if (!isObj(j.value)) throw new PayloadError('store body is not a JSON object');
+      if (!j.ok || !isObj(j.value)) {
+        const invalid = j.ok ? 'store body is not a JSON object' : `store body is ${j.error}`;
+        return { envelopeHeaders: {}, eventId: row.event_id?.replace(/-/g, '') ?? null, items: [{ index: 0, type: 'event', headers: { type: 'event' }, payload: body, invalid }] };
+      }
       // A store body may be a transaction too (older SDKs).
       const type = j.value.type === 'transaction' ? 'transaction' : 'event';
       return {

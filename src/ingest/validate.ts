@@ -3,6 +3,7 @@ import { EnvelopeError, normalizeEventId, parseEnvelope, type Envelope } from '.
 import type { Config } from '../config/index.js';
 import { categoryOf, DEFAULT_CATEGORY } from '../protocol/categories.js';
 import type { SizeLimitSetting } from '../outcomes/reasons.js';
+import { JsonShapeError, topLevelFields } from '../protocol/json.js';
 import { Refusal } from './refusal.js';
 
 // What ingest checks before it stores a payload — only what must be refused now (framing, event id,
@@ -25,42 +26,6 @@ const EVENT_ITEMS = new Set(['event', 'transaction', 'feedback', 'security', 'us
 export function envelopeCategory(types: string[]): string {
   const main = types.find((t) => PRIMARY.includes(t)) ?? types[0];
   return main ? categoryOf(main) : DEFAULT_CATEGORY;
-}
-
-/** JSON.parse, retried with bare NaN/Infinity tokens as null (old Python SDKs emit them; Relay too rewrites them). */
-export function parseJsonTolerant(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    if (!/NaN|Infinity/.test(text)) throw e;
-    let out = '';
-    let inString = false;
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i]!;
-      if (inString) {
-        out += c;
-        if (c === '\\') out += text[++i] ?? '';
-        else if (c === '"') inString = false;
-      } else if (c === '"') {
-        inString = true;
-        out += c;
-      } else if (text.startsWith('NaN', i)) {
-        out += 'null';
-        i += 2;
-      } else if (text.startsWith('-Infinity', i)) {
-        out += 'null';
-        i += 8;
-      } else if (text.startsWith('Infinity', i)) {
-        out += 'null';
-        i += 7;
-      } else out += c;
-    }
-    try {
-      return JSON.parse(out);
-    } catch {
-      throw e;
-    }
-  }
 }
 
 function eventIdOf(v: unknown, where: string): string | null {
@@ -111,15 +76,17 @@ function checkItemLimits(env: Envelope, config: Readonly<Config>): void {
   }
 }
 
+/** The store body's fields ingest reads; the rest of the body is the digest's to parse (protocol/json.ts). */
+const STORE_FIELDS = ['event_id', 'type'] as const;
+
 export function validateStore(raw: Buffer): Validated {
-  let body: unknown;
+  let ev: { event_id?: unknown; type?: unknown };
   try {
-    body = parseJsonTolerant(raw.toString('utf8'));
+    ev = topLevelFields(raw, STORE_FIELDS);
   } catch (e) {
-    throw new Refusal('invalid_request', `store body is not valid JSON: ${(e as Error).message}`, 'invalid_json');
+    if (!(e instanceof JsonShapeError)) throw e;
+    throw new Refusal('invalid_request', e.notObject ? 'store body is not a JSON object' : `store body is not valid JSON: ${e.message}`, 'invalid_json');
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Refusal('invalid_request', 'store body is not a JSON object', 'invalid_json');
-  const ev = body as { event_id?: unknown; type?: unknown };
   return {
     eventId: eventIdOf(ev.event_id, 'store body') ?? randomUUID().replace(/-/g, ''),
     category: ev.type === 'transaction' ? 'transaction' : 'error',

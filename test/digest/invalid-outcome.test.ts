@@ -6,7 +6,8 @@ import { listOutcomes, outcomeTotals } from '../../src/outcomes/index.js';
 import { SDK_PAYLOADS } from '../fixtures/corpus.js';
 
 // An item only the digest can find broken (an event whose JSON does not parse) is accepted at ingest,
-// then shows up as an 'invalid' outcome with its reason — nothing is dropped silently.
+// then shows up as an 'invalid' outcome with its reason — nothing is dropped silently. A store body
+// is such an item too: ingest checks only that it is one JSON object (protocol/json.ts).
 
 let app: TestApp;
 
@@ -35,4 +36,39 @@ describe('invalid items as outcomes', () => {
     const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM report WHERE project_id = $1', [projectId]);
     expect(rows[0]!.n).toBe(0);
   });
+
+  it('a store body that is one object but not JSON inside is accepted, then counted as invalid', async () => {
+    const { db, projectId } = app;
+    const id = 'c0ffee00'.repeat(4);
+    const r = await fetch(`${app.server.url}/api/${projectId}/store/`, { method: 'POST', headers: { 'x-sentry-auth': app.auth }, body: `{"event_id":"${id}","message":"m","extra":{"a":tru}}` });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ id });
+    const invalid = await waitFor(async () => (await listOutcomes(db.pool, { projectId })).filter((o) => o.outcome === 'invalid' && /store body/.test(o.reason)));
+    expect(invalid).toHaveLength(1);
+    expect(invalid[0]).toMatchObject({ category: 'error', quantity: 1 });
+    expect(invalid[0]!.reason).toMatch(/store body is not valid JSON/);
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM queue_error');
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('a store body with bare NaN and Infinity (old Python SDKs) becomes an event', async () => {
+    const { db, projectId } = app;
+    const id = 'bada55e5'.repeat(4);
+    const r = await fetch(`${app.server.url}/api/${projectId}/store/`, { method: 'POST', headers: { 'x-sentry-auth': app.auth }, body: `{"event_id":"${id}","message":"ratio","extra":{"r":NaN,"max":Infinity,"min":-Infinity}}` });
+    expect(r.status).toBe(200);
+    const reports = await waitFor(async () => (await db.pool.query('SELECT event_id FROM report WHERE project_id = $1 AND event_id = $2', [projectId, id])).rows);
+    expect(reports).toHaveLength(1);
+    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM queue_error');
+    expect(rows[0].n).toBe(0);
+  });
 });
+
+/** Polls `read` (every 100 ms, up to 20 s) until it returns a non-empty list. */
+async function waitFor<T>(read: () => Promise<T[]>): Promise<T[]> {
+  let out: T[] = [];
+  for (let i = 0; i < 200 && out.length === 0; i++) {
+    out = await read();
+    if (!out.length) await new Promise((res) => setTimeout(res, 100));
+  }
+  return out;
+}

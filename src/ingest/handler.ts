@@ -15,7 +15,7 @@ import { HttpError } from '../http/errors.js';
 import { outcomeOf, Refusal } from './refusal.js';
 import { counter, gauge } from '../metrics/index.js';
 import { Semaphore } from './semaphore.js';
-import { itemQuantities, itemType } from '../protocol/categories.js';
+import { itemQuantities, itemType, PAYLOAD_CATEGORY } from '../protocol/categories.js';
 import { serializeEnvelope, type Envelope } from '../protocol/envelope.js';
 import type { OutcomeKind } from '../outcomes/index.js';
 import type { RefusalReason, SizeLimitSetting } from '../outcomes/reasons.js';
@@ -28,9 +28,6 @@ import { readEnvelope, validateEnvelope, validateMinidump, validateSecurity, val
 // Every refusal is thrown as an HttpError (answered by sendError) and recorded as one outcome per
 // item it refuses, in the item's category (protocol/categories.ts); before the payload could be read,
 // as one item of the endpoint's category.
-
-/** Where refusals are counted before the payload says what it holds (protocol notes §8). */
-const DEFAULT_CATEGORY: Record<IngestKind, string> = { envelope: 'default', store: 'error', security: 'security', minidump: 'error' };
 
 /** An item as outcomes count it: its type and size. */
 interface ItemRef {
@@ -89,7 +86,7 @@ export class IngestHandler {
     // Every request ends in exactly one of these counts: accepted (stored) or its refusal's outcome.
     // CORS headers: with the success answer's own headers (corsHeaders), and on errors by the HTTP
     // service, which adds them to every ingest path's error answer.
-    const state: RequestState = { projectId: null, category: DEFAULT_CATEGORY[kind], items: null, admitted: false, held: 0 };
+    const state: RequestState = { projectId: null, category: PAYLOAD_CATEGORY[kind], items: null, admitted: false, held: 0 };
     try {
       await this.ingest(kind, req, res, projectParam, url, state);
       ingestRequests.inc({ outcome: 'accepted', reason: 'stored', category: state.category });

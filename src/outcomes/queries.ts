@@ -1,10 +1,13 @@
 import type pg from 'pg';
-import { categorySql } from '../protocol/categories.js';
+import { categorySql, payloadCategorySql } from '../protocol/categories.js';
 
 // SQL of outcomes: the batched upsert the buffer flushes, and the reads for the API, the CLI and
-// /health. Two more sources are kept by the digest (migration 0002) inside its batch transactions,
-// so that a retried batch cannot count them twice: SDK client reports (client_report_hourly, read
-// as outcome 'client_discard') and items it found invalid (item_invalid, read as 'invalid').
+// /health. More sources are kept by the digest inside its batch transactions, so that a retried batch
+// cannot count them twice: SDK client reports (client_report_hourly, read as outcome
+// 'client_discard'), items it found invalid (item_invalid, read as 'invalid'), and payloads it could
+// not read at all or gave up on (queue_error, read as 'invalid' in the payload's category, at the
+// hour it gave up; `crash-cache-cli queue retry` takes a payload out of there, and its items then
+// count as what the digest makes of them).
 
 type Db = pg.Pool | pg.ClientBase;
 
@@ -48,6 +51,8 @@ export async function addOutcomes(db: Db, rows: OutcomeCount[]): Promise<void> {
 
 /** Data category of an invalid item's type (protocol/categories.ts), in SQL. */
 const ITEM_CATEGORY_SQL = categorySql('item_type');
+/** Data category of a payload in queue_error, by its archive row's kind. */
+const PAYLOAD_CATEGORY_SQL = payloadCategorySql('a.kind');
 
 export interface OutcomeFilter {
   projectId?: number;
@@ -66,7 +71,12 @@ export async function listOutcomes(db: Db, filter: OutcomeFilter = {}): Promise<
       FROM client_report_hourly WHERE ${where} GROUP BY project_id, hour, reason, category
     UNION ALL
     SELECT project_id, date_trunc('hour', received_at), 'invalid', left(reason, 200), ${ITEM_CATEGORY_SQL}, count(*)::bigint
-      FROM item_invalid WHERE ${invalidWhere} GROUP BY 1, 2, 4, 5`;
+      FROM item_invalid WHERE ${invalidWhere} GROUP BY 1, 2, 4, 5
+    UNION ALL
+    SELECT q.project_id, date_trunc('hour', q.failed_at), 'invalid', left(q.error, 200), ${PAYLOAD_CATEGORY_SQL}, count(*)::bigint
+      FROM queue_error q JOIN archive a ON a.project_id = q.project_id AND a.id = q.archive_id
+     WHERE ($1::bigint IS NULL OR q.project_id = $1) AND ($2::timestamptz IS NULL OR q.failed_at >= date_trunc('hour', $2::timestamptz))
+     GROUP BY 1, 2, 4, 5`;
   const { rows } = await db.query<{ project_id: number | null; hour: Date; outcome: string; reason: string; category: string; quantity: number }>(
     `SELECT * FROM (${sql}) u ORDER BY hour DESC, project_id NULLS FIRST, outcome, reason, category`,
     params,
@@ -79,7 +89,8 @@ export async function outcomeTotals(db: Db, hours = 24): Promise<Record<string, 
   const since = `date_trunc('hour', now()) - make_interval(hours => $1)`;
   const sql = `SELECT outcome, sum(quantity)::bigint AS n FROM outcome WHERE hour >= ${since} GROUP BY outcome
     UNION ALL SELECT 'client_discard', sum(quantity)::bigint FROM client_report_hourly WHERE hour >= ${since} HAVING count(*) > 0
-    UNION ALL SELECT 'invalid', count(*)::bigint FROM item_invalid WHERE received_at >= ${since} HAVING count(*) > 0`;
+    UNION ALL SELECT 'invalid', count(*)::bigint FROM item_invalid WHERE received_at >= ${since} HAVING count(*) > 0
+    UNION ALL SELECT 'invalid', count(*)::bigint FROM queue_error WHERE failed_at >= ${since} HAVING count(*) > 0`;
   const { rows } = await db.query<{ outcome: string; n: number }>(sql, [hours]);
   const out: Record<string, number> = {};
   for (const r of rows) out[r.outcome] = (out[r.outcome] ?? 0) + Number(r.n);

@@ -52,6 +52,19 @@ export const categoryOf = (type: string): string => itemType(type).category;
 /** Where a refusal is counted when nothing of the payload could be read (Sentry's catch-all). */
 export const DEFAULT_CATEGORY = 'default';
 
+/**
+ * Where a payload counts when none of its items could be read, by the endpoint it came in through
+ * (protocol notes §8): ingest's refusals before the body is read, and payloads the digest could not
+ * read at all (queue_error, by the archive row's `kind`).
+ */
+export const PAYLOAD_CATEGORY: Readonly<Record<'envelope' | 'store' | 'security' | 'minidump', string>> = { envelope: DEFAULT_CATEGORY, store: 'error', security: 'security', minidump: 'error' };
+
+/** PAYLOAD_CATEGORY in SQL, for rows that keep only the payload's kind. */
+export function payloadCategorySql(column: string): string {
+  const whens = Object.entries(PAYLOAD_CATEGORY).map(([k, c]) => `WHEN '${k}' THEN '${c}'`);
+  return `CASE ${column} ${whens.join(' ')} ELSE '${DEFAULT_CATEGORY}' END`;
+}
+
 /** The category of an item type in SQL, for rows that keep only the type (item_invalid). */
 export function categorySql(column: string): string {
   const whens = Object.entries(ITEM_TYPES).map(([t, i]) => `WHEN '${t}' THEN '${i.category}'`);

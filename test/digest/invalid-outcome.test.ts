@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type TestApp } from '../helpers/app.js';
 import { listOutcomes, outcomeTotals } from '../../src/outcomes/index.js';
 import { SDK_PAYLOADS } from '../fixtures/corpus.js';
+import { enqueue } from './archive.js';
 
 // An item only the digest can find broken (an event whose JSON does not parse) is accepted at ingest,
 // then shows up as an 'invalid' outcome with its reason — nothing is dropped silently. A store body
@@ -60,6 +61,22 @@ describe('invalid items as outcomes', () => {
     expect(reports).toHaveLength(1);
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM queue_error');
     expect(rows[0].n).toBe(0);
+  });
+
+  it('a payload the digest cannot read at all is counted as invalid in its endpoint category', async () => {
+    const { db, projectId } = app;
+    const before = (await outcomeTotals(db.pool)).invalid ?? 0;
+    // Framing ingest would refuse, put straight into the archive and queue: the digest's own judgement.
+    const body = Buffer.from('{"event_id":"' + 'ab'.repeat(16) + '"}\n{"type":"event","length":500}\n{}\n');
+    const [archiveId] = await enqueue(db.pool, projectId, [{ kind: 'envelope', body }]);
+    await db.pool.query('NOTIFY crash_cache_queue');
+    const invalid = await waitFor(async () => (await listOutcomes(db.pool, { projectId })).filter((o) => o.outcome === 'invalid' && o.category === 'default'));
+    expect(invalid).toHaveLength(1);
+    expect(invalid[0]).toMatchObject({ quantity: 1 });
+    expect(invalid[0]!.reason).toMatch(/envelope/);
+    const { rows } = await db.pool.query('SELECT archive_id FROM queue_error');
+    expect(rows).toEqual([{ archive_id: String(archiveId) }]);
+    expect((await outcomeTotals(db.pool)).invalid).toBe(before + 1);
   });
 });
 

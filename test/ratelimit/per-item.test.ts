@@ -7,7 +7,8 @@ import { createToken } from '../../src/api/tokens.js';
 
 // Every item sent ends in exactly one outcome: a mixed storm of envelopes shaped as @sentry/node
 // sends them (an error with an attachment, a transaction, a session, a cron check-in, an error with
-// a user report, an event the digest finds broken, and an envelope over an item limit) meets a
+// a user report, an event the digest finds broken, and an envelope over an item limit), and a legacy
+// store body the digest finds broken, meets a
 // project limited per category. Afterwards stats_v2 must account for every item the test sent, per
 // category: accepted + rate_limited + invalid + too_large = sent. The test counts what it sends by
 // its own rules (attachments in bytes and in items), not through the server's table.
@@ -60,8 +61,8 @@ const errorEvent = (id: string, message = 'card declined') =>
     exception: { values: [{ type: 'Error', value: message, stacktrace: { frames: [{ filename: '/app/pay.js', function: 'charge', lineno: 12, in_app: true }] } }] },
   });
 
-/** The storm's envelope kinds, each with what it carries per category as the test counts it. */
-const KINDS: { name: string; make: () => { body: Buffer; sent: Record<string, number> } }[] = [
+/** The storm's payload kinds (envelopes unless `store`), each with what it carries per category as the test counts it. */
+const KINDS: { name: string; store?: true; make: () => { body: Buffer; sent: Record<string, number> } }[] = [
   {
     name: 'error + attachment',
     make: () => {
@@ -118,6 +119,12 @@ const KINDS: { name: string; make: () => { body: Buffer; sent: Record<string, nu
     },
   },
   {
+    // A legacy store body that is one object but not JSON inside: accepted, then `invalid` from the digest.
+    name: 'broken store body',
+    store: true,
+    make: () => ({ body: Buffer.from(`{"event_id":"${hex()}","platform":"python","message":tru}`), sent: { error: 1 } }),
+  },
+  {
     // Over MAX_ATTACHMENT_BYTES: refused whole (413), every item counted.
     name: 'oversized attachment',
     make: () => {
@@ -147,7 +154,9 @@ describe('a mixed storm against per-category limits', () => {
         KINDS.map(async (k) => {
           const { body, sent: s } = k.make();
           for (const [c, q] of Object.entries(s)) sent[c] = (sent[c] ?? 0) + q;
-          const r = await fetch(`${server.url}/api/${projectId}/envelope/?sentry_key=${key}&sentry_version=7`, { method: 'POST', body });
+          const r = k.store
+            ? await fetch(`${server.url}/api/${projectId}/store/`, { method: 'POST', body, headers: { 'x-sentry-auth': `Sentry sentry_key=${key}, sentry_version=7` } })
+            : await fetch(`${server.url}/api/${projectId}/envelope/?sentry_key=${key}&sentry_version=7`, { method: 'POST', body });
           await r.arrayBuffer();
           return { kind: k.name, status: r.status, limits: r.headers.get('x-sentry-rate-limits') };
         }),

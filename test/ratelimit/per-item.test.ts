@@ -8,10 +8,10 @@ import { createToken } from '../../src/api/tokens.js';
 // Every item sent ends in exactly one outcome: a mixed storm of envelopes shaped as @sentry/node
 // sends them (an error with an attachment, a transaction, a session, a cron check-in, an error with
 // a user report, an event the digest finds broken, and an envelope over an item limit), and a legacy
-// store body the digest finds broken, meets a
-// project limited per category. Afterwards stats_v2 must account for every item the test sent, per
-// category: accepted + rate_limited + invalid + too_large = sent. The test counts what it sends by
-// its own rules (attachments in bytes and in items), not through the server's table.
+// store body the digest finds broken, meets a project limited per category. Afterwards stats_v2 must
+// account for every item the test sent, per category: accepted + rate_limited + invalid + too_large =
+// sent. The test counts what it sends by its own rules (attachments in bytes and in items), not
+// through the server's table.
 
 let db: TestDatabase;
 let server: RunningServer;

@@ -52,13 +52,17 @@ describe('invalid items as outcomes', () => {
     expect(rows[0].n).toBe(0);
   });
 
-  it('a store body with bare NaN and Infinity (old Python SDKs) becomes an event', async () => {
+  it('a store body or event item with bare NaN and Infinity (Python SDKs) becomes an event', async () => {
     const { db, projectId } = app;
     const id = 'bada55e5'.repeat(4);
     const r = await fetch(`${app.server.url}/api/${projectId}/store/`, { method: 'POST', headers: { 'x-sentry-auth': app.auth }, body: `{"event_id":"${id}","message":"ratio","extra":{"r":NaN,"max":Infinity,"min":-Infinity}}` });
     expect(r.status).toBe(200);
-    const reports = await waitFor(async () => (await db.pool.query('SELECT event_id FROM report WHERE project_id = $1 AND event_id = $2', [projectId, id])).rows);
-    expect(reports).toHaveLength(1);
+    const envId = 'feedf00d'.repeat(4);
+    const env = `{"event_id":"${envId}"}\n{"type":"event"}\n{"event_id":"${envId}","message":"ratio","extra":{"r":NaN}}\n`;
+    const e = await fetch(`${app.server.url}/api/${projectId}/envelope/?sentry_key=${app.key}&sentry_version=7`, { method: 'POST', body: env });
+    expect(e.status).toBe(200);
+    const reports = await waitFor(async () => (await db.pool.query('SELECT event_id FROM report WHERE project_id = $1 AND event_id = ANY($2::uuid[]) ORDER BY event_id', [projectId, [id, envId]])).rows, 2);
+    expect(reports).toHaveLength(2);
     const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM queue_error');
     expect(rows[0].n).toBe(0);
   });
@@ -80,12 +84,12 @@ describe('invalid items as outcomes', () => {
   });
 });
 
-/** Polls `read` (every 100 ms, up to 20 s) until it returns a non-empty list. */
-async function waitFor<T>(read: () => Promise<T[]>): Promise<T[]> {
+/** Polls `read` (every 100 ms, up to 20 s) until it returns at least `n` rows. */
+async function waitFor<T>(read: () => Promise<T[]>, n = 1): Promise<T[]> {
   let out: T[] = [];
-  for (let i = 0; i < 200 && out.length === 0; i++) {
+  for (let i = 0; i < 200 && out.length < n; i++) {
     out = await read();
-    if (!out.length) await new Promise((res) => setTimeout(res, 100));
+    if (out.length < n) await new Promise((res) => setTimeout(res, 100));
   }
   return out;
 }

@@ -25,11 +25,7 @@ describe('invalid items as outcomes', () => {
     const body = readFileSync(join(SDK_PAYLOADS, 'android', 'sentry_java_event_attachments.envelope'));
     const r = await fetch(`${app.server.url}/api/${projectId}/envelope/?sentry_key=${app.key}&sentry_version=7`, { method: 'POST', body });
     expect(r.status).toBe(200);
-    let invalid: Awaited<ReturnType<typeof listOutcomes>> = [];
-    for (let i = 0; i < 200 && invalid.length === 0; i++) {
-      invalid = (await listOutcomes(db.pool, { projectId })).filter((o) => o.outcome === 'invalid');
-      if (!invalid.length) await new Promise((res) => setTimeout(res, 100));
-    }
+    const invalid = await waitFor(async () => (await listOutcomes(db.pool, { projectId })).filter((o) => o.outcome === 'invalid'));
     expect(invalid).toHaveLength(1);
     expect(invalid[0]).toMatchObject({ category: 'error', quantity: 1 });
     expect(invalid[0]!.reason).toMatch(/JSON/i);

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { claimBatch, failQueueRows, finishQueueRows, type QueueRow } from '../queue/claim.js';
+import { claimBatch, failQueueRows, finishQueueRows, retryLater, type QueueRow } from '../queue/claim.js';
 import { attachDictionaries } from '../archive/dictionary-load.js';
 import { type DimCache, DimRequest } from './dims.js';
 import { foldIssueCounters } from './fold.js';
@@ -28,10 +28,17 @@ import { requestSessionDims, storeSessions } from './sessions.js';
 /** Workers hold this advisory lock shared per batch; `ruminate` takes it exclusively. */
 export const DIGEST_LOCK = 7_310_224_002;
 
-/** A batch that failed and was rolled back; `claimedIds` are the queue rows it had claimed. */
+/**
+ * A batch that failed and was rolled back; `claimed` are the queue rows it had claimed, as claimed
+ * (`attempts` before this one). `rescheduled`: its one payload's failed attempt is already recorded
+ * (retryLater, committed).
+ */
 export class BatchError extends Error {
-  constructor(readonly cause: Error, readonly claimedIds: number[]) {
+  constructor(readonly cause: Error, readonly claimed: QueueRow[], readonly rescheduled = false) {
     super(cause.message);
+  }
+  get claimedIds(): number[] {
+    return this.claimed.map((r) => r.id);
   }
   /** Connection trouble, deadlock, serialization failure, shutdown, lack of resources: try again later. */
   get transient(): boolean {
@@ -74,6 +81,11 @@ export interface BatchOptions {
    * issue counters before its COMMIT (default: always). The worker paces these folds (FOLD_IDLE_MS).
    */
   foldDrained?: (createdIssues: number) => boolean;
+  /**
+   * WORKER_MAX_ATTEMPTS. When given, a batch of one payload that fails (not transiently) records
+   * the failed attempt itself (retryLater) before it lets go of the row; without it the caller does.
+   */
+  maxAttempts?: number;
 }
 
 /** Runs one batch on `client` (no transaction open). Returns what it did; throws on database errors (rolled back). */
@@ -84,7 +96,8 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
   // together and digested again — the same outcome as a crash before COMMIT — while the ingest,
   // whose answer promises durability, keeps synchronous commits.
   let dims: DimRequest | null = null;
-  let claimedIds: number[] = [];
+  let claimed: QueueRow[] = [];
+  let keepClaim = false;
   try {
     const begun = (await client.query(`BEGIN; SET LOCAL synchronous_commit TO off;
       SELECT pg_advisory_xact_lock_shared(${DIGEST_LOCK}), (SELECT generation FROM digest_state) AS generation`)) as unknown as pg.QueryResult<{ generation: number }>[];
@@ -97,8 +110,15 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     const batch = await claimBatch<ArchiveRow & { raw_size: number | null }>(client, opts.batchSize, `${ARCHIVE_READ_COLUMNS}, a.raw_size`);
     // Received order, so that session updates and "first event" of an issue follow arrival.
     batch.sort((a, b) => a.queue.archive_id - b.queue.archive_id);
-    const claimed = batch.map((b) => b.queue);
-    claimedIds = claimed.map((r) => r.id);
+    claimed = batch.map((b) => b.queue);
+    // A payload failing alone is rescheduled while this transaction still holds its row: rolled
+    // back first, it was free to claim, and another lane took it at once — two attempts 24 ms apart
+    // instead of 2 s, so WORKER_MAX_ATTEMPTS ran out in moments (test/digest/poison.test.ts).
+    // Row locks taken before a savepoint survive a rollback to it. One round trip, on batches of one.
+    if (opts.maxAttempts !== undefined && claimed.length === 1) {
+      await client.query('SAVEPOINT claimed');
+      keepClaim = true;
+    }
     // A batch that found fewer rows than it asked for drained the queue (it is its lane's last): it
     // folds the issue counters before its COMMIT when `foldDrained` agrees — the worker folds so at
     // most every FOLD_IDLE_MS, unless the batch made issues (fold.ts). During a backlog the worker
@@ -158,7 +178,21 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     const bytes = archives.reduce((n, a) => n + (a.raw_size ?? (a.encoding === 'identity' ? a.payload.length : 4 * a.payload.length)), 0);
     return { claimed: claimed.length, failed: failed.length, events, bytes, folded, deltas: events > 0 && !folded, groupingFailures };
   } catch (e) {
+    const be = new BatchError(e as Error, claimed);
+    if (keepClaim && !be.transient && (await rescheduleClaimed(client, be.claimedIds, be.message, opts.maxAttempts!))) throw new BatchError(be.cause, claimed, true);
     await client.query('ROLLBACK').catch(() => {});
-    throw new BatchError(e as Error, claimedIds);
+    throw be;
+  }
+}
+
+/** In the failed batch's transaction (savepoint `claimed`): records the failed attempt and commits. False if that failed too. */
+async function rescheduleClaimed(client: pg.ClientBase, ids: number[], error: string, maxAttempts: number): Promise<boolean> {
+  try {
+    await client.query('ROLLBACK TO SAVEPOINT claimed');
+    await retryLater(client, ids, error, maxAttempts);
+    await client.query('COMMIT');
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -180,7 +180,7 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
       try {
         const size = singles > 0 ? 1 : avgBytes > 0 ? Math.max(10, Math.min(config.workerBatchSize, Math.floor(config.workerBatchBytes / avgBytes))) : Math.min(config.workerBatchSize, 50);
         const t0 = process.hrtime.bigint();
-        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, scrubMaxDepth: config.scrubMaxDepth, cache, prepare, counterSlot, symbolicator, foldDrained });
+        const r = await digestBatch(client, { batchSize: size, maxBytes: config.maxEnvelopeBytes, scrubMaxDepth: config.scrubMaxDepth, cache, prepare, counterSlot, symbolicator, foldDrained, maxAttempts: config.workerMaxAttempts });
         if (r.deltas) owedAt = Date.now();
         if (r.claimed) digestMetrics.observe(r, Number(process.hrtime.bigint() - t0) / 1e9);
         backoffMs = 0;
@@ -212,9 +212,9 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
           singles = be.claimedIds.length;
           log.warn('digest batch failed; retrying its payloads one by one', { error: be.message, payloads: be.claimedIds.length });
         } else {
-          log.error('payload failed to digest', { error: be.message, queue_id: be.claimedIds[0] });
+          log.error('payload failed to digest', { error: be.message, queue_id: be.claimedIds[0], attempt: be.claimed[0]!.attempts + 1, max_attempts: config.workerMaxAttempts });
           singles = Math.max(0, singles - 1);
-          await retryLater(db.pool, be.claimedIds, be.message, config.workerMaxAttempts).catch((e2) => log.error('cannot reschedule payload', { error: String(e2) }));
+          if (!be.rescheduled) await retryLater(db.pool, be.claimedIds, be.message, config.workerMaxAttempts).catch((e2) => log.error('cannot reschedule payload', { error: String(e2) }));
         }
       } finally {
         if (release === false) client.release();

@@ -63,7 +63,8 @@ export async function failQueueRows(client: pg.ClientBase, failed: { row: QueueR
 
 /**
  * After a failed attempt: rows that reached `maxAttempts` go to queue_error, the others wait
- * 2^attempts seconds (capped at 10 minutes) before they are claimed again. Autocommit.
+ * 2^attempts seconds from now (capped at 10 minutes) before they are claimed again. Autocommit, or
+ * inside the failed batch's transaction (batch.ts), which still holds the row.
  */
 export async function retryLater(pool: pg.Pool | pg.ClientBase, ids: number[], error: string, maxAttempts: number): Promise<void> {
   if (!ids.length) return;
@@ -77,7 +78,7 @@ export async function retryLater(pool: pg.Pool | pg.ClientBase, ids: number[], e
        SELECT project_id, archive_id, attempts, $2 FROM cur WHERE attempts >= $3),
      gone AS (DELETE FROM queue WHERE id IN (SELECT id FROM cur WHERE attempts >= $3))
      UPDATE queue q SET attempts = cur.attempts, last_error = $2,
-            run_after = now() + least(600, power(2, cur.attempts)) * interval '1 second'
+            run_after = clock_timestamp() + least(600, power(2, cur.attempts)) * interval '1 second'
        FROM cur WHERE q.id = cur.id AND cur.attempts < $3`,
     [ids, err, maxAttempts],
   );

@@ -28,7 +28,7 @@ const ruminateCommand = command('ruminate', '  ruminate [--yes]                 
   const tty = process.stdout.isTTY;
   const started = Date.now();
   let last = 0;
-  await drainQueue(db.pool, { batchSize: config.workerBatchSize, maxBytes: config.maxEnvelopeBytes, scrubMaxDepth: config.scrubMaxDepth }, (remaining) => {
+  const drained = await drainQueue(db.pool, { batchSize: config.workerBatchSize, maxBytes: config.maxEnvelopeBytes, scrubMaxDepth: config.scrubMaxDepth, maxAttempts: config.workerMaxAttempts }, (remaining) => {
     if (!tty || Date.now() - last < 200) return;
     last = Date.now();
     const done = Math.max(0, total - remaining);
@@ -36,6 +36,9 @@ const ruminateCommand = command('ruminate', '  ruminate [--yes]                 
   });
   if (tty) process.stdout.write('\r');
   out(`Ruminated ${total} payload(s) in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  if (drained.waiting) {
+    out(`${drained.waiting} payload(s) failed to digest and wait for a retry by the server's digest (its log says why; after WORKER_MAX_ATTEMPTS they are listed by: queue errors).`);
+  }
 }, { options: { yes: 'boolean' } });
 
 export const commands: CliCommand[] = [queueErrorsCommand, queueRetryCommand, ruminateCommand];

@@ -40,28 +40,48 @@ export async function resetDigest(pool: pg.Pool): Promise<number> {
   });
 }
 
-/** Digests until the queue has no ready rows; calls `progress(remaining)` after each batch. */
-export async function drainQueue(pool: pg.Pool, opts: { batchSize: number; maxBytes: number; scrubMaxDepth?: number }, progress: (remaining: number) => void = () => {}): Promise<number> {
+/** What a drain did: payloads digested, and those that failed and wait for a retry (by a worker). */
+export interface Drained {
+  digested: number;
+  waiting: number;
+}
+
+/**
+ * Digests until the queue has no ready rows; calls `progress(remaining)` after each batch. A batch
+ * that fails in the database is retried payload by payload, as the worker does (worker.ts): a
+ * payload failing alone has its attempt recorded and waits for its retry (2 s, then a worker's), so
+ * one bad payload no longer stops a rebuild of the whole archive.
+ */
+export async function drainQueue(pool: pg.Pool, opts: { batchSize: number; maxBytes: number; scrubMaxDepth?: number; maxAttempts: number }, progress: (remaining: number) => void = () => {}): Promise<Drained> {
   const cache = new DimCache();
   let done = 0;
+  let singles = 0; // payloads still to digest one at a time after a failed batch
   for (let failures = 0; ; ) {
     const client = await pool.connect();
     try {
       // with source maps, as the workers do: an event must group the same whoever digests it
-      const r = await digestBatch(client, { ...opts, cache, symbolicator: sharedSymbolicator() });
+      const r = await digestBatch(client, { ...opts, batchSize: singles > 0 ? 1 : opts.batchSize, cache, symbolicator: sharedSymbolicator() });
       failures = 0;
       done += r.claimed;
+      if (singles > 0) singles -= r.claimed;
       if (r.claimed === 0) {
+        singles = 0;
         // Other workers may still hold batches: wait for them to finish.
-        const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM queue WHERE run_after <= now()');
-        if (rows[0]!.n === 0) return done;
+        const { rows } = await client.query<{ ready: number; waiting: number }>(
+          'SELECT count(*) FILTER (WHERE run_after <= now())::int AS ready, count(*) FILTER (WHERE attempts > 0)::int AS waiting FROM queue');
+        if (rows[0]!.ready === 0) return { digested: done, waiting: rows[0]!.waiting };
         await new Promise((res) => setTimeout(res, 200));
       }
       const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM queue');
       progress(rows[0]!.n);
     } catch (e) {
-      if (!(e instanceof BatchError) || ++failures > 5) throw e;
-      await new Promise((res) => setTimeout(res, 500 * failures));
+      if (!(e instanceof BatchError)) throw e;
+      if (e.transient || !e.claimed.length) {
+        if (++failures > 5) throw e;
+        await new Promise((res) => setTimeout(res, 500 * failures));
+      } else if (e.claimed.length > 1) singles = e.claimed.length;
+      else if (e.rescheduled) singles = Math.max(0, singles - 1);
+      else throw e;
     } finally {
       client.release();
     }

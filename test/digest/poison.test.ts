@@ -3,6 +3,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { createProject } from '../../src/storage/projects.js';
 import { enqueue } from './archive.js';
 import { spawnWorker, until, type WorkerProcess } from './worker-process.js';
+import { cli } from '../helpers/server.js';
 
 // One payload that makes its batch fail in the database (here: a CHECK constraint this test adds)
 // must not hold back the others: the worker retries the batch payload by payload, digests the good
@@ -21,11 +22,15 @@ afterAll(async () => {
   await db?.drop();
 });
 
-test('a payload that fails in the database is isolated and moved to queue_error', async () => {
-  const { project } = await createProject(db.pool, { name: 'poison' });
-  await db.pool.query(`ALTER TABLE report ADD CONSTRAINT test_no_poison CHECK (message IS DISTINCT FROM 'poison')`);
+async function poison(d: TestDatabase): Promise<void> {
+  const { project } = await createProject(d.pool, { name: 'poison' });
+  await d.pool.query(`ALTER TABLE report ADD CONSTRAINT test_no_poison CHECK (message IS DISTINCT FROM 'poison')`);
   const ev = (n: number, message: string) => ({ kind: 'store' as const, body: Buffer.from(JSON.stringify({ event_id: n.toString(16).padStart(32, '0'), message })) });
-  await enqueue(db.pool, project.id, [ev(1, 'fine 1'), ev(2, 'poison'), ev(3, 'fine 3'), ev(4, 'fine 4')]);
+  await enqueue(d.pool, project.id, [ev(1, 'fine 1'), ev(2, 'poison'), ev(3, 'fine 3'), ev(4, 'fine 4')]);
+}
+
+test('a payload that fails in the database is isolated and moved to queue_error', async () => {
+  await poison(db);
   worker = await spawnWorker({ DATABASE_URL: db.url, WORKER_MAX_ATTEMPTS: '2', WORKER_BATCH_SIZE: '10' });
   const one = async (sql: string) => (await db.pool.query(sql)).rows[0];
   // attempt 1 fails, the retry waits 2 s (backoff), attempt 2 fails and gives up
@@ -38,4 +43,23 @@ test('a payload that fails in the database is isolated and moved to queue_error'
   // go of the row before the attempt was recorded, both claimed it with 0 attempts (logged 1, 1).
   const failures = worker!.logs.filter((l) => l.msg === 'payload failed to digest');
   expect(failures.map((l) => [l.attempt, l.max_attempts])).toEqual([[1, 2], [2, 2]]);
+}, 120_000);
+
+test('ruminate digests the rest of the archive around a payload that fails in the database', async () => {
+  const d = await freshDatabase();
+  try {
+    await poison(d);
+    // No worker runs: ruminate digests the archive itself. It used to give up on its first batch
+    // (the same batch failed five times) and leave the whole archive undigested.
+    const out = await cli(['ruminate', '--yes'], { DATABASE_URL: d.url, WORKER_BATCH_SIZE: '10' });
+    expect(out).toMatch(/Ruminated 4 payload\(s\)/);
+    expect(out).toMatch(/1 payload\(s\) failed to digest and wait for a retry/);
+    expect((await d.pool.query('SELECT message FROM report ORDER BY message')).rows.map((r) => r.message)).toEqual(['fine 1', 'fine 3', 'fine 4']);
+    const left = (await d.pool.query('SELECT attempts, last_error FROM queue')).rows;
+    expect(left).toHaveLength(1);
+    expect(left[0].attempts).toBe(1);
+    expect(left[0].last_error).toMatch(/test_no_poison/);
+  } finally {
+    await d.drop();
+  }
 }, 120_000);

@@ -60,7 +60,10 @@ describe('a retention pass concurrent with ingest and digest', () => {
     expect(rows.every((r) => Number(r.n) === 1)).toBe(true);
     const shared = await q<{ event_count: string }>("SELECT event_count FROM issue WHERE title = 'retention shared'");
     expect(Number(shared.event_count)).toBe(OLD / 2 + FRESH);
-    const rec = await q<{ events: string; payloads: string }>("SELECT sum(events) AS events, sum(payloads) AS payloads FROM retention_deletion WHERE kind = 'age'");
+    // The old events have no timestamp of their own: it is their receive time, so a report the digest
+    // commits between a pass's `age` batch and its `event-age` batch goes by the latter (a loaded box
+    // saw 1,150 under `age`, the other 50 under `event-age`). Either way each is recorded once.
+    const rec = await q<{ events: string; payloads: string }>("SELECT sum(events) AS events, sum(payloads) AS payloads FROM retention_deletion WHERE kind IN ('age', 'event-age')");
     expect(Number(rec.events)).toBe(OLD);
     expect(Number(rec.payloads)).toBe(OLD);
 

@@ -1,14 +1,18 @@
 import { command, confirm, UsageError, type CliCommand } from '../cli/command.js';
-import { listErrors, requeueErrors } from '../queue/claim.js';
+import { listErrors, listRetrying, requeueErrors } from '../queue/claim.js';
 import { drainQueue, resetDigest } from './ruminate.js';
 
 // CLI commands of the digest: inspect and retry failed payloads, rebuild from the archive.
 
-const queueErrorsCommand = command('queue errors', '  queue errors [--limit N]                                  payloads the digest could not process, with the reason', async ({ db, out }, _args, flags) => {
+const queueErrorsCommand = command('queue errors', '  queue errors [--limit N]                                  payloads the digest could not process, with the reason; then those waiting for another attempt', async ({ db, out }, _args, flags) => {
   const limit = typeof flags.limit === 'string' && /^\d+$/.test(flags.limit) ? Number(flags.limit) : 100;
-  const rows = await listErrors(db.pool, limit);
-  if (!rows.length) return out('No failed payloads.');
+  const [rows, waiting] = await Promise.all([listErrors(db.pool, limit), listRetrying(db.pool, limit)]);
+  if (!rows.length) out('No failed payloads.');
   for (const r of rows) out(`${r.id}\tproject ${r.project_id}\tarchive ${r.archive_id}\t${r.failed_at.toISOString()}\t${r.attempts} attempt(s)\t${r.error}`);
+  if (!waiting.length) return;
+  // Not yet in queue_error: `queue retry` does not apply to them (the digest retries them itself).
+  out(`Waiting for another attempt (queue id, next attempt, failed attempts, last error):`);
+  for (const r of waiting) out(`queue ${r.id}\tproject ${r.project_id}\tarchive ${r.archive_id}\tnext ${r.run_after.toISOString()}\t${r.attempts} failed\t${r.last_error ?? ''}`);
 }, { options: { limit: 'string' } });
 
 const queueRetryCommand = command('queue retry', '  queue retry --all | <id>...                               put failed payloads back on the digest queue', async ({ db, out }, args, flags) => {

@@ -28,6 +28,13 @@ export interface ProjectBacklog {
  */
 export const oldestQueuedSecsSql = (where = ''): string => `(SELECT extract(epoch FROM now() - enqueued_at) FROM queue ${where} ORDER BY id LIMIT 1)`;
 
+/**
+ * SQL, a FROM item `q`: the queued payloads (`queued`) and those of them that failed at least once
+ * and wait for another attempt (`retrying`; they reach queue_error after WORKER_MAX_ATTEMPTS), in one
+ * scan of the queue. /health and the scrape-time metrics read it.
+ */
+export const QUEUE_COUNTS_FROM = '(SELECT count(*) AS queued, count(*) FILTER (WHERE attempts > 0) AS retrying FROM queue) q';
+
 const SQL = `SELECT (SELECT count(*) FROM (SELECT 1 FROM queue WHERE project_id = $1 LIMIT $2) q)::int AS queued,
   ${oldestQueuedSecsSql('WHERE project_id = $1')}::float8 AS oldest_secs,
   (SELECT count(*) FROM (SELECT 1 FROM queue_error WHERE project_id = $1 LIMIT $2) e)::int AS failed`;

@@ -111,3 +111,18 @@ export async function listErrors(pool: pg.Pool, limit = 100): Promise<QueueError
   const { rows } = await pool.query<QueueErrorRow>('SELECT id, project_id, archive_id, failed_at, attempts, error FROM queue_error ORDER BY id DESC LIMIT $1', [limit]);
   return rows;
 }
+
+export interface RetryingRow {
+  id: number;
+  project_id: number;
+  archive_id: number;
+  attempts: number;
+  run_after: Date;
+  last_error: string | null;
+}
+
+/** Queued payloads that failed at least once and wait for another attempt, next due first. */
+export async function listRetrying(pool: pg.Pool, limit = 100): Promise<RetryingRow[]> {
+  const { rows } = await pool.query<RetryingRow>('SELECT id, project_id, archive_id, attempts, run_after, last_error FROM queue WHERE attempts > 0 ORDER BY run_after, id LIMIT $1', [limit]);
+  return rows;
+}

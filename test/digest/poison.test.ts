@@ -59,6 +59,10 @@ test('ruminate digests the rest of the archive around a payload that fails in th
     expect(left).toHaveLength(1);
     expect(left[0].attempts).toBe(1);
     expect(left[0].last_error).toMatch(/test_no_poison/);
+    // An operator sees it before the digest gives up on it.
+    const listed = await cli(['queue', 'errors'], { DATABASE_URL: d.url });
+    expect(listed).toMatch(/^No failed payloads\.\nWaiting for another attempt/);
+    expect(listed).toMatch(/^queue \d+\tproject \d+\tarchive \d+\tnext \S+\t1 failed\t.*test_no_poison/m);
   } finally {
     await d.drop();
   }

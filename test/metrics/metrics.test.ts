@@ -106,12 +106,15 @@ describe('GET /metrics', () => {
   it('reads queued payloads and pending alerts from the database at scrape time', async () => {
     await app.db.pool.query(`INSERT INTO archive (project_id, sha256, kind, encoding, stored_size, raw_size, received_at, meta, payload)
       VALUES ($1, '\\x00', 'store', 'identity', 2, 2, now(), '{}', '{}')`, [app.projectId]);
-    // A queue row that is not due for an hour: counted, not digested while we look.
-    await app.db.pool.query(`INSERT INTO queue (project_id, archive_id, enqueued_at, run_after)
-      SELECT project_id, id, now() - interval '90 seconds', now() + interval '1 hour' FROM archive WHERE sha256 = '\\x00'`);
+    // A queue row that failed once and is not due for an hour: counted, not digested while we look.
+    await app.db.pool.query(`INSERT INTO queue (project_id, archive_id, enqueued_at, run_after, attempts, last_error)
+      SELECT project_id, id, now() - interval '90 seconds', now() + interval '1 hour', 1, 'test' FROM archive WHERE sha256 = '\\x00'`);
     const m = await scrape(app.server.url);
     expect(value(m, 'crash_cache_queue_depth')).toBe(1);
+    expect(value(m, 'crash_cache_queue_retrying')).toBe(1);
     expect(value(m, 'crash_cache_queue_oldest_age_seconds')).toBeGreaterThanOrEqual(90);
+    const health = (await (await fetch(`${app.server.url}/health`)).json()) as { queued: number; retrying: number };
+    expect([health.queued, health.retrying]).toEqual([1, 1]);
   });
 
   it('answers only with the bearer token on the main port', async () => {

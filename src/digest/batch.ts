@@ -112,8 +112,9 @@ export async function digestBatch(client: pg.ClientBase, opts: BatchOptions): Pr
     batch.sort((a, b) => a.queue.archive_id - b.queue.archive_id);
     claimed = batch.map((b) => b.queue);
     // A payload failing alone is rescheduled while this transaction still holds its row: rolled
-    // back first, it was free to claim, and another lane took it at once: attempts came in pairs
-    // (24 ms apart, not 2 s), so WORKER_MAX_ATTEMPTS ran out in half the time (test/digest/poison.test.ts).
+    // back first, it was free to claim, and another running lane took it at once: attempts came in
+    // pairs (24 ms apart, not 2 s), and WORKER_MAX_ATTEMPTS could run out after half its waits
+    // (test/digest/poison.test.ts).
     // Row locks taken before a savepoint survive a rollback to it. One round trip, on batches of one
     // only: 130–170 µs on a loaded 2-core box (a `SELECT 1` took 240–290 there), against a p50 of
     // ~30 ms from send to visible at 100 events/s.

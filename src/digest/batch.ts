@@ -40,6 +40,17 @@ export class BatchError extends Error {
   get claimedIds(): number[] {
     return this.claimed.map((r) => r.id);
   }
+  /**
+   * How its caller goes on (the worker's lanes, ruminate's drain): 'later' — transient, or nothing
+   * claimed: back off and run again, the rows untouched; 'one-by-one' — retry each claimed payload in
+   * a batch of its own, to find the one that fails; 'recorded' — the one payload's failed attempt is
+   * recorded; 'unrecorded' — the caller records it (retryLater).
+   */
+  get next(): 'later' | 'one-by-one' | 'recorded' | 'unrecorded' {
+    if (this.transient || !this.claimed.length) return 'later';
+    if (this.claimed.length > 1) return 'one-by-one';
+    return this.rescheduled ? 'recorded' : 'unrecorded';
+  }
   /** Connection trouble, deadlock, serialization failure, shutdown, lack of resources: try again later. */
   get transient(): boolean {
     const code = (this.cause as { code?: string }).code ?? '';

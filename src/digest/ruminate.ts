@@ -50,9 +50,10 @@ export interface Drained {
  * Digests until the queue has no ready rows; calls `progress(remaining)` after each batch. A batch
  * that fails in the database is retried payload by payload, as the worker does (worker.ts): a
  * payload failing alone has its attempt recorded and waits for its retry (2 s, then a worker's), so
- * one bad payload no longer stops a rebuild of the whole archive.
+ * one bad payload no longer stops a rebuild of the whole archive. Without `maxAttempts`
+ * (WORKER_MAX_ATTEMPTS) such a payload ends the drain with its error.
  */
-export async function drainQueue(pool: pg.Pool, opts: { batchSize: number; maxBytes: number; scrubMaxDepth?: number; maxAttempts: number }, progress: (remaining: number) => void = () => {}): Promise<Drained> {
+export async function drainQueue(pool: pg.Pool, opts: { batchSize: number; maxBytes: number; scrubMaxDepth?: number; maxAttempts?: number }, progress: (remaining: number) => void = () => {}): Promise<Drained> {
   const cache = new DimCache();
   let done = 0;
   let singles = 0; // payloads still to digest one at a time after a failed batch
@@ -76,11 +77,12 @@ export async function drainQueue(pool: pg.Pool, opts: { batchSize: number; maxBy
       progress(rows[0]!.n);
     } catch (e) {
       if (!(e instanceof BatchError)) throw e;
-      if (e.transient || !e.claimed.length) {
+      const next = e.next;
+      if (next === 'later') {
         if (++failures > 5) throw e;
         await new Promise((res) => setTimeout(res, 500 * failures));
-      } else if (e.claimed.length > 1) singles = e.claimed.length;
-      else if (e.rescheduled) singles = Math.max(0, singles - 1);
+      } else if (next === 'one-by-one') singles = e.claimed.length;
+      else if (next === 'recorded') singles = Math.max(0, singles - 1);
       else throw e;
     } finally {
       client.release();

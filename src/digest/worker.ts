@@ -197,8 +197,9 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
         const be = e instanceof BatchError ? e : new BatchError(e as Error, []);
         // Rolled back, its fold too, if it was to fold: what it was to fold is owed.
         owedAt = Date.now();
-        digestMetrics.failedBatches.inc({ kind: be.transient || !be.claimedIds.length ? 'transient' : 'payload' });
-        if (be.transient || !be.claimedIds.length) {
+        const next = be.next;
+        digestMetrics.failedBatches.inc({ kind: next === 'later' ? 'transient' : 'payload' });
+        if (next === 'later') {
           // A broken connection must not go back to the pool.
           release = be.cause;
           backoffMs = Math.min(30_000, backoffMs ? backoffMs * 2 : 500);
@@ -208,13 +209,13 @@ export function startWorker(ctx: AppContext): { wake(): void; stop(): Promise<vo
           await pause(backoffMs);
           continue;
         }
-        if (be.claimedIds.length > 1) {
+        if (next === 'one-by-one') {
           singles = be.claimedIds.length;
           log.warn('digest batch failed; retrying its payloads one by one', { error: be.message, payloads: be.claimedIds.length });
         } else {
           log.error('payload failed to digest', { error: be.message, queue_id: be.claimedIds[0], attempt: be.claimed[0]!.attempts + 1, max_attempts: config.workerMaxAttempts });
           singles = Math.max(0, singles - 1);
-          if (!be.rescheduled) await retryLater(db.pool, be.claimedIds, be.message, config.workerMaxAttempts).catch((e2) => log.error('cannot reschedule payload', { error: String(e2) }));
+          if (next === 'unrecorded') await retryLater(db.pool, be.claimedIds, be.message, config.workerMaxAttempts).catch((e2) => log.error('cannot reschedule payload', { error: String(e2) }));
         }
       } finally {
         if (release === false) client.release();

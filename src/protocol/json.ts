@@ -119,18 +119,8 @@ export function topLevelFields(buf: Buffer, names: readonly string[]): Record<st
   throw new JsonShapeError('unexpected end of JSON input');
 }
 
-/** Throws why a body that does not start with "{" is not an object: another JSON value, or not JSON (rare: parsed whole to tell). */
-function notAnObject(buf: Buffer): never {
-  try {
-    parseJsonTolerant(buf.toString('utf8'));
-  } catch (e) {
-    throw new JsonShapeError((e as Error).message);
-  }
-  throw new JsonShapeError('not a JSON object', true);
-}
-
-function fieldValue(buf: Buffer, start: number, end: number): unknown {
-  if (start < 0) throw new JsonShapeError('a field without a value');
+/** parseJsonTolerant of bytes `start`–`end`, its error as a JsonShapeError. */
+function parseShape(buf: Buffer, start = 0, end = buf.length): unknown {
   try {
     return parseJsonTolerant(buf.toString('utf8', start, end));
   } catch (e) {
@@ -138,13 +128,18 @@ function fieldValue(buf: Buffer, start: number, end: number): unknown {
   }
 }
 
+/** Throws why a body that does not start with "{" is not an object: another JSON value, or not JSON (rare: parsed whole to tell). */
+function notAnObject(buf: Buffer): never {
+  parseShape(buf);
+  throw new JsonShapeError('not a JSON object', true);
+}
+
+function fieldValue(buf: Buffer, start: number, end: number): unknown {
+  if (start < 0) throw new JsonShapeError('a field without a value');
+  return parseShape(buf, start, end);
+}
+
 function wholeObject(buf: Buffer, names: readonly string[]): Record<string, unknown> {
-  let v: unknown;
-  try {
-    v = parseJsonTolerant(buf.toString('utf8'));
-  } catch (e) {
-    throw new JsonShapeError((e as Error).message);
-  }
-  const o = v as Record<string, unknown>;
+  const o = parseShape(buf) as Record<string, unknown>;
   return Object.fromEntries(names.filter((n) => n in o).map((n) => [n, o[n]]));
 }

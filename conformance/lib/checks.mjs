@@ -57,6 +57,11 @@ async function releaseHealth(cx) {
   return h;
 }
 
+// stats_v2 (like Sentry's) ends its window at the next whole interval and starts it one period
+// before: at 01:00:05, statsPeriod=1h covers 01:00-02:00 only, and a cell run at 00:59 whose check
+// asks at 01:00 finds nothing (CI did, once). A day's window covers any run: its projects are new.
+const STATS_PERIOD = '24h';
+
 export const CHECKS = {
   ...SOURCEMAP_CHECKS,
   // The project allows 1 request/s per data category (bucket of 10 s); the app sends 25 events one
@@ -82,7 +87,7 @@ export const CHECKS = {
     expect(recs.some((r) => r.status >= 200 && r.status < 300), 'no request was accepted before the 429');
     // What the API can show of it: the server's refusals, counted as rate_limited outcomes.
     await eventually(async () => {
-      const q = new URLSearchParams({ field: 'sum(quantity)', project: String(cx.projectId), statsPeriod: '1h', interval: '1h' });
+      const q = new URLSearchParams({ field: 'sum(quantity)', project: String(cx.projectId), statsPeriod: STATS_PERIOD, interval: '1h' });
       q.append('groupBy', 'outcome');
       const res = await cx.api.get(`/organizations/${cx.api.org}/stats_v2/?${q}`);
       const g = (res.groups ?? []).find((x) => x.by?.outcome === 'rate_limited');
@@ -184,7 +189,7 @@ export const CHECKS = {
     const items = [...new Set(sent.flatMap((r) => r.items))].sort().join('+');
     // Sentry's Discover query finds the transaction by name; without that route, the accepted
     // count in stats_v2 is what a user can see.
-    const q = new URLSearchParams({ dataset: 'transactions', field: 'transaction', project: String(cx.projectId), statsPeriod: '1h', query: `transaction:"${name}"` });
+    const q = new URLSearchParams({ dataset: 'transactions', field: 'transaction', project: String(cx.projectId), statsPeriod: STATS_PERIOD, query: `transaction:"${name}"` });
     q.append('field', 'count()');
     try {
       const res = await eventually(() => cx.api.get(`/organizations/${cx.api.org}/events/?${q}`), 20_000);
@@ -197,7 +202,7 @@ export const CHECKS = {
     // @sentry/node and @sentry/browser 11 send a transaction as `span` items only (span streaming).
     const category = sent.some((r) => r.items.includes('transaction')) ? 'transaction' : 'span';
     return eventually(async () => {
-      const s = new URLSearchParams({ field: 'sum(quantity)', category, project: String(cx.projectId), statsPeriod: '1h', interval: '1h' });
+      const s = new URLSearchParams({ field: 'sum(quantity)', category, project: String(cx.projectId), statsPeriod: STATS_PERIOD, interval: '1h' });
       s.append('groupBy', 'outcome');
       const res = await cx.api.get(`/organizations/${cx.api.org}/stats_v2/?${s}`);
       const g = (res.groups ?? []).find((x) => x.by?.outcome === 'accepted');
@@ -241,7 +246,7 @@ export const CHECKS = {
     const sent = cx.records.some((r) => r.items.includes('client_report'));
     if (!sent) throw new CheckError(`the SDK sent no client_report item in this run (items seen: ${[...new Set(cx.records.flatMap((r) => r.items))].sort().join(', ') || 'none'})`);
     return eventually(async () => {
-      const q = new URLSearchParams({ field: 'sum(quantity)', category: 'error', project: String(cx.projectId), statsPeriod: '1h', interval: '1h' });
+      const q = new URLSearchParams({ field: 'sum(quantity)', category: 'error', project: String(cx.projectId), statsPeriod: STATS_PERIOD, interval: '1h' });
       q.append('groupBy', 'outcome');
       q.append('groupBy', 'reason');
       const res = await cx.api.get(`/organizations/${cx.api.org}/stats_v2/?${q}`);

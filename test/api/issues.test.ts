@@ -120,7 +120,8 @@ describe('issue list', () => {
     expect(stats).toHaveLength(24);
     // three report rows spread from 50 h to 1 h ago: only the one 1 h ago is in the last 24 hours
     expect(stats.reduce((n, [, c]) => n + c, 0)).toBe(1);
-    expect(stats[stats.length - 1]![0]).toBe(Math.floor(now / 3_600_000) * 3600);
+    // the last bucket is the current hour's (the hour may have turned since `now` was taken)
+    expect([0, 3600]).toContain(stats[stats.length - 1]![0] - Math.floor(now / 3_600_000) * 3600);
     expect(titles(await list('?statsPeriod='))).toEqual(['ZeroDivisionError', 'KeyError', 'TypeError', 'OSError', 'ValueError']);
     const d14 = (await list('?statsPeriod=14d&limit=1'))[0]!.stats as Record<string, [number, number][]>;
     expect(d14['14d']).toHaveLength(14);

@@ -178,7 +178,7 @@ describe('a mixed storm against per-category limits', () => {
     while (Date.now() < deadline) {
       const { rows } = await db.pool.query(UNDIGESTED_SQL);
       if (rows[0].n === 0) {
-        const j = await api(`/api/0/organizations/crash-cache/stats_v2/?field=sum(quantity)&groupBy=outcome&groupBy=category&statsPeriod=1h&interval=1h&project=${projectId}`);
+        const j = await api(`/api/0/organizations/crash-cache/stats_v2/?field=sum(quantity)&groupBy=outcome&groupBy=category&statsPeriod=24h&interval=1h&project=${projectId}`);
         got = {};
         for (const g of j.groups) (got[g.by.category] ??= {})[g.by.outcome] = g.totals['sum(quantity)'];
         const counted = Object.values(got).flatMap((o) => Object.entries(o).filter(([k]) => k !== 'client_discard').map(([, v]) => v)).reduce((a, b) => a + b, 0);

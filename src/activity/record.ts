@@ -19,16 +19,18 @@ export async function recordActivity(
   );
 }
 
-/** The same entry for several issues in one statement (a bulk change, a digest fold). */
+/** The same entry for several issues in one statement (a bulk change, a digest fold); returns the entries' ids. */
 export async function recordActivities(
   db: pg.Pool | pg.ClientBase,
   issues: readonly { projectId: number | string; issueId: number | string }[],
   a: { userId: number | null; type: ActivityType; data?: Record<string, unknown> },
-): Promise<void> {
-  if (!issues.length) return;
-  await db.query(
+): Promise<string[]> {
+  if (!issues.length) return [];
+  const { rows } = await db.query<{ id: string }>(
     `INSERT INTO issue_activity (project_id, issue_id, user_id, type, data)
-     SELECT p, i, $3, $4, $5 FROM unnest($1::bigint[], $2::bigint[]) AS t(p, i)`,
+     SELECT p, i, $3, $4, $5 FROM unnest($1::bigint[], $2::bigint[]) AS t(p, i)
+     RETURNING id`,
     [issues.map((x) => x.projectId), issues.map((x) => x.issueId), a.userId, a.type, JSON.stringify(a.data ?? {})],
   );
+  return rows.map((r) => String(r.id));
 }

@@ -42,6 +42,9 @@ export interface ClaimedAlert {
   last_seen: Date | null;
 }
 
+/** The outboxes whose rows are leased, retried and recorded alike: alerts, and e-mail about issues (src/notices/). */
+export type Outbox = 'alert_outbox' | 'notice_outbox';
+
 /** Margin of a lease beyond the POST's timeout (a slow database write of the result fits in it). */
 export const LEASE_MARGIN_MS = 60_000;
 
@@ -53,18 +56,21 @@ const DETAILS = `SELECT c.id, c.rule_id, c.project_id, c.issue_id, c.kind, c.att
                    LEFT JOIN issue i ON i.project_id = c.project_id AND i.id = c.issue_id
                    LEFT JOIN monitor_incident mi ON mi.id = c.incident_id`;
 
+/**
+ * The claim of an outbox as a CTE `c`: up to $1 due rows, leased for $2 ms (run_after moved past the
+ * send's timeout, attempts counted), skipping rows another sender holds. Followed by the caller's SELECT.
+ */
+export function leaseCte(outbox: Outbox): string {
+  return `WITH c AS (
+             UPDATE ${outbox} o SET attempts = o.attempts + 1, run_after = now() + $2 * interval '1 millisecond'
+              WHERE o.id IN (SELECT id FROM ${outbox} WHERE status = 'pending' AND run_after <= now()
+                              ORDER BY run_after, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING o.*)`;
+}
+
 /** Takes up to `limit` due alerts for `leaseMs`. */
 export async function claimAlerts(db: pg.Pool | pg.ClientBase, limit: number, leaseMs: number): Promise<ClaimedAlert[]> {
-  const { rows } = await db.query<ClaimedAlert>({
-    name: 'alerts-claim',
-    text: `WITH c AS (
-             UPDATE alert_outbox o SET attempts = o.attempts + 1, run_after = now() + $2 * interval '1 millisecond'
-              WHERE o.id IN (SELECT id FROM alert_outbox WHERE status = 'pending' AND run_after <= now()
-                              ORDER BY run_after, id LIMIT $1 FOR UPDATE SKIP LOCKED)
-             RETURNING o.*)
-           ${DETAILS} ORDER BY c.id`,
-    values: [limit, leaseMs],
-  });
+  const { rows } = await db.query<ClaimedAlert>({ name: 'alerts-claim', text: `${leaseCte('alert_outbox')} ${DETAILS} ORDER BY c.id`, values: [limit, leaseMs] });
   return rows;
 }
 
@@ -95,14 +101,15 @@ export interface DeliveryResult {
 }
 
 /**
- * Records the outcome of attempt `attempt` of alert `id`. A failure is retried after
- * retrySecs × 5^(attempts − 1), at most 6 h, until maxAttempts (a permanent failure at once); then the alert is 'failed'. False when
+ * Records the outcome of attempt `attempt` of row `id` of `outbox`. A failure is retried after
+ * retrySecs × 5^(attempts − 1), at most 6 h, until maxAttempts (a permanent failure at once); then the row is 'failed'. False when
  * the lease was lost (another attempt took over), so nothing was recorded.
  */
-export async function recordDelivery(db: pg.Pool | pg.ClientBase, id: number, attempt: number, r: DeliveryResult, opts: { retrySecs: number; maxAttempts: number }): Promise<boolean> {
+export async function recordDelivery(db: pg.Pool | pg.ClientBase, id: number, attempt: number, r: DeliveryResult, opts: { retrySecs: number; maxAttempts: number; outbox?: Outbox }): Promise<boolean> {
+  const outbox = opts.outbox ?? 'alert_outbox';
   const { rowCount } = await db.query({
-    name: 'alerts-record',
-    text: `UPDATE alert_outbox SET last_status = $3, last_error = coalesce($4, last_error), payload = $5::jsonb,
+    name: `${outbox}-record`,
+    text: `UPDATE ${outbox} SET last_status = $3, last_error = coalesce($4, last_error), payload = $5::jsonb,
                   status = CASE WHEN $6 THEN 'delivered' WHEN attempts >= $7 OR $9 THEN 'failed' ELSE 'pending' END,
                   finished_at = CASE WHEN $6 OR attempts >= $7 OR $9 THEN now() END,
                   run_after = CASE WHEN $6 THEN run_after ELSE now() + least($8 * power(5, attempts - 1), 21600) * interval '1 second' END
@@ -112,11 +119,14 @@ export async function recordDelivery(db: pg.Pool | pg.ClientBase, id: number, at
   return (rowCount ?? 0) > 0;
 }
 
-/** Deletes delivered and given-up alerts that finished more than `days` ago; returns how many. */
+/** Deletes delivered and given-up alerts and e-mails about issues that finished more than `days` ago; returns how many. */
 export async function pruneAlerts(db: pg.Pool | pg.ClientBase, days: number): Promise<number> {
-  const { rowCount } = await db.query(
-    `DELETE FROM alert_outbox WHERE status <> 'pending' AND finished_at < now() - $1 * interval '1 day'`, [days]);
-  return rowCount ?? 0;
+  let n = 0;
+  for (const outbox of ['alert_outbox', 'notice_outbox'] satisfies Outbox[]) {
+    const { rowCount } = await db.query(`DELETE FROM ${outbox} WHERE status <> 'pending' AND finished_at < now() - $1 * interval '1 day'`, [days]);
+    n += rowCount ?? 0;
+  }
+  return n;
 }
 
 /** Deletes per-minute counts older than the longest trigger window (7 days). */

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { Config } from '../config/index.js';
 import type { EmailContent } from './format-email.js';
+import type { DeliveryResult } from './deliveries.js';
+import { userSeesProjectSql } from '../auth/access.js';
 
 // E-mail alerts over SMTP (nodemailer), one connection per message: alerts are rare, and a pooled
 // connection to a server that went away would fail the next alert for no reason of its own.
@@ -36,15 +38,14 @@ export async function recipientsOf(db: pg.Pool | pg.ClientBase, ruleId: number):
        UNION ALL
        SELECT u.email FROM alert_rule r JOIN ui_user u ON r.email_members
         WHERE r.id = $1 AND u.email_alerts
-          AND (u.all_projects OR u.role IN ('owner', 'admin')
-               OR EXISTS (SELECT 1 FROM project_member m WHERE m.user_id = u.id AND m.project_id = r.project_id))
+          AND ${userSeesProjectSql('u', 'r.project_id')}
           AND NOT EXISTS (SELECT 1 FROM alert_email_optout o WHERE o.user_id = u.id AND o.project_id = r.project_id)) x
      ORDER BY 1`, [ruleId]);
   return rows.map((r) => r.email);
 }
 
-/** Sends one message. `deliveryId`: the alert's id, sent as X-Crash-Cache-Delivery; null for mail that is not an alert (invites). */
-export async function sendEmail(config: Pick<Config, 'smtpUrl' | 'alertEmailFrom' | 'alertTimeoutMs'>, to: readonly string[], content: EmailContent, deliveryId: number | null): Promise<EmailResult> {
+/** Sends one message. `deliveryId`: the outbox row's id, sent as X-Crash-Cache-Delivery (the same on every attempt); null for mail sent once (invites). */
+export async function sendEmail(config: Pick<Config, 'smtpUrl' | 'alertEmailFrom' | 'alertTimeoutMs'>, to: readonly string[], content: EmailContent, deliveryId: string | null): Promise<EmailResult> {
   if (!config.smtpUrl) return { ok: false, code: null, reply: 'SMTP_URL is not set: e-mail cannot be sent', permanent: false };
   if (!to.length) return { ok: true, code: null, reply: 'no recipients (every project member turned e-mail off)', permanent: false };
   const u = new URL(config.smtpUrl);
@@ -66,7 +67,7 @@ export async function sendEmail(config: Pick<Config, 'smtpUrl' | 'alertEmailFrom
       subject: content.subject,
       text: content.text,
       html: content.html,
-      headers: { ...(deliveryId === null ? {} : { 'X-Crash-Cache-Delivery': String(deliveryId) }), 'Auto-Submitted': 'auto-generated' },
+      headers: { ...(deliveryId === null ? {} : { 'X-Crash-Cache-Delivery': deliveryId }), 'Auto-Submitted': 'auto-generated' },
     });
     const reply = clip(String(info.response ?? ''));
     const code = Number(/^\d{3}/.exec(reply)?.[0] ?? 250);
@@ -85,4 +86,10 @@ export async function sendEmail(config: Pick<Config, 'smtpUrl' | 'alertEmailFrom
   } finally {
     transport.close();
   }
+}
+
+/** An e-mail's result as an outbox records it: the reply as shown to a person, and what was sent (recipients and subject). */
+export function emailDelivery(r: EmailResult, to: readonly string[], subject: string): DeliveryResult {
+  const answer = r.code !== null && !r.reply.startsWith(String(r.code)) ? `${r.code} ${r.reply}` : r.reply;
+  return { ok: r.ok, httpStatus: r.code, error: r.ok ? null : `SMTP ${answer}`, answer: `SMTP ${answer}`, permanent: r.permanent, payload: { to, subject } };
 }

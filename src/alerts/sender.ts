@@ -6,12 +6,15 @@ import { buildMessage, buildPayload } from './payload.js';
 import { postJson } from './outbound.js';
 import { discordBody, slackBody, teamsBody } from './format-chat.js';
 import { emailContent } from './format-email.js';
-import { recipientsOf, sendEmail } from './send-email.js';
+import { emailDelivery, recipientsOf, sendEmail } from './send-email.js';
 import { checkMonitors, MONITOR_CHECK_EVERY_MS } from './monitors.js';
+import { claimNotices, type ClaimedNotice } from '../notices/deliveries.js';
+import { deliverNotice } from '../notices/send.js';
 
 // The sender of one process (every worker process runs one: src/digest/worker.ts). It polls the
-// outbox for due alerts, sends up to MAX_IN_FLIGHT at once over each rule's channel (a receiver that hangs holds one slot for
-// ALERT_TIMEOUT_MS, not the others), records each result, and now and then deletes old finished rows.
+// outboxes for due alerts and e-mails about issues (src/notices/), sends up to MAX_IN_FLIGHT at once
+// (a receiver that hangs holds one slot for ALERT_TIMEOUT_MS, not the others), records each result,
+// and now and then deletes old finished rows.
 // It never touches the digest: a webhook that is slow or down only delays its own alerts.
 
 /** How often an idle sender looks for due alerts: an alert waits at most this long after its commit. The poll is one UPDATE over an empty partial index. */
@@ -32,9 +35,7 @@ async function send(db: pg.Pool, config: SendConfig, a: ClaimedAlert): Promise<D
   if (a.channel === 'email') {
     const to = await recipientsOf(db, a.rule_id);
     const content = emailContent(buildMessage(config, a));
-    const r = await sendEmail(config, to, content, a.id);
-    const answer = r.code !== null && !r.reply.startsWith(String(r.code)) ? `${r.code} ${r.reply}` : r.reply;
-    return { ok: r.ok, httpStatus: r.code, error: r.ok ? null : `SMTP ${answer}`, answer: `SMTP ${answer}`, permanent: r.permanent, payload: { to, subject: content.subject } };
+    return emailDelivery(await sendEmail(config, to, content, String(a.id)), to, content.subject);
   }
   const m = buildMessage(config, a);
   const body = a.channel === 'slack' ? slackBody(m) : a.channel === 'discord' ? discordBody(m) : a.channel === 'teams' ? teamsBody(m) : buildPayload(config, a);
@@ -76,19 +77,26 @@ export function startAlertSender(ctx: AppContext): AlertSender {
     wakeUp = () => (clearTimeout(t), (wakeUp = null), resolve());
   });
 
-  const send = (a: ClaimedAlert) => {
-    const p = deliverAlert(db.pool, config, a)
-      .then((r) => {
-        if (r.ok) log.info('alert delivered', { alert: a.id, kind: a.kind, issue: a.issue_id, attempt: a.attempts });
-        else log.warn('alert not delivered', { alert: a.id, kind: a.kind, issue: a.issue_id, attempt: a.attempts, error: r.error });
-      })
-      .catch((e) => log.warn('cannot record an alert delivery', { alert: a.id, error: String(e) }))
-      .finally(() => {
-        inFlight.delete(p);
-        wakeUp?.();
-      });
+  const track = (work: Promise<void>) => {
+    const p = work.finally(() => {
+      inFlight.delete(p);
+      wakeUp?.();
+    });
     inFlight.add(p);
   };
+  const send = (a: ClaimedAlert) => track(deliverAlert(db.pool, config, a)
+    .then((r) => {
+      if (r.ok) log.info('alert delivered', { alert: a.id, kind: a.kind, issue: a.issue_id, attempt: a.attempts });
+      else log.warn('alert not delivered', { alert: a.id, kind: a.kind, issue: a.issue_id, attempt: a.attempts, error: r.error });
+    })
+    .catch((e) => log.warn('cannot record an alert delivery', { alert: a.id, error: String(e) })));
+  const notify = (n: ClaimedNotice) => track(deliverNotice(db.pool, config, n)
+    .then((r) => {
+      const what = { notice: n.id, reason: n.reason, issue: n.issue_id, user: n.recipient, attempt: n.attempts };
+      if (r.ok) log.info('issue e-mail delivered', what);
+      else log.warn('issue e-mail not delivered', { ...what, error: r.error });
+    })
+    .catch((e) => log.warn('cannot record an issue e-mail delivery', { notice: n.id, error: String(e) })));
 
   const loop = (async () => {
     while (!stopping) {
@@ -108,8 +116,10 @@ export function startAlertSender(ctx: AppContext): AlertSender {
         const free = MAX_IN_FLIGHT - inFlight.size;
         if (free > 0) {
           const rows = await claimAlerts(db.pool, free, config.alertTimeoutMs + LEASE_MARGIN_MS);
-          claimed = rows.length;
           for (const a of rows) send(a);
+          const notices = await claimNotices(db.pool, free - rows.length, config.alertTimeoutMs + LEASE_MARGIN_MS);
+          for (const n of notices) notify(n);
+          claimed = rows.length + notices.length;
         }
         if (failing) log.info('alert sender reaches the database again');
         failing = false;

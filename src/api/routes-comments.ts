@@ -2,6 +2,7 @@ import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { listActivity, serializeActivity } from '../activity/queries.js';
 import { addComment, authorOf, commentText, deleteComment, editComment } from '../collab/comments.js';
+import { noticesOn } from '../notices/queue.js';
 import { sendJson } from '../http/respond.js';
 import type { Params } from '../http/router.js';
 import { readJsonBody } from './body.js';
@@ -36,7 +37,7 @@ export const create: H = async (ctx, req, res, params, _url, p) => {
   const issue = await issueOf(ctx, params, p);
   const body = await readJsonBody(req);
   const text = commentText(body.text, ctx.config.commentMaxChars);
-  sendJson(res, 201, serializeActivity(await addComment(ctx.db.pool, issue, authorOf(p), text)));
+  sendJson(res, 201, serializeActivity(await addComment(ctx.db.pool, issue, authorOf(p), text, noticesOn(ctx.config))));
 };
 
 export const update: H = async (ctx, req, res, params, _url, p) => {

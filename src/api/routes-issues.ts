@@ -23,6 +23,7 @@ import { checkMerge, mergeMatched, wantsMerge } from './routes-merge.js';
 import { transaction } from '../storage/transaction.js';
 import { changeIssueStatus } from '../collab/status.js';
 import { applyCollabChange, readCollabChange } from '../collab/issue-update.js';
+import { noticesOn } from '../notices/queue.js';
 import { collabFacts, collabJson } from '../collab/facts.js';
 import { listActivity, serializeActivity } from '../activity/queries.js';
 
@@ -142,7 +143,7 @@ async function applyChange(ctx: AppContext, ids: number[], body: Record<string, 
       const { substatus } = await changeIssueStatus(client, ids, { status: change.status, substatus: change.substatus, snooze: change.snooze, data }, who.userId);
       out = { status: change.status, statusDetails: change.snooze ? { ...change.details, actor: null } : change.details, substatus, inbox: null };
     }
-    return { ...out, ...(await applyCollabChange(client, ids, collab, who)) };
+    return { ...out, ...(await applyCollabChange(client, ids, collab, who, noticesOn(ctx.config))) };
   });
 }
 

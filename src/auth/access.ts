@@ -29,3 +29,13 @@ export function requireProjectAccess(p: Principal, projectId: number | string): 
 export function visibleProjects(p: Principal): number[] | null {
   return p.projectIds === null ? null : [...p.projectIds];
 }
+
+/**
+ * SQL condition: UI user `u` (an alias of ui_user) sees project `projectId` (an SQL expression) —
+ * the rule sessionPrincipal applies to a session, for queries that pick users (e-mail recipients,
+ * assignable users): owners, admins and users of every project see all; members their projects.
+ */
+export function userSeesProjectSql(u: string, projectId: string): string {
+  return `(${u}.all_projects OR ${u}.role IN ('owner', 'admin')
+           OR EXISTS (SELECT 1 FROM project_member m WHERE m.user_id = ${u}.id AND m.project_id = ${projectId}))`;
+}

@@ -1,7 +1,8 @@
 import type pg from 'pg';
-import { canSeeProject } from '../auth/access.js';
+import { canSeeProject, userSeesProjectSql } from '../auth/access.js';
 import { sessionPrincipal } from '../auth/principal.js';
 import { recordActivities } from '../activity/record.js';
+import { queueNotices } from '../notices/queue.js';
 import { HttpError } from '../http/errors.js';
 import type { UserRow } from '../ui/users.js';
 
@@ -38,10 +39,11 @@ export async function resolveAssignee(db: pg.Pool | pg.ClientBase, value: unknow
 
 /**
  * Assigns (or, with null, unassigns) the issues, in the caller's transaction; writes an `assigned`
- * or `unassigned` entry for each issue whose assignee this changes. Issues deleted meanwhile are
- * skipped (their rows are locked against deletion first).
+ * or `unassigned` entry for each issue whose assignee this changes, and with `notify` (SMTP_URL is
+ * set) queues the e-mail to the new assignee. Issues deleted meanwhile are skipped (their rows are
+ * locked against deletion first).
  */
-export async function assignIssues(client: pg.ClientBase, ids: number[], assignee: Assignee | null, actor: number | null): Promise<void> {
+export async function assignIssues(client: pg.ClientBase, ids: number[], assignee: Assignee | null, actor: number | null, notify: boolean): Promise<void> {
   const { rows: live } = await client.query<{ project_id: string; id: string }>(
     'SELECT project_id, id FROM issue WHERE id = ANY($1::bigint[]) ORDER BY id FOR KEY SHARE',
     [ids],
@@ -65,17 +67,17 @@ export async function assignIssues(client: pg.ClientBase, ids: number[], assigne
      RETURNING project_id, issue_id`,
     [pids, iids, assignee.id, actor],
   );
-  await recordActivities(client, rows.map((r) => ({ projectId: r.project_id, issueId: r.issue_id })), {
+  const entries = await recordActivities(client, rows.map((r) => ({ projectId: r.project_id, issueId: r.issue_id })), {
     userId: actor, type: 'assigned', data: { assignee: String(assignee.id), assigneeEmail: assignee.email, assigneeType: 'user' },
   });
+  if (notify) await queueNotices(client, entries);
 }
 
 /** Users who can see a project (the choices of the UI's assignee select), by e-mail. */
 export async function assignableUsers(db: pg.Pool, projectId: number): Promise<Assignee[]> {
   const { rows } = await db.query<{ id: string; email: string }>(
     `SELECT id, email FROM ui_user u
-      WHERE u.role IN ('owner', 'admin') OR u.all_projects
-         OR EXISTS (SELECT 1 FROM project_member m WHERE m.user_id = u.id AND m.project_id = $1)
+      WHERE ${userSeesProjectSql('u', '$1')}
       ORDER BY lower(email)`,
     [projectId],
   );

@@ -4,6 +4,7 @@ import type { Principal } from '../auth/principal.js';
 import { HttpError } from '../http/errors.js';
 import { transaction } from '../storage/transaction.js';
 import { activityById, type ActivityRow } from '../activity/queries.js';
+import { queueNotices } from '../notices/queue.js';
 
 // Comments on an issue. As in Sentry (GroupNote), a comment is an activity entry of type `note` whose
 // data.text is the comment: the comment list and the activity log are one table (issue_activity).
@@ -23,7 +24,8 @@ export function authorOf(p: Principal): number {
   return p.userId;
 }
 
-export async function addComment(pool: pg.Pool, issue: { project_id: number; id: number }, userId: number, text: string): Promise<ActivityRow> {
+/** Adds a comment; with `notify` (SMTP_URL is set) queues the e-mail to the issue's other participants in the same transaction. */
+export async function addComment(pool: pg.Pool, issue: { project_id: number; id: number }, userId: number, text: string, notify: boolean): Promise<ActivityRow> {
   return transaction(pool, async (client) => {
     // the issue is locked against deletion until the comment is in
     const { rowCount } = await client.query('SELECT 1 FROM issue WHERE project_id = $1 AND id = $2 FOR KEY SHARE', [issue.project_id, issue.id]);
@@ -33,6 +35,7 @@ export async function addComment(pool: pg.Pool, issue: { project_id: number; id:
        RETURNING id`,
       [issue.project_id, issue.id, userId, text],
     );
+    if (notify) await queueNotices(client, [rows[0]!.id]);
     return (await activityById(client, issue, rows[0]!.id))!;
   });
 }

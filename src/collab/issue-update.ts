@@ -27,11 +27,11 @@ export async function readCollabChange(db: pg.Pool, body: Record<string, unknown
   return out;
 }
 
-/** Applies the change to the issues; returns the fields Sentry answers with for it. */
-export async function applyCollabChange(client: pg.ClientBase, ids: number[], c: CollabChange, p: Principal): Promise<Record<string, unknown>> {
+/** Applies the change to the issues (`notify`: queue the new assignee's e-mail); returns the fields Sentry answers with for it. */
+export async function applyCollabChange(client: pg.ClientBase, ids: number[], c: CollabChange, p: Principal, notify: boolean): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   if (c.assignee !== undefined) {
-    await assignIssues(client, ids, c.assignee, p.userId);
+    await assignIssues(client, ids, c.assignee, p.userId, notify);
     out.assignedTo = c.assignee ? { type: 'user', id: String(c.assignee.id), name: c.assignee.email, email: c.assignee.email } : null;
   }
   if (c.bookmark) {

@@ -19,13 +19,15 @@ export interface Member {
   /** the projects a limited member sees (empty when all_projects) */
   project_ids: number[];
   email_alerts: boolean;
+  /** e-mail about issues assigned to them or they take part in (src/notices/) */
+  email_workflow: boolean;
   /** false: a user made by single sign-on who has no password here */
   has_password: boolean;
   created_at: Date;
   last_login: Date | null;
 }
 
-const SELECT = `SELECT u.id::int, u.email, u.role, u.all_projects, u.email_alerts, u.password_hash IS NOT NULL AS has_password, u.created_at,
+const SELECT = `SELECT u.id::int, u.email, u.role, u.all_projects, u.email_alerts, u.email_workflow, u.password_hash IS NOT NULL AS has_password, u.created_at,
   coalesce((SELECT array_agg(m.project_id::int ORDER BY m.project_id) FROM project_member m WHERE m.user_id = u.id), '{}') AS project_ids,
   (SELECT max(s.created_at) FROM ui_session s WHERE s.user_id = u.id) AS last_login
   FROM ui_user u`;

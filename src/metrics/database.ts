@@ -11,17 +11,19 @@ const SCRAPE_TIMEOUT_MS = 2000;
 
 // count(*) walks the queue: small in a healthy install (it drains in seconds); during a large
 // backlog a scrape costs more, bounded by the timeout. The oldest payload is found by the primary key.
-// alert_outbox's pending and failed rows are read through its partial indexes (alert_outbox_due,
-// alert_outbox_finished).
+// alert_outbox's and notice_outbox's pending and failed rows are read through their partial indexes
+// (…_due, …_finished).
 const SQL = `SET LOCAL statement_timeout = ${SCRAPE_TIMEOUT_MS};
   SELECT q.queued::float8 AS queued, q.retrying::float8 AS retrying,
          coalesce(${oldestQueuedSecsSql()}, 0)::float8 AS oldest_secs,
          (SELECT count(*) FROM queue_error)::float8 AS queue_errors,
          (SELECT count(*) FROM alert_outbox WHERE status = 'pending')::float8 AS alerts_pending,
-         (SELECT count(*) FROM alert_outbox WHERE status = 'failed')::float8 AS alerts_failed
+         (SELECT count(*) FROM alert_outbox WHERE status = 'failed')::float8 AS alerts_failed,
+         (SELECT count(*) FROM notice_outbox WHERE status = 'pending')::float8 AS notices_pending,
+         (SELECT count(*) FROM notice_outbox WHERE status = 'failed')::float8 AS notices_failed
     FROM ${QUEUE_COUNTS_FROM}`;
 
-interface Reading { queued: number; retrying: number; oldest_secs: number; queue_errors: number; alerts_pending: number; alerts_failed: number }
+interface Reading { queued: number; retrying: number; oldest_secs: number; queue_errors: number; alerts_pending: number; alerts_failed: number; notices_pending: number; notices_failed: number }
 
 /** Registers the scrape-time gauges over `pool` (the process's pool; one per process). */
 export function registerDatabaseMetrics(pool: pg.Pool): void {
@@ -35,6 +37,7 @@ export function registerDatabaseMetrics(pool: pg.Pool): void {
   const retrying = gauge('crash_cache_queue_retrying', 'Queued payloads that failed to digest and wait for another attempt (queue_error after WORKER_MAX_ATTEMPTS).', [], collect);
   const queueErrors = gauge('crash_cache_queue_errors', 'Payloads the digest gave up on (queue_error; `queue retry` moves them back).', [], collect);
   const alerts = gauge('crash_cache_alerts', 'Alert deliveries by status: pending (due or retrying) and failed (given up; kept ALERT_RETENTION_DAYS).', ['status'], collect);
+  const notices = gauge('crash_cache_issue_emails', 'E-mails about issues (assignments, comments) by status: pending (due or retrying) and failed (given up or not wanted any more; kept ALERT_RETENTION_DAYS).', ['status'], collect);
   gauge('crash_cache_db_pool_connections', "This process's database pool: connections in use, idle, and requests waiting for one.", ['state'], function () {
     this.set({ state: 'in_use' }, pool.totalCount - pool.idleCount);
     this.set({ state: 'idle' }, pool.idleCount);
@@ -54,6 +57,8 @@ export function registerDatabaseMetrics(pool: pg.Pool): void {
       queueErrors.set(r.queue_errors);
       alerts.set({ status: 'pending' }, r.alerts_pending);
       alerts.set({ status: 'failed' }, r.alerts_failed);
+      notices.set({ status: 'pending' }, r.notices_pending);
+      notices.set({ status: 'failed' }, r.notices_failed);
       up.set(1);
     } catch (e) {
       broken = e as Error;

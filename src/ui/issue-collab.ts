@@ -6,6 +6,7 @@ import { getIssue, type IssueRow } from '../api/queries/issues.js';
 import { assignableUsers, assignIssues, resolveAssignee } from '../collab/assignees.js';
 import { setBookmarks } from '../collab/bookmarks.js';
 import { addComment, commentText, deleteComment, editComment } from '../collab/comments.js';
+import { noticesOn } from '../notices/queue.js';
 import { collabFacts } from '../collab/facts.js';
 import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
@@ -110,7 +111,7 @@ async function writer(ctx: AppContext, req: IncomingMessage, id: string): Promis
 export async function postAssign(ctx: AppContext, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
   const { form, p, issue } = await writer(ctx, req, id);
   const assignee = await resolveAssignee(ctx.db.pool, form.get('assignee') ?? '', [{ id: issue.project_id, slug: issue.project_slug }]);
-  await transaction(ctx.db.pool, (client) => assignIssues(client, [issue.id], assignee, p.userId));
+  await transaction(ctx.db.pool, (client) => assignIssues(client, [issue.id], assignee, p.userId, noticesOn(ctx.config)));
   redirect(res, `/issues/${issue.id}`);
 }
 
@@ -126,7 +127,7 @@ export async function postBookmark(ctx: AppContext, req: IncomingMessage, res: S
 export async function postComment(ctx: AppContext, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
   const { form, p, issue } = await writer(ctx, req, id);
   if (p.userId === null) throw new HttpError('invalid_request', 'comments need an author');
-  await addComment(ctx.db.pool, issue, p.userId, commentText(form.get('text'), ctx.config.commentMaxChars));
+  await addComment(ctx.db.pool, issue, p.userId, commentText(form.get('text'), ctx.config.commentMaxChars), noticesOn(ctx.config));
   redirect(res, `/issues/${issue.id}#activity`);
 }
 

@@ -7,10 +7,11 @@ import { html } from './html.js';
 import { redirect, sendHtml } from './http.js';
 import { csrfField, layout } from './layout.js';
 import type { Session } from './sessions.js';
-import { authenticate, changeOwnPassword, setEmailAlerts } from './users.js';
+import { authenticate, changeOwnPassword, setEmailSwitch } from './users.js';
 
 // The user's own page: who they are (role, projects), their password (the current one is asked
-// for; other sessions end), and their switch for alert e-mail sent to project members.
+// for; other sessions end), and their e-mail switches: alerts sent to project members, and e-mail
+// about issues assigned to them or they take part in.
 
 interface Message {
   error?: string;
@@ -28,6 +29,10 @@ ${msg.error ? html`<p class="error" role="alert">${msg.error}</p>` : ''}${msg.no
 <form method="post" action="/profile/notifications" id="notifications">${csrfField(session)}
 <p id="email-alerts">${me.email_alerts ? 'On: you get the alert e-mails that rules send to project members (each project\'s Alerts page can still turn one project off).' : 'Off: you get no alert e-mail sent to project members.'}
 <input type="hidden" name="on" value="${me.email_alerts ? '0' : '1'}"> <button type="submit">${me.email_alerts ? 'Turn off' : 'Turn on'}</button></p>
+</form>
+<form method="post" action="/profile/notifications" id="issue-notifications">${csrfField(session)}<input type="hidden" name="which" value="issues">
+<p id="email-issues">${me.email_workflow ? 'On: you get an e-mail when someone assigns an issue to you, and when someone comments on an issue you are assigned, commented on or bookmarked.' : 'Off: you get no e-mail about assignments and comments.'}
+<input type="hidden" name="on" value="${me.email_workflow ? '0' : '1'}"> <button type="submit">${me.email_workflow ? 'Turn off' : 'Turn on'}</button></p>
 </form>
 <h2>Password</h2>
 ${me.has_password ? html`<form method="post" action="/profile/password" id="password-form">${csrfField(session)}
@@ -62,6 +67,8 @@ export async function postProfilePassword(ctx: AppContext, req: IncomingMessage,
 
 export async function postProfileNotifications(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { session, form } = await postSession(ctx, req);
-  await setEmailAlerts(ctx.db.pool, Number(session.user.id), form.get('on') === '1');
+  const which = form.get('which') ?? 'alerts';
+  if (which !== 'alerts' && which !== 'issues') return render(ctx, res, session, 400, { error: 'which must be alerts or issues; nothing changed.' });
+  await setEmailSwitch(ctx.db.pool, Number(session.user.id), which, form.get('on') === '1');
   redirect(res, '/profile?saved=1');
 }

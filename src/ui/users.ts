@@ -95,7 +95,10 @@ export async function changeOwnPassword(db: pg.Pool, userId: number, password: s
   });
 }
 
-/** The user's switch for alert e-mail sent to project members (src/alerts/send-email.ts recipientsOf). */
-export async function setEmailAlerts(db: pg.Pool, userId: number, on: boolean): Promise<void> {
-  await db.query('UPDATE ui_user SET email_alerts = $2 WHERE id = $1', [userId, on]);
+/**
+ * The user's e-mail switches: 'alerts', alert e-mail sent to project members (src/alerts/send-email.ts
+ * recipientsOf); 'issues', e-mail about issues assigned to them or they take part in (src/notices/).
+ */
+export async function setEmailSwitch(db: pg.Pool, userId: number, which: 'alerts' | 'issues', on: boolean): Promise<void> {
+  await db.query(`UPDATE ui_user SET ${which === 'alerts' ? 'email_alerts' : 'email_workflow'} = $2 WHERE id = $1`, [userId, on]);
 }

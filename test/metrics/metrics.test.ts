@@ -91,6 +91,7 @@ describe('GET /metrics', () => {
     expect(value(m, 'crash_cache_queue_oldest_age_seconds')).toBe(0);
     expect(value(m, 'crash_cache_alerts', { status: 'pending' })).toBe(0);
     expect(value(m, 'crash_cache_alerts', { status: 'failed' })).toBe(0);
+    expect(value(m, 'crash_cache_issue_emails', { status: 'pending' })).toBe(0);
     expect(value(m, 'crash_cache_db_pool_connections', { state: 'in_use' })).toBeGreaterThanOrEqual(0);
     for (const name of ['crash_cache_nodejs_eventloop_lag_seconds', 'crash_cache_nodejs_heap_size_used_bytes', 'crash_cache_process_resident_memory_bytes']) {
       expect(value(m, name), name).toBeGreaterThan(0);

@@ -52,6 +52,8 @@ export interface Config {
   oidcProviderName: string;
   passwordLogin: boolean;
   inviteTtlHours: number;
+  passwordResetTtlMinutes: number;
+  passwordResetMinIntervalSecs: number;
   maxUrlChars: number;
   searchMaxQueryChars: number;
   searchMaxFilters: number;

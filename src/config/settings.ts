@@ -109,6 +109,11 @@ export const SETTINGS = [
   // members (src/members/): invitations
   { name: 'INVITE_TTL_HOURS', kind: 'int', default: 72, min: 1, max: 24 * 30,
     doc: 'How long an invite link stays valid. Three days covers a weekend; the link is single-use and can be withdrawn on the Members page.' },
+  // members: "Forgot your password?" (src/members/password-reset.ts; needs SMTP_URL and PASSWORD_LOGIN)
+  { name: 'PASSWORD_RESET_TTL_MINUTES', kind: 'int', default: 60, min: 5, max: 24 * 60,
+    doc: 'How long a password-reset link e-mailed from the login page stays valid. It works once; a newer request, or a password set another way, ends it.' },
+  { name: 'PASSWORD_RESET_MIN_INTERVAL_SECS', kind: 'int', default: 60, min: 0, max: 3600,
+    doc: 'Least time between two password-reset e-mails to one account: requests in between send nothing (and answer the same), so nobody can flood a mailbox. Each request also counts against its address like a failed log-in (LOGIN_MAX_FAILURES_PER_IP).' },
 
   // --- web UI single sign-on (OpenID Connect; src/oidc/, README "Single sign-on (OIDC)") ---
   { name: 'OIDC_ISSUER', kind: 'url', default: undefined,

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { HttpError } from '../http/errors.js';
 import type { Principal } from '../auth/principal.js';
@@ -8,6 +7,7 @@ import { transaction } from '../storage/transaction.js';
 import { escapeHtml } from '../ui/html.js';
 import type { EmailContent } from '../alerts/format-email.js';
 import { checkGrant, checkRemove } from './rules.js';
+import { linkTokenHash, newLinkToken } from './link-token.js';
 
 // Invitations (table member_invite, migrations/0034_members.sql): a single-use link that expires after
 // INVITE_TTL_HOURS, carrying a role and optionally the projects the new member is limited to. The
@@ -34,10 +34,6 @@ const COLUMNS = `i.id::int, i.email, i.role, i.project_ids::int[] AS project_ids
   i.created_at, i.expires_at, i.accepted_at, i.expires_at <= now() AS expired`;
 const FROM = 'member_invite i LEFT JOIN ui_user u ON u.id = i.invited_by';
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
-
-function sha256(token: string): Buffer {
-  return createHash('sha256').update(token, 'utf8').digest();
-}
 
 export function inviteLink(config: Pick<Config, 'publicUrl'>, token: string): string {
   return `${config.publicUrl}/invite/${token}`;
@@ -66,7 +62,7 @@ export async function createInvite(
   const email = input.email.trim();
   if (!EMAIL.test(email) || email.length > 254) throw new HttpError('invalid_request', `not an e-mail address: ${JSON.stringify(email.slice(0, 254))}`);
   checkGrant(actor, input.role);
-  const token = randomBytes(32).toString('base64url');
+  const { token, sha256 } = newLinkToken();
   const id = await transaction(db, async (client) => {
     const exists = await client.query('SELECT 1 FROM ui_user WHERE lower(email) = lower($1)', [email]);
     if (exists.rowCount) throw new HttpError('invalid_request', `${email} is already a member`);
@@ -77,7 +73,7 @@ export async function createInvite(
     const { rows } = await client.query<{ id: number }>(
       `INSERT INTO member_invite (email, role, project_ids, token_sha256, invited_by, expires_at)
        VALUES ($1, $2, $3, $4, $5, now() + make_interval(hours => $6)) RETURNING id::int`,
-      [email, input.role, input.projectIds, sha256(token), actor.userId, config.inviteTtlHours],
+      [email, input.role, input.projectIds, sha256, actor.userId, config.inviteTtlHours],
     );
     return rows[0]!.id;
   });
@@ -100,15 +96,14 @@ function usable(row: InviteRow | undefined): InviteRow {
   return row;
 }
 
-const TOKEN = /^[A-Za-z0-9_-]{43}$/;
-
 /** An invite makes a password account; with PASSWORD_LOGIN=false people come in through OIDC instead. */
 export const PASSWORD_LOGIN_OFF = 'invites make password accounts, and password log-in is turned off (PASSWORD_LOGIN=false): people log in with single sign-on and get OIDC_DEFAULT_ROLE; change their role on the Members page afterwards';
 
 /** The invite a link names, when it can still be accepted; else a 404/400 saying why. */
 export async function inviteForToken(db: pg.Pool | pg.ClientBase, token: string): Promise<InviteRow> {
-  if (!TOKEN.test(token)) return usable(undefined);
-  return usable((await db.query<InviteRow>(`SELECT ${COLUMNS} FROM ${FROM} WHERE i.token_sha256 = $1`, [sha256(token)])).rows[0]);
+  const hash = linkTokenHash(token);
+  if (!hash) return usable(undefined);
+  return usable((await db.query<InviteRow>(`SELECT ${COLUMNS} FROM ${FROM} WHERE i.token_sha256 = $1`, [hash])).rows[0]);
 }
 
 /**
@@ -116,9 +111,10 @@ export async function inviteForToken(db: pg.Pool | pg.ClientBase, token: string)
  * at all, as for the first user made on the host) with the given password hash, and marks the invite used.
  */
 export async function acceptInvite(db: pg.Pool, token: string, passwordHash: string): Promise<{ id: number; email: string; role: Role }> {
-  if (!TOKEN.test(token)) usable(undefined);
+  const hash = linkTokenHash(token);
+  if (!hash) usable(undefined);
   return transaction(db, async (client) => {
-    const { rows } = await client.query<InviteRow>(`SELECT ${COLUMNS} FROM ${FROM} WHERE i.token_sha256 = $1 FOR UPDATE OF i`, [sha256(token)]);
+    const { rows } = await client.query<InviteRow>(`SELECT ${COLUMNS} FROM ${FROM} WHERE i.token_sha256 = $1 FOR UPDATE OF i`, [hash]);
     const invite = usable(rows[0]);
     const exists = await client.query('SELECT 1 FROM ui_user WHERE lower(email) = lower($1)', [invite.email]);
     if (exists.rowCount) throw new HttpError('invalid_request', `A user ${invite.email} already exists. Log in instead.`);

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../context.js';
 import { cookie, parseCookies, readForm, redirect } from './http.js';
-import { findSession, type Session } from './sessions.js';
+import { SESSION_IDLE_DAYS, createSession, findSession, type Session } from './sessions.js';
 import { requestIsHttps } from '../ratelimit/client-ip.js';
 import { serverSecret } from '../storage/server-secret.js';
 import { sessionPrincipal, type Principal } from '../auth/principal.js';
@@ -109,4 +109,19 @@ export async function loginCsrfValid(ctx: AppContext, req: IncomingMessage, toke
  */
 export function uiPrincipal(ctx: AppContext, session: Session): Promise<Principal> {
   return sessionPrincipal(ctx.db.pool, session.user);
+}
+
+/**
+ * Opens a session for a user who just proved who they are without one (a password log-in, an accepted
+ * invite, a password reset) and sends the browser on to `to`; the login form's CSRF cookie is spent.
+ */
+export async function startSession(ctx: AppContext, req: IncomingMessage, res: ServerResponse, userId: number, to: string): Promise<void> {
+  const { token } = await createSession(ctx.db.pool, userId);
+  const names = cookieNames(ctx, req);
+  redirect(res, to, {
+    'set-cookie': [
+      cookie(names.session, token, { secure: names.secure, maxAgeSecs: SESSION_IDLE_DAYS * 86400 }),
+      cookie(names.loginCsrf, '', { secure: names.secure, maxAgeSecs: 0 }),
+    ],
+  });
 }

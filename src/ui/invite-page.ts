@@ -2,12 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { acceptInvite, inviteForToken, PASSWORD_LOGIN_OFF, type InviteRow } from '../members/invites.js';
-import { cookieNames, loginCsrf, loginCsrfValid } from './auth.js';
+import { loginCsrf, loginCsrfValid, startSession } from './auth.js';
 import { html } from './html.js';
-import { cookie, readForm, redirect, sendHtml } from './http.js';
+import { readForm, sendHtml } from './http.js';
 import { layout } from './layout.js';
 import { hashPassword } from './password.js';
-import { SESSION_IDLE_DAYS, createSession } from './sessions.js';
 
 // Accepting an invite: GET /invite/<token> shows the invite's e-mail (fixed) and asks for a password;
 // POST creates the user with the invite's role and projects and logs them in. An unknown, used or
@@ -55,12 +54,5 @@ export async function postInvite(ctx: AppContext, req: IncomingMessage, res: Ser
   }
   const user = await acceptInvite(ctx.db.pool, token, await hashPassword(password));
   ctx.log.info('invite accepted', { invite: invite.id, user: user.id, role: user.role });
-  const { token: session } = await createSession(ctx.db.pool, user.id);
-  const names = cookieNames(ctx, req);
-  redirect(res, '/projects', {
-    'set-cookie': [
-      cookie(names.session, session, { secure: names.secure, maxAgeSecs: SESSION_IDLE_DAYS * 86400 }),
-      cookie(names.loginCsrf, '', { secure: names.secure, maxAgeSecs: 0 }),
-    ],
-  });
+  await startSession(ctx, req, res, user.id, '/projects');
 }

@@ -175,6 +175,22 @@ export async function chargeAttempt(db: pg.Pool, config: Readonly<Config>, keys:
   return (await blocked(db, l, c)) ?? { scope: charged.has('ip') ? 'pair' : 'ip', retryAfterSecs: 1 };
 }
 
+/**
+ * A request that costs its address like a failed log-in and nothing else (a password-reset request,
+ * which checks no password and must not slow the account's own log-ins): null when let through, else
+ * the refusal (the address is at LOGIN_MAX_FAILURES_PER_IP).
+ */
+export async function chargeAddress(db: pg.Pool, config: Readonly<Config>, ip: string, log: Logger): Promise<Refusal | null> {
+  const l = limitsOf(config);
+  if (l.ip <= 0) return null;
+  const c = { scopes: ['ip'] as Scope[], keys: [ip] };
+  const refused = await blocked(db, l, c);
+  if (refused) return refused;
+  const { rows } = await db.query(CHARGE_SQL, [c.scopes, c.keys, l.windowSecs, l.ip, l.pair]);
+  prune(db, l, log);
+  return rows.length ? null : ((await blocked(db, l, c)) ?? { scope: 'ip', retryAfterSecs: 1 });
+}
+
 /** The attempt was charged but its password never checked (e.g. too many scrypts waiting): give it back. */
 export async function refundAttempt(db: pg.Pool, config: Readonly<Config>, keys: LoginKeys): Promise<void> {
   const c = counted(keys, limitsOf(config));

@@ -1,19 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../context.js';
-import { cookieNames, currentSession, loginCsrf, loginCsrfValid, postSession } from './auth.js';
+import { cookieNames, currentSession, loginCsrf, loginCsrfValid, postSession, startSession } from './auth.js';
 import { html } from './html.js';
 import { cookie, readForm, redirect, safeNext, sendHtml } from './http.js';
 import { layout } from './layout.js';
 import { chargeAttempt, loginKeys, loginSucceeded, refundAttempt } from './login-throttle.js';
-import { SESSION_IDLE_DAYS, createSession, deleteSession } from './sessions.js';
+import { deleteSession } from './sessions.js';
 import { authenticate } from './users.js';
 import { oidcClient } from '../oidc/client.js';
 import { endSessionUrl, sendLoggedOut } from './oidc-logout.js';
+import { passwordResetOffered } from './password-reset-page.js';
 
 /** What the login page offers: the password form (PASSWORD_LOGIN), the provider's button (OIDC_ISSUER). */
 interface LoginOptions {
   password: boolean;
+  /** "Forgot your password?" (password log-in and SMTP_URL) */
+  reset: boolean;
   /** the button's label, or null without OIDC */
   provider: string | null;
   /** why single sign-on is unavailable (discovery failed), shown under its button */
@@ -22,7 +25,7 @@ interface LoginOptions {
 
 function loginOptions(ctx: AppContext): LoginOptions {
   const client = oidcClient(ctx);
-  return { password: ctx.config.passwordLogin, provider: client ? ctx.config.oidcProviderName : null, providerError: client?.status().error ?? null };
+  return { password: ctx.config.passwordLogin, reset: passwordResetOffered(ctx), provider: client ? ctx.config.oidcProviderName : null, providerError: client?.status().error ?? null };
 }
 
 function loginPage(o: LoginOptions, csrf: string, next: string, email: string, error: string | null) {
@@ -45,6 +48,7 @@ ${o.password
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button class="primary" type="submit">Log in</button>
 </form>
+${o.reset ? html`<p><a href="/password/forgot" id="forgot">Forgot your password?</a></p>` : ''}
 <p class="muted">No account? An administrator creates one with <code>crash-cache-cli user create --email you@example.com</code>.</p>`
     : ''}
 </div>`,
@@ -105,14 +109,7 @@ export async function postLogin(ctx: AppContext, req: IncomingMessage, res: Serv
     return again(401, 'Wrong e-mail or password.');
   }
   await loginSucceeded(ctx.db.pool, ctx.config, keys);
-  const { token } = await createSession(ctx.db.pool, user.id);
-  const names = cookieNames(ctx, req);
-  redirect(res, next, {
-    'set-cookie': [
-      cookie(names.session, token, { secure: names.secure, maxAgeSecs: SESSION_IDLE_DAYS * 86400 }),
-      cookie(names.loginCsrf, '', { secure: names.secure, maxAgeSecs: 0 }),
-    ],
-  });
+  await startSession(ctx, req, res, user.id, next);
 }
 
 export async function postLogout(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -24,6 +24,7 @@ import { getTokens, postToken, postTokenRevoke } from './tokens-page.js';
 import { getProfile, postProfileNotifications, postProfilePassword } from './profile-page.js';
 import { getNewProject, getProjectSettings, postDeleteProject, postNewProject, postProjectSettings } from './project-settings-page.js';
 import { getKeys, postCreateKey, postKeyAction } from './keys-page.js';
+import { getForgot, getReset, postForgot, postReset } from './password-reset-page.js';
 
 // The web UI's routes: server-rendered pages on the same process and the same query functions as
 // the API. GET pages redirect to /login without a session; every POST checks the session's CSRF token.
@@ -35,6 +36,10 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   page('GET', '/login/?', (req, res, _p, url) => getLogin(ctx, req, res, url));
   page('POST', '/login/?', (req, res) => postLogin(ctx, req, res));
   page('POST', '/logout/?', (req, res) => postLogout(ctx, req, res));
+  page('GET', '/password/forgot/?', (req, res) => getForgot(ctx, req, res));
+  page('POST', '/password/forgot/?', (req, res) => postForgot(ctx, req, res));
+  page('GET', '/password/reset/:token/?', (req, res, p) => getReset(ctx, req, res, p.token!));
+  page('POST', '/password/reset/:token/?', (req, res, p) => postReset(ctx, req, res, p.token!));
   // OIDC login (issue #20): discovery starts now, in the background (src/oidc/client.ts)
   oidcClient(ctx)?.start();
   page('GET', '/login/oidc/?', (req, res, _p, url) => getOidcStart(ctx, req, res, url));

@@ -1,5 +1,6 @@
 import { transaction } from '../storage/transaction.js';
 import type pg from 'pg';
+import { endPasswordAccess } from '../members/password-reset.js';
 import type { Role } from '../auth/scopes.js';
 import { clearAccount } from './login-throttle.js';
 import { dummyHash, hashPassword, verifyPassword } from './password.js';
@@ -66,7 +67,7 @@ export async function listUsers(db: pg.Pool): Promise<(UserRow & { sessions: num
 }
 
 /**
- * Sets a new password and ends every session of the user (whoever knew the old one is logged out);
+ * Sets a new password and ends every session and open reset link of the user (whoever knew the old one is logged out);
  * failed log-ins counted for the account are forgotten, so an administrator can unlock it at once.
  */
 export async function setPassword(db: pg.Pool, email: string, password: string): Promise<boolean> {
@@ -74,7 +75,7 @@ export async function setPassword(db: pg.Pool, email: string, password: string):
   const hash = await hashPassword(password);
   return transaction(db, async (client) => {
     const { rows } = await client.query<{ id: number }>('UPDATE ui_user SET password_hash = $2 WHERE lower(email) = lower($1) RETURNING id', [email.trim(), hash]);
-    if (rows[0]) await client.query('DELETE FROM ui_session WHERE user_id = $1', [rows[0].id]);
+    if (rows[0]) await endPasswordAccess(client, rows[0].id, null);
     if (rows[0]) await clearAccount(client, email);
     return rows.length > 0;
   });
@@ -84,14 +85,14 @@ export async function setPassword(db: pg.Pool, email: string, password: string):
 
 /**
  * A user changes their own password (Profile page, which has checked the current one): every other
- * session of theirs ends — whoever else was logged in as them is logged out — and this one stays.
+ * session of theirs ends — whoever else was logged in as them is logged out — and this one stays; so do open reset links.
  */
 export async function changeOwnPassword(db: pg.Pool, userId: number, password: string, keepSession: Buffer): Promise<void> {
   if (password.length < 8) throw new Error('a password has at least 8 characters');
   const hash = await hashPassword(password);
   await transaction(db, async (client) => {
     await client.query('UPDATE ui_user SET password_hash = $2 WHERE id = $1', [userId, hash]);
-    await client.query('DELETE FROM ui_session WHERE user_id = $1 AND token_sha256 <> $2', [userId, keepSession]);
+    await endPasswordAccess(client, userId, keepSession);
   });
 }
 

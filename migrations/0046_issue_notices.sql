@@ -1,6 +1,6 @@
 -- 0046: e-mail to the people of an issue (Sentry's workflow notifications): its new assignee when it is
--- assigned to them by someone else, and its participants — the assignee, earlier commenters, users
--- who bookmarked it — when someone comments. Queued by src/notices/queue.ts in the transaction that
+-- assigned to them by someone else, and when someone comments, the users it mentions and its
+-- participants — the assignee, earlier commenters, users who bookmarked it. Queued by src/notices/queue.ts in the transaction that
 -- writes the activity entry, only when SMTP_URL is set; sent by every worker process's alert sender
 -- (src/alerts/sender.ts) with the same lease, retries and give-up as alert_outbox (0014).
 
@@ -10,7 +10,8 @@ ALTER TABLE ui_user ADD COLUMN email_workflow boolean NOT NULL DEFAULT true;
 
 -- One e-mail owed to one user about one activity entry:
 --   reason      why the user gets it: 'assigned' (the entry assigns the issue to them), or for a
---               comment 'assignee', 'commented' (an earlier comment of theirs), 'bookmarked'
+--               comment 'mentioned' (@their-email in it), 'assignee', 'commented' (an earlier comment
+--               of theirs), 'bookmarked'
 --   status      'pending' (due at run_after), 'delivered', or 'failed' (ALERT_MAX_ATTEMPTS, or an SMTP 5xx)
 --   run_after   when it is due; a claim moves it ALERT_TIMEOUT_MS + 60 s ahead (the lease)
 --   payload     recipients and subject of the last attempt (never the comment's text: it is in
@@ -22,7 +23,7 @@ CREATE TABLE notice_outbox (
   activity_id  bigint NOT NULL REFERENCES issue_activity (id) ON DELETE CASCADE,
   user_id      bigint NOT NULL REFERENCES ui_user (id) ON DELETE CASCADE,
   project_id   bigint NOT NULL REFERENCES project (id) ON DELETE CASCADE,
-  reason       text NOT NULL CHECK (reason IN ('assigned', 'assignee', 'commented', 'bookmarked')),
+  reason       text NOT NULL CHECK (reason IN ('assigned', 'mentioned', 'assignee', 'commented', 'bookmarked')),
   status       text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
   created_at   timestamptz NOT NULL DEFAULT now(),
   run_after    timestamptz NOT NULL DEFAULT now(),

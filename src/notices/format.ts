@@ -11,6 +11,7 @@ import type { ClaimedNotice } from './deliveries.js';
 
 const WHY: Record<ClaimedNotice['reason'], string> = {
   assigned: 'the issue was assigned to you',
+  mentioned: 'the comment mentions you',
   assignee: 'you are the issue\'s assignee',
   commented: 'you commented on the issue',
   bookmarked: 'you bookmarked the issue',

@@ -5,8 +5,10 @@ import type { Config } from '../config/index.js';
 // Who is told of an activity entry (table notice_outbox, migrations/0046_issue_notices.sql), decided
 // in the transaction that writes the entry, so an e-mail is owed exactly when the change committed:
 // - 'assigned': the new assignee, unless they assigned it to themselves;
-// - 'note' (a comment): the issue's participants as Sentry counts them (GroupSubscription's reasons
-//   assignee, comment, bookmark), but not the comment's author.
+// - 'note' (a comment): the users it mentions (a word `@their-email`, as typed: the text split on white
+//   space — one pass, nothing to backtrack — trailing punctuation trimmed, compared whole) and the issue's
+//   participants as Sentry counts them (GroupSubscription's reasons assignee, comment, bookmark),
+//   but not the comment's author.
 // A recipient must still see the issue's project and have this e-mail on (ui_user.email_workflow).
 // One row per (entry, user): a user who is assignee and commenter is told once, for the first reason.
 
@@ -16,6 +18,10 @@ const QUEUE_SQL = `
   r AS (
     SELECT a.id, (a.data ->> 'assignee')::bigint AS user_id, 'assigned' AS reason, 0 AS rank
       FROM a WHERE a.type = 'assigned' AND a.data ->> 'assignee' ~ '^[0-9]{1,18}$'
+    UNION ALL
+    SELECT a.id, u.id, 'mentioned', 0 FROM a CROSS JOIN LATERAL regexp_split_to_table(a.data ->> 'text', '\\s+') AS w(word)
+      JOIN ui_user u ON lower(u.email) = lower(rtrim(substr(w.word, 2), '.,;:!?)'))
+     WHERE a.type = 'note' AND w.word LIKE '@_%'
     UNION ALL
     SELECT a.id, x.user_id, 'assignee', 1 FROM a JOIN issue_assignee x ON x.project_id = a.project_id AND x.issue_id = a.issue_id
      WHERE a.type = 'note'

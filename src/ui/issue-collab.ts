@@ -49,7 +49,7 @@ export async function collabSection(ctx: AppContext, issue: IssueRow, session: S
 <h2>Activity</h2>
 ${activity.length ? html`<ol class="timeline" id="activity">${activity.map((a) => entry(issue, a, session, p))}</ol>` : html`<p class="empty" id="activity">Nothing has happened to this issue yet.</p>`}
 ${canWrite && p.userId !== null
-  ? html`<form method="post" action="${action('comments')}" class="comment-form">${csrfField(session)}<label for="comment-text">Comment</label><textarea id="comment-text" name="text" rows="3" cols="80" maxlength="${String(ctx.config.commentMaxChars)}" required></textarea><button type="submit">Comment</button></form>`
+  ? html`<form method="post" action="${action('comments')}" class="comment-form">${csrfField(session)}<label for="comment-text">Comment</label><textarea id="comment-text" name="text" rows="3" cols="80" maxlength="${String(ctx.config.commentMaxChars)}" required></textarea><button type="submit">Comment</button>${noticesOn(ctx.config) ? html` <span class="muted">@someone@example.com e-mails them; the assignee, earlier commenters and bookmarkers hear of it too.</span>` : ''}</form>`
   : ''}
 </section>` };
 }

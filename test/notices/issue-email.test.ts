@@ -178,6 +178,18 @@ describe('comments', () => {
     expect(smtp.mails.map((m) => m.to[0]).sort()).toEqual(['lead@example.com', 'owner@example.com']);
   });
 
+  it('e-mail the users a comment mentions by @e-mail, once each, if they can see the project', async () => {
+    const issue = await newIssue('mentioned');
+    await put('owner', issue.id, { assignedTo: 'dev@example.com' });
+    await settled(issue.id, 1);
+    smtp.mails.length = 0;
+    await comment('owner', issue.id, '@LEAD@example.com, @Dev@Example.com: look.\n(@blogger@example.com) @quiet@example.com @nobody@example.com @ @owner@example.com');
+    const rows = await settled(issue.id, 3);
+    expect(rows.slice(1).map((r) => [r.user, r.reason]).sort()).toEqual([['dev@example.com', 'mentioned'], ['lead@example.com', 'mentioned']]);
+    expect(smtp.mails.map((m) => m.to[0]).sort()).toEqual(['dev@example.com', 'lead@example.com']);
+    expect(textOf(mailTo('lead@example.com')[0]!)).toContain('because the comment mentions you');
+  });
+
   it('from the web UI too; the Profile switch turns them off', async () => {
     const issue = await newIssue('from the page');
     await put('owner', issue.id, { assignedTo: 'lead@example.com' });

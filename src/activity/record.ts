@@ -2,11 +2,11 @@ import type pg from 'pg';
 
 // The per-issue activity log (table issue_activity): one row per thing that happened to an issue,
 // written in the same transaction as the change it records. Types follow Sentry's activity types
-// (set_resolved, set_unresolved, set_ignored, assigned, unassigned, note, merge, unmerge_source,
+// (set_resolved, set_resolved_in_release, set_unresolved, set_ignored, assigned, unassigned, note, merge, unmerge_source,
 // unmerge_destination, set_regression, set_escalating, first_seen).
 
 export type ActivityType =
-  | 'set_resolved' | 'set_unresolved' | 'set_ignored' | 'set_regression' | 'set_escalating'
+  | 'set_resolved' | 'set_resolved_in_release' | 'set_unresolved' | 'set_ignored' | 'set_regression' | 'set_escalating'
   | 'assigned' | 'unassigned' | 'note' | 'merge' | 'unmerge_source' | 'unmerge_destination';
 
 export async function recordActivity(

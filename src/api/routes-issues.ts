@@ -12,7 +12,7 @@ import { linkHeader, offsetPage, pageLinks, parseCursor, parseLimit } from './pa
 import { parsePeriod, statsBuckets } from './period.js';
 import {
   deleteIssues, getIssue, ISSUE_SORTS, issueStats, listIssues, matchingIssueIds,
-  type IssueRow, type IssueSort, type IssueStatus, type Snooze,
+  ensureRelease, type IssueRow, type IssueSort, type IssueStatus, type Resolution, type Snooze,
 } from './queries/issues.js';
 import { issueTagKeys, issueTagValues, tagLabel } from './queries/tags.js';
 import { parseSearch, type ParsedSearch, type SearchLimits } from './search.js';
@@ -96,20 +96,39 @@ export const list: H = async (ctx, _req, res, params, url, who) => {
   sendJson(res, 200, rows.map((r) => ({ ...serializeIssue(ctx.config, r, stats.get(r.id)), ...collabJson(facts.get(r.id)) })), { link: linkHeader(publicRequestUrl(ctx, url), links) });
 };
 
+/** A release version as events carry it (src/protocol/event.ts trims them to 200 characters). */
+const MAX_RELEASE_CHARS = 200;
+
+/**
+ * Sentry's resolution statusDetails: inNextRelease: true, or inRelease: "<version>" | "latest"
+ * (migrations/0048); null for a plain resolve (inCommit is taken as one: commits are not tracked).
+ */
+function resolutionOf(d: Record<string, unknown>): Resolution | null {
+  if (d.inRelease !== undefined && d.inRelease !== null) {
+    if (typeof d.inRelease !== 'string' || !d.inRelease.trim() || d.inRelease.length > MAX_RELEASE_CHARS) {
+      throw new HttpError('invalid_request', `statusDetails.inRelease must be a release version (at most ${MAX_RELEASE_CHARS} characters) or "latest"`);
+    }
+    return d.inRelease === 'latest' ? { kind: 'latest' } : { kind: 'in', release: d.inRelease.trim() };
+  }
+  if (d.inNextRelease === true) return { kind: 'next' };
+  if (d.inNextRelease !== undefined && d.inNextRelease !== false) throw new HttpError('invalid_request', 'statusDetails.inNextRelease must be true or false');
+  return null;
+}
+
 /** Reads a status change from a PUT body, as Sentry's group update accepts it. */
-function statusChange(body: Record<string, unknown>): { status: IssueStatus; substatus: string | null; details: Record<string, unknown>; snooze: Snooze | null } | null {
+function statusChange(body: Record<string, unknown>): { status: IssueStatus; substatus: string | null; details: Record<string, unknown>; snooze: Snooze | null; resolution?: Resolution | null } | null {
   const raw = body.status;
   const details = (typeof body.statusDetails === 'object' && body.statusDetails) || {};
   if (raw === undefined) {
     const d = details as Record<string, unknown>;
-    if (d.inNextRelease || d.inRelease || d.inCommit) return { status: 'resolved', substatus: null, details: d, snooze: null };
+    if (d.inNextRelease || d.inRelease || d.inCommit) return { status: 'resolved', substatus: null, details: d, snooze: null, resolution: resolutionOf(d) };
     return null;
   }
   switch (raw) {
     case 'resolved':
-      return { status: 'resolved', substatus: null, details: details as Record<string, unknown>, snooze: null };
+      return { status: 'resolved', substatus: null, details: details as Record<string, unknown>, snooze: null, resolution: resolutionOf(details as Record<string, unknown>) };
     case 'resolvedInNextRelease':
-      return { status: 'resolved', substatus: null, details: { inNextRelease: true }, snooze: null };
+      return { status: 'resolved', substatus: null, details: { inNextRelease: true }, snooze: null, resolution: { kind: 'next' } };
     case 'unresolved':
       return { status: 'unresolved', substatus: 'ongoing', details: {}, snooze: null };
     case 'ignored':
@@ -136,11 +155,14 @@ async function applyChange(ctx: AppContext, ids: number[], body: Record<string, 
     : [];
   const collab = await readCollabChange(ctx.db.pool, body, who, projects.filter((p) => touched.includes(Number(p.id))));
   if (!change && collab.assignee === undefined && !collab.bookmark) return {};
+  // a release named before it has events takes its place in the release order now (as Sentry makes
+  // it), in its own statement: the digest inserts dimensions too, and must not wait on this transaction
+  if (change?.resolution?.kind === 'in') await ensureRelease(ctx.db.pool, ids, change.resolution.release);
   return transaction(ctx.db.pool, async (client) => {
     let out: Record<string, unknown> = {};
     if (change) {
       const data = change.status === 'resolved' ? change.details : undefined;
-      const { substatus } = await changeIssueStatus(client, ids, { status: change.status, substatus: change.substatus, snooze: change.snooze, data }, who.userId);
+      const { substatus } = await changeIssueStatus(client, ids, { status: change.status, substatus: change.substatus, snooze: change.snooze, resolution: change.resolution, data }, who.userId);
       out = { status: change.status, statusDetails: change.snooze ? { ...change.details, actor: null } : change.details, substatus, inbox: null };
     }
     return { ...out, ...(await applyCollabChange(client, ids, collab, who, noticesOn(ctx.config))) };

@@ -13,6 +13,8 @@ export function issuePermalink(config: Config, id: number): string {
 }
 
 function statusDetails(row: IssueRow): Record<string, unknown> {
+  if (row.status === 'resolved' && row.resolved_next) return { inNextRelease: true, actor: null };
+  if (row.status === 'resolved' && row.resolved_next === false) return { inRelease: row.resolved_in_release, actor: null };
   if (row.status === 'ignored' && row.substatus === 'archived_until_escalating') return { ignoreUntilEscalating: true };
   if (row.status === 'ignored' && row.snooze_details) return { ...row.snooze_details, actor: null };
   return {};

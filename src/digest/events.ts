@@ -250,7 +250,7 @@ async function createIssues(client: pg.ClientBase, projectId: number, keyed: { k
   let todo = firsts.filter((w) => !out.has(K(w)));
   if (!todo.length) return out;
   // Issues rebuilt by `ruminate` get their id, short id and status back.
-  const { rows: kept } = await client.query<{ primary_hash: string; id: number; short_id: number; status: string; substatus: string | null; resolved_at: Date | null; status_changed_at: Date | null; snooze: unknown }>(
+  const { rows: kept } = await client.query<{ primary_hash: string; id: number; short_id: number; status: string; substatus: string | null; resolved_at: Date | null; status_changed_at: Date | null; snooze: unknown; resolution: unknown }>(
     'SELECT * FROM issue_keep WHERE project_id = $1 AND primary_hash = ANY($2::text[])', [projectId, todo.map((w) => K(w))]);
   const keep = new Map(kept.map((k) => [k.primary_hash, k]));
   const needShort = todo.filter((w) => !keep.has(K(w))).length;
@@ -316,6 +316,15 @@ async function createIssues(client: pg.ClientBase, projectId: number, keyed: { k
          FROM issue_keep k
         WHERE k.project_id = $1 AND k.primary_hash = ANY($2::text[]) AND i.project_id = k.project_id AND i.id = k.id AND i.status = 'ignored'`,
       [projectId, snoozed]);
+  }
+  // …and one resolved in a release, its release (migrations/0048).
+  const inRelease = kept.filter((k) => k.resolution).map((k) => k.primary_hash);
+  if (inRelease.length) {
+    await client.query(
+      `UPDATE issue i SET resolved_in_release = k.resolution->>'release', resolved_next = (k.resolution->>'next')::boolean
+         FROM issue_keep k
+        WHERE k.project_id = $1 AND k.primary_hash = ANY($2::text[]) AND i.project_id = k.project_id AND i.id = k.id AND i.status = 'resolved'`,
+      [projectId, inRelease]);
   }
   todo = todo.filter((w) => !out.has(K(w)));
   if (todo.length) {

@@ -40,7 +40,23 @@ export const FOLD_IDLE_MS = 1000;
 // the digest with millisecond precision (JS dates) and resolved_at has microseconds, so they are
 // compared by the millisecond: an event received in the millisecond the issue was resolved reopens it
 // (comparing the truncated receive time with the exact resolve time, such an event was ignored).
-const REGRESSED = "(i.status = 'resolved' AND to_timestamp(v.r) >= date_trunc('milliseconds', coalesce(i.resolved_at, '-infinity')))";
+// An issue resolved in a release (migrations/0048) reopens only for an event of that release or a
+// release first seen after it (next release: after the newest one it knew) — a higher release
+// dimension id — found among the release tags of its deltas; events without a release never reopen
+// it. CASE, not AND, so that lookup runs only for such issues. A release named when resolving that
+// has since gone (ruminate rebuilt the dimensions before any event of it came) reopens nothing
+// until it comes back.
+const REGRESSED = `(CASE WHEN i.status <> 'resolved' THEN false
+   WHEN to_timestamp(v.r) < date_trunc('milliseconds', coalesce(i.resolved_at, '-infinity')) THEN false
+   WHEN i.resolved_next IS NULL THEN true
+   ELSE EXISTS (
+     SELECT 1 FROM d x CROSS JOIN LATERAL unnest(x.tag_ids) AS t(id)
+       JOIN tag_value tv ON tv.project_id = x.project_id AND tv.id = t.id AND tv.key = 'release'
+       JOIN project_dim pd ON pd.project_id = x.project_id AND pd.kind = 'release' AND pd.value = tv.value
+      WHERE x.project_id = i.project_id AND x.issue_id = i.id
+        AND pd.id >= coalesce((SELECT b.id + CASE WHEN i.resolved_next THEN 1 ELSE 0 END FROM project_dim b
+                                WHERE b.project_id = i.project_id AND b.kind = 'release' AND b.value = i.resolved_in_release),
+                              CASE WHEN i.resolved_next THEN 0 ELSE 2147483647 END)) END)`;
 // An ignored issue's snooze (migrations/0011_issue_snooze.sql) is over: its time has come, or enough
 // events (since the snooze, or within the window — counted from the reports, the folded ones
 // included), or enough new users. CASE, not OR, so the count of reports runs only for such issues.
@@ -77,6 +93,8 @@ const FOLD_SQL = `WITH d AS (DELETE FROM issue_delta RETURNING *),
          substatus = CASE WHEN ${REGRESSED} THEN 'regressed' WHEN ${WAKES} THEN 'escalating' ELSE i.substatus END,
          status_changed_at = CASE WHEN ${REGRESSED} OR ${WAKES} THEN to_timestamp(v.r) ELSE i.status_changed_at END,
          resolved_at = CASE WHEN ${REGRESSED} THEN NULL ELSE i.resolved_at END,
+         resolved_in_release = CASE WHEN ${REGRESSED} THEN NULL ELSE i.resolved_in_release END,
+         resolved_next = CASE WHEN ${REGRESSED} THEN NULL ELSE i.resolved_next END,
          snooze_until = CASE WHEN ${WAKES} THEN NULL ELSE i.snooze_until END
     FROM v, locked
    WHERE i.project_id = v.project_id AND i.id = v.id AND locked.project_id = v.project_id AND locked.id = v.id

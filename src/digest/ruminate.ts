@@ -22,11 +22,12 @@ export async function resetDigest(pool: pg.Pool): Promise<number> {
     await client.query('SELECT pg_advisory_xact_lock($1)', [DIGEST_LOCK]);
     await client.query('DELETE FROM issue_keep');
     await client.query(
-      `INSERT INTO issue_keep (project_id, primary_hash, id, short_id, status, substatus, resolved_at, status_changed_at, snooze)
+      `INSERT INTO issue_keep (project_id, primary_hash, id, short_id, status, substatus, resolved_at, status_changed_at, snooze, resolution)
        SELECT project_id, primary_hash, id, short_id, status, substatus, resolved_at, status_changed_at,
               CASE WHEN status = 'ignored' AND snooze_details IS NOT NULL THEN jsonb_build_object(
                 'until', snooze_until, 'count', snooze_count, 'window', snooze_window, 'users', snooze_users,
-                'base_events', snooze_base_events, 'base_users', snooze_base_users, 'details', snooze_details) END
+                'base_events', snooze_base_events, 'base_users', snooze_base_users, 'details', snooze_details) END,
+              CASE WHEN status = 'resolved' AND resolved_next IS NOT NULL THEN jsonb_build_object('release', resolved_in_release, 'next', resolved_next) END
          FROM issue`);
     // Issue ids are not restarted: kept issues reuse theirs, new ones continue after them.
     await client.query(`TRUNCATE ${DERIVED_TABLES.join(', ')}`);

@@ -63,6 +63,8 @@ function what(a: ActivityRow): Html {
   switch (a.type) {
     case 'set_resolved':
       return html`resolved this issue`;
+    case 'set_resolved_in_release':
+      return typeof d.version === 'string' && d.version ? html`resolved this issue in release ${d.version}` : html`resolved this issue in the next release`;
     case 'set_unresolved':
       return html`marked this issue unresolved`;
     case 'set_ignored': {

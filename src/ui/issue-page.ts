@@ -38,10 +38,11 @@ async function issueOr404(ctx: AppContext, id: string, who: Principal): Promise<
 function statusForms(issue: IssueRow, session: Session): Html {
   // viewers see the status, not the buttons (a POST would be refused anyway)
   if (!roleHas(session.user.role, 'event:write')) return html``;
-  const button = (status: IssueStatus, label: string, primary = false, minutes = 0) =>
-    html`<form method="post" action="/issues/${issue.id}/status">${csrfField(session)}<input type="hidden" name="status" value="${status}">${minutes ? html`<input type="hidden" name="minutes" value="${String(minutes)}">` : ''}<button type="submit"${primary ? html` class="primary"` : ''}>${label}</button></form>`;
+  const button = (status: IssueStatus, label: string, primary = false, minutes = 0, next = false) =>
+    html`<form method="post" action="/issues/${issue.id}/status">${csrfField(session)}<input type="hidden" name="status" value="${status}">${minutes ? html`<input type="hidden" name="minutes" value="${String(minutes)}">` : ''}${next ? html`<input type="hidden" name="in" value="next">` : ''}<button type="submit"${primary ? html` class="primary"` : ''}>${label}</button></form>`;
   const forms: Html[] = [];
   if (issue.status !== 'resolved') forms.push(button('resolved', 'Resolve', true));
+  if (issue.status !== 'resolved' || issue.resolved_next === null) forms.push(button('resolved', 'Resolve in next release', false, 0, true));
   if (issue.status !== 'ignored') forms.push(button('ignored', 'Ignore'), button('ignored', 'Ignore for 1 hour', false, 60), button('ignored', 'Ignore for 24 hours', false, 1440));
   if (issue.status !== 'unresolved') forms.push(button('unresolved', 'Unresolve'));
   return html`<div class="actions">${forms}</div>`;
@@ -51,7 +52,9 @@ function statusText(issue: IssueRow): Html {
   const s = issue.status === 'unresolved' && issue.substatus === 'regressed' ? 'regressed' : issue.status;
   const until = issue.status === 'ignored' && typeof issue.snooze_details?.ignoreUntil === 'string' ? new Date(issue.snooze_details.ignoreUntil) : null;
   const more = issue.status === 'ignored' && typeof issue.snooze_details?.ignoreCount === 'number' ? issue.snooze_details.ignoreCount : null;
-  return html`<span class="status status-${s}" id="issue-status">${s}</span>${issue.status === 'resolved' && issue.resolved_at ? html` <span class="muted">since ${isoTime(issue.resolved_at)}</span>` : ''}${until ? html` <span class="muted">until ${isoTime(until)}</span>` : ''}${more !== null ? html` <span class="muted">until ${String(more)} more events</span>` : ''}`;
+  const release = issue.status !== 'resolved' || issue.resolved_next === null ? ''
+    : issue.resolved_next ? (issue.resolved_in_release ? ` in the release after ${issue.resolved_in_release}` : ' in the next release') : ` in release ${issue.resolved_in_release}`;
+  return html`<span class="status status-${s}" id="issue-status">${s}</span>${release ? html` <span id="resolved-in">${release}</span>` : ''}${issue.status === 'resolved' && issue.resolved_at ? html` <span class="muted">since ${isoTime(issue.resolved_at)}</span>` : ''}${until ? html` <span class="muted">until ${isoTime(until)}</span>` : ''}${more !== null ? html` <span class="muted">until ${String(more)} more events</span>` : ''}`;
 }
 
 function eventNav(issue: IssueRow, report: ReportRow, nb: { previous: string | null; next: string | null }): Html {
@@ -135,7 +138,10 @@ export async function postIssueStatus(ctx: AppContext, req: IncomingMessage, res
   if (status !== 'resolved' && status !== 'ignored' && status !== 'unresolved') throw new HttpError('invalid_request', 'status must be resolved, ignored or unresolved');
   const minutes = Number(form.get('minutes') ?? 0);
   const snooze = status === 'ignored' && Number.isInteger(minutes) && minutes > 0 && minutes <= 525_600 ? snoozeOf({ ignoreDuration: minutes }) : null;
+  const within = form.get('in');
+  if (within !== null && within !== 'next') throw new HttpError('invalid_request', 'in must be next (resolve in the next release)');
+  const resolution = status === 'resolved' && within === 'next' ? { kind: 'next' as const } : null;
   // the change and its activity entry in one transaction
-  await transaction(ctx.db.pool, (client) => changeIssueStatus(client, [issue.id], { status, snooze }, principal.userId));
+  await transaction(ctx.db.pool, (client) => changeIssueStatus(client, [issue.id], { status, snooze, resolution }, principal.userId));
   redirect(res, `/issues/${issue.id}`);
 }

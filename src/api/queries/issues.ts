@@ -48,6 +48,9 @@ export interface IssueRow {
   substatus: string | null;
   /** conditions of an ignored issue's snooze, as the API gave them (null: none) */
   snooze_details: Record<string, unknown> | null;
+  /** resolved in a release (migrations/0048): the release, and whether it is the one after it */
+  resolved_in_release: string | null;
+  resolved_next: boolean | null;
   primary_hash: string;
   grouping_config: string;
   type: string;
@@ -66,7 +69,7 @@ export interface IssueRow {
 }
 
 const ISSUE_COLUMNS = `i.project_id, i.id, i.short_id, i.first_seen, i.last_seen, i.event_count, i.user_count,
-  i.resolved_at, i.status_changed_at, i.first_event_id, i.last_event_id, i.status, i.substatus, i.snooze_details, i.primary_hash,
+  i.resolved_at, i.status_changed_at, i.first_event_id, i.last_event_id, i.status, i.substatus, i.snooze_details, i.resolved_in_release, i.resolved_next, i.primary_hash,
   i.grouping_config, i.type, i.level, i.platform, i.title, i.culprit, i.metadata,
   p.slug AS project_slug, p.name AS project_name, p.platform AS project_platform,
   coalesce((SELECT r.handled = false FROM report r WHERE r.project_id = i.project_id AND r.issue_id = i.id
@@ -198,11 +201,22 @@ export interface Snooze {
 const SUBSTATUS_FOR_IGNORED = new Set(['archived_until_escalating', 'archived_forever', 'archived_until_condition_met']);
 
 /**
+ * Resolved in a release (migrations/0048_resolved_in_release.sql): 'next', the release after the
+ * newest the project has seen; 'latest', that newest one; 'in', the named one. A regression is then
+ * only an event of that release or a newer one (src/digest/fold.ts).
+ */
+export type Resolution = { kind: 'next' } | { kind: 'latest' } | { kind: 'in'; release: string };
+
+// The newest release of the issue's project (the highest release dimension id), or NULL.
+const LATEST_RELEASE = `(SELECT d.value FROM project_dim d WHERE d.project_id = issue.project_id AND d.id =
+  (SELECT max(x.id) FROM project_dim x WHERE x.project_id = issue.project_id AND x.kind = 'release'))`;
+
+/**
  * Sets the status of the given issues in one statement. Resolving records resolved_at, which the
  * digest compares with new events' receive time to reopen the issue as a regression. Returns the
  * ids changed and the substatus set.
  */
-export async function setIssueStatus(pool: pg.Pool | pg.ClientBase, ids: number[], status: IssueStatus, substatus?: string | null, snooze?: Snooze | null): Promise<{ ids: number[]; substatus: string | null }> {
+export async function setIssueStatus(pool: pg.Pool | pg.ClientBase, ids: number[], status: IssueStatus, substatus?: string | null, snooze?: Snooze | null, resolution?: Resolution | null): Promise<{ ids: number[]; substatus: string | null }> {
   let sub: string | null;
   if (status === 'resolved') sub = null;
   else if (status === 'unresolved') sub = 'ongoing';
@@ -217,13 +231,25 @@ export async function setIssueStatus(pool: pg.Pool | pg.ClientBase, ids: number[
             snooze_until = $4, snooze_count = $5, snooze_window = make_interval(mins => $6), snooze_users = $7,
             snooze_base_events = CASE WHEN $5::bigint IS NULL THEN NULL ELSE event_count END,
             snooze_base_users = CASE WHEN $7::bigint IS NULL THEN NULL ELSE user_count END,
-            snooze_details = $8
+            snooze_details = $8,
+            -- 'latest' with no release yet is 'next' after none: any release reopens it
+            resolved_in_release = CASE WHEN $9::text IS NULL THEN NULL WHEN $9 = 'in' THEN $10 ELSE coalesce(${LATEST_RELEASE}, '') END,
+            resolved_next = CASE WHEN $9::text IS NULL THEN NULL WHEN $9 = 'in' THEN false WHEN $9 = 'next' THEN true ELSE ${LATEST_RELEASE} IS NULL END
       -- lock in id order, as the digest does, so the two never wait on each other in a cycle
       WHERE id IN (SELECT id FROM issue WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)
       RETURNING id`,
-    [ids, status, sub, z?.until ?? null, z?.count ?? null, z?.windowMinutes ?? null, z?.users ?? null, z ? JSON.stringify(z.details) : null],
+    [ids, status, sub, z?.until ?? null, z?.count ?? null, z?.windowMinutes ?? null, z?.users ?? null, z ? JSON.stringify(z.details) : null,
+      status === 'resolved' && resolution ? resolution.kind : null, resolution?.kind === 'in' ? resolution.release : null],
   );
   return { ids: rows.map((r) => r.id), substatus: sub };
+}
+
+/** Makes release `version` known to the projects of issues `ids` (the release order of a resolution, migrations/0048). */
+export async function ensureRelease(pool: pg.Pool, ids: number[], version: string): Promise<void> {
+  await pool.query(
+    `INSERT INTO project_dim (project_id, kind, value) SELECT DISTINCT project_id, 'release', $2 FROM issue WHERE id = ANY($1::bigint[])
+     ORDER BY 1 ON CONFLICT DO NOTHING`,
+    [ids, version]);
 }
 
 /** Ids of the issues a search matches (for bulk changes), at most `max`. */

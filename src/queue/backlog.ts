@@ -13,6 +13,8 @@ export interface ProjectBacklog {
   /** Payloads waiting for the digest (at most COUNT_CAP; `queuedCapped` when there are more). */
   queued: number;
   queuedCapped: boolean;
+  /** Of those counted, payloads that failed to digest and wait for another attempt (WORKER_MAX_ATTEMPTS). */
+  retrying: number;
   /** Seconds since the oldest waiting payload was received; null when none waits. */
   oldestSecs: number | null;
   /** Payloads the digest gave up on (queue_error; `crash-cache-cli queue errors`), at most COUNT_CAP. */
@@ -35,16 +37,19 @@ export const oldestQueuedSecsSql = (where = ''): string => `(SELECT extract(epoc
  */
 export const QUEUE_COUNTS_FROM = '(SELECT count(*) AS queued, count(*) FILTER (WHERE attempts > 0) AS retrying FROM queue) q';
 
-const SQL = `SELECT (SELECT count(*) FROM (SELECT 1 FROM queue WHERE project_id = $1 LIMIT $2) q)::int AS queued,
+const SQL = `SELECT q.queued::int, q.retrying::int,
   ${oldestQueuedSecsSql('WHERE project_id = $1')}::float8 AS oldest_secs,
-  (SELECT count(*) FROM (SELECT 1 FROM queue_error WHERE project_id = $1 LIMIT $2) e)::int AS failed`;
+  (SELECT count(*) FROM (SELECT 1 FROM queue_error WHERE project_id = $1 LIMIT $2) e)::int AS failed
+  FROM (SELECT count(*) AS queued, count(*) FILTER (WHERE attempts > 0) AS retrying
+          FROM (SELECT attempts FROM queue WHERE project_id = $1 LIMIT $2) x) q`;
 
 export async function projectBacklog(db: pg.Pool | pg.ClientBase, projectId: number): Promise<ProjectBacklog> {
-  const { rows } = await db.query<{ queued: number; oldest_secs: number | null; failed: number }>({ name: 'project-backlog', text: SQL, values: [projectId, COUNT_CAP + 1] });
+  const { rows } = await db.query<{ queued: number; retrying: number; oldest_secs: number | null; failed: number }>({ name: 'project-backlog', text: SQL, values: [projectId, COUNT_CAP + 1] });
   const r = rows[0]!;
   return {
     queued: Math.min(r.queued, COUNT_CAP),
     queuedCapped: r.queued > COUNT_CAP,
+    retrying: Math.min(r.retrying, COUNT_CAP),
     oldestSecs: r.oldest_secs === null ? null : Math.max(0, r.oldest_secs),
     failed: Math.min(r.failed, COUNT_CAP),
     failedCapped: r.failed > COUNT_CAP,

@@ -29,7 +29,9 @@ export function backlogNotice(b: ProjectBacklog) {
   const q = counted(b.queued, b.queuedCapped);
   const f = counted(b.failed, b.failedCapped);
   return html`<div class="notice" role="status" id="backlog-notice">${waiting
-    ? html`<p>${q.text} received for this project ${q.is} waiting to be processed, the oldest for ${age(b.oldestSecs!)}: the issues below do not count ${q.it} yet.</p>`
+    ? html`<p>${q.text} received for this project ${q.is} waiting to be processed, the oldest for ${age(b.oldestSecs!)}: the issues below do not count ${q.it} yet.${b.retrying
+      ? html` ${counted(b.retrying, false).text} of ${q.it} failed to process and ${b.retrying === 1 ? 'waits' : 'wait'} for another attempt: <code>crash-cache-cli queue errors</code> says why.`
+      : ''}</p>`
     : ''}${b.failed
     ? html`<p>${f.text} of this project could not be processed: <code>crash-cache-cli queue errors</code> says why, and <code>crash-cache-cli queue retry</code> processes ${f.it} again.</p>`
     : ''}</div>`;

@@ -49,6 +49,13 @@ describe('the issue list during a backlog', () => {
     let n = notice(await page());
     expect(n).toContain('3 payloads received for this project are waiting to be processed, the oldest for 3 min');
     expect(n).not.toContain('could not be processed');
+    expect(n).not.toContain('another attempt');
+
+    // One failed an attempt and waits for the next (as the worker reschedules it before WORKER_MAX_ATTEMPTS).
+    await app.db.pool.query('UPDATE queue SET attempts = 1 WHERE id = (SELECT max(id) FROM queue WHERE project_id = $1)', [app.projectId]);
+    n = notice(await page());
+    expect(n).toContain('the issues below do not count them yet. 1 payload of them failed to process and waits for another attempt: <code>crash-cache-cli queue errors</code> says why.');
+    await app.db.pool.query('UPDATE queue SET attempts = 0 WHERE project_id = $1', [app.projectId]);
 
     // One payload the digest gave up on (as the worker moves it after WORKER_MAX_ATTEMPTS).
     await app.db.pool.query(`WITH d AS (DELETE FROM queue WHERE id = (SELECT min(id) FROM queue WHERE project_id = $1) RETURNING project_id, archive_id, attempts)

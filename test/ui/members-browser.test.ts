@@ -3,14 +3,15 @@ import { openChromium, type Chromium } from '../helpers/chromium.js';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
-import { startSmtp, type SmtpReceiver } from '../alerts/smtp-receiver.js';
+import { decodeQp, startSmtp, type SmtpReceiver } from '../alerts/smtp-receiver.js';
 
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 180_000 });
 
 // Members in real headless Chromium: the owner invites a member limited to one project on the Members
 // page; the member opens the link (also e-mailed to a real SMTP server), chooses a password, lands logged
 // in, sees only their project, makes a token (scopes beyond their role cannot be ticked) and turns alert
-// e-mail off on their profile.
+// e-mail and e-mail about issues off on their profile. The owner, having forgotten their password,
+// sets a new one through the link the login page e-mails.
 
 const OWNER = 'owner@example.com';
 const PASSWORD = 'the owner password';
@@ -92,4 +93,36 @@ test('invite, accept, and the new member\'s tokens and profile', async () => {
   await page.waitForURL(/\/profile\?saved=1$/);
   expect(await page.locator('#email-alerts').textContent()).toContain('Off: you get no alert e-mail');
   expect((await db.pool.query("SELECT email_alerts FROM ui_user WHERE email = 'dev@example.com'")).rows).toEqual([{ email_alerts: false }]);
+  await page.click('#issue-notifications button');
+  await page.waitForURL(/\/profile\?saved=1$/);
+  expect(await page.locator('#email-issues').textContent()).toContain('Off: you get no e-mail about assignments and comments');
+  expect(await page.locator('#email-alerts').textContent()).toContain('Off: you get no alert e-mail');
+});
+
+test('forgot password: the login page\'s link, the e-mailed link, a new password, logged in', async () => {
+  await page.context().clearCookies();
+  smtp.mails.length = 0;
+  await page.goto(`${server.url}/login`);
+  await page.click('#forgot');
+  await page.waitForURL(`${server.url}/password/forgot`);
+  await page.fill('#email', OWNER);
+  await page.click('#forgot-form button[type=submit]');
+  expect(await page.locator('#reset-sent').textContent()).toContain(`If ${OWNER} is the address of an account here`);
+  const deadline = Date.now() + 10_000;
+  while (!smtp.mails.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  expect(smtp.mails.map((m) => m.to)).toEqual([[OWNER]]);
+  const link = /\/password\/reset\/[A-Za-z0-9_-]{43}/.exec(decodeQp(smtp.mails[0]!.raw))![0];
+  await page.goto(server.url + link);
+  expect(await page.inputValue('#email')).toBe(OWNER);
+  await page.fill('#password', 'the new owner password');
+  await page.fill('#password2', 'the new owner password');
+  await page.click('#reset-form button[type=submit]');
+  await page.waitForURL(`${server.url}/projects`);
+  expect(await page.locator('.who').textContent()).toBe(OWNER);
+  await page.click('form.logout button');
+  await page.waitForURL(/\/login$/);
+  await page.fill('#email', OWNER);
+  await page.fill('#password', 'the new owner password');
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${server.url}/projects`);
 });

@@ -24,9 +24,9 @@ export function serializeMember(m: Member, slugOf: (projectId: number) => string
     ...base(m.id, m.email, m.role, projects, m.created_at),
     user: {
       id: String(m.id), name: m.email, username: m.email, email: m.email, avatarUrl: '',
-      isActive: true, isSuspended: false, hasPasswordAuth: true, isManaged: false,
+      isActive: true, isSuspended: false, hasPasswordAuth: m.has_password, isManaged: false,
       dateJoined: m.created_at.toISOString(), lastLogin: iso(m.last_login), lastActive: iso(m.last_login),
-      has2fa: false, isSuperuser: false, isStaff: false, experiments: {},
+      has2fa: m.has_2fa, isSuperuser: false, isStaff: false, experiments: {},
       emails: [{ id: String(m.id), email: m.email, is_verified: false }],
       avatar: { avatarType: 'letter_avatar', avatarUuid: null },
     },

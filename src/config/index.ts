@@ -53,6 +53,7 @@ export interface Config {
   passwordLogin: boolean;
   inviteTtlHours: number;
   passwordResetTtlMinutes: number;
+  loginSecondFactorSecs: number;
   passwordResetMinIntervalSecs: number;
   maxUrlChars: number;
   searchMaxQueryChars: number;

@@ -23,11 +23,13 @@ export interface Member {
   email_workflow: boolean;
   /** false: a user made by single sign-on who has no password here */
   has_password: boolean;
+  /** two-factor log-in is on (src/members/two-factor.ts) */
+  has_2fa: boolean;
   created_at: Date;
   last_login: Date | null;
 }
 
-const SELECT = `SELECT u.id::int, u.email, u.role, u.all_projects, u.email_alerts, u.email_workflow, u.password_hash IS NOT NULL AS has_password, u.created_at,
+const SELECT = `SELECT u.id::int, u.email, u.role, u.all_projects, u.email_alerts, u.email_workflow, u.password_hash IS NOT NULL AS has_password, u.totp_secret IS NOT NULL AS has_2fa, u.created_at,
   coalesce((SELECT array_agg(m.project_id::int ORDER BY m.project_id) FROM project_member m WHERE m.user_id = u.id), '{}') AS project_ids,
   (SELECT max(s.created_at) FROM ui_session s WHERE s.user_id = u.id) AS last_login
   FROM ui_user u`;

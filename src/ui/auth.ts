@@ -7,6 +7,7 @@ import { SESSION_IDLE_DAYS, createSession, findSession, type Session } from './s
 import { requestIsHttps } from '../ratelimit/client-ip.js';
 import { serverSecret } from '../storage/server-secret.js';
 import { sessionPrincipal, type Principal } from '../auth/principal.js';
+import { startSecondFactor } from '../members/two-factor.js';
 
 // Who is asking, and is this POST really from our own form.
 // CSRF: logged-in forms carry the session's own token (ui_session.csrf_token), checked on every POST;
@@ -21,11 +22,13 @@ import { sessionPrincipal, type Principal } from '../auth/principal.js';
 export interface CookieNames {
   session: string;
   loginCsrf: string;
+  /** a log-in whose password was right, waiting for its second factor (src/ui/login-code.ts) */
+  secondFactor: string;
   secure: boolean;
 }
 
-const PLAIN: CookieNames = { session: 'cc_session', loginCsrf: 'cc_login_csrf', secure: false };
-const HOST: CookieNames = { session: '__Host-cc_session', loginCsrf: '__Host-cc_login_csrf', secure: true };
+const PLAIN: CookieNames = { session: 'cc_session', loginCsrf: 'cc_login_csrf', secondFactor: 'cc_login_2fa', secure: false };
+const HOST: CookieNames = { session: '__Host-cc_session', loginCsrf: '__Host-cc_login_csrf', secondFactor: '__Host-cc_login_2fa', secure: true };
 
 /** The cookie names and Secure flag of this request (the same request reads and writes the same names). */
 export function cookieNames(ctx: AppContext, req: IncomingMessage): CookieNames {
@@ -122,6 +125,17 @@ export async function startSession(ctx: AppContext, req: IncomingMessage, res: S
     'set-cookie': [
       cookie(names.session, token, { secure: names.secure, maxAgeSecs: SESSION_IDLE_DAYS * 86400 }),
       cookie(names.loginCsrf, '', { secure: names.secure, maxAgeSecs: 0 }),
+      cookie(names.secondFactor, '', { secure: names.secure, maxAgeSecs: 0 }),
     ],
   });
+}
+
+/**
+ * Instead of a session, for a user with two-factor log-in: the log-in waits for its code (GET
+ * /login/code, src/ui/login-code.ts), named by a cookie for LOGIN_SECOND_FACTOR_SECS.
+ */
+export async function askSecondFactor(ctx: AppContext, req: IncomingMessage, res: ServerResponse, userId: number, next: string): Promise<void> {
+  const token = await startSecondFactor(ctx.db.pool, userId, next, ctx.config.loginSecondFactorSecs);
+  const names = cookieNames(ctx, req);
+  redirect(res, '/login/code', { 'set-cookie': cookie(names.secondFactor, token, { secure: names.secure, maxAgeSecs: ctx.config.loginSecondFactorSecs }) });
 }

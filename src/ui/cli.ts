@@ -5,8 +5,9 @@ import { command, UsageError, type CliCommand } from '../cli/command.js';
 import { UserExistsError, createUser, listUsers, setPassword } from './users.js';
 import { changeRole, memberByEmail, projectIdsOf, removeMember, setMemberProjects } from '../members/members.js';
 import { HttpError } from '../http/errors.js';
+import { disableTwoFactor } from '../members/two-factor.js';
 
-// `user create|password|list|delete`: web UI accounts. Without --password, create and password ask
+// `user create|password|two-factor-off|list|delete`: web UI accounts. Without --password, create and password ask
 // twice on a terminal (input not echoed).
 
 async function promptHidden(question: string): Promise<string> {
@@ -83,6 +84,22 @@ const userPasswordCommand = command(
   { options: { email: 'string', password: 'string' } },
 );
 
+const userTwoFactorOffCommand = command(
+  'user two-factor-off',
+  '  user two-factor-off --email E                           turn a web UI user\'s two-factor log-in off (a lost phone and no recovery code)',
+  async ({ db, out }, _args, flags) => {
+    const email = emailOf(flags, 'user two-factor-off');
+    const user = await memberByEmail(db.pool, email);
+    if (!user) {
+      out(`No user ${email}.`);
+      return 1;
+    }
+    out((await disableTwoFactor(db.pool, user.id)) ? `Two-factor log-in of ${email} is off: their password alone logs them in.` : `${email} had no two-factor log-in.`);
+    return 0;
+  },
+  { options: { email: 'string' } },
+);
+
 const userListCommand = command('user list', '  user list                                               web UI users', async ({ db, out }) => {
   const users = await listUsers(db.pool);
   if (!users.length) out('No users. Create one with: crash-cache-cli user create --email you@example.com');
@@ -142,4 +159,4 @@ const userProjectsCommand = command('user projects', '  user projects --email E 
   return 0;
 }, { options: { email: 'string', projects: 'string', all: 'boolean' } });
 
-export const commands: CliCommand[] = [userCreateCommand, userPasswordCommand, userListCommand, userDeleteCommand, userRoleCommand, userProjectsCommand];
+export const commands: CliCommand[] = [userCreateCommand, userPasswordCommand, userTwoFactorOffCommand, userListCommand, userDeleteCommand, userRoleCommand, userProjectsCommand];

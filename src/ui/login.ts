@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../context.js';
-import { cookieNames, currentSession, loginCsrf, loginCsrfValid, postSession, startSession } from './auth.js';
+import { askSecondFactor, cookieNames, currentSession, loginCsrf, loginCsrfValid, postSession, startSession } from './auth.js';
 import { html } from './html.js';
 import { cookie, readForm, redirect, safeNext, sendHtml } from './http.js';
 import { layout } from './layout.js';
@@ -11,6 +11,7 @@ import { authenticate } from './users.js';
 import { oidcClient } from '../oidc/client.js';
 import { endSessionUrl, sendLoggedOut } from './oidc-logout.js';
 import { passwordResetOffered } from './password-reset-page.js';
+import { needsSecondFactor } from '../members/two-factor.js';
 
 /** What the login page offers: the password form (PASSWORD_LOGIN), the provider's button (OIDC_ISSUER). */
 interface LoginOptions {
@@ -107,6 +108,12 @@ export async function postLogin(ctx: AppContext, req: IncomingMessage, res: Serv
   if (!user) {
     ctx.log.info('login failed', { email: email.slice(0, 254), ip: keys.ip });
     return again(401, 'Wrong e-mail or password.');
+  }
+  if (await needsSecondFactor(ctx.db.pool, user.id)) {
+    // The attempt stays counted until the code comes (login-code.ts): a right password alone clears
+    // nothing, so wrong codes add up with the account's failed log-ins.
+    ctx.log.info('login password right; asking for the second factor', { user: user.id, ip: keys.ip });
+    return askSecondFactor(ctx, req, res, user.id, next);
   }
   await loginSucceeded(ctx.db.pool, ctx.config, keys);
   await startSession(ctx, req, res, user.id, next);

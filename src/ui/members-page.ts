@@ -49,7 +49,7 @@ function page(session: Session, who: Principal, members: Member[], invites: Invi
 ${msg.error ? html`<p class="error" role="alert">${msg.error}</p>` : ''}${msg.notice ? html`<div class="notice" role="status" id="members-notice">${msg.notice}</div>` : ''}
 <p class="muted">Owners do everything, admins manage projects, members and tokens, members triage issues, viewers read. Only owners grant, change or remove the admin and owner roles; the last owner stays.</p>
 <table id="members"><thead><tr><th>E-mail</th><th>Role</th><th>Projects</th><th>Joined (UTC)</th><th>Last login</th>${write ? html`<th></th>` : ''}</tr></thead><tbody>
-${members.map((m) => html`<tr class="member" data-id="${m.id}" data-email="${m.email}"><td>${m.email}${m.id === who.userId ? html` <span class="muted">(you)</span>` : ''}</td><td class="role">${m.role}</td>
+${members.map((m) => html`<tr class="member" data-id="${m.id}" data-email="${m.email}"><td>${m.email}${m.id === who.userId ? html` <span class="muted">(you)</span>` : ''}${m.has_2fa ? html` <span class="muted two-factor" title="logs in with a second factor">2FA</span>` : ''}</td><td class="role">${m.role}</td>
 <td class="projects">${projectsCell(m.all_projects, m.project_ids, names)}</td><td class="mono">${fmt(m.created_at)}</td><td class="mono">${fmt(m.last_login)}</td>
 ${write ? html`<td><form method="post" action="/members/${m.id}/role" class="inline">${csrfField(session)}${roleSelect(m.role, `role-${m.id}`)} <button type="submit">Change role</button></form>
 ${admin ? html`<form method="post" action="/members/${m.id}/remove" class="inline">${csrfField(session)}<button type="submit">Remove</button></form>` : ''}

@@ -3,7 +3,8 @@ import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { sendEmail } from '../alerts/send-email.js';
 import { requestPasswordReset, resetEmail, resetLink, resetLinkAccount, resetPassword } from '../members/password-reset.js';
-import { loginCsrf, loginCsrfValid, startSession } from './auth.js';
+import { askSecondFactor, loginCsrf, loginCsrfValid, startSession } from './auth.js';
+import { needsSecondFactor } from '../members/two-factor.js';
 import { html, type Html } from './html.js';
 import { readForm, sendHtml } from './http.js';
 import { layout } from './layout.js';
@@ -114,5 +115,7 @@ export async function postReset(ctx: AppContext, req: IncomingMessage, res: Serv
   if (problem) return send(ctx, req, res, 400, resetPage(account.email, token, problem));
   const user = await resetPassword(ctx.db.pool, token, await hashPassword(password));
   ctx.log.info('password reset', { user: user.userId });
+  // a link proves the mailbox, not the second factor: a user who has one still gives its code
+  if (await needsSecondFactor(ctx.db.pool, user.userId)) return askSecondFactor(ctx, req, res, user.userId, '/projects');
   await startSession(ctx, req, res, user.userId, '/projects');
 }

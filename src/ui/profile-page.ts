@@ -8,10 +8,12 @@ import { redirect, sendHtml } from './http.js';
 import { csrfField, layout } from './layout.js';
 import type { Session } from './sessions.js';
 import { authenticate, changeOwnPassword, setEmailSwitch } from './users.js';
+import { disableTwoFactor } from '../members/two-factor.js';
+import { twoFactorSection } from './two-factor-page.js';
 
 // The user's own page: who they are (role, projects), their password (the current one is asked
-// for; other sessions end), and their e-mail switches: alerts sent to project members, and e-mail
-// about issues assigned to them or they take part in.
+// for; other sessions end), their e-mail switches (alerts sent to project members, e-mail about issues
+// assigned to them or they take part in) and their two-factor log-in (two-factor-page.ts).
 
 interface Message {
   error?: string;
@@ -41,14 +43,16 @@ ${me.has_password ? html`<form method="post" action="/profile/password" id="pass
 <label for="password">New password (at least 8 characters)</label><input id="password" name="password" type="password" autocomplete="new-password" minlength="8" required>
 <label for="password2">Repeat the new password</label><input id="password2" name="password2" type="password" autocomplete="new-password" minlength="8" required>
 <p><button type="submit" class="primary">Change password</button> <span class="muted">Your other sessions end.</span></p>
-</form>` : html`<p class="muted">You log in with single sign-on and have no password here.</p>`}` }));
+</form>` : html`<p class="muted">You log in with single sign-on and have no password here.</p>`}
+${await twoFactorSection(ctx, session, me.has_password)}` }));
 }
 
 export async function getProfile(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const session = await pageSession(ctx, req, res, url);
   if (!session) return;
   const saved = url.searchParams.get('saved');
-  await render(ctx, res, session, 200, saved === 'password' ? { notice: 'Password changed; your other sessions ended.' } : saved ? { notice: 'Saved.' } : {});
+  const notice = saved === 'password' ? 'Password changed; your other sessions ended.' : saved === 'two-factor-off' ? 'Two-factor log-in is off: your password alone logs you in.' : saved ? 'Saved.' : null;
+  await render(ctx, res, session, 200, notice ? { notice } : {});
 }
 
 export async function postProfilePassword(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -71,4 +75,16 @@ export async function postProfileNotifications(ctx: AppContext, req: IncomingMes
   if (which !== 'alerts' && which !== 'issues') return render(ctx, res, session, 400, { error: 'which must be alerts or issues; nothing changed.' });
   await setEmailSwitch(ctx.db.pool, Number(session.user.id), which, form.get('on') === '1');
   redirect(res, '/profile?saved=1');
+}
+
+/** Turns two-factor log-in off (src/members/two-factor.ts), when the password is right. */
+export async function postProfileTwoFactorOff(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { session, form } = await postSession(ctx, req);
+  if (!(await authenticate(ctx.db.pool, session.user.email, form.get('password') ?? ''))) {
+    ctx.log.info('two-factor log-in not turned off: wrong password', { user: session.user.id });
+    return render(ctx, res, session, 403, { error: 'The password is wrong; two-factor log-in stays on.' });
+  }
+  await disableTwoFactor(ctx.db.pool, Number(session.user.id));
+  ctx.log.info('two-factor log-in turned off', { user: session.user.id });
+  redirect(res, '/profile?saved=two-factor-off');
 }

@@ -21,10 +21,12 @@ import { postMerge, postUnmerge } from './merge-view.js';
 import { getMembers, postInvite as postMemberInvite, postInviteWithdraw, postMemberProjects, postMemberRemove, postMemberRole } from './members-page.js';
 import { getInvite, postInvite as postInviteAccept } from './invite-page.js';
 import { getTokens, postToken, postTokenRevoke } from './tokens-page.js';
-import { getProfile, postProfileNotifications, postProfilePassword } from './profile-page.js';
+import { getProfile, postProfileNotifications, postProfilePassword, postProfileTwoFactorOff } from './profile-page.js';
 import { getNewProject, getProjectSettings, postDeleteProject, postNewProject, postProjectSettings } from './project-settings-page.js';
 import { getKeys, postCreateKey, postKeyAction } from './keys-page.js';
 import { getForgot, getReset, postForgot, postReset } from './password-reset-page.js';
+import { getLoginCode, postLoginCode } from './login-code.js';
+import { postTwoFactorEnable, postTwoFactorSetup } from './two-factor-page.js';
 
 // The web UI's routes: server-rendered pages on the same process and the same query functions as
 // the API. GET pages redirect to /login without a session; every POST checks the session's CSRF token.
@@ -36,6 +38,8 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   page('GET', '/login/?', (req, res, _p, url) => getLogin(ctx, req, res, url));
   page('POST', '/login/?', (req, res) => postLogin(ctx, req, res));
   page('POST', '/logout/?', (req, res) => postLogout(ctx, req, res));
+  page('GET', '/login/code/?', (req, res) => getLoginCode(ctx, req, res));
+  page('POST', '/login/code/?', (req, res) => postLoginCode(ctx, req, res));
   page('GET', '/password/forgot/?', (req, res) => getForgot(ctx, req, res));
   page('POST', '/password/forgot/?', (req, res) => postForgot(ctx, req, res));
   page('GET', '/password/reset/:token/?', (req, res, p) => getReset(ctx, req, res, p.token!));
@@ -98,4 +102,7 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   page('GET', '/profile/?', (req, res, _p, url) => getProfile(ctx, req, res, url));
   page('POST', '/profile/password/?', (req, res) => postProfilePassword(ctx, req, res));
   page('POST', '/profile/notifications/?', (req, res) => postProfileNotifications(ctx, req, res));
+  page('POST', '/profile/two-factor/setup/?', (req, res) => postTwoFactorSetup(ctx, req, res));
+  page('POST', '/profile/two-factor/enable/?', (req, res) => postTwoFactorEnable(ctx, req, res));
+  page('POST', '/profile/two-factor/off/?', (req, res) => postProfileTwoFactorOff(ctx, req, res));
 }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
 import { decodeQp, startSmtp, type SmtpReceiver } from '../alerts/smtp-receiver.js';
+import { appCode, fromBase32 } from '../helpers/totp.js';
 
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 180_000 });
 
@@ -11,7 +12,7 @@ vi.setConfig({ testTimeout: 90_000, hookTimeout: 180_000 });
 // page; the member opens the link (also e-mailed to a real SMTP server), chooses a password, lands logged
 // in, sees only their project, makes a token (scopes beyond their role cannot be ticked) and turns alert
 // e-mail and e-mail about issues off on their profile. The owner, having forgotten their password,
-// sets a new one through the link the login page e-mails.
+// sets a new one through the link the login page e-mails, then turns two-factor log-in on.
 
 const OWNER = 'owner@example.com';
 const PASSWORD = 'the owner password';
@@ -125,4 +126,31 @@ test('forgot password: the login page\'s link, the e-mailed link, a new password
   await page.fill('#password', 'the new owner password');
   await page.click('button[type=submit]');
   await page.waitForURL(`${server.url}/projects`);
+});
+
+test('two-factor log-in: set up from the QR code\'s key, then a log-in asks for the code', async () => {
+  await page.goto(`${server.url}/profile`);
+  await page.click('#two-factor button[type=submit]');
+  const qr = await page.locator('#two-factor-qr svg').boundingBox();
+  // the stylesheet sizes it, 220 px less its padding (an inline style would be refused by the CSP)
+  expect(Math.round(qr!.width)).toBe(212);
+  const key = (await page.locator('#two-factor-key').textContent())!.replace(/\s/g, '');
+  const secret = fromBase32(key);
+  const code = (offset: number) => appCode(secret, offset);
+  await page.fill('#code', code(0));
+  await page.click('#two-factor-enable button[type=submit]');
+  expect(await page.locator('#recovery-codes li').count()).toBe(10);
+  await page.goto(`${server.url}/profile`);
+  expect(await page.locator('#two-factor-state').textContent()).toContain('On since');
+
+  await page.click('form.logout button');
+  await page.waitForURL(/\/login$/);
+  await page.fill('#email', OWNER);
+  await page.fill('#password', 'the new owner password');
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${server.url}/login/code`);
+  await page.fill('#code', code(1));
+  await page.click('#code-form button[type=submit]');
+  await page.waitForURL(`${server.url}/projects`);
+  expect(await page.locator('.who').textContent()).toBe(OWNER);
 });

@@ -25,11 +25,14 @@ function newRecoveryCode(): string {
   return `${chars.slice(0, 5)}-${chars.slice(5)}`;
 }
 
-/** Starts (or restarts) set-up: a new pending secret for the user, to show them. */
-export async function startTwoFactorSetup(db: pg.Pool, userId: number): Promise<Buffer> {
+/**
+ * Starts (or restarts) set-up: a new pending secret for the user, to show them; null when two-factor
+ * log-in is on already (a new secret would replace it without the password turning it off asks for).
+ */
+export async function startTwoFactorSetup(db: pg.Pool, userId: number): Promise<Buffer | null> {
   const secret = newTotpSecret();
-  await db.query('UPDATE ui_user SET totp_pending = $2 WHERE id = $1', [userId, secret]);
-  return secret;
+  const { rowCount } = await db.query('UPDATE ui_user SET totp_pending = $2 WHERE id = $1 AND totp_secret IS NULL', [userId, secret]);
+  return rowCount ? secret : null;
 }
 
 /** The pending secret being set up, or null. */
@@ -40,7 +43,7 @@ export async function pendingTwoFactor(db: pg.Pool, userId: number): Promise<Buf
 /** Confirms set-up with a code from the app: on, with new recovery codes (returned, shown once); null when the code is wrong. */
 export async function enableTwoFactor(db: pg.Pool, userId: number, code: string): Promise<string[] | null> {
   return transaction(db, async (client) => {
-    const { rows } = await client.query<{ totp_pending: Buffer | null }>('SELECT totp_pending FROM ui_user WHERE id = $1 FOR UPDATE', [userId]);
+    const { rows } = await client.query<{ totp_pending: Buffer | null }>('SELECT totp_pending FROM ui_user WHERE id = $1 AND totp_secret IS NULL FOR UPDATE', [userId]);
     const pending = rows[0]?.totp_pending ?? null;
     const step = pending ? matchTotp(pending, code.trim(), null) : null;
     if (!pending || step === null) return null;

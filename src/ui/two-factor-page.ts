@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderSVG } from 'uqr';
 import type { AppContext } from '../context.js';
+import { HttpError } from '../http/errors.js';
 import { base32, otpauthUri } from '../auth/totp.js';
 import { enableTwoFactor, pendingTwoFactor, RECOVERY_CODES, startTwoFactorSetup, twoFactorState } from '../members/two-factor.js';
 import { postSession } from './auth.js';
@@ -53,6 +54,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 export async function postTwoFactorSetup(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { session } = await postSession(ctx, req);
   const secret = await startTwoFactorSetup(ctx.db.pool, Number(session.user.id));
+  if (!secret) throw new HttpError('invalid_request', 'two-factor log-in is on already: turn it off (with your password) before setting it up again');
   sendHtml(res, 200, setupPage(ctx, session, secret, null));
 }
 

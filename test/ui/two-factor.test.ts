@@ -88,6 +88,13 @@ describe('set-up', () => {
     recovery = [...(await on.text()).matchAll(/<li><code>([a-z2-7]{5}-[a-z2-7]{5})<\/code><\/li>/g)].map((m) => m[1]!);
     expect(recovery).toHaveLength(10);
     expect(await getPage(server, '/profile', cookie)).toMatch(/On since \d{4}-\d\d-\d\d \d\d:\d\d UTC: .* 10 of 10 recovery codes left\./);
+    // once on, a session alone cannot put another secret in its place (turning it off asks for the password)
+    const again = await postForm(server, '/profile/two-factor/setup', { _csrf: hidden(profile, '_csrf') }, cookie);
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain('two-factor log-in is on already');
+    await db.pool.query('UPDATE ui_user SET totp_pending = $2 WHERE email = $1', [EMAIL, Buffer.alloc(20, 7)]);
+    expect((await postForm(server, '/profile/two-factor/enable', { _csrf: hidden(profile, '_csrf'), code: appCode(Buffer.alloc(20, 7)) }, cookie)).status).toBe(400);
+    expect((await db.pool.query('SELECT totp_secret FROM ui_user WHERE email = $1', [EMAIL])).rows[0].totp_secret).toEqual(key);
     const members = (await (await fetch(`${server.url}/api/0/organizations/crash-cache/members/`, { headers: { authorization: `Bearer ${apiToken}` } })).json()) as { email: string; user: { has2fa: boolean } }[];
     expect(members.find((m) => m.email === EMAIL)!.user.has2fa).toBe(true);
   });

@@ -5,6 +5,7 @@ import { sendEmail } from '../alerts/send-email.js';
 import { requestPasswordReset, resetEmail, resetLink, resetLinkAccount, resetPassword } from '../members/password-reset.js';
 import { askSecondFactor, loginCsrf, loginCsrfValid, startSession } from './auth.js';
 import { needsSecondFactor } from '../members/two-factor.js';
+import { mailSecurityChange } from '../members/security-mail.js';
 import { html, type Html } from './html.js';
 import { readForm, sendHtml } from './http.js';
 import { layout } from './layout.js';
@@ -115,6 +116,7 @@ export async function postReset(ctx: AppContext, req: IncomingMessage, res: Serv
   if (problem) return send(ctx, req, res, 400, resetPage(account.email, token, problem));
   const user = await resetPassword(ctx.db.pool, token, await hashPassword(password));
   ctx.log.info('password reset', { user: user.userId });
+  await mailSecurityChange(ctx, req, { id: user.userId, email: user.email }, 'password reset');
   // a link proves the mailbox, not the second factor: a user who has one still gives its code
   if (await needsSecondFactor(ctx.db.pool, user.userId)) return askSecondFactor(ctx, req, res, user.userId, '/projects');
   await startSession(ctx, req, res, user.userId, '/projects');

@@ -9,6 +9,7 @@ import { csrfField, layout } from './layout.js';
 import type { Session } from './sessions.js';
 import { authenticate, changeOwnPassword, setEmailSwitch } from './users.js';
 import { disableTwoFactor } from '../members/two-factor.js';
+import { mailSecurityChange } from '../members/security-mail.js';
 import { twoFactorSection } from './two-factor-page.js';
 
 // The user's own page: who they are (role, projects), their password (the current one is asked
@@ -66,6 +67,7 @@ export async function postProfilePassword(ctx: AppContext, req: IncomingMessage,
   }
   await changeOwnPassword(ctx.db.pool, Number(session.user.id), password, session.tokenSha256);
   ctx.log.info('password changed', { user: session.user.id });
+  await mailSecurityChange(ctx, req, session.user, 'password changed');
   redirect(res, '/profile?saved=password');
 }
 
@@ -86,5 +88,6 @@ export async function postProfileTwoFactorOff(ctx: AppContext, req: IncomingMess
   }
   await disableTwoFactor(ctx.db.pool, Number(session.user.id));
   ctx.log.info('two-factor log-in turned off', { user: session.user.id });
+  await mailSecurityChange(ctx, req, session.user, 'two-factor off');
   redirect(res, '/profile?saved=two-factor-off');
 }

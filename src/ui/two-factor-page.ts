@@ -5,6 +5,7 @@ import { HttpError } from '../http/errors.js';
 import { base32, otpauthUri } from '../auth/totp.js';
 import { enableTwoFactor, pendingTwoFactor, RECOVERY_CODES, startTwoFactorSetup, twoFactorState } from '../members/two-factor.js';
 import { postSession } from './auth.js';
+import { mailSecurityChange } from '../members/security-mail.js';
 import { html, trusted, type Html } from './html.js';
 import { redirect, sendHtml } from './http.js';
 import { csrfField, layout } from './layout.js';
@@ -68,6 +69,7 @@ export async function postTwoFactorEnable(ctx: AppContext, req: IncomingMessage,
     return sendHtml(res, 400, setupPage(ctx, session, secret, 'That code is not the one the app shows now (codes change every 30 seconds; the phone\'s clock must be right). Nothing changed.'));
   }
   ctx.log.info('two-factor log-in turned on', { user: userId });
+  await mailSecurityChange(ctx, req, session.user, 'two-factor on');
   sendHtml(res, 200, layout({ title: 'Two-factor log-in is on', session, section: 'profile', body: html`<h1>Two-factor log-in is on</h1>
 <p>Keep these recovery codes somewhere safe, apart from your phone. Each logs you in once in place of a code; they are shown only now.</p>
 <ul id="recovery-codes">${codes.map((c) => html`<li><code>${c}</code></li>`)}</ul>

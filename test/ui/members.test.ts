@@ -248,8 +248,12 @@ describe('profile', () => {
     const wrong = await post('viewer@example.com', '/profile/password', { current: 'not it at all', password: 'a new password', password2: 'a new password' });
     expect(wrong.status).toBe(403);
     expect(await wrong.text()).toContain('The current password is wrong; nothing changed.');
+    expect(smtp.mails).toEqual([]);
     const r = await post('viewer@example.com', '/profile/password', { current: PASSWORD, password: 'a new password', password2: 'a new password' });
     expect(r.status).toBe(303);
+    // the account's owner hears of it, whoever changed it (sent before the answer)
+    expect(smtp.mails.map((m) => [m.to, subjectOf(m.raw)])).toEqual([[['viewer@example.com'], 'Your crash-cache password was changed']]);
+    expect(decodeQp(smtp.mails[0]!.raw)).toMatch(/From: 127\.0\.0\.1\r?\n/);
     expect((await get('/profile', 'viewer@example.com')).status).toBe(200);
     const ended = await fetch(`${server.url}/profile`, { headers: { cookie: other }, redirect: 'manual' });
     expect(ended.status).toBe(303);

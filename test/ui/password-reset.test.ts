@@ -91,6 +91,7 @@ describe('forgot your password', () => {
     expect((await fetch(`${server.url}/projects`, { headers: { cookie: elsewhere }, redirect: 'manual' })).status).toBe(303);
     expect(await canLogIn('ann@example.com', OLD)).toBe(false);
     expect(await canLogIn('ann@example.com', NEW)).toBe(true);
+    expect(smtp.mails.map((m) => subjectOf(m.raw))).toEqual(['Reset your crash-cache password', 'Your crash-cache password was reset']);
 
     const again = await fetch(`${server.url}${link}`);
     expect(again.status).toBe(400);

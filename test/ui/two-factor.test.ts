@@ -3,7 +3,7 @@ import { freshDatabase, type TestDatabase } from '../helpers/db.js';
 import { cli, startServer, type RunningServer } from '../helpers/server.js';
 import { until } from '../helpers/poll.js';
 import { appCode, fromBase32 } from '../helpers/totp.js';
-import { decodeQp, startSmtp, type SmtpReceiver } from '../alerts/smtp-receiver.js';
+import { decodeQp, startSmtp, subjectOf, type SmtpReceiver } from '../alerts/smtp-receiver.js';
 import { createToken } from '../../src/api/tokens.js';
 import { ROLE_SCOPES } from '../../src/auth/scopes.js';
 import { createUser } from '../../src/ui/users.js';
@@ -85,6 +85,7 @@ describe('set-up', () => {
 
     const on = await postForm(server, '/profile/two-factor/enable', { _csrf: hidden(page, '_csrf'), code: appCode(key) }, cookie);
     expect(on.status).toBe(200);
+    expect(smtp.mails.map((m) => [m.to, subjectOf(m.raw)])).toEqual([[[EMAIL], 'Two-factor log-in is on for your crash-cache account']]);
     recovery = [...(await on.text()).matchAll(/<li><code>([a-z2-7]{5}-[a-z2-7]{5})<\/code><\/li>/g)].map((m) => m[1]!);
     expect(recovery).toHaveLength(10);
     expect(await getPage(server, '/profile', cookie)).toMatch(/On since \d{4}-\d\d-\d\d \d\d:\d\d UTC: .* 10 of 10 recovery codes left\./);
@@ -162,7 +163,7 @@ describe('logging in', () => {
     await db.pool.query('UPDATE ui_user SET totp_last_step = NULL'); // this step's code was used above: a person would wait for the next
     const f = await loginForm(server);
     await postForm(server, '/password/forgot', { _csrf: f.csrf, email: EMAIL }, f.cookie);
-    const mail = await until('reset e-mail', async () => smtp.mails[0], (m) => m !== undefined, 10_000);
+    const mail = await until('reset e-mail', async () => smtp.mails.find((m) => subjectOf(m.raw) === 'Reset your crash-cache password'), (m) => m !== undefined, 10_000);
     const link = /\/password\/reset\/[A-Za-z0-9_-]{43}/.exec(decodeQp(mail!.raw))![0];
     const form = await fetch(`${server.url}${link}`);
     const cookie = Object.entries(cookiesOf(form)).map(([k, v]) => `${k}=${v}`).join('; ');
@@ -184,8 +185,10 @@ describe('turning it off', () => {
     const bad = await postForm(server, '/profile/two-factor/off', { _csrf: hidden(profile, '_csrf'), password: 'not it' }, cookie);
     expect(bad.status).toBe(403);
     expect(await bad.text()).toContain('two-factor log-in stays on');
+    smtp.mails.length = 0;
     const off = await postForm(server, '/profile/two-factor/off', { _csrf: hidden(profile, '_csrf'), password: PASSWORD }, cookie);
     expect(off.status).toBe(303);
+    expect(smtp.mails.map((m) => subjectOf(m.raw))).toEqual(['Two-factor log-in is off for your crash-cache account']);
     expect((await db.pool.query('SELECT count(*)::int AS n FROM recovery_code')).rows[0].n).toBe(0);
     const { r } = await password();
     expect(sessionOf(r)).toBeDefined();

@@ -35,6 +35,11 @@ export function checkRemove(actor: Principal, target: { id: number; role: Role }
   if (MANAGED_BY_OWNERS.has(target.role) && !hasScope(actor, 'org:admin')) refuse(`only owners can remove an ${target.role === 'owner' ? 'owner' : 'admin'}`);
 }
 
+/** May `actor` turn `target`'s two-factor log-in off (a lost phone)? As removing them: it weakens their account. */
+export function checkTwoFactorOff(actor: Principal, target: { id: number; role: Role }): void {
+  if (MANAGED_BY_OWNERS.has(target.role) && !hasScope(actor, 'org:admin')) refuse(`only owners can turn off an ${target.role}'s two-factor log-in`);
+}
+
 /** May `actor` change which projects `target` is limited to? The same as changing their role. */
 export function checkProjects(actor: Principal, target: { role: Role }): void {
   if (MANAGED_BY_OWNERS.has(target.role) && !hasScope(actor, 'org:admin')) refuse(`only owners can change an ${target.role}'s projects`);

@@ -5,7 +5,10 @@ import { canSeeProject, hasScope, requireScope } from '../auth/access.js';
 import type { Principal } from '../auth/principal.js';
 import { ROLES } from '../auth/scopes.js';
 import { listProjects, type ProjectRow } from '../storage/projects.js';
-import { changeRole, listMembers, parseRole, projectIdsOf, removeMember, setMemberProjects, type Member } from '../members/members.js';
+import { changeRole, getMember, listMembers, parseRole, projectIdsOf, removeMember, setMemberProjects, type Member } from '../members/members.js';
+import { checkTwoFactorOff } from '../members/rules.js';
+import { disableTwoFactor } from '../members/two-factor.js';
+import { mailSecurityChange } from '../members/security-mail.js';
 import { createInvite, inviteLink, listOpenInvites, withdrawInvite, type InviteRow } from '../members/invites.js';
 import { mailInvite } from '../members/invite-mail.js';
 import { pageSession, postSession, uiPrincipal } from './auth.js';
@@ -53,6 +56,7 @@ ${members.map((m) => html`<tr class="member" data-id="${m.id}" data-email="${m.e
 <td class="projects">${projectsCell(m.all_projects, m.project_ids, names)}</td><td class="mono">${fmt(m.created_at)}</td><td class="mono">${fmt(m.last_login)}</td>
 ${write ? html`<td><form method="post" action="/members/${m.id}/role" class="inline">${csrfField(session)}${roleSelect(m.role, `role-${m.id}`)} <button type="submit">Change role</button></form>
 ${admin ? html`<form method="post" action="/members/${m.id}/remove" class="inline">${csrfField(session)}<button type="submit">Remove</button></form>` : ''}
+${admin && m.has_2fa ? html`<form method="post" action="/members/${m.id}/two-factor-off" class="inline" data-confirm="Turn off two-factor log-in for ${m.email}? Their password alone will log them in; they are told by e-mail.">${csrfField(session)}<button type="submit">Turn off 2FA</button></form>` : ''}
 <details><summary>Projects</summary><form method="post" action="/members/${m.id}/projects">${csrfField(session)}${accessFields(projects, `p${m.id}`, m.all_projects, m.project_ids)}<button type="submit">Save projects</button></form></details></td>` : ''}</tr>`)}
 </tbody></table>
 <h2>Invites</h2>
@@ -133,6 +137,19 @@ export async function postMemberProjects(ctx: AppContext, req: IncomingMessage, 
 export async function postMemberRemove(ctx: AppContext, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
   const { who } = await postAs(ctx, req, 'member:admin');
   await removeMember(ctx.db.pool, who, idOf(id));
+  redirect(res, '/members?saved=1');
+}
+
+/** Turns a member's two-factor log-in off (a lost phone, no recovery code left); they are told by e-mail. */
+export async function postMemberTwoFactorOff(ctx: AppContext, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+  const { who } = await postAs(ctx, req, 'member:admin');
+  const target = await getMember(ctx.db.pool, idOf(id));
+  if (!target) throw new HttpError('not_found', `no member ${id}`);
+  checkTwoFactorOff(who, target);
+  if (await disableTwoFactor(ctx.db.pool, target.id)) {
+    ctx.log.info('two-factor log-in turned off by an administrator', { user: target.id, by: who.userId });
+    await mailSecurityChange(ctx, req, target, 'two-factor off');
+  }
   redirect(res, '/members?saved=1');
 }
 

@@ -18,7 +18,7 @@ import { serveStatic } from './static.js';
 import { getOidcCallback, getOidcStart } from './oidc-login.js';
 import { oidcClient } from '../oidc/client.js';
 import { postMerge, postUnmerge } from './merge-view.js';
-import { getMembers, postInvite as postMemberInvite, postInviteWithdraw, postMemberProjects, postMemberRemove, postMemberRole } from './members-page.js';
+import { getMembers, postInvite as postMemberInvite, postInviteWithdraw, postMemberProjects, postMemberRemove, postMemberTwoFactorOff, postMemberRole } from './members-page.js';
 import { getInvite, postInvite as postInviteAccept } from './invite-page.js';
 import { getTokens, postToken, postTokenRevoke } from './tokens-page.js';
 import { getProfile, postProfileNotifications, postProfilePassword, postProfileTwoFactorOff } from './profile-page.js';
@@ -93,6 +93,7 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   page('POST', '/members/:id/role/?', (req, res, p) => postMemberRole(ctx, req, res, p.id!));
   page('POST', '/members/:id/projects/?', (req, res, p) => postMemberProjects(ctx, req, res, p.id!));
   page('POST', '/members/:id/remove/?', (req, res, p) => postMemberRemove(ctx, req, res, p.id!));
+  page('POST', '/members/:id/two-factor-off/?', (req, res, p) => postMemberTwoFactorOff(ctx, req, res, p.id!));
   page('POST', '/members/:id/withdraw/?', (req, res, p) => postInviteWithdraw(ctx, req, res, p.id!));
   page('GET', '/invite/:token/?', (req, res, p) => getInvite(ctx, req, res, p.token!));
   page('POST', '/invite/:token/?', (req, res, p) => postInviteAccept(ctx, req, res, p.token!));

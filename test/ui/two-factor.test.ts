@@ -202,3 +202,36 @@ describe('turning it off', () => {
     expect(await cli(['user', 'two-factor-off', '--email', EMAIL], env)).toContain('had no two-factor log-in');
   });
 });
+
+describe('an administrator, for a lost phone', () => {
+  it('turns a member\'s two-factor log-in off on the Members page; only owners an admin\'s; the user is told', async () => {
+    await db.pool.query('DELETE FROM login_throttle');
+    const mia = await createUser(db.pool, 'mia@example.com', PASSWORD, 'member');
+    const ada = await createUser(db.pool, 'ada@example.com', PASSWORD, 'admin');
+    await db.pool.query("UPDATE ui_user SET totp_secret = $1, totp_enabled_at = now() WHERE email IN ('mia@example.com', 'ada@example.com')", [Buffer.alloc(20, 3)]);
+    await db.pool.query('UPDATE ui_user SET totp_secret = NULL WHERE email = $1', [EMAIL]);
+    const { r } = await password();
+    const [k, v] = sessionOf(r)!;
+    const owner = `${k}=${v}`;
+    // ada logs in with her code
+    const f = await loginForm(server);
+    const step = await postForm(server, '/login', { _csrf: f.csrf, email: 'ada@example.com', password: PASSWORD, next: '/members' }, f.cookie);
+    const adaWaiting = [f.cookie, ...Object.entries(cookiesOf(step)).map(([n, x]) => `${n}=${x}`)].join('; ');
+    const done = await sendCode(adaWaiting, appCode(Buffer.alloc(20, 3), 1));
+    expect(done.status).toBe(303);
+    const admin = sessionOf(done)!.join('=');
+
+    const members = await getPage(server, '/members', admin);
+    expect(members).toContain(`action="/members/${mia.id}/two-factor-off"`);
+    const csrf = hidden(members, '_csrf');
+    // an admin's two-factor is the owners' to turn off
+    expect((await postForm(server, `/members/${ada.id}/two-factor-off`, { _csrf: csrf }, admin)).status).toBe(403);
+    smtp.mails.length = 0;
+    expect((await postForm(server, `/members/${mia.id}/two-factor-off`, { _csrf: csrf }, admin)).status).toBe(303);
+    expect(smtp.mails.map((m) => [m.to, subjectOf(m.raw)])).toEqual([[['mia@example.com'], 'Two-factor log-in is off for your crash-cache account']]);
+    const ownerCsrf = hidden(await getPage(server, '/members', owner), '_csrf');
+    expect((await postForm(server, `/members/${ada.id}/two-factor-off`, { _csrf: ownerCsrf }, owner)).status).toBe(303);
+    expect((await db.pool.query("SELECT email FROM ui_user WHERE totp_secret IS NOT NULL")).rows).toEqual([]);
+    expect(await getPage(server, '/members', owner)).not.toContain('two-factor-off"');
+  });
+});

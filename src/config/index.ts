@@ -54,6 +54,7 @@ export interface Config {
   inviteTtlHours: number;
   passwordResetTtlMinutes: number;
   loginSecondFactorSecs: number;
+  requireTwoFactor: boolean;
   passwordResetMinIntervalSecs: number;
   maxUrlChars: number;
   searchMaxQueryChars: number;

@@ -109,6 +109,8 @@ export const SETTINGS = [
   // members (src/members/): invitations
   { name: 'INVITE_TTL_HOURS', kind: 'int', default: 72, min: 1, max: 24 * 30,
     doc: 'How long an invite link stays valid. Three days covers a weekend; the link is single-use and can be withdrawn on the Members page.' },
+  { name: 'REQUIRE_TWO_FACTOR', kind: 'bool', default: false,
+    doc: 'true: users who log in with a password must turn two-factor log-in on; until they do, every page sends them to their Profile page to set it up, and they cannot turn it off there. Single-sign-on users are not asked (their provider\'s second factor applies); API tokens are not affected.' },
   { name: 'LOGIN_SECOND_FACTOR_SECS', kind: 'int', default: 300, min: 30, max: 3600,
     doc: 'How long a log-in whose password was right waits for its authenticator code (users with two-factor log-in). Each wrong code counts as a failed log-in of the account; after LOGIN_MAX_FAILURES_PER_ACCOUNT of them, or this long, the password is asked again.' },
   // members: "Forgot your password?" (src/members/password-reset.ts; needs SMTP_URL and PASSWORD_LOGIN)

@@ -40,9 +40,23 @@ export async function currentSession(ctx: AppContext, req: IncomingMessage): Pro
   return token ? findSession(ctx.db.pool, token) : null;
 }
 
+/**
+ * REQUIRE_TWO_FACTOR: what a password user without two-factor log-in may still reach — their Profile
+ * page and the forms that set it up (or change the password), and logging out.
+ */
+const SET_UP_PATHS = /^\/(profile(\/(two-factor\/(setup|enable)|password))?|logout)\/?(\?|$)/;
+
+function setUpFirst(ctx: AppContext, s: Session, path: string): boolean {
+  return ctx.config.requireTwoFactor && s.withoutSecondFactor && !SET_UP_PATHS.test(path);
+}
+
 /** For GET pages: the session, or a redirect to the login page (then null: the caller stops). */
 export async function pageSession(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<Session | null> {
   const s = await currentSession(ctx, req);
+  if (s && setUpFirst(ctx, s, url.pathname)) {
+    redirect(res, '/profile');
+    return null;
+  }
   if (s) return s;
   redirect(res, `/login?next=${encodeURIComponent(url.pathname + url.search)}`);
   return null;
@@ -61,6 +75,7 @@ export async function postSession(ctx: AppContext, req: IncomingMessage): Promis
   const form = await readForm(req);
   if (!session) throw new HttpError('forbidden', 'not logged in, or the session expired');
   if (!tokensEqual(form.get('_csrf'), session.csrfToken)) throw new HttpError('forbidden', 'missing or wrong CSRF token; reload the page and try again');
+  if (setUpFirst(ctx, session, req.url ?? '/')) throw new HttpError('forbidden', 'this server requires two-factor log-in (REQUIRE_TWO_FACTOR): set it up on your Profile page first');
   return { session, form };
 }
 

@@ -27,6 +27,7 @@ async function render(ctx: AppContext, res: ServerResponse, session: Session, st
   const projects = me.all_projects || me.role === 'owner' || me.role === 'admin' ? 'every project' : me.project_ids.map((id) => names.get(id) ?? `#${id}`).join(', ') || 'none';
   sendHtml(res, status, layout({ title: 'Profile', session, section: 'profile', body: html`<h1>Profile</h1>
 ${msg.error ? html`<p class="error" role="alert">${msg.error}</p>` : ''}${msg.notice ? html`<p class="notice" role="status" id="profile-notice">${msg.notice}</p>` : ''}
+${ctx.config.requireTwoFactor && me.has_password && !me.has_2fa ? html`<p class="error" role="alert" id="two-factor-required">This server requires two-factor log-in: set it up below (Two-factor log-in) before anything else.</p>` : ''}
 <table class="facts"><tbody><tr><th>E-mail</th><td>${me.email}</td></tr><tr><th>Role</th><td id="my-role">${me.role}</td></tr><tr><th>Projects</th><td>${projects}</td></tr></tbody></table>
 <h2>E-mail notifications</h2>
 <form method="post" action="/profile/notifications" id="notifications">${csrfField(session)}
@@ -82,6 +83,7 @@ export async function postProfileNotifications(ctx: AppContext, req: IncomingMes
 /** Turns two-factor log-in off (src/members/two-factor.ts), when the password is right. */
 export async function postProfileTwoFactorOff(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { session, form } = await postSession(ctx, req);
+  if (ctx.config.requireTwoFactor) return render(ctx, res, session, 403, { error: 'This server requires two-factor log-in (REQUIRE_TWO_FACTOR): it stays on.' });
   if (!(await authenticate(ctx.db.pool, session.user.email, form.get('password') ?? ''))) {
     ctx.log.info('two-factor log-in not turned off: wrong password', { user: session.user.id });
     return render(ctx, res, session, 403, { error: 'The password is wrong; two-factor log-in stays on.' });

@@ -13,6 +13,8 @@ export interface Session {
   tokenSha256: Buffer;
   csrfToken: string;
   user: UserRow;
+  /** a password user without two-factor log-in (REQUIRE_TWO_FACTOR sends them to set it up: auth.ts) */
+  withoutSecondFactor: boolean;
 }
 
 function sha256(token: string): Buffer {
@@ -37,9 +39,10 @@ export async function createSession(db: pg.Pool, userId: number, opts: { oidcIdT
 export async function findSession(db: pg.Pool, token: string): Promise<Session | null> {
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
   const hash = sha256(token);
-  const { rows } = await db.query<UserRow & { csrf_token: string; stale: boolean }>(
+  const { rows } = await db.query<UserRow & { csrf_token: string; stale: boolean; without_2fa: boolean }>(
     `SELECT u.id, u.email, u.role, u.all_projects, u.created_at, s.csrf_token,
-            s.last_used_at < now() - interval '1 hour' AS stale
+            s.last_used_at < now() - interval '1 hour' AS stale,
+            u.password_hash IS NOT NULL AND u.totp_secret IS NULL AS without_2fa
        FROM ui_session s JOIN ui_user u ON u.id = s.user_id
       WHERE s.token_sha256 = $1 AND s.expires_at > now()`,
     [hash],
@@ -54,8 +57,8 @@ export async function findSession(db: pg.Pool, token: string): Promise<Session |
       [hash, SESSION_IDLE_DAYS, SESSION_MAX_DAYS],
     );
   }
-  const { csrf_token, stale: _, ...user } = row;
-  return { tokenSha256: hash, csrfToken: csrf_token, user };
+  const { csrf_token, stale: _, without_2fa, ...user } = row;
+  return { tokenSha256: hash, csrfToken: csrf_token, user, withoutSecondFactor: without_2fa };
 }
 
 /** Ends a session; returns the provider's ID token it was opened with (null: a password session). */

@@ -7,6 +7,7 @@ import { decodeQp, startSmtp, subjectOf, type SmtpReceiver } from '../alerts/smt
 import { createToken } from '../../src/api/tokens.js';
 import { ROLE_SCOPES } from '../../src/auth/scopes.js';
 import { createUser } from '../../src/ui/users.js';
+import { createSession } from '../../src/ui/sessions.js';
 import { cookiesOf, getPage, hidden, loginForm, postForm } from './web.js';
 
 // Two-factor log-in over real HTTP against the built server: set-up on the Profile page (a QR code and
@@ -233,5 +234,40 @@ describe('an administrator, for a lost phone', () => {
     expect((await postForm(server, `/members/${ada.id}/two-factor-off`, { _csrf: ownerCsrf }, owner)).status).toBe(303);
     expect((await db.pool.query("SELECT email FROM ui_user WHERE totp_secret IS NOT NULL")).rows).toEqual([]);
     expect(await getPage(server, '/members', owner)).not.toContain('two-factor-off"');
+  });
+});
+
+describe('REQUIRE_TWO_FACTOR', () => {
+  it('sends a password user without it to set it up before anything else; single-sign-on users and tokens are not asked', async () => {
+    const strict = await startServer({ ...env, REQUIRE_TWO_FACTOR: 'true' });
+    try {
+      await createUser(db.pool, 'zoe@example.com', PASSWORD, 'member');
+      const form = await fetch(`${strict.url}/login`);
+      const loginCookie = Object.entries(cookiesOf(form)).map(([k, v]) => `${k}=${v}`).join('; ');
+      const r = await postForm(strict, '/login', { _csrf: hidden(await form.text(), '_csrf'), email: 'zoe@example.com', password: PASSWORD, next: '/projects' }, loginCookie);
+      const cookie = sessionOf(r)!.join('=');
+      const projects = await fetch(`${strict.url}/projects`, { headers: { cookie }, redirect: 'manual' });
+      expect(projects.status).toBe(303);
+      expect(projects.headers.get('location')).toBe('/profile');
+      const profile = await getPage(strict, '/profile', cookie);
+      expect(profile).toContain('id="two-factor-required"');
+      const csrf = hidden(profile, '_csrf');
+      expect((await postForm(strict, '/profile/notifications', { _csrf: csrf, which: 'issues', on: '0' }, cookie)).status).toBe(403);
+      const setup = await postForm(strict, '/profile/two-factor/setup', { _csrf: csrf }, cookie);
+      const secret = fromBase32(/<code id="two-factor-key">([A-Z2-7 ]+)<\/code>/.exec(await setup.text())![1]!);
+      expect((await postForm(strict, '/profile/two-factor/enable', { _csrf: csrf, code: appCode(secret) }, cookie)).status).toBe(200);
+      expect((await fetch(`${strict.url}/projects`, { headers: { cookie }, redirect: 'manual' })).status).toBe(200);
+      // and it stays on
+      const off = await postForm(strict, '/profile/two-factor/off', { _csrf: csrf, password: PASSWORD }, cookie);
+      expect(off.status).toBe(403);
+      expect(await off.text()).toContain('requires two-factor log-in');
+      // a single-sign-on user (no password here) is not asked; nor is a token
+      const sso = await db.pool.query<{ id: number }>("INSERT INTO ui_user (email, role, all_projects) VALUES ('sso2@example.com', 'member', true) RETURNING id::int");
+      const { token } = await createSession(db.pool, sso.rows[0]!.id);
+      expect((await fetch(`${strict.url}/projects`, { headers: { cookie: `cc_session=${token}` }, redirect: 'manual' })).status).toBe(200);
+      expect((await fetch(`${strict.url}/api/0/projects/`, { headers: { authorization: `Bearer ${apiToken}` } })).status).toBe(200);
+    } finally {
+      await strict.stop();
+    }
   });
 });

@@ -11,7 +11,7 @@ ALTER TABLE ui_user ADD COLUMN email_workflow boolean NOT NULL DEFAULT true;
 -- One e-mail owed to one user about one activity entry:
 --   reason      why the user gets it: 'assigned' (the entry assigns the issue to them), or for a
 --               comment 'mentioned' (@their-email in it), 'assignee', 'commented' (an earlier comment
---               of theirs), 'bookmarked'
+--               of theirs), 'bookmarked', 'subscribed' (issue_subscription, migration 0050)
 --   status      'pending' (due at run_after), 'delivered', or 'failed' (ALERT_MAX_ATTEMPTS, or an SMTP 5xx)
 --   run_after   when it is due; a claim moves it ALERT_TIMEOUT_MS + 60 s ahead (the lease)
 --   payload     recipients and subject of the last attempt (never the comment's text: it is in
@@ -23,7 +23,7 @@ CREATE TABLE notice_outbox (
   activity_id  bigint NOT NULL REFERENCES issue_activity (id) ON DELETE CASCADE,
   user_id      bigint NOT NULL REFERENCES ui_user (id) ON DELETE CASCADE,
   project_id   bigint NOT NULL REFERENCES project (id) ON DELETE CASCADE,
-  reason       text NOT NULL CHECK (reason IN ('assigned', 'mentioned', 'assignee', 'commented', 'bookmarked')),
+  reason       text NOT NULL CHECK (reason IN ('assigned', 'mentioned', 'assignee', 'commented', 'bookmarked', 'subscribed')),
   status       text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
   created_at   timestamptz NOT NULL DEFAULT now(),
   run_after    timestamptz NOT NULL DEFAULT now(),

@@ -154,7 +154,7 @@ async function applyChange(ctx: AppContext, ids: number[], body: Record<string, 
     ? (await ctx.db.pool.query<{ project_id: number }>('SELECT DISTINCT project_id FROM issue WHERE id = ANY($1::bigint[])', [ids])).rows.map((r) => Number(r.project_id))
     : [];
   const collab = await readCollabChange(ctx.db.pool, body, who, projects.filter((p) => touched.includes(Number(p.id))));
-  if (!change && collab.assignee === undefined && !collab.bookmark) return {};
+  if (!change && collab.assignee === undefined && !collab.bookmark && !collab.subscription) return {};
   // a release named before it has events takes its place in the release order now (as Sentry makes
   // it), in its own statement: the digest inserts dimensions too, and must not wait on this transaction
   if (change?.resolution?.kind === 'in') await ensureRelease(ctx.db.pool, ids, change.resolution.release);

@@ -10,7 +10,7 @@ import { leaseCte } from '../alerts/deliveries.js';
 export interface ClaimedNotice {
   id: number;
   attempts: number;
-  reason: 'assigned' | 'mentioned' | 'assignee' | 'commented' | 'bookmarked';
+  reason: 'assigned' | 'mentioned' | 'assignee' | 'commented' | 'bookmarked' | 'subscribed';
   activity_id: number;
   /** 'assigned' or 'note' */
   type: 'assigned' | 'note';

@@ -15,6 +15,7 @@ const WHY: Record<ClaimedNotice['reason'], string> = {
   assignee: 'you are the issue\'s assignee',
   commented: 'you commented on the issue',
   bookmarked: 'you bookmarked the issue',
+  subscribed: 'you subscribed to the issue',
 };
 
 export function noticeEmail(config: Pick<Config, 'publicUrl'>, n: ClaimedNotice): EmailContent {
@@ -26,7 +27,7 @@ export function noticeEmail(config: Pick<Config, 'publicUrl'>, n: ClaimedNotice)
   const subject = oneLine(`[${n.project_slug}] ${n.type === 'assigned' ? `${sid} assigned to you` : `New comment on ${sid}`}: ${title}`, 200);
   const rows: [string, string][] = [['Project', n.project_name], ['Issue', sid], ['Title', title], ['Culprit', n.culprit || '-'], ['Level', n.level ?? '-'],
     ['Events', String(n.event_count ?? 0)], ['Status', n.status ?? '-']];
-  const footer = `You get this e-mail because ${WHY[n.reason]}. Turn e-mail about issues off on your Profile page: ${config.publicUrl}/profile`;
+  const footer = `You get this e-mail because ${WHY[n.reason]}. Unsubscribe from this issue on its page, or turn e-mail about issues off on your Profile page: ${config.publicUrl}/profile`;
   const comment = n.type === 'note' ? n.text ?? '' : null;
   const text = [
     what,

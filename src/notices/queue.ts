@@ -7,8 +7,9 @@ import type { Config } from '../config/index.js';
 // - 'assigned': the new assignee, unless they assigned it to themselves;
 // - 'note' (a comment): the users it mentions (a word `@their-email`, as typed: the text split on white
 //   space — one pass, nothing to backtrack — trailing punctuation trimmed, compared whole) and the issue's
-//   participants as Sentry counts them (GroupSubscription's reasons assignee, comment, bookmark),
-//   but not the comment's author.
+//   participants as Sentry counts them (GroupSubscription's reasons assignee, comment, bookmark, and
+//   an explicit subscription), but not the comment's author, nor a participant who unsubscribed from
+//   the issue (issue_subscription, migrations/0050).
 // A recipient must still see the issue's project and have this e-mail on (ui_user.email_workflow).
 // One row per (entry, user): a user who is assignee and commenter is told once, for the first reason.
 
@@ -30,11 +31,17 @@ const QUEUE_SQL = `
      WHERE a.type = 'note' AND n.type = 'note' AND n.id < a.id AND n.user_id IS NOT NULL
     UNION ALL
     SELECT a.id, b.user_id, 'bookmarked', 3 FROM a JOIN issue_bookmark b ON b.project_id = a.project_id AND b.issue_id = a.issue_id
-     WHERE a.type = 'note')
+     WHERE a.type = 'note'
+    UNION ALL
+    SELECT a.id, s.user_id, 'subscribed', 4 FROM a JOIN issue_subscription s ON s.project_id = a.project_id AND s.issue_id = a.issue_id
+     WHERE a.type = 'note' AND s.subscribed)
   INSERT INTO notice_outbox (activity_id, user_id, project_id, reason)
   SELECT DISTINCT ON (a.id, u.id) a.id, u.id, a.project_id, r.reason
     FROM r JOIN a ON a.id = r.id JOIN ui_user u ON u.id = r.user_id
    WHERE r.user_id IS DISTINCT FROM a.user_id AND u.email_workflow AND ${userSeesProjectSql('u', 'a.project_id')}
+     -- unsubscribed from this issue: out of its participants (an assignment or a mention is still told)
+     AND (r.rank = 0 OR NOT EXISTS (SELECT 1 FROM issue_subscription s
+                                     WHERE s.project_id = a.project_id AND s.issue_id = a.issue_id AND s.user_id = u.id AND NOT s.subscribed))
    ORDER BY a.id, u.id, r.rank
   ON CONFLICT DO NOTHING`;
 

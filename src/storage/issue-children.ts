@@ -2,4 +2,4 @@
 // to issue (`ruminate` empties and rebuilds issue under the same ids). Whatever deletes issues —
 // the API's delete, retention's empty-issue kind, a merge — deletes these rows with them, from this
 // one list. `report` is not here: deleting an issue's events is each caller's own decision.
-export const ISSUE_CHILD_TABLES = ['issue_tag', 'issue_user', 'issue_hash', 'issue_activity', 'issue_assignee', 'issue_bookmark'] as const;
+export const ISSUE_CHILD_TABLES = ['issue_tag', 'issue_user', 'issue_hash', 'issue_activity', 'issue_assignee', 'issue_bookmark', 'issue_subscription'] as const;

@@ -4,7 +4,7 @@ import { hasScope, requireProjectAccess, requireScope } from '../auth/access.js'
 import type { Principal } from '../auth/principal.js';
 import { getIssue, type IssueRow } from '../api/queries/issues.js';
 import { assignableUsers, assignIssues, resolveAssignee } from '../collab/assignees.js';
-import { setBookmarks } from '../collab/bookmarks.js';
+import { setBookmarks, setSubscriptions } from '../collab/bookmarks.js';
 import { addComment, commentText, deleteComment, editComment } from '../collab/comments.js';
 import { noticesOn } from '../notices/queue.js';
 import { collabFacts } from '../collab/facts.js';
@@ -43,8 +43,12 @@ export async function collabSection(ctx: AppContext, issue: IssueRow, session: S
   const bookmark = canWrite && p.userId !== null
     ? html`<form method="post" action="${action('bookmark')}" class="inline">${csrfField(session)}<input type="hidden" name="bookmarked" value="${f?.bookmarked ? '0' : '1'}"><button type="submit" id="bookmark-toggle">${f?.bookmarked ? '★ Remove bookmark' : '☆ Bookmark'}</button></form>`
     : f?.bookmarked ? html`<span>★ Bookmarked</span>` : '';
+  // e-mail about its comments: shown when e-mail can be sent at all
+  const subscription = noticesOn(ctx.config) && p.userId !== null
+    ? html`<dt>E-mail</dt><dd><form method="post" action="${action('subscription')}" class="inline">${csrfField(session)}<input type="hidden" name="subscribed" value="${f?.subscribed ? '0' : '1'}"><span id="subscription-state">${f?.subscribed ? 'You get e-mail about its comments.' : 'You get no e-mail about its comments.'}</span> <button type="submit" id="subscription-toggle">${f?.subscribed ? 'Unsubscribe' : 'Subscribe'}</button></form></dd>`
+    : '';
   const meta = html`<dt>Assigned to</dt><dd>${assignee} ${assignForms}</dd>
-  <dt>Bookmark</dt><dd>${bookmark || html`<span class="muted">—</span>`}</dd>`;
+  <dt>Bookmark</dt><dd>${bookmark || html`<span class="muted">—</span>`}</dd>${subscription}`;
   return { meta, activity: html`<section class="collab" aria-label="activity">
 <h2>Activity</h2>
 ${activity.length ? html`<ol class="timeline" id="activity">${activity.map((a) => entry(issue, a, session, p))}</ol>` : html`<p class="empty" id="activity">Nothing has happened to this issue yet.</p>`}
@@ -99,11 +103,11 @@ function entry(issue: IssueRow, a: ActivityRow, session: Session, p: Principal):
     : ''}</li>`;
 }
 
-/** A POST of this part: CSRF, event:write, the issue and its project, in that order. */
-async function writer(ctx: AppContext, req: IncomingMessage, id: string): Promise<{ form: URLSearchParams; p: Principal; issue: IssueRow }> {
+/** A POST of this part: CSRF, `scope` (event:write; event:read for what only concerns the user), the issue and its project, in that order. */
+async function writer(ctx: AppContext, req: IncomingMessage, id: string, scope: 'event:write' | 'event:read' = 'event:write'): Promise<{ form: URLSearchParams; p: Principal; issue: IssueRow }> {
   const { session, form } = await postSession(ctx, req);
   const p = await uiPrincipal(ctx, session);
-  requireScope(p, 'event:write');
+  requireScope(p, scope);
   const issue = /^\d{1,18}$/.test(id) ? await getIssue(ctx.db.pool, id) : null;
   if (!issue) throw new HttpError('not_found', `no issue ${id}`);
   requireProjectAccess(p, issue.project_id);
@@ -123,6 +127,16 @@ export async function postBookmark(ctx: AppContext, req: IncomingMessage, res: S
   const on = form.get('bookmarked');
   if (on !== '1' && on !== '0') throw new HttpError('invalid_request', 'bookmarked must be 1 or 0');
   await transaction(ctx.db.pool, (client) => setBookmarks(client, [issue.id], p.userId!, on === '1'));
+  redirect(res, `/issues/${issue.id}`);
+}
+
+/** The user's e-mail subscription to the issue's comments (any role: it only concerns them). */
+export async function postSubscription(ctx: AppContext, req: IncomingMessage, res: ServerResponse, id: string): Promise<void> {
+  const { form, p, issue } = await writer(ctx, req, id, 'event:read');
+  if (p.userId === null) throw new HttpError('invalid_request', 'subscriptions are per user');
+  const on = form.get('subscribed');
+  if (on !== '1' && on !== '0') throw new HttpError('invalid_request', 'subscribed must be 1 or 0');
+  await transaction(ctx.db.pool, (client) => setSubscriptions(client, [issue.id], p.userId!, on === '1'));
   redirect(res, `/issues/${issue.id}`);
 }
 

@@ -3,7 +3,7 @@ import type { AppContext } from '../context.js';
 import { currentSession } from './auth.js';
 import { redirect } from './http.js';
 import { getIssuePage, postIssueStatus } from './issue-page.js';
-import { postAssign, postBookmark, postComment, postCommentDelete, postCommentEdit } from './issue-collab.js';
+import { postAssign, postBookmark, postSubscription, postComment, postCommentDelete, postCommentEdit } from './issue-collab.js';
 import { getIssues } from './issues-page.js';
 import { getLogin, postLogin, postLogout } from './login.js';
 import { getOutcomes } from './outcomes-page.js';
@@ -66,6 +66,7 @@ export function registerUiRoutes(router: Router, ctx: AppContext): void {
   // issue collaboration: assignee, bookmark, comments (src/ui/issue-collab.ts)
   page('POST', '/issues/:id/assign/?', (req, res, p) => postAssign(ctx, req, res, p.id!));
   page('POST', '/issues/:id/bookmark/?', (req, res, p) => postBookmark(ctx, req, res, p.id!));
+  page('POST', '/issues/:id/subscription/?', (req, res, p) => postSubscription(ctx, req, res, p.id!));
   page('POST', '/issues/:id/comments/?', (req, res, p) => postComment(ctx, req, res, p.id!));
   page('POST', '/issues/:id/comments/:commentId/edit/?', (req, res, p) => postCommentEdit(ctx, req, res, p.id!, p.commentId!));
   page('POST', '/issues/:id/comments/:commentId/delete/?', (req, res, p) => postCommentDelete(ctx, req, res, p.id!, p.commentId!));

@@ -190,6 +190,31 @@ describe('comments', () => {
     expect(textOf(mailTo('lead@example.com')[0]!)).toContain('because the comment mentions you');
   });
 
+  it('unsubscribed participants hear nothing more of its comments, except a mention; subscribers hear them', async () => {
+    const issue = await newIssue('followed');
+    await put('owner', issue.id, { assignedTo: 'dev@example.com' });
+    await settled(issue.id, 1);
+    const subscribed = async (who: string) => ((await (await api(who, `/api/0/issues/${issue.id}/`)).json()) as { isSubscribed: boolean }).isSubscribed;
+    expect(await subscribed('dev')).toBe(true); // the assignee takes part
+    expect(await subscribed('lead')).toBe(false);
+    await put('dev', issue.id, { isSubscribed: false });
+    expect(await subscribed('dev')).toBe(false);
+    // lead subscribes on the issue page
+    const cookie = await logIn(server, 'lead@example.com', PASSWORD);
+    const page = await getPage(server, `/issues/${issue.id}`, cookie);
+    expect(page).toContain('<span id="subscription-state">You get no e-mail about its comments.</span>');
+    const r = await fetch(`${server.url}/issues/${issue.id}/subscription`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', cookie }, body: new URLSearchParams({ _csrf: hidden(page, '_csrf'), subscribed: '1' }).toString() });
+    expect(r.status).toBe(303);
+    expect(await subscribed('lead')).toBe(true);
+    smtp.mails.length = 0;
+    await comment('owner', issue.id, 'anyone?');
+    expect((await settled(issue.id, 2)).slice(1).map((x) => [x.user, x.reason])).toEqual([['lead@example.com', 'subscribed']]);
+    await comment('owner', issue.id, '@dev@example.com you, then');
+    expect((await settled(issue.id, 4)).slice(2).map((x) => [x.user, x.reason]).sort()).toEqual([['dev@example.com', 'mentioned'], ['lead@example.com', 'subscribed']]);
+    expect(textOf(mailTo('lead@example.com')[0]!)).toContain('because you subscribed to the issue');
+    expect((await api('host', `/api/0/issues/${issue.id}/`, { method: 'PUT', body: JSON.stringify({ isSubscribed: true }) })).status).toBe(400);
+  });
+
   it('from the web UI too; the Profile switch turns them off', async () => {
     const issue = await newIssue('from the page');
     await put('owner', issue.id, { assignedTo: 'lead@example.com' });

@@ -222,7 +222,7 @@ describe('merge and unmerge', () => {
     expect((await app.db.pool.query('SELECT count(*)::int AS n FROM issue WHERE project_id = $1', [app.projectId])).rows[0].n).toBe(2);
   }, 120_000);
 
-  it('moves the children\'s comments, history and bookmarks to the parent, and their assignee when it has none', async () => {
+  it('moves the children\'s comments, history, bookmarks and subscriptions to the parent, and their assignee when it has none', async () => {
     const owner = (await app.db.pool.query<{ id: number }>("SELECT id FROM ui_user WHERE email = 'owner@example.com'")).rows[0]!.id;
     const ownerToken = (await createToken(app.db.pool, 'owner', { userId: owner })).token;
     const c = [await send('fp-c', { ts: T0 }), await send('fp-c', { ts: T0 + 1 })];
@@ -230,16 +230,18 @@ describe('merge and unmerge', () => {
     await digested();
     const [C, D] = [await issueIdOf(c[0]!), await issueIdOf(d)];
     expect((await api(`/api/0/issues/${D}/comments/`, { method: 'POST', body: JSON.stringify({ text: 'seen on D' }) }, ownerToken)).status).toBe(201);
-    expect((await api(`/api/0/issues/${D}/`, { method: 'PUT', body: JSON.stringify({ assignedTo: 'owner@example.com', isBookmarked: true }) }, ownerToken)).status).toBe(200);
+    expect((await api(`/api/0/issues/${D}/`, { method: 'PUT', body: JSON.stringify({ assignedTo: 'owner@example.com', isBookmarked: true, isSubscribed: false }) }, ownerToken)).status).toBe(200);
     const r = await merge([C, D], ownerToken);
     expect(((await r.json()) as { merge: { parent: string } }).merge.parent).toBe(C);
-    const j = (await (await api(`/api/0/issues/${C}/`, {}, ownerToken)).json()) as { numComments: number; isBookmarked: boolean; assignedTo: { email: string } | null; activity: { type: string; data: { text?: string } }[] };
+    const j = (await (await api(`/api/0/issues/${C}/`, {}, ownerToken)).json()) as { numComments: number; isBookmarked: boolean; isSubscribed: boolean; assignedTo: { email: string } | null; activity: { type: string; data: { text?: string } }[] };
     expect(j.numComments).toBe(1);
     expect(j.isBookmarked).toBe(true);
+    // the choice not to hear of D's comments holds for the merged issue (a participant otherwise)
+    expect(j.isSubscribed).toBe(false);
     expect(j.assignedTo?.email).toBe('owner@example.com');
     const types = j.activity.map((x) => x.type);
     expect(types).toEqual(expect.arrayContaining(['merge', 'note', 'assigned']));
     expect(j.activity.find((x) => x.type === 'note')?.data.text).toBe('seen on D');
-    for (const t of ['issue_activity', 'issue_assignee', 'issue_bookmark']) expect((await app.db.pool.query(`SELECT 1 FROM ${t} WHERE issue_id = $1`, [D])).rowCount).toBe(0);
+    for (const t of ['issue_activity', 'issue_assignee', 'issue_bookmark', 'issue_subscription']) expect((await app.db.pool.query(`SELECT 1 FROM ${t} WHERE issue_id = $1`, [D])).rowCount).toBe(0);
   });
 });

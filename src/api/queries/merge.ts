@@ -88,13 +88,19 @@ export async function mergeIssues(pool: pg.Pool, ids: number[], userId: number |
                  FROM issue WHERE project_id = $1 AND (id = $2 OR id = ANY($3::bigint[]))) a
         WHERE i.project_id = $1 AND i.id = $2`,
       [pid, p, kids]);
-    // People's work moves to the parent: the children's history and comments, their bookmarks, and an
+    // People's work moves to the parent: the children's history and comments, their bookmarks, their
+    // e-mail subscriptions (where the parent has no choice of theirs; the latest child's), and an
     // assignee when the parent has none (the earliest assigned child's).
     await client.query('UPDATE issue_activity SET issue_id = $2 WHERE project_id = $1 AND issue_id = ANY($3::bigint[])', [pid, p, kids]);
     await client.query(
       `INSERT INTO issue_bookmark (project_id, issue_id, user_id, created_at)
        SELECT project_id, $2, user_id, min(created_at) FROM issue_bookmark WHERE project_id = $1 AND issue_id = ANY($3::bigint[])
         GROUP BY project_id, user_id
+       ON CONFLICT DO NOTHING`, [pid, p, kids]);
+    await client.query(
+      `INSERT INTO issue_subscription (project_id, issue_id, user_id, subscribed, changed_at)
+       SELECT DISTINCT ON (user_id) project_id, $2, user_id, subscribed, changed_at FROM issue_subscription
+        WHERE project_id = $1 AND issue_id = ANY($3::bigint[]) ORDER BY user_id, changed_at DESC
        ON CONFLICT DO NOTHING`, [pid, p, kids]);
     await client.query(
       `INSERT INTO issue_assignee (project_id, issue_id, user_id, assigned_by, assigned_at)

@@ -59,7 +59,7 @@ async function replaceRecoveryCodes(client: pg.ClientBase, userId: number): Prom
   return codes;
 }
 
-/** Turns the second factor off (the Profile page, having checked the password; `crash-cache-cli user two-factor-off`). False: it was off. */
+/** Turns the second factor off (the Profile page, having checked the password; an administrator on the Members page; `crash-cache-cli user two-factor-off`). False: it was off. */
 export async function disableTwoFactor(db: pg.Pool | pg.ClientBase, userId: number): Promise<boolean> {
   const { rowCount } = await db.query(
     `WITH gone AS (DELETE FROM recovery_code WHERE user_id = $1)

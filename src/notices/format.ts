@@ -27,7 +27,9 @@ export function noticeEmail(config: Pick<Config, 'publicUrl'>, n: ClaimedNotice)
   const subject = oneLine(`[${n.project_slug}] ${n.type === 'assigned' ? `${sid} assigned to you` : `New comment on ${sid}`}: ${title}`, 200);
   const rows: [string, string][] = [['Project', n.project_name], ['Issue', sid], ['Title', title], ['Culprit', n.culprit || '-'], ['Level', n.level ?? '-'],
     ['Events', String(n.event_count ?? 0)], ['Status', n.status ?? '-']];
-  const footer = `You get this e-mail because ${WHY[n.reason]}. Unsubscribe from this issue on its page, or turn e-mail about issues off on your Profile page: ${config.publicUrl}/profile`;
+  // a participant can leave the issue's comment e-mail; an assignment or a mention reaches them anyway
+  const participant = n.reason !== 'assigned' && n.reason !== 'mentioned';
+  const footer = `You get this e-mail because ${WHY[n.reason]}. ${participant ? 'Unsubscribe from this issue on its page, or turn' : 'Turn'} e-mail about issues off on your Profile page: ${config.publicUrl}/profile`;
   const comment = n.type === 'note' ? n.text ?? '' : null;
   const text = [
     what,

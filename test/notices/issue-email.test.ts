@@ -119,6 +119,8 @@ describe('assignment', () => {
     expect(body).toContain(`Open: http://cc.example/issues/${issue.id}`);
     expect(body).toContain('because the issue was assigned to you');
     expect(body).toContain('http://cc.example/profile');
+    // unsubscribing from the issue would not stop an assignment: not offered
+    expect(body).not.toContain('Unsubscribe from this issue');
     // the HTML part escapes the title; the raw one never appears in it
     expect(body).toContain('Checkout &lt;failed&gt; &amp; &quot;retried&quot;');
     expect(body).not.toMatch(/<td>Checkout <failed>/);
@@ -211,7 +213,7 @@ describe('comments', () => {
     expect((await settled(issue.id, 2)).slice(1).map((x) => [x.user, x.reason])).toEqual([['lead@example.com', 'subscribed']]);
     await comment('owner', issue.id, '@dev@example.com you, then');
     expect((await settled(issue.id, 4)).slice(2).map((x) => [x.user, x.reason]).sort()).toEqual([['dev@example.com', 'mentioned'], ['lead@example.com', 'subscribed']]);
-    expect(textOf(mailTo('lead@example.com')[0]!)).toContain('because you subscribed to the issue');
+    expect(textOf(mailTo('lead@example.com')[0]!)).toContain('because you subscribed to the issue. Unsubscribe from this issue on its page');
     expect((await api('host', `/api/0/issues/${issue.id}/`, { method: 'PUT', body: JSON.stringify({ isSubscribed: true }) })).status).toBe(400);
   });
 

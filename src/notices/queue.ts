@@ -9,7 +9,7 @@ import type { Config } from '../config/index.js';
 //   space — one pass, nothing to backtrack — trailing punctuation trimmed, compared whole) and the issue's
 //   participants as Sentry counts them (GroupSubscription's reasons assignee, comment, bookmark, and
 //   an explicit subscription), but not the comment's author, nor a participant who unsubscribed from
-//   the issue (issue_subscription, migrations/0050).
+//   the issue (issue_subscription, migrations/0050). src/collab/facts.ts shows the same set as isSubscribed.
 // A recipient must still see the issue's project and have this e-mail on (ui_user.email_workflow).
 // One row per (entry, user): a user who is assignee and commenter is told once, for the first reason.
 

@@ -2,7 +2,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../context.js';
-import { cookie, parseCookies, readForm, redirect } from './http.js';
+import { cookie, parseCookies, readForm, redirect, sendHtml } from './http.js';
+import type { Html } from './html.js';
 import { SESSION_IDLE_DAYS, createSession, findSession, type Session } from './sessions.js';
 import { requestIsHttps } from '../ratelimit/client-ip.js';
 import { serverSecret } from '../storage/server-secret.js';
@@ -112,6 +113,16 @@ export async function loginCsrf(ctx: AppContext, req: IncomingMessage): Promise<
   const nonce = randomBytes(16).toString('base64url');
   const value = `${nonce}.${now}.${mac(secret, 'cookie', nonce, String(now))}`;
   return { token: mac(secret, 'form', nonce), setCookie: cookie(names.loginCsrf, value, { secure: names.secure, maxAgeSecs: LOGIN_CSRF_MAX_AGE_SECS }) };
+}
+
+/**
+ * Sends a page whose form has no session yet (log-in, invite, password reset, log-in code): `page`
+ * gets the login form's token, and its cookie is set when it is new (beside any in `headers`).
+ */
+export async function sendLoginForm(ctx: AppContext, req: IncomingMessage, res: ServerResponse, status: number, page: (csrf: string) => Html, headers: Record<string, string | string[]> = {}): Promise<void> {
+  const { token, setCookie } = await loginCsrf(ctx, req);
+  const cookies = [...[headers['set-cookie'] ?? []].flat(), ...(setCookie ? [setCookie] : [])];
+  sendHtml(res, status, page(token), cookies.length ? { ...headers, 'set-cookie': cookies } : headers);
 }
 
 /** Whether a login POST carries the token of its own (server-issued, fresh) cookie. */

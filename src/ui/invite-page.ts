@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { acceptInvite, inviteForToken, PASSWORD_LOGIN_OFF, type InviteRow } from '../members/invites.js';
-import { loginCsrf, loginCsrfValid, startSession } from './auth.js';
+import { loginCsrfValid, sendLoginForm, startSession } from './auth.js';
 import { html } from './html.js';
-import { readForm, sendHtml } from './http.js';
+import { readForm } from './http.js';
 import { layout } from './layout.js';
 import { hashPassword } from './password.js';
 
@@ -37,8 +37,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 export async function getInvite(ctx: AppContext, req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
   if (!ctx.config.passwordLogin) throw new HttpError('forbidden', PASSWORD_LOGIN_OFF);
   const invite = await inviteForToken(ctx.db.pool, token);
-  const csrf = await loginCsrf(ctx, req);
-  sendHtml(res, 200, acceptPage(invite, token, csrf.token, null), csrf.setCookie ? { 'set-cookie': csrf.setCookie } : {});
+  await sendLoginForm(ctx, req, res, 200, (csrf) => acceptPage(invite, token, csrf, null));
 }
 
 export async function postInvite(ctx: AppContext, req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
@@ -48,10 +47,7 @@ export async function postInvite(ctx: AppContext, req: IncomingMessage, res: Ser
   const invite = await inviteForToken(ctx.db.pool, token);
   const password = form.get('password') ?? '';
   const problem = password.length < 8 ? 'A password has at least 8 characters.' : password !== form.get('password2') ? 'The two passwords differ.' : null;
-  if (problem) {
-    const csrf = await loginCsrf(ctx, req);
-    return sendHtml(res, 400, acceptPage(invite, token, csrf.token, problem), csrf.setCookie ? { 'set-cookie': csrf.setCookie } : {});
-  }
+  if (problem) return sendLoginForm(ctx, req, res, 400, (csrf) => acceptPage(invite, token, csrf, problem));
   const user = await acceptInvite(ctx.db.pool, token, await hashPassword(password));
   ctx.log.info('invite accepted', { invite: invite.id, user: user.id, role: user.role });
   await startSession(ctx, req, res, user.id, '/projects');

@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { checkSecondFactor, endSecondFactor, failSecondFactor, pendingLogin } from '../members/two-factor.js';
-import { cookieNames, loginCsrf, loginCsrfValid, startSession } from './auth.js';
+import { cookieNames, loginCsrfValid, sendLoginForm, startSession } from './auth.js';
 import { html } from './html.js';
-import { cookie, parseCookies, readForm, redirect, sendHtml } from './http.js';
+import { cookie, parseCookies, readForm, redirect } from './http.js';
 import { layout } from './layout.js';
 import { showLogin } from './login.js';
 import { chargeAttempt, loginKeys, loginSucceeded, refundAttempt } from './login-throttle.js';
@@ -36,10 +36,8 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
   });
 }
 
-async function send(ctx: AppContext, req: IncomingMessage, res: ServerResponse, status: number, error: string | null, headers: Record<string, string> = {}): Promise<void> {
-  const csrf = await loginCsrf(ctx, req);
-  sendHtml(res, status, codePage(csrf.token, error), csrf.setCookie ? { ...headers, 'set-cookie': csrf.setCookie } : headers);
-}
+const send = (ctx: AppContext, req: IncomingMessage, res: ServerResponse, status: number, error: string | null, headers: Record<string, string> = {}) =>
+  sendLoginForm(ctx, req, res, status, (csrf) => codePage(csrf, error), headers);
 
 const tokenOf = (ctx: AppContext, req: IncomingMessage) => parseCookies(req)[cookieNames(ctx, req).secondFactor];
 

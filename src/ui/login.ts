@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpError } from '../http/errors.js';
 import type { AppContext } from '../context.js';
-import { askSecondFactor, cookieNames, currentSession, loginCsrf, loginCsrfValid, postSession, startSession } from './auth.js';
+import { askSecondFactor, cookieNames, currentSession, loginCsrfValid, postSession, sendLoginForm, startSession } from './auth.js';
 import { html } from './html.js';
-import { cookie, readForm, redirect, safeNext, sendHtml } from './http.js';
+import { cookie, readForm, redirect, safeNext } from './http.js';
 import { layout } from './layout.js';
 import { chargeAttempt, loginKeys, loginSucceeded, refundAttempt } from './login-throttle.js';
 import { deleteSession } from './sessions.js';
@@ -58,9 +58,7 @@ ${o.reset ? html`<p><a href="/password/forgot" id="forgot">Forgot your password?
 
 /** The login page with a message (a refused or failed log-in), with `status`. */
 export async function showLogin(ctx: AppContext, req: IncomingMessage, res: ServerResponse, status: number, next: string, error: string | null, headers: Record<string, string | string[]> = {}): Promise<void> {
-  const { token, setCookie } = await loginCsrf(ctx, req);
-  const cookies = [...[headers['set-cookie'] ?? []].flat(), ...(setCookie ? [setCookie] : [])];
-  sendHtml(res, status, loginPage(loginOptions(ctx), token, next, '', error), cookies.length ? { ...headers, 'set-cookie': cookies } : headers);
+  await sendLoginForm(ctx, req, res, status, (csrf) => loginPage(loginOptions(ctx), csrf, next, '', error), headers);
 }
 
 export async function getLogin(ctx: AppContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -78,10 +76,8 @@ export async function postLogin(ctx: AppContext, req: IncomingMessage, res: Serv
   }
   const email = form.get('email') ?? '';
   const next = safeNext(form.get('next'));
-  const again = async (status: number, error: string, headers: Record<string, string> = {}) => {
-    const { token, setCookie } = await loginCsrf(ctx, req);
-    sendHtml(res, status, loginPage(loginOptions(ctx), token, next, email, error), setCookie ? { ...headers, 'set-cookie': setCookie } : headers);
-  };
+  const again = (status: number, error: string, headers: Record<string, string> = {}) =>
+    sendLoginForm(ctx, req, res, status, (csrf) => loginPage(loginOptions(ctx), csrf, next, email, error), headers);
   // No e-mail, no password check: nothing to guess, nothing to count.
   if (!email) return again(401, 'Wrong e-mail or password.');
   const keys = loginKeys(req, ctx.config, email);

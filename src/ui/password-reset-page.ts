@@ -3,11 +3,11 @@ import type { AppContext } from '../context.js';
 import { HttpError } from '../http/errors.js';
 import { sendEmail } from '../alerts/send-email.js';
 import { requestPasswordReset, resetEmail, resetLink, resetLinkAccount, resetPassword } from '../members/password-reset.js';
-import { askSecondFactor, loginCsrf, loginCsrfValid, startSession } from './auth.js';
+import { askSecondFactor, loginCsrfValid, sendLoginForm, startSession } from './auth.js';
 import { needsSecondFactor } from '../members/two-factor.js';
 import { mailSecurityChange } from '../members/security-mail.js';
-import { html, type Html } from './html.js';
-import { readForm, sendHtml } from './http.js';
+import { html } from './html.js';
+import { readForm } from './http.js';
 import { layout } from './layout.js';
 import { chargeAddress, loginKeys } from './login-throttle.js';
 import { hashPassword } from './password.js';
@@ -29,11 +29,6 @@ function available(ctx: AppContext): void {
   if (ctx.config.smtpUrl === undefined) throw new HttpError('not_found', 'this server cannot send e-mail (SMTP_URL is not set), so it cannot send a reset link: ask an administrator to set a new password with crash-cache-cli user password');
 }
 
-async function send(ctx: AppContext, req: IncomingMessage, res: ServerResponse, status: number, page: (csrf: string) => Html, headers: Record<string, string> = {}): Promise<void> {
-  const csrf = await loginCsrf(ctx, req);
-  sendHtml(res, status, page(csrf.token), csrf.setCookie ? { ...headers, 'set-cookie': csrf.setCookie } : headers);
-}
-
 const forgotPage = (ctx: AppContext, message: { error?: string; notice?: string }) => (csrf: string) => layout({
   title: 'Forgot your password?',
   body: html`<div class="login">
@@ -52,7 +47,7 @@ ${message.notice ? html`<p class="notice" role="status" id="reset-sent">${messag
 
 export async function getForgot(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   available(ctx);
-  await send(ctx, req, res, 200, forgotPage(ctx, {}));
+  await sendLoginForm(ctx, req, res, 200, forgotPage(ctx, {}));
 }
 
 export async function postForgot(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -60,16 +55,16 @@ export async function postForgot(ctx: AppContext, req: IncomingMessage, res: Ser
   const form = await readForm(req);
   if (!(await loginCsrfValid(ctx, req, form.get('_csrf')))) throw new HttpError('forbidden', 'missing or wrong CSRF token; reload the page and try again');
   const email = (form.get('email') ?? '').trim();
-  if (!email) return send(ctx, req, res, 400, forgotPage(ctx, { error: 'Enter your e-mail address.' }));
+  if (!email) return sendLoginForm(ctx, req, res, 400, forgotPage(ctx, { error: 'Enter your e-mail address.' }));
   const keys = loginKeys(req, ctx.config, email);
   const refused = await chargeAddress(ctx.db.pool, ctx.config, keys.ip, ctx.log);
   if (refused) {
     ctx.log.warn('password reset refused', { ip: keys.ip, retry_after: refused.retryAfterSecs });
     const wait = refused.retryAfterSecs < 120 ? `${refused.retryAfterSecs} seconds` : `${Math.ceil(refused.retryAfterSecs / 60)} minutes`;
-    return send(ctx, req, res, 429, forgotPage(ctx, { error: `Too many requests from your address. Try again in ${wait}.` }), { 'retry-after': String(refused.retryAfterSecs) });
+    return sendLoginForm(ctx, req, res, 429, forgotPage(ctx, { error: `Too many requests from your address. Try again in ${wait}.` }), { 'retry-after': String(refused.retryAfterSecs) });
   }
   const made = await requestPasswordReset(ctx.db.pool, ctx.config, email);
-  await send(ctx, req, res, 200, forgotPage(ctx, {
+  await sendLoginForm(ctx, req, res, 200, forgotPage(ctx, {
     notice: `If ${email} is the address of an account here that logs in with a password, a link to choose a new one is on its way (unless one was sent in the last ${String(ctx.config.passwordResetMinIntervalSecs)} seconds). It works once, for ${String(ctx.config.passwordResetTtlMinutes)} minutes.`,
   }));
   if (!made) return void ctx.log.info('password reset: no link made', { ip: keys.ip });
@@ -103,7 +98,7 @@ ${error ? html`<p class="error" role="alert">${error}</p>` : ''}
 export async function getReset(ctx: AppContext, req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
   available(ctx);
   const account = await resetLinkAccount(ctx.db.pool, token);
-  await send(ctx, req, res, 200, resetPage(account.email, token, null));
+  await sendLoginForm(ctx, req, res, 200, resetPage(account.email, token, null));
 }
 
 export async function postReset(ctx: AppContext, req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
@@ -113,7 +108,7 @@ export async function postReset(ctx: AppContext, req: IncomingMessage, res: Serv
   const account = await resetLinkAccount(ctx.db.pool, token);
   const password = form.get('password') ?? '';
   const problem = password.length < 8 ? 'A password has at least 8 characters.' : password !== form.get('password2') ? 'The two passwords differ.' : null;
-  if (problem) return send(ctx, req, res, 400, resetPage(account.email, token, problem));
+  if (problem) return sendLoginForm(ctx, req, res, 400, resetPage(account.email, token, problem));
   const user = await resetPassword(ctx.db.pool, token, await hashPassword(password));
   ctx.log.info('password reset', { user: user.userId });
   await mailSecurityChange(ctx, req, { id: user.userId, email: user.email }, 'password reset');
